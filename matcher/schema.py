@@ -1,0 +1,190 @@
+"""Typed records users pass in and get back: Brand, Filters, Match and its Evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["Brand", "Filters", "Evidence", "Match"]
+
+
+def _tuple(values: Iterable[Any] | str | None, *, case: str | None = None) -> tuple[str, ...]:
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        values = [v for v in values.replace(",", "|").split("|")]
+    out = []
+    for v in values:
+        if v is None or (isinstance(v, float) and pd.isna(v)):
+            continue
+        s = str(v).strip()
+        if not s:
+            continue
+        out.append(s.upper() if case == "upper" else s.lower() if case == "lower" else s)
+    return tuple(out)
+
+
+def _count(value: Any, name: str) -> int | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, bool) or int(value) != value or int(value) < 0:
+        raise ValueError(f"'{name}' is {value!r}; follower bounds must be whole numbers >= 0")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which creators may be returned. Empty tuples and None mean "no restriction".
+
+    Creators whose follower count is unknown (YouTube-style exports) pass a follower range only
+    when ``allow_unknown_followers`` is true.
+    """
+
+    min_followers: int | None = None
+    max_followers: int | None = None
+    countries: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    platforms: tuple[str, ...] = ()
+    exclude_creators: tuple[str, ...] = ()
+    allow_unknown_followers: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "min_followers", _count(self.min_followers, "min_followers"))
+        object.__setattr__(self, "max_followers", _count(self.max_followers, "max_followers"))
+        object.__setattr__(self, "countries", _tuple(self.countries, case="upper"))
+        object.__setattr__(self, "languages", _tuple(self.languages, case="lower"))
+        object.__setattr__(self, "platforms", _tuple(self.platforms, case="lower"))
+        object.__setattr__(self, "exclude_creators", _tuple(self.exclude_creators))
+        if self.min_followers is not None and self.max_followers is not None and self.min_followers > self.max_followers:
+            raise ValueError(
+                f"min_followers {self.min_followers} is above max_followers {self.max_followers}; swap or widen them"
+            )
+
+    @property
+    def active(self) -> bool:
+        """True when any restriction is set."""
+        return bool(
+            self.min_followers is not None
+            or self.max_followers is not None
+            or self.countries
+            or self.languages
+            or self.platforms
+            or self.exclude_creators
+        )
+
+    def merge(self, other: Filters | None) -> Filters:
+        """Combine with ``other``: both sets of restrictions apply (ranges intersect, exclusions add)."""
+        if other is None:
+            return self
+
+        def pick(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+            if a and b:
+                return tuple(x for x in a if x in set(b))
+            return a or b
+
+        lo = [x for x in (self.min_followers, other.min_followers) if x is not None]
+        hi = [x for x in (self.max_followers, other.max_followers) if x is not None]
+        return Filters(
+            min_followers=max(lo) if lo else None,
+            max_followers=min(hi) if hi else None,
+            countries=pick(self.countries, other.countries),
+            languages=pick(self.languages, other.languages),
+            platforms=pick(self.platforms, other.platforms),
+            exclude_creators=tuple(dict.fromkeys(self.exclude_creators + other.exclude_creators)),
+            allow_unknown_followers=self.allow_unknown_followers and other.allow_unknown_followers,
+        )
+
+
+@dataclass(frozen=True)
+class Brand:
+    """A brand and its brief. ``description`` is the product description the match is made against."""
+
+    brand_id: str
+    description: str
+    name: str = ""
+    countries: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    min_followers: int | None = None
+    max_followers: int | None = None
+    competitors: tuple[str, ...] = ()
+    exclude_creators: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not str(self.description or "").strip():
+            raise ValueError(f"brand '{self.brand_id}': 'description' is blank; give the product description to match on")
+        object.__setattr__(self, "countries", _tuple(self.countries, case="upper"))
+        object.__setattr__(self, "languages", _tuple(self.languages, case="lower"))
+        object.__setattr__(self, "competitors", _tuple(self.competitors))
+        object.__setattr__(self, "exclude_creators", _tuple(self.exclude_creators))
+        object.__setattr__(self, "min_followers", _count(self.min_followers, "min_followers"))
+        object.__setattr__(self, "max_followers", _count(self.max_followers, "max_followers"))
+
+    @property
+    def query_text(self) -> str:
+        """The text embedded for this brand: name (often the product's name) and description."""
+        name = (self.name or "").strip()
+        return f"{name}. {self.description}" if name else self.description
+
+    def filters(self) -> Filters:
+        """The restrictions this brand sets on its matches."""
+        return Filters(
+            min_followers=self.min_followers,
+            max_followers=self.max_followers,
+            countries=self.countries,
+            languages=self.languages,
+            exclude_creators=self.exclude_creators,
+        )
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Brand:
+        """Build a Brand from a row of the brands table (a mapping of column → value)."""
+        names = ("brand_id", "description", "name", "countries", "languages", "min_followers", "max_followers", "competitors", "exclude_creators")
+        kwargs = {}
+        for n in names:
+            v = record.get(n)
+            if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)):
+                continue
+            kwargs[n] = list(v) if hasattr(v, "tolist") and not isinstance(v, str) else v
+        kwargs.setdefault("name", "")
+        kwargs["brand_id"] = str(kwargs.get("brand_id", ""))
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One of the creator's own posts that matched the brief, with its cosine similarity."""
+
+    post_id: str
+    text: str
+    similarity: float
+
+
+@dataclass(frozen=True)
+class Match:
+    """One ranked creator for a brief, with every score component and the evidence behind it.
+
+    ``components`` holds each component's value in [0, 1]; ``contributions`` holds weight × value,
+    and they add up to ``score``.
+    """
+
+    rank: int
+    creator_id: str
+    score: float
+    components: dict[str, float]
+    contributions: dict[str, float]
+    handle: str = ""
+    platform: str = ""
+    followers: int | None = None
+    country: str | None = None
+    language: str | None = None
+    flags: tuple[str, ...] = ()
+    signals: dict[str, Any] = field(default_factory=dict)
+    evidence: tuple[Evidence, ...] = ()
+    why: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict of every field."""
+        return asdict(self)
