@@ -1,0 +1,49 @@
+"""Shared fixtures: one real encoder and one sample dataset and store per test session."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+# Smaller than the demo's 2,000 creators so the suite stays quick, but the same generator and niches.
+SAMPLE_CREATORS = 700
+SAMPLE_POSTS = (4, 10)
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    """The real all-MiniLM-L6-v2 encoder, loaded once."""
+    from matcher.embed import Encoder
+
+    return Encoder().load()
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory):
+    """A seeded sample dataset (CSV) with ground-truth labels."""
+    from matcher.sample import generate
+
+    return generate(tmp_path_factory.mktemp("sample"), seed=11, n_creators=SAMPLE_CREATORS, posts_per_creator=SAMPLE_POSTS)
+
+
+@pytest.fixture(scope="session")
+def built(sample, encoder, tmp_path_factory):
+    """The sample run once through the nightly batch into a fresh store."""
+    from matcher.batch import run_batch
+
+    store = tmp_path_factory.mktemp("store")
+    result = run_batch(sample.creators, sample.posts, sample.brands, store, encoder=encoder, progress=False)
+    return result
+
+
+@pytest.fixture(scope="session")
+def matcher_(built, encoder):
+    """A Matcher serving the sample store."""
+    from matcher.engine import Matcher
+
+    return Matcher(built.store, encoder=encoder).load()

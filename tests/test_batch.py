@@ -1,0 +1,74 @@
+import pandas as pd
+import pytest
+
+from matcher.batch import run_batch
+from matcher.store import Store
+
+pytestmark = pytest.mark.slow
+
+
+def test_every_row_is_accepted_or_quarantined(built):
+    for name, c in built.counts.items():
+        assert c["accepted"] + c["quarantined"] == c["read"], name
+        assert c["quarantined"] >= 1, f"the sample plants bad {name} rows"
+    q = pd.read_csv(built.quarantine_path, dtype=str, keep_default_na=False)
+    assert list(q.columns) == ["file", "row", "id", "field", "reason"]
+    assert len(q) == sum(c["quarantined"] for c in built.counts.values())
+    assert (q["reason"].str.len() > 10).all()
+    assert {"followers", "creator_id", "post_id", "posted_at", "description"} <= set(q["field"])
+
+
+def test_every_brand_gets_matches_and_ranks_are_contiguous(built, sample):
+    st = Store(built.store)
+    m = st.read_matches()
+    brands = pd.read_csv(sample.brands, dtype=str, keep_default_na=False)
+    valid = set(Store(built.store).load().brands["brand_id"])
+    assert set(m["brand_id"]) == valid
+    assert len(valid) >= 25
+    for _, g in m.groupby("brand_id"):
+        assert g["rank"].tolist() == list(range(1, len(g) + 1))
+        assert g["score"].is_monotonic_decreasing
+    assert len(brands) >= len(valid)
+
+
+def test_brand_exclusions_and_ranges_are_respected(built):
+    snap = Store(built.store).load()
+    m = Store(built.store).read_matches()
+    followers = dict(zip(snap.creators["creator_id"], snap.creators["followers"]))
+    for b in snap.brands.itertuples():
+        got = m[m["brand_id"] == b.brand_id]
+        excl = set(b.exclude_creators) if b.exclude_creators is not None else set()
+        assert not excl & set(got["creator_id"])
+        if pd.notna(b.min_followers):
+            assert all(pd.notna(followers[c]) and followers[c] >= b.min_followers for c in got["creator_id"])
+        if pd.notna(b.max_followers):
+            assert all(pd.notna(followers[c]) and followers[c] <= b.max_followers for c in got["creator_id"])
+
+
+def test_known_answer_trail_running_brand_gets_trail_runners(built, sample):
+    labels = pd.read_csv(sample.labels, dtype=str, keep_default_na=False)
+    niche = dict(zip(labels["creator_id"], labels["niche"]))
+    brand_niche = pd.read_csv(sample.brand_labels, dtype=str)
+    m = Store(built.store).read_matches()
+    trail = brand_niche[brand_niche["niche"] == "trail running"]["brand_id"].tolist()
+    assert trail
+    for b in trail:
+        top = m[m["brand_id"] == b].head(10)["creator_id"]
+        assert [niche.get(c) for c in top] == ["trail running"] * len(top), b
+    # Every brand's top 5 come from its own niche: the topical search is doing its job.
+    hits = total = 0
+    for b, n in zip(brand_niche["brand_id"], brand_niche["niche"]):
+        top = m[m["brand_id"] == b].head(5)["creator_id"]
+        hits += sum(niche.get(c) == n for c in top)
+        total += len(top)
+    assert hits / total >= 0.9
+
+
+def test_second_run_on_unchanged_inputs_encodes_nothing(built, sample, encoder):
+    again = run_batch(sample.creators, sample.posts, sample.brands, built.store, encoder=encoder, progress=False)
+    assert again.encoded == 0
+    assert again.snapshot_id != built.snapshot_id
+    assert Store(built.store).current_id() == again.snapshot_id
+    a = Store(built.store).read_matches(built.snapshot_id).drop(columns=["why"])
+    b = Store(built.store).read_matches(again.snapshot_id).drop(columns=["why"])
+    pd.testing.assert_frame_equal(a, b)

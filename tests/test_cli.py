@@ -1,0 +1,53 @@
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def run(*args, check=True):
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    p = subprocess.run([sys.executable, "-m", "matcher.cli", "-q", *args], capture_output=True, text=True, env=env, timeout=600)
+    if check and p.returncode != 0:
+        raise AssertionError(f"exit {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
+    return p
+
+
+def test_batch_then_recommend_export_and_matches(sample, tmp_path):
+    store = tmp_path / "store"
+    out = run("batch", "--creators", str(sample.creators), "--posts", str(sample.posts), "--brands", str(sample.brands), "--store", str(store))
+    assert "published snapshot" in out.stdout and "quarantined" in out.stdout
+
+    rec = run("recommend", "--store", str(store), "trail running shoes for ultramarathons", "--k", "7", "--json")
+    data = json.loads(rec.stdout)
+    assert len(data["matches"]) == 7
+    assert {"creator_id", "score", "components", "evidence", "why"} <= set(data["matches"][0])
+
+    text = run("recommend", "--store", str(store), "trail running shoes", "--k", "3", "--country", "US")
+    assert text.stdout.count("score ") == 3
+
+    csv_path = tmp_path / "out" / "matches.csv"
+    run("export", "--store", str(store), "--out", str(csv_path))
+    with open(csv_path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == ["brand_id", "rank", "creator_id", "score", "topic", "engagement", "trust"]
+    assert len(rows) > 0
+
+    shown = run("matches", "--store", str(store), "--k", "2")
+    assert shown.stdout.count("score ") == 6
+
+
+def test_bad_input_is_one_clear_line_not_a_traceback(tmp_path, sample):
+    bad = tmp_path / "creators.csv"
+    bad.write_bytes("creator_id,bio\nc1,caf\xe9\n".encode("latin-1"))
+    p = run("batch", "--creators", str(bad), "--posts", str(sample.posts), "--brands", str(sample.brands), "--store", str(tmp_path / "s"), check=False)
+    assert p.returncode == 2
+    assert "Traceback" not in p.stderr
+    assert str(bad) in p.stderr and "UTF-8" in p.stderr
+
+    p = run("recommend", "--store", str(tmp_path / "empty"), "anything", check=False)
+    assert p.returncode == 2 and "no published snapshot" in p.stderr and "Traceback" not in p.stderr

@@ -1,0 +1,84 @@
+import json
+import shutil
+
+import pytest
+
+from matcher.errors import StoreError
+from matcher.store import FORMAT_VERSION, MANIFEST, Store
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def store_copy(built, tmp_path):
+    dst = tmp_path / "store"
+    shutil.copytree(built.store, dst)
+    return Store(dst)
+
+
+def test_manifest_lists_every_file_with_checksum_and_size(built):
+    st = Store(built.store)
+    sid = st.current_id()
+    m = st.read_manifest(sid)
+    files = {p.name for p in (st.snapshots_dir / sid).iterdir()} - {MANIFEST}
+    assert set(m["files"]) == files
+    for name, meta in m["files"].items():
+        assert (st.snapshots_dir / sid / name).stat().st_size == meta["bytes"]
+    assert m["format_version"] == FORMAT_VERSION
+    assert m["index"]["size"] == m["counts"]["creators"]
+    assert m["model"]["dim"] == 384
+
+
+@pytest.mark.parametrize("name", ["index.faiss", "creator_vectors.npy", "signals.parquet", "posts.parquet"])
+def test_flipped_byte_truncation_and_missing_file_are_detected(store_copy, name):
+    path = store_copy.snapshots_dir / store_copy.current_id() / name
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="checksum"):
+        store_copy.load()
+    path.write_bytes(bytes(data[: len(data) // 2]))
+    with pytest.raises(StoreError, match="checksum"):
+        store_copy.load()
+    path.unlink()
+    with pytest.raises(StoreError, match="missing"):
+        store_copy.load()
+
+
+def test_newer_format_version_is_refused_before_anything_is_read(store_copy):
+    path = store_copy.snapshots_dir / store_copy.current_id() / MANIFEST
+    m = json.loads(path.read_text())
+    m["format_version"] = FORMAT_VERSION + 1
+    path.write_text(json.dumps(m))
+    with pytest.raises(StoreError, match="version"):
+        store_copy.load()
+
+
+def test_planted_pickle_is_never_loaded(store_copy, tmp_path):
+    import pickle
+
+    marker = tmp_path / "pwned"
+
+    class Boom:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    snap_dir = store_copy.snapshots_dir / store_copy.current_id()
+    # A pickle where an array should be, and the manifest doctored to match it.
+    payload = pickle.dumps(Boom())
+    (snap_dir / "post_vectors.npy").write_bytes(payload)
+    m = json.loads((snap_dir / MANIFEST).read_text())
+    import hashlib
+
+    m["files"]["post_vectors.npy"] = {"sha256": hashlib.sha256(payload).hexdigest(), "bytes": len(payload)}
+    (snap_dir / MANIFEST).write_text(json.dumps(m))
+    (snap_dir / "extra.pkl").write_bytes(payload)
+    with pytest.raises((StoreError, ValueError)):
+        store_copy.load()
+    assert not marker.exists()
+
+
+def test_publish_refuses_an_unverifiable_snapshot(store_copy):
+    with pytest.raises(StoreError):
+        store_copy.publish("does-not-exist")
+    assert store_copy.current_id() != "does-not-exist"
