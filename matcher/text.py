@@ -1,0 +1,206 @@
+"""Text normalisation: Unicode NFKC, invisible and bidi controls removed, HTML stripped, length capped."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import math
+import re
+import unicodedata
+
+import numpy as np
+import pandas as pd
+
+from matcher.errors import ConfigError
+
+__all__ = ["normalize_text", "normalize_series", "content_hash", "INVISIBLE_CHARS"]
+
+#: Zero-width and bidirectional-control characters that ``normalize_text`` always removes.
+INVISIBLE_CHARS: frozenset[str] = frozenset(
+    "\u200b\u200c\u200d\u2060\ufeff"  # zero-width space/non-joiner/joiner, word joiner, BOM
+    "\u200e\u200f\u061c"  # LRM, RLM, Arabic letter mark
+    "\u202a\u202b\u202c\u202d\u202e"  # bidi embeddings and overrides
+    "\u2066\u2067\u2068\u2069"  # bidi isolates
+)
+
+# C0/C1 controls that are not whitespace (whitespace controls such as \t, \n, \r become
+# spaces when runs are collapsed) plus lone surrogates, which cannot be encoded as UTF-8
+# and would break every writer downstream.
+_DROP_RE = re.compile(
+    "[" + "".join(sorted(INVISIBLE_CHARS)) + "\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ud800-\udfff]"
+)
+
+# Regex rather than a full parser: the inputs are short bios and captions, and a regex keeps
+# a stray "<3" or "a < b" intact where a lenient parser would swallow the rest of the text.
+# "(?=(X))\N" matches X atomically (Python 3.10 has no possessive quantifiers), so text
+# full of unclosed "<" cannot make the scan quadratic through backtracking.
+_SCRIPT_STYLE_RE = re.compile(
+    r"<(script|style)\b(?=([^<>]*))\2>.*?(?:</\1\s*>|\Z)", re.IGNORECASE | re.DOTALL
+)
+_COMMENT_RE = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
+_TAG_RE = re.compile(
+    r"""<(/?)([A-Za-z](?=([^\s/<>]*))\3)(?=((?:[\s/](?:"[^"]*"|'[^']*'|[^'"<>])*)?))\4>"""
+    r"""|<[!?](?=([^<>]*))\5>"""
+)
+# Inline formatting tags vanish without a trace so "<b>Hel</b>lo" stays one word; every
+# other tag (p, br, div, li, ...) separates words.
+_INLINE_TAGS = frozenset(
+    "a abbr b bdi bdo cite code data dfn em font i kbd mark q s samp small span strike "
+    "strong sub sup time u var wbr".split()
+)
+
+# A further round is needed only when NFKC turns fullwidth look-alikes into fresh markup or
+# entities, so real text needs two or three; the rounds stop as soon as nothing changes.
+_MAX_ROUNDS = 64
+
+
+def _tag_replacement(match: re.Match[str]) -> str:
+    name = match.group(2)
+    if name is not None and name.lower() in _INLINE_TAGS:
+        return ""
+    return " "
+
+
+def _strip_html(text: str) -> str:
+    # Unescaping can reveal new markup ("&lt;b&gt;") and removing tags can join an entity
+    # ("&am<b></b>p;"), so both run until neither changes anything; every change shortens
+    # the text, so this always terminates.
+    while "<" in text or "&" in text:
+        stripped = _SCRIPT_STYLE_RE.sub(" ", text)
+        stripped = _COMMENT_RE.sub(" ", stripped)
+        stripped = _TAG_RE.sub(_tag_replacement, stripped)
+        stripped = html.unescape(stripped)
+        if stripped == text:
+            break
+        text = stripped
+    return text
+
+
+def _clean(text: str) -> str:
+    if "<" in text or "&" in text:
+        text = _strip_html(text)
+    # Invisible characters go before NFKC: a zero-width joiner between "e" and a combining
+    # accent blocks composition, so removing it afterwards would leave a non-NFKC string.
+    text = _DROP_RE.sub("", text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return " ".join(text.split())
+
+
+def _cap(text: str, max_chars: int) -> str:
+    if len(text) <= max_chars:
+        return text
+    if text[max_chars] == " ":
+        return text[:max_chars].rstrip()
+    head = text[:max_chars]
+    cut = head.rfind(" ")
+    # Cutting at a space that would throw away more than half the budget costs more
+    # content than it saves; a single very long token is cut hard instead.
+    if cut >= max_chars // 2:
+        return head[:cut].rstrip()
+    return head.rstrip()
+
+
+def _coerce(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float | np.floating) and math.isnan(value):
+        return None
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", errors="replace")
+    return str(value)
+
+
+def _check_max_chars(max_chars: int) -> None:
+    if isinstance(max_chars, bool) or not isinstance(max_chars, int | np.integer) or max_chars < 1:
+        raise ConfigError(f"max_chars must be a whole number >= 1, got {max_chars!r}")
+
+
+def normalize_text(value: object, *, max_chars: int = 2000) -> str:
+    """Return ``value`` as clean, single-line text.
+
+    HTML tags are removed (the contents of ``<script>``/``<style>`` too) and entities
+    unescaped; the text is put in Unicode NFKC form; zero-width and bidi control
+    characters and other non-whitespace control characters are removed; whitespace runs
+    become single spaces; the result is cut to ``max_chars``, at a word boundary where
+    possible. Emoji are kept. ``normalize_text(normalize_text(x)) == normalize_text(x)``.
+
+    :param value: any value; ``None``, NaN and ``pd.NA`` give ``""``, non-strings are
+        converted with ``str``.
+    :param max_chars: maximum length of the result, >= 1.
+    :returns: the normalised text, possibly empty.
+    :raises ConfigError: if ``max_chars`` is not a whole number >= 1.
+    """
+    _check_max_chars(max_chars)
+    text = _coerce(value)
+    if not text:
+        return ""
+    # Repeat until a pass changes nothing: NFKC can turn fullwidth "＜" or "＆" into fresh
+    # markup, and only a fixed point guarantees idempotence.
+    for _ in range(_MAX_ROUNDS):
+        cleaned = _cap(_clean(text), max_chars)
+        if cleaned == text:
+            break
+        text = cleaned
+        if text.isascii() and "<" not in text and "&" not in text:
+            # Printable ASCII without markup that has been through one pass is already a
+            # fixed point; skipping the confirming pass halves the cost of the common case.
+            break
+    return text
+
+
+_SIMPLE_RE = r"[\x20-\x25\x27-\x3b\x3d-\x7e]*"  # printable ASCII except "&" and "<"
+
+
+def normalize_series(values: pd.Series, *, max_chars: int = 2000) -> pd.Series:
+    """Apply :func:`normalize_text` to every value of a column.
+
+    Plain printable-ASCII values without markup take a vectorised path; every other value
+    goes through :func:`normalize_text`, so the result is the same as mapping it.
+
+    :param values: the column; missing values give ``""``.
+    :param max_chars: maximum length of each result, >= 1.
+    :returns: a ``"string"`` Series with the same index and no missing values.
+    :raises ConfigError: if ``max_chars`` is not a whole number >= 1.
+    """
+    _check_max_chars(max_chars)
+    if len(values) == 0:
+        return pd.Series([], index=values.index, dtype="string")
+    if pd.api.types.is_object_dtype(values.dtype) and pd.api.types.infer_dtype(values, skipna=True) == "string":
+        try:
+            values = values.astype("string")
+        except UnicodeEncodeError:
+            pass  # lone surrogates cannot be stored as Arrow strings; the slow path drops them
+    if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(values.dtype):
+        strings = values.astype("string")
+        simple = strings.str.fullmatch(_SIMPLE_RE).fillna(False).astype(bool)
+        out = strings.where(simple, "")
+        out = out.str.replace(r" {2,}", " ", regex=True).str.strip()
+        # Over-long values need the word-boundary cut, which is not worth vectorising.
+        simple &= out.str.len().fillna(0).astype(int) <= max_chars
+        rest = ~simple
+    else:
+        out = pd.Series("", index=values.index, dtype="string")
+        rest = pd.Series(True, index=values.index)
+    if rest.any():
+        out = out.astype(object)
+        out[rest] = [normalize_text(v, max_chars=max_chars) for v in values[rest].tolist()]
+        out = out.astype("string")
+    return out
+
+
+def content_hash(text: str, *, namespace: str = "") -> str:
+    """Return a stable key for ``text``, e.g. for an embedding cache.
+
+    :param text: the (normally already normalised) text.
+    :param namespace: separates keys of different models or settings.
+    :returns: the SHA-256 hex digest of ``namespace + "\\x00" + text`` in UTF-8.
+    :raises TypeError: if ``text`` or ``namespace`` is not a string.
+    """
+    if not isinstance(text, str) or not isinstance(namespace, str):
+        raise TypeError("content_hash needs str text and namespace")
+    # surrogatepass: a lone surrogate must still hash, and never collide with valid text.
+    payload = (namespace + "\x00" + text).encode("utf-8", errors="surrogatepass")
+    return hashlib.sha256(payload).hexdigest()
