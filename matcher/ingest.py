@@ -1,0 +1,1059 @@
+"""Read and validate the creators, posts and brands tables; quarantine bad rows with actionable reasons.
+
+Each table is read from CSV (``.csv``, ``.csv.gz``), JSON Lines (``.jsonl``, ``.ndjson``,
+optionally ``.gz``) or Parquet (``.parquet``), chosen by the file's extension. A file that
+cannot be read at all raises one :class:`~matcher.errors.InputFileError`; a row that breaks
+the data contract is quarantined as a :class:`Rejection` and the good rows go on, so for
+every table ``accepted + quarantined == read``. Each rejected row names its first offending
+field, in the table's column order.
+
+Duplicate ids are resolved among the rows that pass every other check: the first of them in
+file order is kept and the later ones are quarantined, naming the kept row.
+
+Row numbers in rejections are 1-based data-record numbers: the first record after the CSV
+header (or the first JSON object, or the first Parquet row) is row 1. For a CSV file without
+blank lines or multi-line quoted fields this is the line number minus 1 for the header; for
+JSON Lines, blank lines are not counted.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import re
+import warnings
+import zlib
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import astuple, dataclass, fields
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from matcher.errors import ConfigError, InputFileError
+from matcher.text import normalize_series, normalize_text
+
+__all__ = [
+    "Rejection",
+    "TableReport",
+    "Dataset",
+    "read_table",
+    "load_creators",
+    "load_posts",
+    "load_brands",
+    "load_dataset",
+    "quarantine_frame",
+    "write_quarantine",
+    "CREATOR_COLUMNS",
+    "POST_COLUMNS",
+    "BRAND_COLUMNS",
+]
+
+logger = logging.getLogger(__name__)
+
+_FORMATS: dict[str, str] = {
+    ".csv": "csv",
+    ".csv.gz": "csv",
+    ".jsonl": "jsonl",
+    ".jsonl.gz": "jsonl",
+    ".ndjson": "jsonl",
+    ".ndjson.gz": "jsonl",
+    ".parquet": "parquet",
+}
+
+CREATOR_COLUMNS: tuple[str, ...] = (
+    "creator_id",
+    "handle",
+    "platform",
+    "bio",
+    "followers",
+    "following",
+    "country",
+    "language",
+)
+POST_COLUMNS: tuple[str, ...] = (
+    "post_id",
+    "creator_id",
+    "text",
+    "posted_at",
+    "likes",
+    "comments",
+    "views",
+    "shares",
+    "sponsored",
+)
+BRAND_COLUMNS: tuple[str, ...] = (
+    "brand_id",
+    "name",
+    "description",
+    "countries",
+    "languages",
+    "competitors",
+    "exclude_creators",
+    "min_followers",
+    "max_followers",
+)
+
+# Above 2**53 a float no longer holds every whole number, and no real count gets near it.
+_MAX_COUNT = 2**53
+# Epoch seconds that fit datetime64[ns].
+_MIN_EPOCH = pd.Timestamp.min.value / 1e9
+_MAX_EPOCH = pd.Timestamp.max.value / 1e9
+_EPOCH_RE = r"[+-]?\d+(?:\.\d*)?"
+_COUNTRY_RE = r"[A-Z]{2}"
+_LANGUAGE_RE = r"[a-z]{2,3}(?:-[a-z0-9]{1,8})*"
+_TRUE = ("true", "1", "yes")
+_FALSE = ("false", "0", "no")
+_SHOW_LIMIT = 60
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One quarantined row.
+
+    :param file: the input path as it was given.
+    :param row: 1-based data-record number (CSV: line number minus 1 for the header).
+    :param id: the row's id, or ``None`` if it has none.
+    :param field: the first offending field.
+    :param reason: what is wrong and how to fix it.
+    """
+
+    file: str
+    row: int
+    id: str | None
+    field: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class TableReport:
+    """Counts for one table read; ``accepted + quarantined == read``.
+
+    :param name: ``"creators"``, ``"posts"`` or ``"brands"``.
+    :param path: the input path as it was given.
+    :param read: data records in the file.
+    :param accepted: rows in the output frame.
+    :param quarantined: rows rejected, duplicates included.
+    :param duplicates: rows rejected because an earlier row had the same id.
+    """
+
+    name: str
+    path: str
+    read: int
+    accepted: int
+    quarantined: int
+    duplicates: int
+
+
+_QUARANTINE_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Rejection))
+
+
+# eq=False: comparing DataFrames with == has no single truth value.
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """The validated tables with everything that was quarantined on the way.
+
+    :param creators: accepted creators, columns :data:`CREATOR_COLUMNS` then extras.
+    :param posts: accepted posts, columns :data:`POST_COLUMNS` then extras.
+    :param brands: accepted brands, columns :data:`BRAND_COLUMNS` then extras, or ``None``.
+    :param rejections: every quarantined row, in table then row order.
+    :param reports: one report per table read.
+    """
+
+    creators: pd.DataFrame
+    posts: pd.DataFrame
+    brands: pd.DataFrame | None
+    rejections: tuple[Rejection, ...]
+    reports: tuple[TableReport, ...]
+
+    def quarantine_frame(self) -> pd.DataFrame:
+        """Return the rejections as a frame with columns file, row, id, field, reason."""
+        return quarantine_frame(self.rejections)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _format_of(path: Path, shown: str) -> str:
+    name = path.name.lower()
+    for suffix in sorted(_FORMATS, key=len, reverse=True):
+        if name.endswith(suffix):
+            return _FORMATS[suffix]
+    supported = ", ".join(_FORMATS)
+    found = "".join(path.suffixes[-2:]) or "no extension"
+    raise InputFileError(
+        f"{shown}: unknown file type ({found}); supported extensions are {supported}"
+    )
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def _not_utf8(path: Path, shown: str) -> InputFileError:
+    where = ""
+    try:
+        with _open_binary(path) as handle:
+            for line_no, raw in enumerate(handle, start=1):
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    where = (
+                        f" (line {line_no}, column {exc.start + 1}: byte 0x{raw[exc.start]:02x})"
+                    )
+                    break
+    except (OSError, EOFError, zlib.error):
+        pass  # the original decoding error is reported without a position
+    return InputFileError(
+        f"{shown}: the file is not UTF-8 text{where}, perhaps Latin-1 or Windows-1252; "
+        "re-save it as UTF-8"
+    )
+
+
+def _read_csv(path: Path, shown: str) -> pd.DataFrame:
+    try:
+        with warnings.catch_warnings():
+            # pandas only warns (and drops data) when the first row has more fields than
+            # the header; that is a broken file, not a detail.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                path,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                index_col=False,
+                encoding="utf-8-sig",
+                compression="infer",
+            )
+    except UnicodeDecodeError:
+        raise _not_utf8(path, shown) from None
+    except pd.errors.EmptyDataError:
+        raise InputFileError(f"{shown}: the file is empty; it needs a header row of column names") from None
+    except pd.errors.ParserWarning:
+        raise InputFileError(
+            f"{shown}: a row has more fields than the header; quote fields that contain commas"
+        ) from None
+    except pd.errors.ParserError as exc:
+        detail = str(exc).replace("Error tokenizing data. C error: ", "").strip()
+        raise InputFileError(
+            f"{shown}: not valid CSV ({detail}); check quoting - fields with commas, quotes "
+            "or line breaks must be in double quotes"
+        ) from None
+    except (OSError, EOFError, zlib.error, ValueError) as exc:
+        raise InputFileError(f"{shown}: cannot be read as CSV ({exc})") from None
+    if any(re.fullmatch(r".+\.\d+", str(c)) for c in frame.columns):
+        # pandas renames a repeated header "x" to "x.1"; find out whether that happened.
+        header = pd.read_csv(
+            path, header=None, nrows=1, dtype=str, keep_default_na=False, encoding="utf-8-sig"
+        )
+        _check_unique_columns([str(v) for v in header.iloc[0]], shown)
+    return frame
+
+
+def _object_column(values: list[object]) -> pd.Series:
+    column = pd.Series(values, dtype=object)
+    kind = pd.api.types.infer_dtype(column, skipna=True)
+    # Pick dtypes from the values themselves: letting pandas infer would turn an integer
+    # column with a null into floats, so id 7 would come back as "7.0".
+    if kind == "string":
+        return column.astype("string")
+    if kind == "boolean":
+        return column.astype("boolean")
+    if kind == "integer":
+        try:
+            return column.astype("Int64")
+        except (OverflowError, TypeError, ValueError):
+            return column  # beyond int64: keep the exact Python ints
+    if kind in ("floating", "mixed-integer-float"):
+        return column.astype("float64")
+    return column
+
+
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _replace_lone_surrogates(value: object) -> object:
+    # JSON may escape half of a surrogate pair ("\ud800"); such text cannot be stored or
+    # written as UTF-8, so it becomes U+FFFD like any other undecodable character.
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_replace_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_replace_lone_surrogates(k): _replace_lone_surrogates(v) for k, v in value.items()}
+    return value
+
+
+def _read_jsonl(path: Path, shown: str) -> pd.DataFrame:
+    records: list[dict[str, object]] = []
+    try:
+        with _open_binary(path) as handle:
+            for line_no, raw in enumerate(handle, start=1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise _not_utf8(path, shown) from None
+                if line_no == 1:
+                    line = line.removeprefix("\ufeff")
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise InputFileError(
+                        f"{shown}: line {line_no} is not valid JSON ({exc.msg} at column {exc.colno}); "
+                        "each line must be one JSON object"
+                    ) from None
+                if not isinstance(record, dict):
+                    raise InputFileError(
+                        f"{shown}: line {line_no} is a JSON {type(record).__name__}, not an object; "
+                        'each line must be one JSON object such as {"id": "c1", ...}'
+                    )
+                if _ESCAPED_SURROGATE.search(line):
+                    record = _replace_lone_surrogates(record)
+                records.append(record)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputFileError(f"{shown}: cannot be read ({exc})") from None
+    if not records:
+        raise InputFileError(f"{shown}: the file is empty; it needs one JSON object per line")
+    names: dict[str, None] = {}
+    for record in records:
+        for key in record:
+            names.setdefault(key, None)
+    _check_unique_columns([str(k) for k in names], shown)
+    return pd.DataFrame(
+        {str(name): _object_column([r.get(name) for r in records]) for name in names}
+    )
+
+
+def _read_parquet(path: Path, shown: str) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path, dtype_backend="numpy_nullable")
+    except (pa.ArrowException, OSError, ValueError, TypeError, NotImplementedError) as exc:
+        raise InputFileError(f"{shown}: cannot be read as Parquet ({type(exc).__name__}: {exc})") from None
+
+
+def _check_unique_columns(names: Sequence[str], shown: str) -> None:
+    seen: set[str] = set()
+    for name in names:
+        key = name.strip()
+        if key in seen:
+            raise InputFileError(
+                f"{shown}: the column {key!r} appears more than once; remove or rename the copies"
+            )
+        seen.add(key)
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a table file as it is, without validating its rows.
+
+    CSV values are read as strings (``""`` for blank), so ids like ``007`` keep their
+    leading zeros; column names are stripped of surrounding whitespace.
+
+    :param path: a ``.csv``, ``.csv.gz``, ``.jsonl``, ``.ndjson`` (optionally ``.gz``) or
+        ``.parquet`` file.
+    :returns: the raw frame with a RangeIndex.
+    :raises InputFileError: if the file is missing, of an unknown type, not UTF-8, empty,
+        unparseable or has a repeated column name.
+    """
+    shown = str(path)
+    file = Path(path)
+    fmt = _format_of(file, shown)
+    if not file.exists():
+        raise InputFileError(f"{shown}: file not found; check the path")
+    if not file.is_file():
+        raise InputFileError(f"{shown}: is not a regular file")
+    if fmt == "csv":
+        frame = _read_csv(file, shown)
+    elif fmt == "jsonl":
+        frame = _read_jsonl(file, shown)
+    else:
+        frame = _read_parquet(file, shown)
+    names = [str(c).strip() for c in frame.columns]
+    _check_unique_columns(names, shown)
+    frame.columns = names
+    return frame.reset_index(drop=True)
+
+
+# ------------------------------------------------------------------ value conversion
+
+
+def _is_missing_scalar(value: object) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float | np.floating) and bool(np.isnan(value))
+
+
+def _scalar_text(value: object) -> object:
+    if isinstance(value, str):
+        return value
+    if _is_missing_scalar(value):
+        return None
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        if number.is_integer():
+            return str(int(number))
+        return repr(number)
+    if isinstance(value, list | tuple | dict | set | np.ndarray):
+        return _NOT_SCALAR
+    return str(value)
+
+
+class _NotScalar:
+    pass
+
+
+_NOT_SCALAR = _NotScalar()
+
+
+def _text_view(column: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Return a column as stripped ``"string"`` values (NA when blank) and a non-scalar mask."""
+    n = len(column)
+    nonscalar = np.zeros(n, dtype=bool)
+    dtype = column.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        view = column.astype("boolean").map({True: "true", False: "false"}).astype("string")
+    elif pd.api.types.is_integer_dtype(dtype):
+        view = column.astype("string")
+    elif pd.api.types.is_float_dtype(dtype):
+        values = column.to_numpy(dtype=float, na_value=np.nan)
+        whole = np.isfinite(values) & (np.floor(values) == values) & (np.abs(values) < 2**63)
+        out = column.astype("string").to_numpy(dtype=object, na_value=None)
+        out[whole] = values[whole].astype(np.int64).astype(str)
+        view = pd.Series(out, index=column.index, dtype="string")
+    elif pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
+        view = column.astype("string")
+    elif isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
+        view = column.astype("string")
+    elif pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
+        # Plain strings in an object column (CSV under pandas 2): convert in one step.
+        view = column.astype("string")
+    else:
+        converted = [_scalar_text(v) for v in column.tolist()]
+        nonscalar = np.fromiter((v is _NOT_SCALAR for v in converted), dtype=bool, count=n)
+        view = pd.Series(
+            [None if v is _NOT_SCALAR else v for v in converted], index=column.index, dtype="string"
+        )
+    view = view.str.strip()
+    view = view.mask(view == "")
+    return view, nonscalar
+
+
+def _show(text: object) -> str:
+    value = str(text)
+    if len(value) > _SHOW_LIMIT:
+        value = value[: _SHOW_LIMIT - 3] + "..."
+    return f"'{value}'"
+
+
+def _show_number(text: object) -> str:
+    value = str(text)
+    if re.fullmatch(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", value):
+        return value
+    return _show(value)
+
+
+class _Quarantine:
+    """Keeps the first offending field and reason of each row."""
+
+    def __init__(self, n: int) -> None:
+        self.field = np.full(n, None, dtype=object)
+        self.reason = np.full(n, None, dtype=object)
+        self.duplicates = 0
+
+    @property
+    def ok(self) -> np.ndarray:
+        return np.equal(self.field, None)
+
+    def flag(self, mask: np.ndarray | pd.Series, field: str, reason: Callable[[int], str]) -> None:
+        bad = np.asarray(mask, dtype=bool) & self.ok
+        rows = np.flatnonzero(bad)
+        if rows.size:
+            self.field[rows] = field
+            # Building messages row by row is fine: this runs only for the bad rows.
+            self.reason[rows] = [reason(int(i)) for i in rows]
+
+
+def _to_mask(values: pd.Series) -> np.ndarray:
+    return values.fillna(False).to_numpy(dtype=bool)
+
+
+def _id_column(raw: pd.Series, field: str, blank_reason: str, q: _Quarantine) -> pd.Series:
+    view, nonscalar = _text_view(raw)
+    q.flag(nonscalar, field, lambda i: f"'{field}' is a list or object; it must be a single id")
+    q.flag(view.isna().to_numpy() & ~nonscalar, field, lambda i: blank_reason)
+    return view
+
+
+def _parse_numbers(view: pd.Series) -> np.ndarray:
+    """Return ``view`` parsed as floats, NaN where blank or not a number."""
+    numbers = np.full(len(view), np.nan)
+    # Plain digit strings, the bulk of every count column, take a fast vectorised cast;
+    # only the rest goes through the general (and much slower) parser.
+    plain = _to_mask(view.str.fullmatch(r"\d{1,15}"))
+    if plain.any():
+        numbers[plain] = view[plain].astype("int64").to_numpy(dtype=float)
+    rest = view.notna().to_numpy() & ~plain
+    if rest.any():
+        numbers[rest] = pd.to_numeric(view[rest], errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan
+        )
+    return numbers
+
+
+def _count_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
+    view, nonscalar = _text_view(raw)
+    numbers = _parse_numbers(view)
+    present = view.notna().to_numpy()
+    with np.errstate(invalid="ignore"):
+        malformed = present & (
+            ~np.isfinite(numbers) | (numbers < 0) | (np.floor(numbers) != numbers)
+        )
+        huge = present & ~malformed & (numbers > _MAX_COUNT)
+    values = view.to_numpy(dtype=object, na_value=None)
+    q.flag(nonscalar, field, lambda i: f"'{field}' is a list or object; counts must be whole numbers >= 0")
+    q.flag(
+        malformed,
+        field,
+        lambda i: f"'{field}' is {_show_number(values[i])}; counts must be whole numbers >= 0",
+    )
+    q.flag(
+        huge,
+        field,
+        lambda i: f"'{field}' is {_show_number(values[i])}, larger than any real count; check the column",
+    )
+    good = present & ~malformed & ~huge
+    numbers = np.where(good, numbers, np.nan)
+    return pd.Series(numbers, index=raw.index).astype("Int64")
+
+
+def _flag_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
+    view, nonscalar = _text_view(raw)
+    lowered = view.str.lower()
+    truthy = _to_mask(lowered.isin(_TRUE))
+    falsy = _to_mask(lowered.isin(_FALSE))
+    present = view.notna().to_numpy()
+    values = view.to_numpy(dtype=object, na_value=None)
+    q.flag(nonscalar, field, lambda i: f"'{field}' is a list or object; write true or false")
+    q.flag(
+        present & ~truthy & ~falsy,
+        field,
+        lambda i: f"'{field}' is {_show(values[i])}; write true/false, yes/no or 1/0, or leave it blank",
+    )
+    out = pd.Series(pd.NA, index=raw.index, dtype="boolean")
+    out[truthy] = True
+    out[falsy] = False
+    return out
+
+
+_TIME_DTYPE = "datetime64[ns, UTC]"
+_TIME_EXAMPLE = "write e.g. 2026-10-03T14:22:00Z"
+
+
+def _within_ns(parsed: pd.Series) -> np.ndarray:
+    """Return which parsed UTC times fit datetime64[ns] (years 1677-2262)."""
+    lowest = pd.Timestamp.min.tz_localize("UTC")
+    highest = pd.Timestamp.max.tz_localize("UTC")
+    return _to_mask(parsed.notna() & (parsed >= lowest) & (parsed <= highest))
+
+
+def _time_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
+    out = pd.Series(pd.NaT, index=raw.index, dtype=_TIME_DTYPE)
+    if isinstance(raw.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(raw.dtype):
+        # Parquet timestamps: one without a zone is taken as UTC, like an ISO string
+        # without an offset.
+        parsed = raw.dt.tz_convert("UTC") if raw.dt.tz is not None else raw.dt.tz_localize("UTC")
+        fits = _within_ns(parsed)
+        out[fits] = parsed[fits].astype(_TIME_DTYPE)
+        shown = raw.astype("string").to_numpy(dtype=object, na_value=None)
+        q.flag(
+            parsed.notna().to_numpy() & ~fits,
+            field,
+            lambda i: f"'{field}' {_show(shown[i])} is outside the years 1678-2261; {_TIME_EXAMPLE}",
+        )
+        return out
+    view, nonscalar = _text_view(raw)
+    present = view.notna().to_numpy()
+    epoch = present & _to_mask(view.str.fullmatch(_EPOCH_RE))
+    iso = present & ~epoch
+    seconds = np.where(epoch, _parse_numbers(view), np.nan)
+    with np.errstate(invalid="ignore"):
+        epoch_ok = epoch & (seconds >= _MIN_EPOCH) & (seconds <= _MAX_EPOCH)
+    if epoch_ok.any():
+        # Whole nanoseconds from the float keep sub-second epochs instead of truncating them.
+        nanos = np.round(seconds[epoch_ok] * 1e9).astype(np.int64)
+        out[epoch_ok] = pd.to_datetime(nanos, unit="ns", utc=True)
+    unparsed = np.zeros(len(raw), dtype=bool)
+    iso_far = np.zeros(len(raw), dtype=bool)
+    if iso.any():
+        parsed = pd.to_datetime(view[iso], format="ISO8601", utc=True, errors="coerce")
+        fits = _within_ns(parsed)
+        unparsed[iso] = parsed.isna().to_numpy()
+        iso_far[iso] = parsed.notna().to_numpy() & ~fits
+        out[parsed.index[fits]] = parsed[fits].astype(_TIME_DTYPE)
+    values = view.to_numpy(dtype=object, na_value=None)
+
+    def epoch_reason(i: int) -> str:
+        hint = " (milliseconds? divide by 1000)" if abs(seconds[i]) > 1e11 else ""
+        return (
+            f"'{field}' {_show_number(values[i])} is out of range for epoch seconds{hint}; "
+            f"{_TIME_EXAMPLE}"
+        )
+
+    q.flag(nonscalar, field, lambda i: f"'{field}' is a list or object; {_TIME_EXAMPLE}")
+    q.flag(epoch & ~epoch_ok, field, epoch_reason)
+    q.flag(
+        iso_far,
+        field,
+        lambda i: f"'{field}' {_show(values[i])} is outside the years 1678-2261; {_TIME_EXAMPLE}",
+    )
+    q.flag(
+        unparsed,
+        field,
+        lambda i: f"'{field}' {_show(values[i])} is neither ISO-8601 nor epoch seconds; {_TIME_EXAMPLE}",
+    )
+    return out
+
+
+def _flag_nonscalar(raw: pd.Series, field: str, q: _Quarantine) -> None:
+    if pd.api.types.is_object_dtype(raw.dtype):
+        nonscalar = np.fromiter(
+            (isinstance(v, list | tuple | dict | set | np.ndarray) for v in raw.tolist()),
+            dtype=bool,
+            count=len(raw),
+        )
+        q.flag(nonscalar, field, lambda i: f"'{field}' is a list or object; write plain text")
+
+
+def _text_column(raw: pd.Series, field: str, max_chars: int, q: _Quarantine) -> pd.Series:
+    _flag_nonscalar(raw, field, q)
+    return normalize_series(raw, max_chars=max_chars)
+
+
+def _label_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
+    view, _ = _text_view(raw)
+    _flag_nonscalar(raw, field, q)
+    return view.str.lower().fillna("")
+
+
+def _country_ok(code: str) -> bool:
+    return re.fullmatch(_COUNTRY_RE, code) is not None
+
+
+def _language_ok(code: str) -> bool:
+    return re.fullmatch(_LANGUAGE_RE, code) is not None
+
+
+_COUNTRY_FIX = "is not a two-letter ISO 3166-1 country code; write e.g. US or GB"
+_LANGUAGE_FIX = "is not a language code; write e.g. en or pt-br"
+
+
+def _country_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
+    view, nonscalar = _text_view(raw)
+    codes = view.str.upper()
+    values = view.to_numpy(dtype=object, na_value=None)
+    q.flag(nonscalar, field, lambda i: f"'{field}' is a list or object; write one code such as US")
+    q.flag(
+        codes.notna().to_numpy() & ~_to_mask(codes.str.fullmatch(_COUNTRY_RE)),
+        field,
+        lambda i: f"'{field}' {_show(values[i])} {_COUNTRY_FIX}, or leave it blank",
+    )
+    return codes
+
+
+def _language_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
+    view, nonscalar = _text_view(raw)
+    codes = view.str.lower().str.replace("_", "-", regex=False)
+    values = view.to_numpy(dtype=object, na_value=None)
+    q.flag(nonscalar, field, lambda i: f"'{field}' is a list or object; write one code such as en")
+    q.flag(
+        codes.notna().to_numpy() & ~_to_mask(codes.str.fullmatch(_LANGUAGE_RE)),
+        field,
+        lambda i: f"'{field}' {_show(values[i])} {_LANGUAGE_FIX}, or leave it blank",
+    )
+    return codes
+
+
+def _split_items(value: object) -> list[object] | None:
+    """Return the items of a list cell, or ``None`` if the cell is not list-like."""
+    if isinstance(value, list | tuple | np.ndarray | pd.Series):
+        return list(value)
+    if _is_missing_scalar(value):
+        return []
+    if isinstance(value, dict | set):
+        return None
+    text = str(value)
+    # "|" wins when present, so "Acme, Inc.|Bolt" keeps the comma inside a name.
+    return text.split("|") if "|" in text else text.split(",")
+
+
+def _list_column(
+    raw: pd.Series,
+    field: str,
+    item: Callable[[str], str | None],
+    fix: str,
+    q: _Quarantine,
+) -> pd.Series:
+    # Brands are few, so a per-row loop is fine here.
+    out: list[list[str]] = []
+    bad: dict[int, str] = {}
+    for i, value in enumerate(raw.tolist()):
+        items = _split_items(value)
+        if items is None:
+            bad[i] = f"'{field}' is an object; write a list or values separated by |"
+            out.append([])
+            continue
+        cleaned: list[str] = []
+        for entry in items:
+            text = _scalar_text(entry)
+            if text is _NOT_SCALAR:
+                bad.setdefault(i, f"'{field}' has a nested list or object; write plain values")
+                continue
+            if text is None or not str(text).strip():
+                continue
+            converted = item(str(text).strip())
+            if converted is None:
+                bad.setdefault(i, f"'{field}' has {_show(str(text).strip())}, which {fix}")
+                continue
+            if converted not in cleaned:
+                cleaned.append(converted)
+        out.append(cleaned)
+    mask = np.zeros(len(raw), dtype=bool)
+    mask[list(bad)] = True
+    q.flag(mask, field, lambda i: bad[i])
+    return pd.Series(out, index=raw.index, dtype=object)
+
+
+# -------------------------------------------------------------------------- loading
+
+
+def _check_max_chars(max_text_chars: int) -> None:
+    if (
+        isinstance(max_text_chars, bool)
+        or not isinstance(max_text_chars, int | np.integer)
+        or max_text_chars < 1
+    ):
+        raise ConfigError(f"max_text_chars must be a whole number >= 1, got {max_text_chars!r}")
+
+
+def _read_checked(path: str | Path, table: str, required: Sequence[str]) -> pd.DataFrame:
+    frame = read_table(path)
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        found = ", ".join(repr(c) for c in frame.columns) or "none"
+        hint = ""
+        lowered = {str(c).lower(): c for c in frame.columns}
+        if any(m.lower() in lowered for m in missing):
+            hint = " (column names are case-sensitive)"
+        raise InputFileError(
+            f"{path}: the {table} file lacks required column(s) "
+            f"{', '.join(repr(m) for m in missing)}{hint}; columns found: {found}"
+        )
+    return frame
+
+
+def _raw(frame: pd.DataFrame, name: str) -> pd.Series:
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+
+
+def _mark_duplicates(ids: pd.Series, field: str, q: _Quarantine) -> None:
+    # Only rows that passed every other check take part, so the row named as "kept" is
+    # really in the output.
+    candidates = ids[q.ok]
+    repeated = candidates.duplicated(keep="first")
+    if not repeated.any():
+        return
+    first = candidates[~repeated]
+    first_row = pd.Series(first.index + 1, index=first.to_numpy())
+    kept_at = candidates[repeated].map(first_row)
+    mask = np.zeros(len(ids), dtype=bool)
+    mask[repeated[repeated].index] = True
+    values = ids.to_numpy(dtype=object, na_value=None)
+    q.flag(
+        mask,
+        field,
+        lambda i: f"'{field}' {_show(values[i])} repeats row {int(kept_at[i])}, which is kept; "
+        "remove this row or give it its own id",
+    )
+    q.duplicates = int(mask.sum())
+
+
+def _finish(
+    table: str,
+    path: str | Path,
+    raw: pd.DataFrame,
+    columns: dict[str, pd.Series],
+    ids: pd.Series,
+    q: _Quarantine,
+) -> tuple[pd.DataFrame, list[Rejection], TableReport]:
+    keep = q.ok
+    canonical = pd.DataFrame(columns, index=raw.index)
+    extras = [c for c in raw.columns if c not in columns]
+    frame = pd.concat([canonical, raw[extras]], axis=1) if extras else canonical
+    frame = frame[keep].reset_index(drop=True)
+    shown = str(path)
+    id_values = ids.to_numpy(dtype=object, na_value=None)
+    rejections = [
+        Rejection(shown, int(i) + 1, id_values[i], str(q.field[i]), str(q.reason[i]))
+        for i in np.flatnonzero(~keep)
+    ]
+    report = TableReport(
+        name=table,
+        path=shown,
+        read=len(raw),
+        accepted=len(frame),
+        quarantined=len(rejections),
+        duplicates=q.duplicates,
+    )
+    if q.duplicates:
+        logger.warning(
+            "%s: %d %s row(s) repeat an earlier id; kept the first occurrence of each",
+            shown,
+            q.duplicates,
+            table,
+        )
+    if rejections:
+        logger.warning(
+            "%s: quarantined %d of %d %s row(s); the quarantine report gives each reason",
+            shown,
+            len(rejections),
+            len(raw),
+            table,
+        )
+    logger.info("%s: accepted %d of %d %s row(s)", shown, len(frame), len(raw), table)
+    return frame, rejections, report
+
+
+def load_creators(
+    path: str | Path, *, max_text_chars: int = 2000
+) -> tuple[pd.DataFrame, list[Rejection], TableReport]:
+    """Read and validate the creators table.
+
+    :param path: the creators file (see :func:`read_table` for formats).
+    :param max_text_chars: cap for ``handle`` and ``bio`` after normalisation.
+    :returns: accepted creators (columns :data:`CREATOR_COLUMNS`, then extra columns as
+        they came), the rejections and the table report.
+    :raises InputFileError: if the file cannot be read or lacks ``creator_id``.
+    :raises ConfigError: if ``max_text_chars`` is not a whole number >= 1.
+    """
+    _check_max_chars(max_text_chars)
+    raw = _read_checked(path, "creators", ("creator_id",))
+    q = _Quarantine(len(raw))
+    ids = _id_column(
+        raw["creator_id"], "creator_id", "'creator_id' is blank; every creator needs a unique id", q
+    )
+    columns = {
+        "creator_id": ids,
+        "handle": _text_column(_raw(raw, "handle"), "handle", max_text_chars, q),
+        "platform": _label_column(_raw(raw, "platform"), "platform", q),
+        "bio": _text_column(_raw(raw, "bio"), "bio", max_text_chars, q),
+        "followers": _count_column(_raw(raw, "followers"), "followers", q),
+        "following": _count_column(_raw(raw, "following"), "following", q),
+        "country": _country_column(_raw(raw, "country"), "country", q),
+        "language": _language_column(_raw(raw, "language"), "language", q),
+    }
+    _mark_duplicates(ids, "creator_id", q)
+    return _finish("creators", path, raw, columns, ids, q)
+
+
+def _isin(view: pd.Series, creator_ids: Collection[str]) -> np.ndarray:
+    """Return which values of a ``"string"`` column are among ``creator_ids``."""
+    if isinstance(creator_ids, pd.Series | pd.Index | np.ndarray):
+        known = pd.Series(creator_ids).astype("string")
+    else:
+        known = pd.Series([str(c) for c in creator_ids], dtype="string")
+    # pyarrow directly: pandas' isin for arrow strings builds one Python object per known
+    # id, which costs seconds per million creators.
+    values = pa.array(view.astype("string").array)
+    value_set = pa.array(known.array).cast(values.type)
+    found = pc.is_in(values, value_set=value_set).fill_null(False)
+    return found.to_numpy(zero_copy_only=False).astype(bool, copy=False)
+
+
+def load_posts(
+    path: str | Path, creator_ids: Collection[str], *, max_text_chars: int = 2000
+) -> tuple[pd.DataFrame, list[Rejection], TableReport]:
+    """Read and validate the posts table.
+
+    :param path: the posts file (see :func:`read_table` for formats).
+    :param creator_ids: ids of the accepted creators; posts of anyone else are quarantined.
+    :param max_text_chars: cap for ``text`` after normalisation.
+    :returns: accepted posts (columns :data:`POST_COLUMNS`, then extra columns as they
+        came), the rejections and the table report.
+    :raises InputFileError: if the file cannot be read or lacks ``post_id``/``creator_id``.
+    :raises ConfigError: if ``max_text_chars`` is not a whole number >= 1.
+    """
+    _check_max_chars(max_text_chars)
+    raw = _read_checked(path, "posts", ("post_id", "creator_id"))
+    q = _Quarantine(len(raw))
+    ids = _id_column(raw["post_id"], "post_id", "'post_id' is blank; every post needs a unique id", q)
+    owners = _id_column(
+        raw["creator_id"],
+        "creator_id",
+        "'creator_id' is blank; every post needs the id of its creator",
+        q,
+    )
+    owner_values = owners.to_numpy(dtype=object, na_value=None)
+    q.flag(
+        owners.notna().to_numpy() & ~_isin(owners, creator_ids),
+        "creator_id",
+        lambda i: f"'creator_id' {_show(owner_values[i])} is not in the creators file "
+        "(or was quarantined); add the creator or drop the post",
+    )
+    columns = {
+        "post_id": ids,
+        "creator_id": owners,
+        "text": _text_column(_raw(raw, "text"), "text", max_text_chars, q),
+        "posted_at": _time_column(_raw(raw, "posted_at"), "posted_at", q),
+        "likes": _count_column(_raw(raw, "likes"), "likes", q),
+        "comments": _count_column(_raw(raw, "comments"), "comments", q),
+        "views": _count_column(_raw(raw, "views"), "views", q),
+        "shares": _count_column(_raw(raw, "shares"), "shares", q),
+        "sponsored": _flag_column(_raw(raw, "sponsored"), "sponsored", q),
+    }
+    _mark_duplicates(ids, "post_id", q)
+    return _finish("posts", path, raw, columns, ids, q)
+
+
+def load_brands(
+    path: str | Path, *, max_text_chars: int = 2000
+) -> tuple[pd.DataFrame, list[Rejection], TableReport]:
+    """Read and validate the brands table.
+
+    List fields (``countries``, ``languages``, ``competitors``, ``exclude_creators``) take
+    a JSON/Parquet list or a string of values separated by ``|`` or, when there is no
+    ``|``, by ``,``.
+
+    :param path: the brands file (see :func:`read_table` for formats).
+    :param max_text_chars: cap for ``name``, ``description`` and competitor names.
+    :returns: accepted brands (columns :data:`BRAND_COLUMNS`, then extra columns as they
+        came), the rejections and the table report.
+    :raises InputFileError: if the file cannot be read or lacks ``brand_id``/``description``.
+    :raises ConfigError: if ``max_text_chars`` is not a whole number >= 1.
+    """
+    _check_max_chars(max_text_chars)
+    raw = _read_checked(path, "brands", ("brand_id", "description"))
+    q = _Quarantine(len(raw))
+    ids = _id_column(raw["brand_id"], "brand_id", "'brand_id' is blank; every brand needs a unique id", q)
+    name = _text_column(_raw(raw, "name"), "name", max_text_chars, q)
+    description = _text_column(raw["description"], "description", max_text_chars, q)
+    q.flag(
+        (description == "").to_numpy(dtype=bool),
+        "description",
+        lambda i: "'description' is blank; describe the brand's product so creators can be matched to it",
+    )
+
+    def country(code: str) -> str | None:
+        code = code.upper()
+        return code if _country_ok(code) else None
+
+    def language(code: str) -> str | None:
+        code = code.lower().replace("_", "-")
+        return code if _language_ok(code) else None
+
+    def competitor(text: str) -> str | None:
+        return normalize_text(text, max_chars=max_text_chars) or None
+
+    columns = {
+        "brand_id": ids,
+        "name": name,
+        "description": description,
+        "countries": _list_column(_raw(raw, "countries"), "countries", country, _COUNTRY_FIX, q),
+        "languages": _list_column(_raw(raw, "languages"), "languages", language, _LANGUAGE_FIX, q),
+        "competitors": _list_column(
+            _raw(raw, "competitors"), "competitors", competitor, "is empty after clean-up", q
+        ),
+        "exclude_creators": _list_column(
+            _raw(raw, "exclude_creators"), "exclude_creators", lambda s: s, "", q
+        ),
+        "min_followers": _count_column(_raw(raw, "min_followers"), "min_followers", q),
+        "max_followers": _count_column(_raw(raw, "max_followers"), "max_followers", q),
+    }
+    low, high = columns["min_followers"], columns["max_followers"]
+    q.flag(
+        _to_mask(low > high),
+        "min_followers",
+        lambda i: f"'min_followers' {low.iloc[i]} is greater than 'max_followers' {high.iloc[i]}; "
+        "swap them or leave one blank",
+    )
+    _mark_duplicates(ids, "brand_id", q)
+    return _finish("brands", path, raw, columns, ids, q)
+
+
+def load_dataset(
+    creators: str | Path,
+    posts: str | Path,
+    brands: str | Path | None = None,
+    *,
+    max_text_chars: int = 2000,
+) -> Dataset:
+    """Load creators, then their posts, then (optionally) brands.
+
+    :param creators: the creators file.
+    :param posts: the posts file; posts of quarantined or unknown creators are quarantined.
+    :param brands: the brands file, or ``None``.
+    :param max_text_chars: cap for every text field after normalisation.
+    :returns: the accepted tables with all rejections and reports.
+    :raises InputFileError: if any file cannot be read or lacks required columns.
+    :raises ConfigError: if ``max_text_chars`` is not a whole number >= 1.
+    """
+    creator_frame, creator_rejections, creator_report = load_creators(
+        creators, max_text_chars=max_text_chars
+    )
+    post_frame, post_rejections, post_report = load_posts(
+        posts, creator_frame["creator_id"], max_text_chars=max_text_chars
+    )
+    rejections = [*creator_rejections, *post_rejections]
+    reports = [creator_report, post_report]
+    brand_frame = None
+    if brands is not None:
+        brand_frame, brand_rejections, brand_report = load_brands(
+            brands, max_text_chars=max_text_chars
+        )
+        rejections.extend(brand_rejections)
+        reports.append(brand_report)
+    return Dataset(
+        creators=creator_frame,
+        posts=post_frame,
+        brands=brand_frame,
+        rejections=tuple(rejections),
+        reports=tuple(reports),
+    )
+
+
+def quarantine_frame(rejections: Iterable[Rejection]) -> pd.DataFrame:
+    """Return rejections as a frame with columns file, row, id, field, reason.
+
+    :param rejections: the rejections, in any order.
+    :returns: one row per rejection, in the order given.
+    """
+    rows = [astuple(r) for r in rejections]
+    frame = pd.DataFrame(rows, columns=list(_QUARANTINE_COLUMNS))
+    return frame.astype(
+        {"file": "string", "row": "int64", "id": "string", "field": "string", "reason": "string"}
+    )
+
+
+def write_quarantine(rejections: Iterable[Rejection], path: str | Path) -> Path:
+    """Write rejections to a UTF-8 CSV file; the header is written even when there are none.
+
+    :param rejections: the rejections to write.
+    :param path: the CSV file to create or replace; missing parent folders are created.
+    :returns: the path written.
+    :raises OSError: if the file cannot be written.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    quarantine_frame(rejections).to_csv(target, index=False, encoding="utf-8")
+    return target

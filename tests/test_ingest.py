@@ -1,0 +1,725 @@
+"""Tests for matcher.ingest."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import logging
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from matcher.errors import InputFileError
+from matcher.ingest import (
+    BRAND_COLUMNS,
+    CREATOR_COLUMNS,
+    POST_COLUMNS,
+    Dataset,
+    Rejection,
+    load_brands,
+    load_creators,
+    load_dataset,
+    load_posts,
+    read_table,
+    write_quarantine,
+)
+
+# ------------------------------------------------------------------------ helpers
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def write_jsonl(path: Path, records: list[dict[str, object]]) -> Path:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "wt", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record) + "\n")
+    return path
+
+
+def creators_csv(tmp_path: Path, rows: list[list[object]], name: str = "creators.csv") -> Path:
+    return write_csv(tmp_path / name, list(CREATOR_COLUMNS), rows)
+
+
+def posts_csv(tmp_path: Path, rows: list[list[object]], name: str = "posts.csv") -> Path:
+    return write_csv(tmp_path / name, list(POST_COLUMNS), rows)
+
+
+def brands_csv(tmp_path: Path, rows: list[list[object]], name: str = "brands.csv") -> Path:
+    return write_csv(tmp_path / name, list(BRAND_COLUMNS), rows)
+
+
+def creator(cid: str, followers: object = "100", **extra: object) -> list[object]:
+    row = {"creator_id": cid, "handle": "@h", "platform": "instagram", "bio": "bio",
+           "followers": followers, "following": "", "country": "", "language": ""}
+    row.update(extra)
+    return [row[c] for c in CREATOR_COLUMNS]
+
+
+def post(pid: str, cid: str = "c1", **extra: object) -> list[object]:
+    row = {"post_id": pid, "creator_id": cid, "text": "hi", "posted_at": "", "likes": "",
+           "comments": "", "views": "", "shares": "", "sponsored": ""}
+    row.update(extra)
+    return [row[c] for c in POST_COLUMNS]
+
+
+def brand(bid: str, description: str = "vegan shoes", **extra: object) -> list[object]:
+    row = {"brand_id": bid, "name": "Acme", "description": description, "countries": "",
+           "languages": "", "competitors": "", "exclude_creators": "", "min_followers": "",
+           "max_followers": ""}
+    row.update(extra)
+    return [row[c] for c in BRAND_COLUMNS]
+
+
+def only_rejection(rejections: list[Rejection]) -> Rejection:
+    assert len(rejections) == 1, rejections
+    return rejections[0]
+
+
+# ------------------------------------------------------------------ creators rows
+
+
+def test_good_creators_are_canonical(tmp_path: Path) -> None:
+    path = creators_csv(
+        tmp_path,
+        [
+            creator("c1", "1200", handle=" @Ana ", platform="Instagram", bio="<p>Vegan &amp; co</p>",
+                    following="10", country="us", language="EN"),
+            creator("c2", "", platform="", bio="", country="", language=""),
+        ],
+    )
+    frame, rejections, report = load_creators(path)
+    assert rejections == []
+    assert report.read == report.accepted == 2
+    assert list(frame.columns) == list(CREATOR_COLUMNS)
+    first = frame.iloc[0]
+    assert (first.handle, first.platform, first.bio) == ("@Ana", "instagram", "Vegan & co")
+    assert (first.followers, first.following, first.country, first.language) == (1200, 10, "US", "en")
+    second = frame.iloc[1]
+    assert second.platform == "" and second.bio == "" and second.handle == "@h"
+    assert pd.isna(second.followers) and pd.isna(second.country) and pd.isna(second.language)
+    assert str(frame.followers.dtype) == "Int64"
+    assert isinstance(frame.index, pd.RangeIndex)
+
+
+def test_blank_creator_id_is_quarantined(tmp_path: Path) -> None:
+    path = creators_csv(tmp_path, [creator("c1"), creator("  ")])
+    frame, rejections, report = load_creators(path)
+    rejection = only_rejection(rejections)
+    assert rejection == Rejection(
+        str(path), 2, None, "creator_id", "'creator_id' is blank; every creator needs a unique id"
+    )
+    assert frame.creator_id.tolist() == ["c1"]
+    assert (report.accepted, report.quarantined) == (1, 1)
+
+
+def test_duplicate_creator_id_keeps_first(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = creators_csv(tmp_path, [creator("c1", "1"), creator("c2"), creator("c1", "2"), creator("c1", "3")])
+    with caplog.at_level(logging.WARNING, logger="matcher.ingest"):
+        frame, rejections, report = load_creators(path)
+    assert frame.creator_id.tolist() == ["c1", "c2"]
+    assert frame.followers.tolist() == [1, 100]
+    assert [r.row for r in rejections] == [3, 4]
+    assert all(r.field == "creator_id" and "row 1" in r.reason for r in rejections)
+    assert report.duplicates == 2
+    assert any("2 creators row(s) repeat" in m for m in caplog.messages)
+
+
+def test_duplicate_of_a_quarantined_row_is_kept(tmp_path: Path) -> None:
+    path = creators_csv(tmp_path, [creator("c1", "-1"), creator("c1", "5")])
+    frame, rejections, report = load_creators(path)
+    assert frame.followers.tolist() == [5]
+    assert only_rejection(rejections).field == "followers"
+    assert report.duplicates == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("-3", "-3"), ("2.5", "2.5"), ("12k!", "'12k!'"), ("1,200", "'1,200'"), ("inf", "'inf'")],
+)
+def test_bad_follower_counts_are_quarantined(tmp_path: Path, value: str, shown: str) -> None:
+    path = creators_csv(tmp_path, [creator("c1", value), creator("c2")])
+    frame, rejections, _ = load_creators(path)
+    rejection = only_rejection(rejections)
+    assert (rejection.row, rejection.id, rejection.field) == (1, "c1", "followers")
+    assert rejection.reason == f"'followers' is {shown}; counts must be whole numbers >= 0"
+    assert frame.creator_id.tolist() == ["c2"]
+
+
+@pytest.mark.parametrize("value", ["1200", "1200.0", " 1200 ", "1.2e3"])
+def test_whole_number_counts_are_accepted(tmp_path: Path, value: str) -> None:
+    frame, rejections, _ = load_creators(creators_csv(tmp_path, [creator("c1", value)]))
+    assert rejections == []
+    assert frame.followers.tolist() == [1200]
+
+
+def test_absurdly_large_count_is_quarantined(tmp_path: Path) -> None:
+    _, rejections, _ = load_creators(creators_csv(tmp_path, [creator("c1", "1" + "0" * 20)]))
+    assert "larger than any real count" in only_rejection(rejections).reason
+
+
+def test_bad_country_and_language_are_quarantined(tmp_path: Path) -> None:
+    path = creators_csv(
+        tmp_path,
+        [creator("c1", country="USA"), creator("c2", language="English"), creator("c3", language="pt_BR")],
+    )
+    frame, rejections, _ = load_creators(path)
+    assert [(r.id, r.field) for r in rejections] == [("c1", "country"), ("c2", "language")]
+    assert frame.language.tolist() == ["pt-br"]
+
+
+def test_first_offending_field_is_reported(tmp_path: Path) -> None:
+    path = creators_csv(tmp_path, [creator("c1", "-1", following="x", country="USA")])
+    _, rejections, _ = load_creators(path)
+    assert only_rejection(rejections).field == "followers"
+
+
+def test_numeric_ids_stay_strings_with_leading_zeros(tmp_path: Path) -> None:
+    path = creators_csv(tmp_path, [creator("007"), creator("0012")])
+    frame, rejections, _ = load_creators(path)
+    assert rejections == []
+    assert frame.creator_id.tolist() == ["007", "0012"]
+    assert pd.api.types.is_string_dtype(frame.creator_id.dtype)
+
+
+def test_numeric_ids_from_json_are_strings_without_decimals(tmp_path: Path) -> None:
+    path = write_jsonl(
+        tmp_path / "creators.jsonl",
+        [{"creator_id": 7}, {"creator_id": 12345678901234567}, {"creator_id": "008"}, {"creator_id": None}],
+    )
+    frame, rejections, _ = load_creators(path)
+    assert frame.creator_id.tolist() == ["7", "12345678901234567", "008"]
+    assert only_rejection(rejections).row == 4
+
+
+def test_extra_columns_are_kept_after_canonical_ones(tmp_path: Path) -> None:
+    header = ["zeta", "creator_id", "followers", "alpha"]
+    path = write_csv(tmp_path / "creators.csv", header, [["z1", "c1", "5", "a1"], ["z2", "", "5", "a2"]])
+    frame, _, _ = load_creators(path)
+    assert list(frame.columns) == [*CREATOR_COLUMNS, "zeta", "alpha"]
+    assert frame[["zeta", "alpha"]].values.tolist() == [["z1", "a1"]]
+
+
+def test_missing_optional_columns_are_filled(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "creators.csv", ["creator_id"], [["c1"]])
+    frame, rejections, _ = load_creators(path)
+    assert rejections == []
+    assert list(frame.columns) == list(CREATOR_COLUMNS)
+    assert frame.bio.tolist() == [""] and pd.isna(frame.followers[0])
+
+
+def test_text_fields_are_normalised_and_capped(tmp_path: Path) -> None:
+    path = creators_csv(tmp_path, [creator("c1", bio="one\u200b two <b>three</b> four five")])
+    frame, _, _ = load_creators(path, max_text_chars=13)
+    assert frame.bio.tolist() == ["one two three"]
+
+
+# --------------------------------------------------------------------- posts rows
+
+
+def test_post_of_unknown_creator_is_quarantined(tmp_path: Path) -> None:
+    path = posts_csv(tmp_path, [post("p1", "c1"), post("p2", "c9")])
+    frame, rejections, _ = load_posts(path, {"c1"})
+    rejection = only_rejection(rejections)
+    assert rejection == Rejection(
+        str(path),
+        2,
+        "p2",
+        "creator_id",
+        "'creator_id' 'c9' is not in the creators file (or was quarantined); add the creator or drop the post",
+    )
+    assert frame.post_id.tolist() == ["p1"]
+
+
+def test_blank_post_ids_are_quarantined(tmp_path: Path) -> None:
+    path = posts_csv(tmp_path, [post("", "c1"), post("p2", "")])
+    _, rejections, _ = load_posts(path, ["c1"])
+    assert [(r.row, r.field) for r in rejections] == [(1, "post_id"), (2, "creator_id")]
+    assert rejections[0].reason == "'post_id' is blank; every post needs a unique id"
+
+
+def test_duplicate_post_id_keeps_first(tmp_path: Path) -> None:
+    path = posts_csv(tmp_path, [post("p1", text="first"), post("p1", text="second")])
+    frame, rejections, report = load_posts(path, ["c1"])
+    assert frame.text.tolist() == ["first"]
+    assert only_rejection(rejections).reason.startswith("'post_id' 'p1' repeats row 1")
+    assert report.duplicates == 1
+
+
+def test_bad_date_is_quarantined(tmp_path: Path) -> None:
+    path = posts_csv(tmp_path, [post("p1", posted_at="yesterday"), post("p2", posted_at="")])
+    frame, rejections, _ = load_posts(path, ["c1"])
+    assert only_rejection(rejections).reason == (
+        "'posted_at' 'yesterday' is neither ISO-8601 nor epoch seconds; write e.g. 2026-10-03T14:22:00Z"
+    )
+    assert frame.posted_at.isna().all()
+
+
+def test_epoch_in_milliseconds_gets_a_hint(tmp_path: Path) -> None:
+    path = posts_csv(tmp_path, [post("p1", posted_at="1791038520000000")])
+    _, rejections, _ = load_posts(path, ["c1"])
+    assert "divide by 1000" in only_rejection(rejections).reason
+
+
+def test_epoch_and_iso_dates_are_the_same_instant(tmp_path: Path) -> None:
+    instant = pd.Timestamp("2026-10-03T14:22:00Z")
+    epoch = str(int(instant.timestamp()))
+    path = posts_csv(
+        tmp_path,
+        [
+            post("p1", posted_at="2026-10-03T14:22:00Z"),
+            post("p2", posted_at=epoch),
+            post("p3", posted_at="2026-10-03T16:22:00+02:00"),
+            post("p4", posted_at=epoch + ".0"),
+        ],
+    )
+    frame, rejections, _ = load_posts(path, ["c1"])
+    assert rejections == []
+    assert str(frame.posted_at.dtype) == "datetime64[ns, UTC]"
+    assert frame.posted_at.tolist() == [instant] * 4
+    json_path = write_jsonl(tmp_path / "posts.jsonl", [{"post_id": "p1", "creator_id": "c1", "posted_at": int(epoch)}])
+    json_frame, _, _ = load_posts(json_path, ["c1"])
+    assert json_frame.posted_at.tolist() == [instant]
+
+
+@pytest.mark.parametrize("count_field", ["likes", "comments", "views", "shares"])
+@pytest.mark.parametrize("value", ["-1", "0.5", "lots"])
+def test_bad_post_counts_are_quarantined(tmp_path: Path, count_field: str, value: str) -> None:
+    path = posts_csv(tmp_path, [post("p1", **{count_field: value}), post("p2", **{count_field: "3"})])
+    frame, rejections, _ = load_posts(path, ["c1"])
+    assert only_rejection(rejections).field == count_field
+    assert frame[count_field].tolist() == [3]
+
+
+def test_sponsored_flags(tmp_path: Path) -> None:
+    values = ["true", "FALSE", "1", "0", "Yes", "no", "", "maybe"]
+    path = posts_csv(tmp_path, [post(f"p{i}", sponsored=v) for i, v in enumerate(values)])
+    frame, rejections, _ = load_posts(path, ["c1"])
+    assert str(frame.sponsored.dtype) == "boolean"
+    assert frame.sponsored.tolist()[:6] == [True, False, True, False, True, False]
+    assert pd.isna(frame.sponsored.tolist()[6])
+    rejection = only_rejection(rejections)
+    assert (rejection.id, rejection.field) == ("p7", "sponsored")
+    assert "'maybe'" in rejection.reason
+
+
+# -------------------------------------------------------------------- brands rows
+
+
+def test_blank_brand_description_is_quarantined(tmp_path: Path) -> None:
+    path = brands_csv(tmp_path, [brand("b1"), brand("b2", "  <p> </p> ")])
+    frame, rejections, _ = load_brands(path)
+    rejection = only_rejection(rejections)
+    assert (rejection.row, rejection.id, rejection.field) == (2, "b2", "description")
+    assert frame.brand_id.tolist() == ["b1"]
+
+
+def test_min_above_max_followers_is_quarantined(tmp_path: Path) -> None:
+    path = brands_csv(
+        tmp_path,
+        [brand("b1", min_followers="5000", max_followers="1000"), brand("b2", min_followers="10", max_followers="")],
+    )
+    frame, rejections, _ = load_brands(path)
+    rejection = only_rejection(rejections)
+    assert rejection.field == "min_followers"
+    assert rejection.reason == (
+        "'min_followers' 5000 is greater than 'max_followers' 1000; swap them or leave one blank"
+    )
+    assert frame.min_followers.tolist() == [10] and pd.isna(frame.max_followers[0])
+
+
+def test_blank_and_duplicate_brand_ids(tmp_path: Path) -> None:
+    path = brands_csv(tmp_path, [brand(""), brand("b1"), brand("b1")])
+    _, rejections, report = load_brands(path)
+    assert [(r.row, r.field) for r in rejections] == [(1, "brand_id"), (3, "brand_id")]
+    assert report.duplicates == 1
+
+
+def test_brand_list_fields_from_csv(tmp_path: Path) -> None:
+    path = brands_csv(
+        tmp_path,
+        [
+            brand("b1", countries="us|gb", languages="EN, de", competitors="Acme, Inc.|Bolt",
+                  exclude_creators="007, c2 ,, c2"),
+            brand("b2"),
+            brand("b3", countries="USA"),
+        ],
+    )
+    frame, rejections, _ = load_brands(path)
+    first = frame.iloc[0]
+    assert first.countries == ["US", "GB"]
+    assert first.languages == ["en", "de"]
+    assert first.competitors == ["Acme, Inc.", "Bolt"]
+    assert first.exclude_creators == ["007", "c2"]
+    second = frame.iloc[1]
+    assert (second.countries, second.languages, second.competitors, second.exclude_creators) == ([], [], [], [])
+    assert only_rejection(rejections).field == "countries"
+
+
+def test_brand_list_fields_from_jsonl(tmp_path: Path) -> None:
+    path = write_jsonl(
+        tmp_path / "brands.jsonl",
+        [
+            {"brand_id": "b1", "description": "shoes", "countries": ["us", "gb"], "languages": "en|de",
+             "exclude_creators": [7, "008"], "competitors": None},
+            {"brand_id": "b2", "description": "shoes", "countries": [["us"]]},
+        ],
+    )
+    frame, rejections, _ = load_brands(path)
+    first = frame.iloc[0]
+    assert first.countries == ["US", "GB"]
+    assert first.languages == ["en", "de"]
+    assert first.exclude_creators == ["7", "008"]
+    assert first.competitors == []
+    assert only_rejection(rejections).field == "countries"
+
+
+# ------------------------------------------------------------------ three formats
+
+
+def _records() -> tuple[list[dict[str, object]], list[dict[str, object]], list[dict[str, object]]]:
+    creators = [
+        {"creator_id": "007", "handle": "@ana", "platform": "TikTok", "bio": "Vegan <b>food</b>",
+         "followers": 1200, "following": None, "country": "de", "language": "DE", "note": "x"},
+        {"creator_id": "c2", "handle": "@bo", "platform": "youtube", "bio": "Hiking",
+         "followers": None, "following": 3, "country": None, "language": None, "note": "y"},
+    ]
+    posts = [
+        {"post_id": "p1", "creator_id": "007", "text": "Oat latte", "posted_at": "2026-10-03T14:22:00Z",
+         "likes": 10, "comments": 0, "views": None, "shares": 1, "sponsored": True, "note": "x"},
+        {"post_id": "p2", "creator_id": "c2", "text": "Trail", "posted_at": None,
+         "likes": None, "comments": None, "views": 99, "shares": None, "sponsored": None, "note": "y"},
+    ]
+    brands = [
+        {"brand_id": "b1", "name": "Acme", "description": "Vegan shoes", "countries": ["de", "at"],
+         "languages": ["de"], "competitors": ["Bolt"], "exclude_creators": ["c2"],
+         "min_followers": 1000, "max_followers": None, "note": "x"},
+    ]
+    return creators, posts, brands
+
+
+def _as_csv_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "|".join(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _write_all(tmp_path: Path, fmt: str) -> tuple[Path, Path, Path]:
+    paths = []
+    for name, records in zip(("creators", "posts", "brands"), _records(), strict=True):
+        path = tmp_path / f"{name}.{fmt}"
+        if fmt == "csv":
+            header = list(records[0])
+            write_csv(path, header, [[_as_csv_cell(r[c]) for c in header] for r in records])
+        elif fmt == "jsonl":
+            write_jsonl(path, records)
+        else:
+            frame = pd.DataFrame(records)
+            for column in ("followers", "following", "likes", "comments", "views", "shares",
+                           "min_followers", "max_followers"):
+                if column in frame:
+                    frame[column] = frame[column].astype("Int64")
+            if "sponsored" in frame:
+                frame["sponsored"] = frame["sponsored"].astype("boolean")
+            frame.to_parquet(path)
+        paths.append(path)
+    return paths[0], paths[1], paths[2]
+
+
+def test_all_formats_give_equal_frames(tmp_path: Path) -> None:
+    loaded: dict[str, Dataset] = {}
+    for fmt in ("csv", "jsonl", "parquet"):
+        loaded[fmt] = load_dataset(*_write_all(tmp_path, fmt))
+    for fmt, dataset in loaded.items():
+        assert dataset.rejections == (), fmt
+        assert [r.accepted for r in dataset.reports] == [2, 2, 1], fmt
+    base = loaded["csv"]
+    for fmt in ("jsonl", "parquet"):
+        other = loaded[fmt]
+        pd.testing.assert_frame_equal(base.creators[list(CREATOR_COLUMNS)], other.creators[list(CREATOR_COLUMNS)])
+        pd.testing.assert_frame_equal(base.posts[list(POST_COLUMNS)], other.posts[list(POST_COLUMNS)])
+        assert base.brands is not None and other.brands is not None
+        pd.testing.assert_frame_equal(base.brands[list(BRAND_COLUMNS)], other.brands[list(BRAND_COLUMNS)])
+        assert other.creators["note"].tolist() == ["x", "y"]
+    assert base.creators.creator_id.tolist() == ["007", "c2"]
+    assert base.brands.countries.tolist() == [["DE", "AT"]]
+
+
+def test_compressed_inputs(tmp_path: Path) -> None:
+    csv_path = creators_csv(tmp_path, [creator("c1")])
+    gz_path = tmp_path / "creators.csv.gz"
+    gz_path.write_bytes(gzip.compress(csv_path.read_bytes()))
+    frame, _, _ = load_creators(gz_path)
+    assert frame.creator_id.tolist() == ["c1"]
+    jsonl_path = write_jsonl(tmp_path / "creators.jsonl.gz", [{"creator_id": "c1"}])
+    frame, _, _ = load_creators(jsonl_path)
+    assert frame.creator_id.tolist() == ["c1"]
+
+
+def test_load_dataset_chains_creators_into_posts(tmp_path: Path) -> None:
+    creators = creators_csv(tmp_path, [creator("c1"), creator("c2", "-5")])
+    posts = posts_csv(tmp_path, [post("p1", "c1"), post("p2", "c2")])
+    dataset = load_dataset(creators, posts)
+    assert dataset.brands is None
+    assert dataset.posts.post_id.tolist() == ["p1"]
+    assert [(r.file, r.field) for r in dataset.rejections] == [(str(creators), "followers"), (str(posts), "creator_id")]
+    assert [r.name for r in dataset.reports] == ["creators", "posts"]
+    frame = dataset.quarantine_frame()
+    assert list(frame.columns) == ["file", "row", "id", "field", "reason"]
+    assert frame.row.tolist() == [2, 2]
+
+
+# ------------------------------------------------------------------ invariant
+
+
+_ID = st.sampled_from(["c1", "c2", "c3", "007", "", " ", "c1 "])
+_COUNT = st.sampled_from(["", "0", "5", "1200.0", "-3", "2.5", "12k!", "1e3", " 7 ", "nan", "1e400"])
+_DATE = st.sampled_from(["", "2026-10-03T14:22:00Z", "1791038520", "yesterday", "99999999999999", "2026-13-45"])
+_FLAG = st.sampled_from(["", "true", "No", "1", "maybe", "2"])
+_TEXT = st.sampled_from(["", "plain", "<b>x</b>", "\u200b", "a,b", 'q"uote', "multi\nline"])
+_CODE = st.sampled_from(["", "us", "USA", "en", "english", "pt_BR"])
+_LIST = st.sampled_from(["", "us|gb", "US, DE", "USA", "en|xx-yy", "a,,b"])
+
+
+@st.composite
+def messy_rows(
+    draw: st.DrawFn,
+    width: int,
+    columns: dict[int, st.SearchStrategy[str]],
+    default: st.SearchStrategy[str],
+) -> list[list[str]]:
+    count = draw(st.integers(min_value=0, max_value=25))
+    return [[draw(columns.get(i, default)) for i in range(width)] for _ in range(count)]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    creator_rows=messy_rows(len(CREATOR_COLUMNS), {0: _ID, 1: _TEXT, 2: _TEXT, 3: _TEXT, 6: _CODE, 7: _CODE}, _COUNT),
+    post_rows=messy_rows(
+        len(POST_COLUMNS), {0: _ID.map(lambda s: s.replace("c", "p")), 1: _ID, 2: _TEXT, 3: _DATE, 8: _FLAG}, _COUNT
+    ),
+    brand_rows=messy_rows(len(BRAND_COLUMNS), {0: _ID, 1: _TEXT, 2: _TEXT, 3: _LIST, 4: _LIST, 5: _LIST, 6: _LIST}, _COUNT),
+)
+def test_accepted_plus_quarantined_equals_read(
+    tmp_path_factory: pytest.TempPathFactory,
+    creator_rows: list[list[str]],
+    post_rows: list[list[str]],
+    brand_rows: list[list[str]],
+) -> None:
+    folder = tmp_path_factory.mktemp("messy")
+    dataset = load_dataset(
+        creators_csv(folder, creator_rows),
+        posts_csv(folder, post_rows),
+        brands_csv(folder, brand_rows),
+    )
+    frames = {"creators": dataset.creators, "posts": dataset.posts, "brands": dataset.brands}
+    id_columns = {"creators": "creator_id", "posts": "post_id", "brands": "brand_id"}
+    for report, rows in zip(dataset.reports, (creator_rows, post_rows, brand_rows), strict=True):
+        rejections = [r for r in dataset.rejections if r.file == report.path]
+        assert report.read == len(rows)
+        assert report.accepted + report.quarantined == report.read
+        assert report.quarantined == len(rejections)
+        assert len({r.row for r in rejections}) == len(rejections)
+        assert all(1 <= r.row <= report.read and r.reason for r in rejections)
+        frame = frames[report.name]
+        assert frame is not None and len(frame) == report.accepted
+        assert frame[id_columns[report.name]].is_unique
+        assert frame[id_columns[report.name]].notna().all()
+    assert set(dataset.posts.creator_id) <= set(dataset.creators.creator_id)
+
+
+_JSON_VALUE = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-5, max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.sampled_from(["", "c1", "007", "12", "1e3", "us", "2026-10-03T14:22:00Z", "<b>x</b>"]),
+    st.lists(st.sampled_from(["us", "c1", 3]), max_size=2),
+    st.fixed_dictionaries({"k": st.integers(0, 3)}),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    records=st.lists(
+        st.dictionaries(
+            st.sampled_from([*CREATOR_COLUMNS, "posted_at", "note"]), _JSON_VALUE, max_size=9
+        ).map(lambda r: {"creator_id": "c1", **r}),
+        max_size=15,
+    )
+)
+def test_typed_json_rows_are_accepted_or_quarantined(
+    tmp_path_factory: pytest.TempPathFactory, records: list[dict[str, object]]
+) -> None:
+    folder = tmp_path_factory.mktemp("typed")
+    if not records:
+        return
+    path = write_jsonl(folder / "creators.jsonl", records)
+    frame, rejections, report = load_creators(path)
+    assert report.read == len(records)
+    assert report.accepted + report.quarantined == report.read == len(frame) + len(rejections)
+    assert frame.creator_id.is_unique
+    assert list(frame.columns[: len(CREATOR_COLUMNS)]) == list(CREATOR_COLUMNS)
+    assert str(frame.followers.dtype) == "Int64" and (frame.followers.dropna() >= 0).all()
+
+
+def test_iso_date_beyond_supported_years_is_quarantined(tmp_path: Path) -> None:
+    _, rejections, _ = load_posts(posts_csv(tmp_path, [post("p1", posted_at="9999-01-01")]), ["c1"])
+    assert "outside the years" in only_rejection(rejections).reason
+
+
+# --------------------------------------------------------------- malformed files
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "nope.csv"
+    with pytest.raises(InputFileError, match="not found") as info:
+        load_creators(path)
+    assert str(path) in str(info.value)
+
+
+def test_unknown_extension(tmp_path: Path) -> None:
+    path = tmp_path / "creators.xlsx"
+    path.write_bytes(b"PK\x03\x04")
+    with pytest.raises(InputFileError) as info:
+        load_creators(path)
+    message = str(info.value)
+    assert str(path) in message and ".xlsx" in message
+    assert ".csv" in message and ".jsonl" in message and ".parquet" in message
+
+
+@pytest.mark.parametrize("name", ["creators.csv", "creators.jsonl"])
+def test_not_utf8(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    if name.endswith(".csv"):
+        path.write_bytes("creator_id,bio\nc1,Café crème\n".encode("latin-1"))
+    else:
+        path.write_bytes('{"creator_id": "c1", "bio": "Café"}\n'.encode("latin-1"))
+    with pytest.raises(InputFileError, match="not UTF-8") as info:
+        load_creators(path)
+    message = str(info.value)
+    assert str(path) in message and "re-save it as UTF-8" in message
+    expected = "line 2, column 7: byte 0xe9" if name.endswith(".csv") else "line 1, column 33: byte 0xe9"
+    assert expected in message
+
+
+def test_utf8_with_bom_is_fine(tmp_path: Path) -> None:
+    path = tmp_path / "creators.csv"
+    path.write_bytes("\ufeffcreator_id,bio\nc1,Café\n".encode())
+    frame, _, _ = load_creators(path)
+    assert frame.bio.tolist() == ["Café"]
+
+
+def test_missing_required_columns(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "posts.csv", ["id", "Creator_ID", "text"], [["p1", "c1", "x"]])
+    with pytest.raises(InputFileError) as info:
+        load_posts(path, ["c1"])
+    message = str(info.value)
+    assert str(path) in message
+    assert "'post_id'" in message and "'creator_id'" in message
+    assert "'id', 'Creator_ID', 'text'" in message
+
+
+def test_brands_need_description_column(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "brands.csv", ["brand_id", "name"], [["b1", "Acme"]])
+    with pytest.raises(InputFileError, match="'description'"):
+        load_brands(path)
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n"])
+def test_empty_csv(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "creators.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputFileError, match="empty") as info:
+        load_creators(path)
+    assert str(path) in str(info.value)
+
+
+def test_header_only_csv_gives_empty_frame(tmp_path: Path) -> None:
+    frame, rejections, report = load_creators(creators_csv(tmp_path, []))
+    assert len(frame) == 0 and rejections == [] and report.read == 0
+    assert list(frame.columns) == list(CREATOR_COLUMNS)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"creator_id,bio\nc1,a,b\n", b"creator_id,bio\nc1,a\nc2,b,c\n", b'creator_id,bio\nc1,"unclosed\n'],
+)
+def test_unparseable_csv(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "creators.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputFileError) as info:
+        load_creators(path)
+    assert str(path) in str(info.value)
+
+
+def test_repeated_csv_column(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "creators.csv", ["creator_id", "bio", "bio"], [["c1", "a", "b"]])
+    with pytest.raises(InputFileError, match="'bio' appears more than once"):
+        load_creators(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b'{"creator_id": "c1"}\n{"creator_id": \n', "line 2 is not valid JSON"),
+        (b'{"creator_id": "c1"}\n["c2"]\n', "line 2 is a JSON list"),
+        (b"", "empty"),
+    ],
+)
+def test_unparseable_jsonl(tmp_path: Path, content: bytes, expected: str) -> None:
+    path = tmp_path / "creators.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(InputFileError, match=expected) as info:
+        load_creators(path)
+    assert str(path) in str(info.value)
+
+
+def test_unparseable_parquet(tmp_path: Path) -> None:
+    path = tmp_path / "creators.parquet"
+    path.write_bytes(b"creator_id\nc1\n")
+    with pytest.raises(InputFileError, match="Parquet") as info:
+        load_creators(path)
+    assert str(path) in str(info.value)
+
+
+def test_read_table_returns_raw_strings(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "t.csv", [" a ", "b"], [["007", ""]])
+    frame = read_table(path)
+    assert list(frame.columns) == ["a", "b"]
+    assert frame.values.tolist() == [["007", ""]]
+
+
+# ------------------------------------------------------------------- quarantine
+
+
+def test_write_quarantine_writes_header_when_empty(tmp_path: Path) -> None:
+    path = write_quarantine([], tmp_path / "out" / "quarantine.csv")
+    assert path.read_text(encoding="utf-8").splitlines() == ["file,row,id,field,reason"]
+
+
+def test_write_quarantine_round_trips(tmp_path: Path) -> None:
+    rejections = [
+        Rejection("c.csv", 3, None, "creator_id", "'creator_id' is blank; every creator needs a unique id"),
+        Rejection("c.csv", 4, "c1", "bio", 'has "quotes", commas'),
+    ]
+    path = write_quarantine(rejections, tmp_path / "quarantine.csv")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert frame.values.tolist() == [
+        ["c.csv", "3", "", "creator_id", rejections[0].reason],
+        ["c.csv", "4", "c1", "bio", rejections[1].reason],
+    ]
