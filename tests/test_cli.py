@@ -1,6 +1,7 @@
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -17,10 +18,14 @@ def run(*args, check=True):
     return p
 
 
-def test_batch_then_recommend_export_and_matches(sample, tmp_path):
+def test_batch_then_recommend_export_and_matches(sample, built, tmp_path):
     store = tmp_path / "store"
+    # Start from the session store's embedding cache: the CLI run then encodes nothing new,
+    # which keeps the suite quick and checks that the cache is shared by content, not by store.
+    shutil.copytree(built.store / "cache", store / "cache")
     out = run("batch", "--creators", str(sample.creators), "--posts", str(sample.posts), "--brands", str(sample.brands), "--store", str(store))
     assert "published snapshot" in out.stdout and "quarantined" in out.stdout
+    assert "encoded 0 new texts" in out.stdout
 
     rec = run("recommend", "--store", str(store), "trail running shoes for ultramarathons", "--k", "7", "--json")
     data = json.loads(rec.stdout)
