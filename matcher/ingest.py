@@ -1,4 +1,8 @@
-"""Read and validate the creators, posts and brands tables; quarantine bad rows with actionable reasons.
+"""Read and validate the input tables; quarantine bad rows with actionable reasons.
+
+The tables are creators, posts and brands (the matching inputs), comments (an optional
+sample of the comments under the posts) and outcomes (results of past campaigns, read on
+their own to learn how much each ranking signal matters).
 
 Each table is read from CSV (``.csv``, ``.csv.gz``), JSON Lines (``.jsonl``, ``.ndjson``,
 optionally ``.gz``) or Parquet (``.parquet``), chosen by the file's extension. A file that
@@ -8,7 +12,8 @@ every table ``accepted + quarantined == read``. Each rejected row names its firs
 field, in the table's column order.
 
 Duplicate ids are resolved among the rows that pass every other check: the first of them in
-file order is kept and the later ones are quarantined, naming the kept row.
+file order is kept and the later ones are quarantined, naming the kept row. An outcome's
+id is its (brand_id, creator_id, date) triple.
 
 Row numbers in rejections are 1-based data-record numbers: the first record after the CSV
 header (or the first JSON object, or the first Parquet row) is row 1. For a CSV file without
@@ -45,12 +50,16 @@ __all__ = [
     "load_creators",
     "load_posts",
     "load_brands",
+    "load_comments",
+    "load_outcomes",
     "load_dataset",
     "quarantine_frame",
     "write_quarantine",
     "CREATOR_COLUMNS",
     "POST_COLUMNS",
     "BRAND_COLUMNS",
+    "COMMENT_COLUMNS",
+    "OUTCOME_COLUMNS",
 ]
 
 logger = logging.getLogger(__name__)
@@ -97,6 +106,20 @@ BRAND_COLUMNS: tuple[str, ...] = (
     "min_followers",
     "max_followers",
 )
+COMMENT_COLUMNS: tuple[str, ...] = (
+    "comment_id",
+    "post_id",
+    "author_id",
+    "text",
+    "created_at",
+    "is_creator_reply",
+)
+OUTCOME_COLUMNS: tuple[str, ...] = (
+    "brand_id",
+    "creator_id",
+    "outcome",
+    "date",
+)
 
 # Above 2**53 a float no longer holds every whole number, and no real count gets near it.
 _MAX_COUNT = 2**53
@@ -133,12 +156,13 @@ class Rejection:
 class TableReport:
     """Counts for one table read; ``accepted + quarantined == read``.
 
-    :param name: ``"creators"``, ``"posts"`` or ``"brands"``.
+    :param name: ``"creators"``, ``"posts"``, ``"brands"``, ``"comments"`` or ``"outcomes"``.
     :param path: the input path as it was given.
     :param read: data records in the file.
     :param accepted: rows in the output frame.
     :param quarantined: rows rejected, duplicates included.
-    :param duplicates: rows rejected because an earlier row had the same id.
+    :param duplicates: rows rejected because an earlier row had the same id (for outcomes:
+        the same brand_id, creator_id and date).
     """
 
     name: str
@@ -160,8 +184,11 @@ class Dataset:
     :param creators: accepted creators, columns :data:`CREATOR_COLUMNS` then extras.
     :param posts: accepted posts, columns :data:`POST_COLUMNS` then extras.
     :param brands: accepted brands, columns :data:`BRAND_COLUMNS` then extras, or ``None``.
-    :param rejections: every quarantined row, in table then row order.
-    :param reports: one report per table read.
+    :param rejections: every quarantined row, in table then row order (creators, posts,
+        brands, comments).
+    :param reports: one report per table read, in the same order.
+    :param comments: accepted comments, columns :data:`COMMENT_COLUMNS` then extras, or
+        ``None`` when no comments file was given.
     """
 
     creators: pd.DataFrame
@@ -169,6 +196,7 @@ class Dataset:
     brands: pd.DataFrame | None
     rejections: tuple[Rejection, ...]
     reports: tuple[TableReport, ...]
+    comments: pd.DataFrame | None = None
 
     def quarantine_frame(self) -> pd.DataFrame:
         """Return the rejections as a frame with columns file, row, id, field, reason."""
@@ -585,7 +613,9 @@ def _time_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
     present = view.notna().to_numpy()
     epoch = present & _to_mask(view.str.fullmatch(_EPOCH_RE))
     iso = present & ~epoch
-    seconds = np.where(epoch, _parse_numbers(view), np.nan)
+    seconds = np.full(len(view), np.nan)
+    if epoch.any():
+        seconds[epoch] = _parse_numbers(view[epoch])
     with np.errstate(invalid="ignore"):
         epoch_ok = epoch & (seconds >= _MIN_EPOCH) & (seconds <= _MAX_EPOCH)
     if epoch_ok.any():
@@ -637,6 +667,53 @@ def _flag_nonscalar(raw: pd.Series, field: str, q: _Quarantine) -> None:
 def _text_column(raw: pd.Series, field: str, max_chars: int, q: _Quarantine) -> pd.Series:
     _flag_nonscalar(raw, field, q)
     return normalize_series(raw, max_chars=max_chars)
+
+
+def _repeated_text_column(raw: pd.Series, field: str, max_chars: int, q: _Quarantine) -> pd.Series:
+    """Like :func:`_text_column` for a column whose values repeat a lot (comments): each
+    distinct value is normalised once."""
+    _flag_nonscalar(raw, field, q)
+    if pd.api.types.is_object_dtype(raw.dtype):
+        textual = pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty")
+    else:
+        textual = pd.api.types.is_string_dtype(raw.dtype)
+    if not textual:
+        return normalize_series(raw, max_chars=max_chars)  # numbers or lists: no shortcut
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    cleaned = normalize_series(pd.Series(uniques, dtype=object), max_chars=max_chars)
+    values = np.append(cleaned.to_numpy(dtype=object), "")  # code -1 (missing) gives ""
+    return pd.Series(values[codes], index=raw.index, dtype="string")
+
+
+def _amount_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
+    """A required, finite number >= 0, as float64."""
+    view, nonscalar = _text_view(raw)
+    if pd.api.types.is_float_dtype(raw.dtype) or pd.api.types.is_integer_dtype(raw.dtype):
+        numbers = raw.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        numbers = _parse_numbers(view)
+    present = view.notna().to_numpy()
+    values = view.to_numpy(dtype=object, na_value=None)
+    fix = "write a number >= 0 such as 12 or 3.5"
+    q.flag(nonscalar, field, lambda i: f"'{field}' is a list or object; {fix}")
+    q.flag(
+        ~present & ~nonscalar,
+        field,
+        lambda i: f"'{field}' is blank; give the campaign's result (e.g. conversions), {fix}",
+    )
+    with np.errstate(invalid="ignore"):
+        q.flag(
+            present & ~np.isfinite(numbers),
+            field,
+            lambda i: f"'{field}' is {_show_number(values[i])}, not a finite number; {fix}",
+        )
+        q.flag(
+            present & (numbers < 0),
+            field,
+            lambda i: f"'{field}' is {_show_number(values[i])}; outcomes cannot be negative, {fix}",
+        )
+        good = present & np.isfinite(numbers) & (numbers >= 0)
+    return pd.Series(np.where(good, numbers, np.nan), index=raw.index, dtype="float64")
 
 
 def _label_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
@@ -767,24 +844,43 @@ def _raw(frame: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series([None] * len(frame), index=frame.index, dtype=object)
 
 
-def _mark_duplicates(ids: pd.Series, field: str, q: _Quarantine) -> None:
+def _mark_duplicates(
+    ids: pd.Series,
+    field: str,
+    q: _Quarantine,
+    *,
+    describe: Callable[[int], str] | None = None,
+    fix: str = "remove this row or give it its own id",
+) -> None:
     # Only rows that passed every other check take part, so the row named as "kept" is
-    # really in the output.
-    candidates = ids[q.ok]
-    repeated = candidates.duplicated(keep="first")
+    # really in the output. ``describe(i)`` names the repeated key of row i (default: the
+    # id in ``field``).
+    rows = np.flatnonzero(q.ok)
+    if rows.size == 0:
+        return
+    # One factorize instead of duplicated() plus a lookup: codes follow first appearance,
+    # so np.unique's first indices are the kept rows.
+    codes, _ = pd.factorize(ids.iloc[rows], use_na_sentinel=False)
+    _, first = np.unique(codes, return_index=True)
+    kept = rows[first[codes]]
+    repeated = kept != rows
     if not repeated.any():
         return
-    first = candidates[~repeated]
-    first_row = pd.Series(first.index + 1, index=first.to_numpy())
-    kept_at = candidates[repeated].map(first_row)
     mask = np.zeros(len(ids), dtype=bool)
-    mask[repeated[repeated].index] = True
-    values = ids.to_numpy(dtype=object, na_value=None)
+    mask[rows[repeated]] = True
+    kept_at = np.zeros(len(ids), dtype=np.int64)
+    kept_at[rows] = kept + 1
+
+    def key_of(i: int) -> str:
+        if describe is not None:
+            return describe(i)
+        value = ids.iloc[i]
+        return f"'{field}' {_show(None if pd.isna(value) else value)}"
+
     q.flag(
         mask,
         field,
-        lambda i: f"'{field}' {_show(values[i])} repeats row {int(kept_at[i])}, which is kept; "
-        "remove this row or give it its own id",
+        lambda i: f"{key_of(i)} repeats row {int(kept_at[i])}, which is kept; {fix}",
     )
     q.duplicates = int(mask.sum())
 
@@ -803,10 +899,11 @@ def _finish(
     frame = pd.concat([canonical, raw[extras]], axis=1) if extras else canonical
     frame = frame[keep].reset_index(drop=True)
     shown = str(path)
-    id_values = ids.to_numpy(dtype=object, na_value=None)
+    bad = np.flatnonzero(~keep)
+    bad_ids = ids.iloc[bad].to_numpy(dtype=object, na_value=None)
     rejections = [
-        Rejection(shown, int(i) + 1, id_values[i], str(q.field[i]), str(q.reason[i]))
-        for i in np.flatnonzero(~keep)
+        Rejection(shown, int(i) + 1, bad_ids[j], str(q.field[i]), str(q.reason[i]))
+        for j, i in enumerate(bad)
     ]
     report = TableReport(
         name=table,
@@ -879,6 +976,14 @@ def _isin(view: pd.Series, creator_ids: Collection[str]) -> np.ndarray:
     value_set = pa.array(known.array).cast(values.type)
     found = pc.is_in(values, value_set=value_set).fill_null(False)
     return found.to_numpy(zero_copy_only=False).astype(bool, copy=False)
+
+
+def _positions(view: pd.Series, known: pd.Series) -> np.ndarray:
+    """Return the position in ``known`` (unique ids) of each value of ``view``, -1 if absent."""
+    values = pa.array(view.astype("string").array)
+    value_set = pa.array(known.astype("string").array).cast(values.type)
+    found = pc.index_in(values, value_set=value_set).fill_null(-1)
+    return found.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
 
 
 def load_posts(
@@ -991,18 +1096,137 @@ def load_brands(
     return _finish("brands", path, raw, columns, ids, q)
 
 
+def load_comments(
+    path: str | Path, posts: pd.DataFrame, *, max_text_chars: int = 2000
+) -> tuple[pd.DataFrame, list[Rejection], TableReport]:
+    """Read and validate the comments table (a sample of the comments under the posts).
+
+    A blank ``is_creator_reply`` is derived: true when ``author_id`` is the post's
+    ``creator_id`` (the creator commenting under their own post), false otherwise. A given
+    value is kept as it is.
+
+    :param path: the comments file (see :func:`read_table` for formats).
+    :param posts: the accepted posts (at least ``post_id`` and ``creator_id``); comments on
+        any other post are quarantined.
+    :param max_text_chars: cap for ``text`` after normalisation.
+    :returns: accepted comments (columns :data:`COMMENT_COLUMNS`, then extra columns as
+        they came), the rejections and the table report.
+    :raises InputFileError: if the file cannot be read or lacks ``comment_id``,
+        ``post_id`` or ``author_id``.
+    :raises ConfigError: if ``max_text_chars`` is not a whole number >= 1.
+    :raises ValueError: if ``posts`` lacks the ``post_id`` or ``creator_id`` column.
+    """
+    _check_max_chars(max_text_chars)
+    missing = [c for c in ("post_id", "creator_id") if c not in posts.columns]
+    if missing:
+        raise ValueError(f"posts must be the accepted posts frame; it lacks {', '.join(missing)}")
+    raw = _read_checked(path, "comments", ("comment_id", "post_id", "author_id"))
+    q = _Quarantine(len(raw))
+    ids = _id_column(
+        raw["comment_id"], "comment_id", "'comment_id' is blank; every comment needs a unique id", q
+    )
+    post_ids = _id_column(
+        raw["post_id"], "post_id", "'post_id' is blank; every comment needs the id of its post", q
+    )
+    where = _positions(post_ids, posts["post_id"])
+    q.flag(
+        post_ids.notna().to_numpy() & (where < 0),
+        "post_id",
+        lambda i: f"'post_id' {_show(post_ids.iloc[i])} is not in the posts file (or was quarantined); "
+        "add the post or drop the comment",
+    )
+    authors = _id_column(
+        raw["author_id"], "author_id", "'author_id' is blank; every comment needs the id of its author", q
+    )
+    columns = {
+        "comment_id": ids,
+        "post_id": post_ids,
+        "author_id": authors,
+        "text": _repeated_text_column(_raw(raw, "text"), "text", max_text_chars, q),
+        "created_at": _time_column(_raw(raw, "created_at"), "created_at", q),
+        "is_creator_reply": _flag_column(_raw(raw, "is_creator_reply"), "is_creator_reply", q),
+    }
+    owners = pa.array(posts["creator_id"].astype("string").array)
+    owner_of = pc.take(owners, pa.array(where, mask=where < 0))
+    same = pc.equal(pa.array(authors.array).cast(owner_of.type), owner_of).fill_null(False)
+    own = same.to_numpy(zero_copy_only=False).astype(bool, copy=False)
+    flag = columns["is_creator_reply"]
+    columns["is_creator_reply"] = flag.fillna(pd.Series(own, index=raw.index)).astype("boolean")
+    _mark_duplicates(ids, "comment_id", q)
+    return _finish("comments", path, raw, columns, ids, q)
+
+
+def load_outcomes(path: str | Path) -> tuple[pd.DataFrame, list[Rejection], TableReport]:
+    """Read and validate the outcomes table: one row per creator per past campaign.
+
+    ``outcome`` is the campaign's result (conversions, sales, engagements, ...), a finite
+    number >= 0. The creators and brands are not checked against any other file: outcomes
+    may come from an older snapshot. A row repeating the (``brand_id``, ``creator_id``,
+    ``date``) of an earlier row is quarantined as a duplicate (two blank dates are equal).
+    A rejection's id is ``brand_id/creator_id``.
+
+    :param path: the outcomes file (see :func:`read_table` for formats).
+    :returns: accepted outcomes (columns :data:`OUTCOME_COLUMNS`, then extra columns as
+        they came), the rejections and the table report.
+    :raises InputFileError: if the file cannot be read or lacks ``brand_id``,
+        ``creator_id`` or ``outcome``.
+    """
+    raw = _read_checked(path, "outcomes", ("brand_id", "creator_id", "outcome"))
+    q = _Quarantine(len(raw))
+    brands = _id_column(
+        raw["brand_id"], "brand_id", "'brand_id' is blank; every outcome needs the brand of its campaign", q
+    )
+    creators = _id_column(
+        raw["creator_id"],
+        "creator_id",
+        "'creator_id' is blank; every outcome needs the creator of its campaign",
+        q,
+    )
+    columns = {
+        "brand_id": brands,
+        "creator_id": creators,
+        "outcome": _amount_column(raw["outcome"], "outcome", q),
+        "date": _time_column(_raw(raw, "date"), "date", q),
+    }
+    ids = (brands.fillna("") + "/" + creators.fillna("")).mask(brands.isna() & creators.isna())
+    date_text = columns["date"].astype("string").fillna("")
+    keys = brands.fillna("") + "\x1f" + creators.fillna("") + "\x1f" + date_text
+    brand_values = brands.to_numpy(dtype=object, na_value=None)
+    creator_values = creators.to_numpy(dtype=object, na_value=None)
+    dates = columns["date"]
+
+    def describe(i: int) -> str:
+        day = dates.iloc[i]
+        when = "a blank date" if pd.isna(day) else f"date {day.isoformat()}"
+        return (
+            f"brand_id {_show(brand_values[i])}, creator_id {_show(creator_values[i])} and {when}"
+        )
+
+    _mark_duplicates(
+        keys,
+        "date",
+        q,
+        describe=describe,
+        fix="remove this row, or give each campaign of the same brand and creator its own date",
+    )
+    return _finish("outcomes", path, raw, columns, ids, q)
+
+
 def load_dataset(
     creators: str | Path,
     posts: str | Path,
     brands: str | Path | None = None,
     *,
+    comments: str | Path | None = None,
     max_text_chars: int = 2000,
 ) -> Dataset:
-    """Load creators, then their posts, then (optionally) brands.
+    """Load creators, then their posts, then (optionally) brands and comments.
 
     :param creators: the creators file.
     :param posts: the posts file; posts of quarantined or unknown creators are quarantined.
     :param brands: the brands file, or ``None``.
+    :param comments: the comments file, or ``None``; comments on quarantined or unknown
+        posts are quarantined.
     :param max_text_chars: cap for every text field after normalisation.
     :returns: the accepted tables with all rejections and reports.
     :raises InputFileError: if any file cannot be read or lacks required columns.
@@ -1023,12 +1247,20 @@ def load_dataset(
         )
         rejections.extend(brand_rejections)
         reports.append(brand_report)
+    comment_frame = None
+    if comments is not None:
+        comment_frame, comment_rejections, comment_report = load_comments(
+            comments, post_frame, max_text_chars=max_text_chars
+        )
+        rejections.extend(comment_rejections)
+        reports.append(comment_report)
     return Dataset(
         creators=creator_frame,
         posts=post_frame,
         brands=brand_frame,
         rejections=tuple(rejections),
         reports=tuple(reports),
+        comments=comment_frame,
     )
 
 

@@ -1,9 +1,47 @@
-"""Seeded generator of a realistic sample dataset: creators, posts, brands and ground-truth labels."""
+"""Seeded generator of a realistic sample dataset: creators, posts, brands, comments, outcomes
+of past campaigns and ground-truth labels.
+
+**Comments** (``comments.<ext>``) are a sample of the comments under each post: 2-10
+audience comments (never more rows, replies included, than the post's ``comments`` count,
+which stays the platform total), then the creator's replies. Audience authors (``u0001234``)
+are a few loyal regulars per creator and many one-off accounts. Texts are questions about
+the niche (each ends with ``?``; nothing else does), substantive remarks and generic praise
+("nice pic", "🔥🔥🔥"). A reply has the creator as ``author_id``, starts with ``@`` and the
+asker's id, and comes 0.5-12 h after the question for a creator labelled
+``answers_questions=high`` (who answers 60-95% of questions; half of the ordinary creators)
+and 24-96 h after for ``low`` (0-20%; every fake and brand account). ``is_creator_reply``
+is blank in ~30% of rows, for ingest to derive. About 3% of ordinary creators are in
+engagement pods (``in_pod=1``) of 8-12 creators, mostly of one niche: 75-90% of their
+comments come within the hour from the pod's 6-9 shared accounts, short generic praise
+("Amazing as always!!"). ``bought_engagement`` fakes get 90%+ generic comments from
+one-off accounts.
+
+**Outcomes** (``outcomes.<ext>``) are results of past campaigns at a fixed budget, so a
+bigger account does not convert more by itself. Each brand worked with ~40 creators (brand
+accounts excluded), half of them from the brand's niche and the rest drawn from everyone;
+~10% of those worked with it twice. For creator c and brand b::
+
+    outcome = 25 * fit * genuine * level * honest * responsive * lognormal(0, 0.5)
+
+``fit`` is 1 in the brand's niche and 0.15 elsewhere (a keyword-stuffed bio does not
+change a creator's niche); ``genuine`` is 0.10/0.15/0.25/0.35 for the four fake patterns
+(bought_followers, bought_engagement, mass_following, engagement_burst), 0.45 for pod
+members and 1 otherwise; ``level`` is the creator's true engagement rate over the median
+of its tier, clipped to 0.5-1.5 and squared; ``honest`` is 0.7 with an undisclosed
+sponsorship; ``responsive`` is 1.2 for ``answers_questions=high``. So a learner should
+find topical fit first (about 6x), then audience genuineness (fakes and pods convert
+poorly), then engagement relative to the tier, disclosure and answering questions.
+``date`` is a day within the 180 days before the reference date (blank for ~5% of rows).
+
+Conversations and outcomes draw from random streams of their own, so the other files are
+the same whether or not they are written.
+"""
 
 from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import math
 import random
@@ -72,9 +110,11 @@ _BRAND_COLUMNS = (
 )
 _LABEL_COLUMNS = (
     "creator_id", "niche", "tier", "is_fake", "fake_pattern", "is_brand_account",
-    "stuffed_bio_niche", "has_undisclosed_sponsorship",
+    "stuffed_bio_niche", "has_undisclosed_sponsorship", "answers_questions", "in_pod",
 )
 _BRAND_LABEL_COLUMNS = ("brand_id", "niche")
+_COMMENT_COLUMNS = ("comment_id", "post_id", "author_id", "text", "created_at", "is_creator_reply")
+_OUTCOME_COLUMNS = ("brand_id", "creator_id", "outcome", "date")
 
 # Injection rates (fractions of creators / posts).
 _FAKE_RATE = 0.04
@@ -82,6 +122,13 @@ _BRAND_ACCOUNT_RATE = 0.015
 _STUFFED_RATE = 0.015
 _GENERIC_CAPTION_RATE = 0.10
 _YOUTUBE_BLANK_FOLLOWERS = 0.30
+# Conversations: share of ordinary creators who answer most questions, share of ordinary
+# creators in engagement pods, share of comment rows whose is_creator_reply is left blank,
+# and the size of the audience id space (u0000001 ... u9999999).
+_HIGH_ANSWER_SHARE = 0.5
+_POD_RATE = 0.03
+_BLANK_REPLY_FLAG = 0.30
+_AUDIENCE_IDS = 10_000_000
 
 # --------------------------------------------------------------------------------------
 # Vocabulary per niche
@@ -1294,6 +1341,232 @@ _BRAND_CATALOGUE: list[dict[str, Any]] = [
 # Variants used when more brands are asked for than the catalogue holds.
 _BRAND_VARIANT_SUFFIXES = ["Studio", "Select", "Works", "Co-op", "Outdoor", "Labs", "Collective", "Home"]
 
+# --------------------------------------------------------------------------------------
+# Conversation vocabulary: comments under the posts and the creators' replies
+# --------------------------------------------------------------------------------------
+# Per niche: real questions (every one ends with "?"), substantive remarks and the
+# creator's answers. Templates name only {product} (from the niche) and {num}. No comment
+# other than a question contains "?", so a question is recognisable by its last character.
+
+_CONVERSATION: dict[str, dict[str, list[Any]]] = {
+    "skincare": {
+        "questions": [
+            ("Is this safe for sensitive skin?", "Yes, it's fragrance-free, but always patch test first"),
+            ("Can I use this with retinol?", "Yes, just use them on alternate nights at first"),
+            ("Do you put this on before or after moisturizer?", "Before, thinnest to thickest"),
+            ("How long until you saw results?", "About four weeks of daily use"),
+            ("Does it pill under makeup?", "Not if you give it a minute to sink in"),
+        ],
+        "remarks": ["My barrier finally stopped stinging after I cut back on actives like you said",
+                    "Patch tested it on my neck first and no reaction at all",
+                    "Alternating the actives instead of layering them saved my skin"],
+    },
+    "trail running": {
+        "questions": [
+            ("Which shoes are these?", "They're my everyday trail shoes, linked in my bio"),
+            ("How do you train for the downhills?", "Short quick steps and lots of practice on easy descents"),
+            ("What do you eat during a 50K?", "Gels every 30 minutes and real food at the aid stations"),
+            ("How many km a week do you run?", "Around 60 km with one long run on the weekend"),
+            ("Are poles worth it for a first ultra?", "On steep courses, yes. Practise with them first"),
+        ],
+        "remarks": ["Those descents look brutal, well run",
+                    "Ran that route last summer and the second climb nearly broke me",
+                    "Power hiking the climbs changed my races too"],
+    },
+    "vegan cooking": {
+        "questions": [
+            ("How long did the sauce take?", "About 20 minutes start to finish"),
+            ("Can I swap the cashews for something nut-free?", "Sunflower seeds work great instead"),
+            ("How much protein is in one bowl?", "Around 30 g with the extra tofu"),
+            ("Does this freeze well?", "Yes, it keeps for three months in the freezer"),
+            ("What can I use instead of tofu?", "Chickpeas or tempeh both work"),
+        ],
+        "remarks": ["Made this last night and my partner went back for seconds",
+                    "The miso trick is genius",
+                    "Used chickpeas instead and it still worked perfectly"],
+    },
+    "budget travel": {
+        "questions": [
+            ("How much did the whole trip cost?", "Just under 900 dollars including flights"),
+            ("Did you book the hostels in advance?", "Only the first two nights, then I winged it"),
+            ("Is it safe to travel there solo?", "I felt very safe, just the usual city precautions"),
+            ("Which backpack is this?", "A 40 litre carry-on pack, linked in my bio"),
+            ("How did you get from the airport?", "The airport bus, it's cheap and runs all night"),
+        ],
+        "remarks": ["Went there last spring on a tiny budget and loved every day",
+                    "The night bus tip saved me a fortune",
+                    "Adding this to my list for next year"],
+    },
+    "gaming": {
+        "questions": [
+            ("What are your PC specs?", "Full specs are in the video description"),
+            ("Which switches are in that keyboard?", "Tactile browns, quiet enough for streaming"),
+            ("Is this game worth it at full price?", "I'd wait for a sale, but it's a great game"),
+            ("What sensitivity do you play on?", "800 DPI and 0.35 in game"),
+            ("Does it run well on the Steam Deck?", "Yes, a steady 40 fps on medium"),
+        ],
+        "remarks": ["That clutch at the end was insane",
+                    "Switched to this setup after your last video and my aim is better already",
+                    "The level design in this one is so underrated"],
+    },
+    "parenting": {
+        "questions": [
+            ("What age did you start this?", "We started around six months"),
+            ("How do you get them to nap?", "Same routine every day and a dark room"),
+            ("Which carrier is this?", "It's a soft structured carrier, linked in my bio"),
+            ("Did the sleep regression last long?", "About two weeks, then it got better"),
+            ("Any tips for picky eaters?", "Keep offering, no pressure, and eat together"),
+        ],
+        "remarks": ["We went through the exact same thing at eight months",
+                    "This made me feel so much less alone at 3am",
+                    "Tried the wind-down routine and bedtime is so much calmer"],
+    },
+    "home fitness": {
+        "questions": [
+            ("How many sets and reps?", "Three sets of 10 to 12 with a minute of rest"),
+            ("Is this okay for bad knees?", "Swap the jumps for step-ups and it's knee-friendly"),
+            ("What weight are those dumbbells?", "12 kg each for this one"),
+            ("How long until you could do a pull-up?", "About four months of negatives"),
+            ("Can I do this without equipment?", "Yes, use a backpack full of books"),
+        ],
+        "remarks": ["Did this workout this morning and my legs are shaking",
+                    "The form cues in this one really helped me",
+                    "Three weeks into your plan and I can feel the difference"],
+    },
+    "personal finance": {
+        "questions": [
+            ("Is this account FDIC insured?", "Yes, up to the usual limit"),
+            ("How much should I have in an emergency fund?", "Three to six months of expenses"),
+            ("Should I pay off debt or invest first?", "High-interest debt first, then invest"),
+            ("Which budgeting app do you use?", "A simple spreadsheet, honestly"),
+            ("Does this work outside the US?", "The idea does, the accounts differ by country"),
+        ],
+        "remarks": ["Paid off my last card this month thanks to the snowball method",
+                    "Finally opened a retirement account after this post",
+                    "Automating my savings was the best thing I did this year"],
+    },
+    "gardening": {
+        "questions": [
+            ("What zone are you in?", "Zone 7b, so a fairly long season"),
+            ("When did you start the seeds?", "Indoors about eight weeks before the last frost"),
+            ("How often do you water them?", "Deep watering twice a week, more in a heatwave"),
+            ("What soil mix is that?", "Half compost, half topsoil and a bit of perlite"),
+            ("Is that tomato a cherry variety?", "Yes, Sungold, the sweetest one I've grown"),
+        ],
+        "remarks": ["My tomatoes look exactly like this, first harvest next week",
+                    "Mulching like you showed cut my watering in half",
+                    "Raised beds changed everything in my clay soil"],
+    },
+    "photography": {
+        "questions": [
+            ("What lens is this?", "A 35mm prime, wide open"),
+            ("What were your settings?", "f/2.8, 1/250 and ISO 400"),
+            ("Do you edit in Lightroom?", "Yes, with my own presets"),
+            ("Was this shot handheld?", "Handheld, braced against a wall"),
+            ("Which camera would you get as a beginner?", "Any used mirrorless body and a cheap prime"),
+        ],
+        "remarks": ["The light in this one is unreal",
+                    "Tried your golden hour tips and my photos look so much better",
+                    "Love how you framed the subject against the lines"],
+    },
+    "specialty coffee": {
+        "questions": [
+            ("What grind size do you use?", "Medium-fine, a bit coarser than table salt"),
+            ("What's your ratio?", "1:16, so 15 g of coffee to 240 g of water"),
+            ("Which grinder is that?", "A hand burr grinder, linked in my bio"),
+            ("How long is the bloom?", "45 seconds with twice the coffee's weight in water"),
+            ("Where do you buy your beans?", "A local roaster, always within a month of roasting"),
+        ],
+        "remarks": ["Tried your recipe this morning and the cup was so sweet",
+                    "Never thought to adjust the water temperature, game changer",
+                    "That washed Ethiopian sounds amazing"],
+    },
+    "dog care": {
+        "questions": [
+            ("What breed is she?", "She's a border collie mix"),
+            ("Which harness is that?", "A no-pull harness with a front clip"),
+            ("How long did loose-leash training take?", "A few months of short daily sessions"),
+            ("Is that treat safe for puppies?", "Yes, but break it into small pieces"),
+            ("How do you stop the barking at the door?", "We practise a place command with lots of treats"),
+        ],
+        "remarks": ["My pup does the exact same thing",
+                    "The lick mat trick calmed my rescue so much",
+                    "Started the recall games you showed and it's working"],
+    },
+    "sustainable fashion": {
+        "questions": [
+            ("Where is this from?", "It's secondhand, found it at a charity shop"),
+            ("How does the linen hold up after washing?", "It softens with every wash, no shrinking so far"),
+            ("What size are you wearing?", "A medium, it runs a little big"),
+            ("Is this brand actually ethical?", "They publish their factory list, which is a good start"),
+            ("How do you mend knits?", "Swiss darning, there's a tutorial in my highlights"),
+        ],
+        "remarks": ["Bought my last coat secondhand after your post and I love it",
+                    "The capsule wardrobe idea made getting dressed so easy",
+                    "Visible mending looks so good on denim"],
+    },
+    "road cycling": {
+        "questions": [
+            ("What tyre pressure do you run?", "About 70 psi on 28 mm tyres"),
+            ("Which power meter is that?", "A pedal-based one, easy to swap between bikes"),
+            ("How many hours a week do you train?", "Around ten hours in season"),
+            ("What's your FTP?", "Around 280 watts at the moment"),
+            ("Is that the disc version?", "Yes, the disc version"),
+        ],
+        "remarks": ["That climb is a killer, well ridden",
+                    "Switched to tubeless after your video and no flats since",
+                    "Zone 2 rides finally made sense after this"],
+    },
+    "book reviews": {
+        "questions": [
+            ("Is this one spicy?", "Mildly, a couple of scenes"),
+            ("Does it have a sequel?", "Yes, the sequel comes out next spring"),
+            ("Is it a standalone?", "It's a standalone, no cliffhanger"),
+            ("Which edition is this?", "The special edition hardcover with sprayed edges"),
+            ("Would you recommend it to someone who loved the first book?", "Absolutely, it's even better"),
+        ],
+        "remarks": ["Finished this last week and I'm still thinking about the ending",
+                    "Added it to my TBR immediately",
+                    "The audiobook narrator for this one is fantastic"],
+    },
+}
+# Templates shared by every niche, with the answer to each question ({product} from the niche).
+_QUESTION_TEMPLATES = [
+    ("Where did you get the {product}?", "The {product} is linked in my bio!"),
+    ("Is the {product} worth the money?", "For me, yes. I use the {product} almost every day"),
+    ("How long have you had the {product}?", "I've had the {product} for about a year now"),
+    ("Would you recommend the {product} for a beginner?", "Yes, the {product} is easy to start with"),
+]
+_REMARK_TEMPLATES = ["I've had the same {product} for a year and I still love it",
+                     "Saving this, I've been looking at the {product} for ages",
+                     "Your last post convinced me to get the {product} and it was a great call"]
+# Replies that fit any question.
+_ANY_ANSWERS = ["Thank you! I answered this in my stories too",
+                "Great question, I'll do a full post on it soon",
+                "Honestly it depends, send me a message and I'll explain"]
+# Under brand accounts' posts the audience asks about shipping and stock.
+_BRAND_QUESTIONS = [
+    ("Do you ship to Canada?", "Yes, we ship to Canada! Details on our site"),
+    ("When will this be back in stock?", "A restock is planned for next month"),
+    ("Is there a discount code?", "Sign up to our newsletter for 10% off your first order"),
+    ("Does this come in other colours?", "Three more colours are coming this season"),
+    ("How long does delivery take?", "Usually 3 to 5 working days"),
+    ("Is the {product} still available?", "Yes, the {product} is in stock now"),
+]
+_BRAND_REMARKS = ["Just ordered mine", "Received my {product} today, love it",
+                  "Customer service was super helpful"]
+_BRAND_ANY_ANSWERS = ["Please send us a DM and our team will help", "Thanks for your question, check your DMs"]
+_GENERIC_COMMENTS = ["nice pic", "love this 😍", "🔥🔥🔥", "great post!", "Amazing!", "so good",
+                     "👏👏👏", "wow", "❤️❤️", "Beautiful", "cool", "Nice one", "Love it!", "😍😍",
+                     "Great content", "Awesome 🙌", "Yes!!", "Looks great", "nice", "👍"]
+# Bought engagement: generic praise plus a little spam.
+_BOT_COMMENTS = [*_GENERIC_COMMENTS, "Nice post! DM us to collaborate 💰", "Great feed, check my page",
+                 "Promote it on our page 🚀", "Beautiful 💯💯"]
+# Engagement pods: short, enthusiastic, interchangeable.
+_POD_COMMENTS = ["Amazing as always!!", "Love this so much!! 🙌", "Obsessed!!",
+                 "Killing it as always 💯", "Such great content!!", "This is everything 😍😍",
+                 "Yesss 🔥🔥", "Always the best content!!", "Saving this!! 🙌", "Stunning as always ✨"]
+
 _FORMATTER = string.Formatter()
 _ARTICLE_RE = re.compile(r"\b([Aa]) (?=[aeiouAEIOU])")
 _SLUG_RE = re.compile(r"[^a-z0-9]+")
@@ -1345,6 +1618,16 @@ def _check_vocabulary() -> None:
                 base = field.rstrip("0123456789")
                 if base not in data and base not in _COMMON_SLOTS:
                     raise AssertionError(f"template slot {field!r} undefined in niche {niche!r}")
+        talk = _CONVERSATION[niche]
+        if any(not q.endswith("?") for q, _ in talk["questions"]):
+            raise AssertionError(f"every question of niche {niche!r} must end with '?'")
+        if any("?" in t for t in talk["remarks"]):
+            raise AssertionError(f"a remark of niche {niche!r} contains '?'")
+    if any(not q.endswith("?") for q, _ in [*_QUESTION_TEMPLATES, *_BRAND_QUESTIONS]):
+        raise AssertionError("every question template must end with '?'")
+    others = [*_REMARK_TEMPLATES, *_BRAND_REMARKS, *_GENERIC_COMMENTS, *_BOT_COMMENTS, *_POD_COMMENTS]
+    if any("?" in t for t in others):
+        raise AssertionError("only questions may contain '?'")
 
 
 _check_vocabulary()
@@ -1381,6 +1664,9 @@ class SampleInfo:
         brand_labels: Path of ``brand_labels.csv`` (niche per brand).
         n_creators, n_posts, n_brands: Rows written to the creators, posts and brands
             files, deliberately bad rows included.
+        comments, outcomes: Paths of the comments and outcomes files, or ``None`` when
+            they were not asked for.
+        n_comments, n_outcomes: Rows written to those files (0 when not written).
     """
 
     directory: Path
@@ -1392,6 +1678,10 @@ class SampleInfo:
     n_creators: int
     n_posts: int
     n_brands: int
+    comments: Path | None = None
+    outcomes: Path | None = None
+    n_comments: int = 0
+    n_outcomes: int = 0
 
 
 # --------------------------------------------------------------------------------------
@@ -1489,15 +1779,20 @@ def generate(
     posts_per_creator: tuple[int, int] = (8, 24),
     bad_rows: bool = True,
     fmt: str = "csv",
+    comments: bool = True,
+    outcomes: bool = True,
 ) -> SampleInfo:
-    """Write a seeded synthetic dataset of creators, posts, brands and ground-truth labels.
+    """Write a seeded synthetic dataset of creators, posts, brands, comments, campaign
+    outcomes and ground-truth labels.
 
     The same arguments always give byte-identical files. Creators are spread evenly over
     :data:`NICHES`; followers are log-normal (mostly nano and micro); engagement follows
     the tier. About 4% of creators are labelled fakes (``bought_followers``,
     ``bought_engagement``, ``mass_following``, ``engagement_burst``), 1.5% are brand
     accounts and 1.5% have a bio stuffed with keywords of another niche. About 10% of
-    ordinary posts are sponsored, disclosed early, late or not at all.
+    ordinary posts are sponsored, disclosed early, late or not at all. Comments and
+    outcomes are made as the module docstring describes; ``labels.csv`` gains
+    ``answers_questions`` (high/low) and ``in_pod`` (1/0) whether or not they are written.
 
     Args:
         out_dir: Directory to write into (created if missing; files are overwritten).
@@ -1508,10 +1803,13 @@ def generate(
         posts_per_creator: Inclusive (min, max) number of posts per creator.
         bad_rows: Append a few deliberately invalid rows to each input file (and give
             one creator a bio with HTML tags and invisible characters, which is valid).
-        fmt: ``"csv"``, ``"jsonl"`` or ``"parquet"`` for the creators, posts and brands
-            files; ``labels.csv`` and ``brand_labels.csv`` are always CSV. In parquet,
-            a column that mixes numbers and text (because of bad rows or epoch-second
-            dates) is written as text.
+        fmt: ``"csv"``, ``"jsonl"`` or ``"parquet"`` for the creators, posts, brands,
+            comments and outcomes files; ``labels.csv`` and ``brand_labels.csv`` are
+            always CSV. In parquet, a column that mixes numbers and text (because of bad
+            rows or epoch-second dates) is written as text.
+        comments: Also write ``comments.<ext>``, a sample of the comments under each post
+            with the creators' replies.
+        outcomes: Also write ``outcomes.<ext>``, results of past campaigns.
 
     Returns:
         A :class:`SampleInfo` with the paths written and their row counts.
@@ -1533,10 +1831,26 @@ def generate(
         labels["has_undisclosed_sponsorship"][i] = int(flag)
     brands, brand_labels = _make_brands(rng, int(n_brands), creators, post_plan)
 
+    # Conversations and outcomes draw from streams of their own, so switching them on or
+    # off leaves the other files as they are.
+    talk_rng = np.random.default_rng([seed, 20261101, 1])
+    talk = _plan_conversations(talk_rng, n, post_plan)
+    labels["answers_questions"] = ["high" if h else "low" for h in talk["high"].tolist()]
+    labels["in_pod"] = [int(p >= 0) for p in talk["pod_of"].tolist()]
+    comment_table = _make_comments(talk_rng, post_plan, talk, creators, posts) if comments else None
+    outcome_table = None
+    if outcomes:
+        outcome_rng = np.random.default_rng([seed, 20261101, 2])
+        outcome_table = _make_outcomes(outcome_rng, post_plan, talk, labels, brand_labels)
+
     if bad_rows:
         _add_bad_creators(creators, n)
         _add_bad_posts(posts, creators, n)
         _add_bad_brands(brands, int(n_brands))
+        if comment_table is not None:
+            _add_bad_comments(comment_table, posts["post_id"][: len(post_plan["post_owner"])])
+        if outcome_table is not None:
+            _add_bad_outcomes(outcome_table, labels["creator_id"])
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -1549,6 +1863,13 @@ def generate(
     brand_labels_path = out / "brand_labels.csv"
     _write_table(labels_path, _LABEL_COLUMNS, labels, "csv")
     _write_table(brand_labels_path, _BRAND_LABEL_COLUMNS, brand_labels, "csv")
+    comments_path = outcomes_path = None
+    if comment_table is not None:
+        comments_path = out / f"comments.{ext}"
+        _write_table(comments_path, _COMMENT_COLUMNS, comment_table, fmt)
+    if outcome_table is not None:
+        outcomes_path = out / f"outcomes.{ext}"
+        _write_table(outcomes_path, _OUTCOME_COLUMNS, outcome_table, fmt)
     return SampleInfo(
         directory=out,
         creators=paths["creators"],
@@ -1559,6 +1880,10 @@ def generate(
         n_creators=len(creators["creator_id"]),
         n_posts=len(posts["post_id"]),
         n_brands=len(brands["brand_id"]),
+        comments=comments_path,
+        outcomes=outcomes_path,
+        n_comments=len(comment_table["comment_id"]) if comment_table is not None else 0,
+        n_outcomes=len(outcome_table["brand_id"]) if outcome_table is not None else 0,
     )
 
 
@@ -1935,6 +2260,10 @@ def _make_posts(
     posted_at: list[Any] = [
         int(ts[i]) if epoch_form[i] else f"{iso[i]}Z" for i in range(total)
     ]
+    # Kept for the comments, which are drawn later from a separate random stream.
+    plan["post_owner"] = owner
+    plan["post_ts"] = ts
+    plan["post_comments"] = comments.astype(np.int64)
     cid = creators["creator_id"]
     posts: dict[str, list[Any]] = {
         "post_id": [f"p{i + 1:07d}" for i in range(total)],
@@ -1990,6 +2319,323 @@ def _make_brands(
         blabels["brand_id"].append(f"b{b + 1:03d}")
         blabels["niche"].append(entry["niche"])
     return cols, blabels
+
+
+# --------------------------------------------------------------------------------------
+# Conversations: who comments, what they write, whether the creator answers
+# --------------------------------------------------------------------------------------
+
+# Text kinds of a comment row; each (group, kind) has its own pool of texts. The answer
+# pools are aligned with the question pools: answer i answers question i.
+(_K_QUESTION, _K_QUESTION_TPL, _K_REMARK, _K_REMARK_TPL, _K_GENERIC, _K_BOT, _K_POD, _K_ANSWER,
+ _K_ANSWER_TPL, _K_ANSWER_ANY) = range(10)
+_N_KINDS = 10
+
+
+def _expand(templates: Sequence[str], products: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for template in templates:
+        if "{product}" in template:
+            out.extend(template.format(product=p) for p in products)
+        else:
+            out.append(template)
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _comment_pools() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return every comment text in one array with the start and size of each (group, kind).
+
+    Groups ``0..K-1`` are the creators of niche k, groups ``K..2K-1`` brand accounts of
+    niche k.
+    """
+    k = len(NICHES)
+    texts: list[str] = []
+    start = np.zeros((2 * k, _N_KINDS), dtype=np.int64)
+    size = np.zeros((2 * k, _N_KINDS), dtype=np.int64)
+    for g in range(2 * k):
+        name = NICHES[g % k]
+        products = _NICHE_DATA[name]["product"]
+        if g < k:
+            pairs, templates = _CONVERSATION[name]["questions"], _QUESTION_TEMPLATES
+            remarks, remark_templates = _CONVERSATION[name]["remarks"], _REMARK_TEMPLATES
+            any_answers = _ANY_ANSWERS
+        else:
+            pairs = [p for p in _BRAND_QUESTIONS if "{" not in p[0]]
+            templates = [p for p in _BRAND_QUESTIONS if "{" in p[0]]
+            remarks = [r for r in _BRAND_REMARKS if "{" not in r]
+            remark_templates = [r for r in _BRAND_REMARKS if "{" in r]
+            any_answers = _BRAND_ANY_ANSWERS
+        pools = {
+            _K_QUESTION: [q for q, _ in pairs],
+            _K_QUESTION_TPL: _expand([q for q, _ in templates], products),
+            _K_REMARK: remarks,
+            _K_REMARK_TPL: _expand(remark_templates, products),
+            _K_GENERIC: _GENERIC_COMMENTS,
+            _K_BOT: _BOT_COMMENTS,
+            _K_POD: _POD_COMMENTS,
+            _K_ANSWER: [a for _, a in pairs],
+            _K_ANSWER_TPL: _expand([a for _, a in templates], products),
+            _K_ANSWER_ANY: any_answers,
+        }
+        for kind, pool in pools.items():
+            start[g, kind] = len(texts)
+            size[g, kind] = len(pool)
+            texts.extend(pool)
+    return np.array(texts, dtype=object), start, size
+
+
+def _pick_texts(
+    rng: np.random.Generator, group: np.ndarray, kind: np.ndarray, offset: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return a random text of each row's (group, kind), or the one at ``offset``, and the offsets."""
+    pool, start, size = _comment_pools()
+    if offset is None:
+        offset = (rng.random(len(group)) * size[group, kind]).astype(np.int64)
+    return pool[start[group, kind] + offset], offset
+
+
+def _rank_within(mask: np.ndarray, first_row: np.ndarray) -> np.ndarray:
+    """For rows grouped contiguously by post, the rank of each masked row among the masked
+    rows of its post (``first_row``: index of the post's first row, per row)."""
+    before = np.cumsum(mask) - mask
+    return before - before[first_row]
+
+
+def _plan_conversations(
+    rng: np.random.Generator, n: int, plan: dict[str, Any]
+) -> dict[str, np.ndarray]:
+    """Draw each creator's comment section: audience, question share, answering habit, pod."""
+    pattern = plan["pattern"]
+    is_brand = plan["is_brand"]
+    niche = plan["niche"]
+    ordinary = (pattern < 0) & ~is_brand
+
+    # Answering questions: half of the ordinary creators answer most questions within hours,
+    # the rest (and every brand account and fake) few questions, days later.
+    high = ordinary & (rng.random(n) < _HIGH_ANSWER_SHARE)
+    p_answer = np.where(high, rng.uniform(0.60, 0.95, n), rng.uniform(0.0, 0.20, n))
+    reply_lo = np.where(high, 0.5, 24.0) * 3600.0
+    reply_hi = np.where(high, 12.0, 96.0) * 3600.0
+
+    # Audience mix per creator: share of questions, share of generic comments among the
+    # rest, share of comments from a handful of loyal regulars (the others are one-offs).
+    q_share = rng.uniform(0.15, 0.35, n)
+    gen_share = rng.uniform(0.25, 0.55, n)
+    reg_share = rng.uniform(0.20, 0.50, n)
+    weak = (pattern == 0) | (pattern == 2)  # bought followers, mass following
+    q_share[weak] = rng.uniform(0.05, 0.15, n)[weak]
+    gen_share[weak] = rng.uniform(0.50, 0.70, n)[weak]
+    reg_share[weak] = rng.uniform(0.05, 0.15, n)[weak]
+    bots = pattern == 1  # bought engagement: generic praise from one-off accounts
+    q_share[bots] = 0.01
+    gen_share[bots] = rng.uniform(0.90, 0.98, n)[bots]
+    reg_share[bots] = 0.0
+    q_share[is_brand] = rng.uniform(0.25, 0.45, n)[is_brand]
+    n_regulars = rng.integers(3, 9, n)
+    regulars = rng.integers(1, _AUDIENCE_IDS, (n, 8))
+
+    # Engagement pods: groups of 8-12 ordinary creators (of one niche where it has enough)
+    # whose posts get most of their comments from the pod's few shared accounts.
+    pod_of = np.full(n, -1, dtype=np.int64)
+    n_ordinary = int(ordinary.sum())
+    n_pods = max(1, round(_POD_RATE * n_ordinary / 10)) if n_ordinary >= 100 else 0
+    sizes = rng.integers(8, 13, max(n_pods, 1))
+    free = ordinary.copy()
+    for p in range(n_pods):
+        pool = np.flatnonzero(free & (niche == int(rng.integers(len(NICHES)))))
+        if len(pool) < sizes[p]:
+            pool = np.flatnonzero(free)
+        members = _choose(rng, pool, int(sizes[p]))
+        pod_of[members] = p
+        free[members] = False
+    pod_size = rng.integers(6, 10, max(n_pods, 1))
+    pod_ids = rng.integers(1, _AUDIENCE_IDS, (max(n_pods, 1), 9))
+    pod_share = np.where(pod_of >= 0, rng.uniform(0.75, 0.90, n), 0.0)
+    return {
+        "high": high, "p_answer": p_answer, "reply_lo": reply_lo, "reply_hi": reply_hi,
+        "q_share": q_share, "gen_share": gen_share, "reg_share": reg_share, "bots": bots,
+        "n_regulars": n_regulars, "regulars": regulars, "pod_of": pod_of, "pod_size": pod_size,
+        "pod_ids": pod_ids, "pod_share": pod_share,
+    }
+
+
+def _make_comments(
+    rng: np.random.Generator, plan: dict[str, Any], talk: dict[str, np.ndarray],
+    creators: dict[str, list[Any]], posts: dict[str, list[Any]],
+) -> dict[str, list[Any]]:
+    owner = plan["post_owner"]
+    post_ts = plan["post_ts"]
+    total = plan["post_comments"]
+    n_posts = len(owner)
+    k = len(NICHES)
+
+    # A sample of 2-10 audience comments per post, never more than the post's total.
+    size = np.minimum(rng.integers(2, 11, n_posts), total)
+    post = np.repeat(np.arange(n_posts), size)
+    first_row = (np.cumsum(size) - size)[post]
+    r = len(post)
+    c = owner[post]
+    pod_row = rng.random(r) < talk["pod_share"][c]
+    question = ~pod_row & (rng.random(r) < talk["q_share"][c])
+    generic = ~pod_row & ~question & (rng.random(r) < talk["gen_share"][c])
+
+    # Minutes to days after the post (pods within the hour), and before the export date.
+    limit = (_REFERENCE_EPOCH - post_ts[post]).astype(float)
+    delay = np.where(
+        pod_row, rng.uniform(60, 3600, r), np.exp(rng.uniform(math.log(120), math.log(4 * 86400), r))
+    )
+    delay = np.where(delay < limit, delay, limit * rng.uniform(0.05, 0.95, r))
+    at = post_ts[post] + delay.astype(np.int64)
+    lo, hi = talk["reply_lo"][c], talk["reply_hi"][c]
+    reply_at = at + (lo + (hi - lo) * rng.random(r)).astype(np.int64)
+    answered = question & (rng.random(r) < talk["p_answer"][c]) & (reply_at <= _REFERENCE_EPOCH)
+
+    # The replies count towards the post's total too: drop audience non-questions (then, if
+    # need be, replies) until the sample fits.
+    replies = np.bincount(post, weights=answered, minlength=n_posts).astype(np.int64)
+    excess = np.maximum(size + replies - total, 0)
+    other = ~question
+    drop = other & (_rank_within(other, first_row) < excess[post])
+    excess_left = np.maximum(excess - np.bincount(post, weights=other, minlength=n_posts).astype(np.int64), 0)
+    answered &= ~(_rank_within(answered, first_row) < excess_left[post])
+
+    # Authors: pod rows rotate through the pod's accounts (distinct within a post), the rest
+    # are the creator's regulars or one-off accounts.
+    pod = np.maximum(talk["pod_of"][c], 0)
+    rotation = rng.integers(0, 1 << 30, n_posts)[post] + _rank_within(pod_row, first_row)
+    pod_author = talk["pod_ids"][pod, rotation % talk["pod_size"][pod]]
+    regular = rng.random(r) < talk["reg_share"][c]
+    favourite = (talk["n_regulars"][c] * rng.random(r) ** 2).astype(np.int64)
+    author = np.where(
+        pod_row,
+        pod_author,
+        np.where(regular, talk["regulars"][c, favourite], rng.integers(1, _AUDIENCE_IDS, r)),
+    )
+
+    # Texts.
+    group = np.where(plan["is_brand"][c], k + plan["niche"][c], plan["niche"][c])
+    coin = rng.random(r) < 0.5
+    kind = np.select(
+        [pod_row, question & coin, question, generic & talk["bots"][c], generic, coin],
+        [_K_POD, _K_QUESTION, _K_QUESTION_TPL, _K_BOT, _K_GENERIC, _K_REMARK],
+        _K_REMARK_TPL,
+    )
+    texts, offset = _pick_texts(rng, group, kind)
+    # Most replies answer the very question; some fit any question.
+    asked = np.flatnonzero(answered)
+    vague = rng.random(len(asked)) < 0.2
+    answers, _ = _pick_texts(
+        rng,
+        group[asked],
+        np.where(kind[asked] == _K_QUESTION, _K_ANSWER, _K_ANSWER_TPL),
+        offset[asked],
+    )
+    vague_answers, _ = _pick_texts(rng, group[asked], np.full(len(asked), _K_ANSWER_ANY))
+    answers = np.where(vague, vague_answers, answers)
+
+    keep = np.flatnonzero(~drop)
+    ids = np.array(creators["creator_id"][: len(plan["niche"])], dtype=object)
+    row_post = np.concatenate([post[keep], post[asked]])
+    row_at = np.concatenate([at[keep], reply_at[asked]])
+    is_reply = np.concatenate([np.zeros(len(keep), dtype=bool), np.ones(len(asked), dtype=bool)])
+    row_author = np.concatenate([author[keep], author[asked]])  # for a reply: whom it answers
+    row_owner = np.concatenate([c[keep], c[asked]])
+    bodies = np.concatenate([texts[keep], answers])
+    del post, c, at, reply_at, author, texts, delay, limit, lo, hi, offset, drop
+    order = np.lexsort((is_reply, row_at, row_post))
+    m = len(order)
+    row_at, is_reply, row_author = row_at[order], is_reply[order], row_author[order]
+    epoch_form = rng.random(m) < 0.10
+    blank_flag = rng.random(m) < _BLANK_REPLY_FLAG
+    created: list[Any] = np.datetime_as_string(
+        row_at.astype("datetime64[s]"), unit="s", timezone="UTC"
+    ).tolist()
+    for i in np.flatnonzero(epoch_form).tolist():
+        created[i] = int(row_at[i])
+    reply_rows = np.flatnonzero(is_reply)
+    authors = [f"u{a:07d}" for a in row_author.tolist()]
+    texts_out = bodies[order].tolist()
+    owners = ids[row_owner[order]]
+    for i in reply_rows.tolist():
+        texts_out[i] = f"@{authors[i]} {texts_out[i]}"
+        authors[i] = owners[i]
+    flags: list[Any] = is_reply.tolist()
+    for i in np.flatnonzero(blank_flag).tolist():
+        flags[i] = None
+    post_ids = np.array(posts["post_id"][:n_posts], dtype=object)
+    return {
+        "comment_id": [f"cm{i + 1:08d}" for i in range(m)],
+        "post_id": post_ids[row_post[order]].tolist(),
+        "author_id": authors,
+        "text": texts_out,
+        "created_at": created,
+        "is_creator_reply": flags,
+    }
+
+
+# --------------------------------------------------------------------------------------
+# Outcomes of past campaigns
+# --------------------------------------------------------------------------------------
+
+# Conversion multipliers of the outcome model (see the module docstring).
+_OUTCOME_SCALE = 25.0
+_OFF_NICHE_FIT = 0.15
+_FAKE_GENUINENESS = (0.10, 0.15, 0.25, 0.35)  # in FAKE_PATTERNS order
+_POD_GENUINENESS = 0.45
+_UNDISCLOSED_FACTOR = 0.70
+_RESPONSIVE_FACTOR = 1.20
+_OUTCOME_NOISE = 0.5
+
+
+def _make_outcomes(
+    rng: np.random.Generator, plan: dict[str, Any], talk: dict[str, np.ndarray],
+    labels: dict[str, list[Any]], brand_labels: dict[str, list[Any]],
+) -> dict[str, list[Any]]:
+    niche = plan["niche"]
+    pattern = plan["pattern"]
+    n = len(niche)
+    tier_idx = np.searchsorted(_TIER_EDGES, plan["true_f"], side="right")
+    level = np.clip(plan["er"] / _ER_MEDIAN[tier_idx], 0.5, 1.5) ** 2
+    genuine = np.ones(n)
+    for p, factor in enumerate(_FAKE_GENUINENESS):
+        genuine[pattern == p] = factor
+    genuine[talk["pod_of"] >= 0] = _POD_GENUINENESS
+    honest = np.where(
+        np.array(labels["has_undisclosed_sponsorship"], dtype=bool), _UNDISCLOSED_FACTOR, 1.0
+    )
+    quality = level * genuine * honest * np.where(talk["high"], _RESPONSIVE_FACTOR, 1.0)
+    candidates = ~plan["is_brand"]
+    reference_day = np.datetime64(REFERENCE_DATE[:10], "D")
+    ids = labels["creator_id"]
+    out: dict[str, list[Any]] = {c: [] for c in _OUTCOME_COLUMNS}
+    for b, brand_id in enumerate(brand_labels["brand_id"]):
+        home = NICHES.index(brand_labels["niche"][b])
+        count = int(rng.integers(36, 45))
+        same = _choose(rng, np.flatnonzero(candidates & (niche == home)), count // 2)
+        rest = candidates.copy()
+        rest[same] = False
+        chosen = np.sort(np.concatenate([same, _choose(rng, np.flatnonzero(rest), count - len(same))]))
+        fit = np.where(niche[chosen] == home, 1.0, _OFF_NICHE_FIT)
+        base = _OUTCOME_SCALE * fit * quality[chosen]
+        m = len(chosen)
+        days = rng.integers(1, WINDOW_DAYS, m)
+        again = rng.random(m) < 0.10
+        days_again = 1 + (days - 1 + rng.integers(7, 60, m)) % (WINDOW_DAYS - 1)
+        blank_date = (rng.random(m) < 0.05) & ~again
+        noise = np.exp(rng.normal(0.0, _OUTCOME_NOISE, (2, m)))
+        dates = np.datetime_as_string(reference_day - days, unit="D")
+        dates_again = np.datetime_as_string(reference_day - days_again, unit="D")
+        for j in range(m):
+            rows = [(dates[j] if not blank_date[j] else None, noise[0, j])]
+            if again[j]:
+                rows.append((dates_again[j], noise[1, j]))
+            for day, eps in rows:
+                out["brand_id"].append(brand_id)
+                out["creator_id"].append(ids[chosen[j]])
+                out["outcome"].append(round(float(base[j] * eps), 1))
+                out["date"].append(str(day) if day is not None else None)
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -2064,6 +2710,41 @@ def _add_bad_brands(brands: dict[str, list[Any]], n_brands: int) -> None:
     })                                                                     # duplicate brand_id
 
 
+def _add_bad_comments(comments: dict[str, list[Any]], post_ids: Sequence[str]) -> None:
+    if comments["comment_id"]:
+        base = {c: comments[c][0] for c in comments}
+    else:
+        base = {
+            "comment_id": "cm00000001", "post_id": post_ids[0] if post_ids else "p0000001",
+            "author_id": "u0000001", "text": "nice pic", "created_at": "2026-10-03T14:22:00Z",
+            "is_creator_reply": None,
+        }
+    m = len(comments["comment_id"])
+
+    def row(suffix: int, **changes: Any) -> dict[str, Any]:
+        r = dict(base)
+        r["comment_id"] = f"cm{m + suffix:08d}"
+        r.update(changes)
+        return r
+
+    _append(comments, row(1, comment_id=None))                              # missing comment_id
+    _append(comments, row(2, comment_id=base["comment_id"]))                # duplicate comment_id
+    _append(comments, row(3, post_id=f"p{len(post_ids) + 100:07d}"))        # unknown post
+    _append(comments, row(4, created_at="soon"))                            # unparseable date
+    _append(comments, row(5, is_creator_reply="maybe"))                     # not a flag
+
+
+def _add_bad_outcomes(outcomes: dict[str, list[Any]], creator_ids: Sequence[str]) -> None:
+    if outcomes["brand_id"]:
+        base = {c: outcomes[c][0] for c in outcomes}
+    else:
+        base = {"brand_id": "b001", "creator_id": creator_ids[0], "outcome": 12.5, "date": "2026-09-01"}
+    _append(outcomes, dict(base, brand_id=None))                           # missing brand_id
+    _append(outcomes, dict(base, outcome=-4.0, date="2026-06-01"))         # negative outcome
+    _append(outcomes, dict(base, outcome="lots", date="2026-06-02"))       # not a number
+    _append(outcomes, dict(base))                                           # duplicate key
+
+
 # --------------------------------------------------------------------------------------
 # Writers
 # --------------------------------------------------------------------------------------
@@ -2079,13 +2760,21 @@ def _csv_cell(value: Any) -> str:
     return str(value)
 
 
+def _csv_flags(values: list[Any]) -> list[Any]:
+    if bool not in set(map(type, values)):
+        return values
+    return [_csv_cell(v) if type(v) is bool else v for v in values]
+
+
 def _write_table(path: Path, columns: Sequence[str], table: dict[str, list[Any]], fmt: str) -> None:
     data = [table[c] for c in columns]
     if fmt == "csv":
         with path.open("w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh, lineterminator="\n")
             writer.writerow(columns)
-            writer.writerows([[_csv_cell(v) for v in row] for row in zip(*data)])
+            # The csv module writes None as "" and other values with str(), like _csv_cell;
+            # only flags need converting. Streaming rows keeps memory flat for big tables.
+            writer.writerows(zip(*[_csv_flags(values) for values in data]))
     elif fmt == "jsonl":
         dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         with path.open("w", encoding="utf-8", newline="\n") as fh:
@@ -2106,6 +2795,8 @@ def _write_parquet(path: Path, columns: Sequence[str], data: list[list[Any]]) ->
             frame[name] = pd.array(values, dtype="boolean")
         elif kinds == {int}:
             frame[name] = pd.array(values, dtype="Int64")
+        elif kinds == {float}:
+            frame[name] = pd.array(values, dtype="Float64")
         elif kinds <= {str}:
             frame[name] = pd.array(values, dtype=object)
         else:  # mixed numbers and text: keep the text, write every value as text
@@ -2134,7 +2825,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = argparse.ArgumentParser(
         prog="python -m matcher.sample",
-        description="Write the seeded sample dataset (creators, posts, brands, labels).",
+        description="Write the seeded sample dataset (creators, posts, brands, comments, outcomes, labels).",
     )
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--creators", type=int, default=2000, help="number of creators (default 2000)")
@@ -2145,20 +2836,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--min-posts", type=int, default=8, help="fewest posts per creator (default 8)")
     parser.add_argument("--max-posts", type=int, default=24, help="most posts per creator (default 24)")
     parser.add_argument("--no-bad-rows", action="store_true", help="do not append invalid rows")
+    parser.add_argument("--no-comments", action="store_true", help="do not write the comments file")
+    parser.add_argument("--no-outcomes", action="store_true", help="do not write the outcomes file")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     try:
         info = generate(
             args.out, seed=args.seed, n_creators=args.creators, n_brands=args.brands,
             posts_per_creator=(args.min_posts, args.max_posts), bad_rows=not args.no_bad_rows,
-            fmt=args.fmt,
+            fmt=args.fmt, comments=not args.no_comments, outcomes=not args.no_outcomes,
         )
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     elapsed = time.perf_counter() - started
+    extra = "".join(
+        f", {count} {name}"
+        for name, path, count in (
+            ("comments", info.comments, info.n_comments), ("outcomes", info.outcomes, info.n_outcomes),
+        )
+        if path is not None
+    )
     print(
-        f"wrote {info.n_creators} creators, {info.n_posts} posts, {info.n_brands} brands "
+        f"wrote {info.n_creators} creators, {info.n_posts} posts, {info.n_brands} brands{extra} "
         f"to {info.directory} in {elapsed:.1f}s"
     )
     return 0

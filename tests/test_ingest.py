@@ -16,13 +16,17 @@ from hypothesis import strategies as st
 from matcher.errors import InputFileError
 from matcher.ingest import (
     BRAND_COLUMNS,
+    COMMENT_COLUMNS,
     CREATOR_COLUMNS,
+    OUTCOME_COLUMNS,
     POST_COLUMNS,
     Dataset,
     Rejection,
     load_brands,
+    load_comments,
     load_creators,
     load_dataset,
+    load_outcomes,
     load_posts,
     read_table,
     write_quarantine,
@@ -723,3 +727,341 @@ def test_write_quarantine_round_trips(tmp_path: Path) -> None:
         ["c.csv", "3", "", "creator_id", rejections[0].reason],
         ["c.csv", "4", "c1", "bio", rejections[1].reason],
     ]
+
+
+# ---------------------------------------------------------------------- comments
+
+
+def comments_csv(tmp_path: Path, rows: list[list[object]], name: str = "comments.csv") -> Path:
+    return write_csv(tmp_path / name, list(COMMENT_COLUMNS), rows)
+
+
+def comment(mid: str, pid: str = "p1", author: str = "u1", **extra: object) -> list[object]:
+    row = {"comment_id": mid, "post_id": pid, "author_id": author, "text": "nice pic",
+           "created_at": "", "is_creator_reply": ""}
+    row.update(extra)
+    return [row[c] for c in COMMENT_COLUMNS]
+
+
+def accepted_posts(*pairs: tuple[str, str]) -> pd.DataFrame:
+    """A posts frame as load_posts returns it: (post_id, creator_id) pairs."""
+    return pd.DataFrame(
+        {"post_id": [p for p, _ in pairs], "creator_id": [c for _, c in pairs]}, dtype="string"
+    )
+
+
+POSTS = accepted_posts(("p1", "c1"), ("p2", "c2"))
+
+
+def test_good_comments_are_canonical(tmp_path: Path) -> None:
+    path = comments_csv(
+        tmp_path,
+        [
+            comment("m1", text=" Which <b>shoes</b> are these?\u200b ", created_at="2026-10-03T14:22:00Z",
+                    is_creator_reply="false"),
+            comment("m2", author="c1", text="@u1 Trail shoes!", created_at="1791038520", is_creator_reply="TRUE"),
+            comment("m3", pid="p2", text="", created_at=""),
+        ],
+    )
+    frame, rejections, report = load_comments(path, POSTS)
+    assert rejections == [] and (report.name, report.read, report.accepted) == ("comments", 3, 3)
+    assert list(frame.columns) == list(COMMENT_COLUMNS)
+    assert frame.text.tolist() == ["Which shoes are these?", "@u1 Trail shoes!", ""]
+    assert str(frame.created_at.dtype) == "datetime64[ns, UTC]"
+    assert frame.created_at[0] == pd.Timestamp("2026-10-03T14:22:00Z") and pd.isna(frame.created_at[2])
+    assert frame.created_at[1] == pd.Timestamp(1791038520, unit="s", tz="UTC")
+    assert str(frame.is_creator_reply.dtype) == "boolean"
+    assert frame.is_creator_reply.tolist() == [False, True, False]
+    assert isinstance(frame.index, pd.RangeIndex)
+
+
+def test_is_creator_reply_is_derived_only_when_blank(tmp_path: Path) -> None:
+    path = comments_csv(
+        tmp_path,
+        [
+            comment("m1", "p1", "c1"),                          # the post's creator: derived true
+            comment("m2", "p1", "c2"),                          # another creator's id: false
+            comment("m3", "p2", "c2"),                          # p2 is c2's post: true
+            comment("m4", "p1", "u9"),                          # audience: false
+            comment("m5", "p1", "c1", is_creator_reply="no"),   # given values are kept
+            comment("m6", "p1", "@c1_shop", is_creator_reply="yes"),
+        ],
+    )
+    frame, rejections, _ = load_comments(path, POSTS)
+    assert rejections == []
+    assert frame.is_creator_reply.tolist() == [True, False, True, False, False, True]
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "reason"),
+    [
+        (comment(" "), "comment_id", "'comment_id' is blank; every comment needs a unique id"),
+        (comment("m1", pid=""), "post_id", "'post_id' is blank; every comment needs the id of its post"),
+        (comment("m1", pid="p9"), "post_id",
+         "'post_id' 'p9' is not in the posts file (or was quarantined); add the post or drop the comment"),
+        (comment("m1", author=""), "author_id",
+         "'author_id' is blank; every comment needs the id of its author"),
+        (comment("m1", created_at="soon"), "created_at",
+         "'created_at' 'soon' is neither ISO-8601 nor epoch seconds; write e.g. 2026-10-03T14:22:00Z"),
+        (comment("m1", is_creator_reply="maybe"), "is_creator_reply",
+         "'is_creator_reply' is 'maybe'; write true/false, yes/no or 1/0, or leave it blank"),
+    ],
+)
+def test_bad_comment_rows_are_quarantined(tmp_path: Path, row: list[object], field: str, reason: str) -> None:
+    path = comments_csv(tmp_path, [comment("m0"), row])
+    frame, rejections, report = load_comments(path, POSTS)
+    rejection = only_rejection(rejections)
+    assert (rejection.file, rejection.row, rejection.field, rejection.reason) == (str(path), 2, field, reason)
+    assert frame.comment_id.tolist() == ["m0"]
+    assert report.accepted + report.quarantined == report.read == 2
+
+
+def test_duplicate_comment_id_keeps_first(tmp_path: Path) -> None:
+    path = comments_csv(tmp_path, [comment("m1", text="first"), comment("m1", pid="p9"), comment("m1", text="again")])
+    frame, rejections, report = load_comments(path, POSTS)
+    assert frame.text.tolist() == ["first"]
+    assert [(r.row, r.field) for r in rejections] == [(2, "post_id"), (3, "comment_id")]
+    assert rejections[1].reason.startswith("'comment_id' 'm1' repeats row 1, which is kept")
+    assert report.duplicates == 1
+
+
+def test_comments_need_their_columns_and_a_posts_frame(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "comments.csv", ["comment_id", "post_id", "text"], [["m1", "p1", "x"]])
+    with pytest.raises(InputFileError, match="'author_id'") as info:
+        load_comments(path, POSTS)
+    assert str(path) in str(info.value)
+    with pytest.raises(ValueError, match="creator_id"):
+        load_comments(comments_csv(tmp_path, [comment("m1")]), POSTS[["post_id"]])
+
+
+def test_load_dataset_chains_posts_into_comments(tmp_path: Path) -> None:
+    creators = creators_csv(tmp_path, [creator("c1")])
+    posts = posts_csv(tmp_path, [post("p1", "c1"), post("p2", "c1", likes="-1")])
+    comments = comments_csv(tmp_path, [comment("m1", "p1", "c1"), comment("m2", "p2")])
+    dataset = load_dataset(creators, posts, comments=comments)
+    assert dataset.brands is None and dataset.comments is not None
+    assert dataset.comments.comment_id.tolist() == ["m1"]
+    assert dataset.comments.is_creator_reply.tolist() == [True]
+    assert [r.name for r in dataset.reports] == ["creators", "posts", "comments"]
+    assert [(r.file, r.id, r.field) for r in dataset.rejections] == [
+        (str(posts), "p2", "likes"),
+        (str(comments), "m2", "post_id"),
+    ]
+    brands = brands_csv(tmp_path, [brand("b1")])
+    with_brands = load_dataset(creators, posts, brands, comments=comments, max_text_chars=50)
+    assert [r.name for r in with_brands.reports] == ["creators", "posts", "brands", "comments"]
+    assert load_dataset(creators, posts).comments is None
+
+
+def test_comment_texts_are_normalised_once_per_distinct_value(tmp_path: Path) -> None:
+    texts = ["love this 😍", "<p>Is it   vegan?</p>", "love this 😍", "a" * 30 + " " + "b" * 30, ""]
+    path = comments_csv(tmp_path, [comment(f"m{i}", text=t) for i, t in enumerate(texts)])
+    frame, _, _ = load_comments(path, POSTS, max_text_chars=40)
+    assert frame.text.tolist() == ["love this 😍", "Is it vegan?", "love this 😍", "a" * 30, ""]
+    assert str(frame.text.dtype) == "string"
+
+
+# ---------------------------------------------------------------------- outcomes
+
+
+def outcomes_csv(tmp_path: Path, rows: list[list[object]], name: str = "outcomes.csv") -> Path:
+    return write_csv(tmp_path / name, list(OUTCOME_COLUMNS), rows)
+
+
+def outcome(bid: str = "b1", cid: str = "c1", value: object = "12.5", date: object = "") -> list[object]:
+    return [bid, cid, value, date]
+
+
+def test_good_outcomes_are_canonical(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "outcomes.csv",
+        ["brand_id", "creator_id", "outcome", "date", "campaign"],
+        [
+            ["b1", "c1", "12.5", "2026-07-14", "spring"],
+            ["b1", "007", "0", "1791038520", "autumn"],
+            ["b2", "c1", " 3e2 ", "", ""],
+        ],
+    )
+    frame, rejections, report = load_outcomes(path)
+    assert rejections == [] and (report.name, report.read, report.accepted) == ("outcomes", 3, 3)
+    assert list(frame.columns) == [*OUTCOME_COLUMNS, "campaign"]
+    assert frame.creator_id.tolist() == ["c1", "007", "c1"]
+    assert str(frame.outcome.dtype) == "float64" and frame.outcome.tolist() == [12.5, 0.0, 300.0]
+    assert str(frame.date.dtype) == "datetime64[ns, UTC]"
+    assert frame.date[0] == pd.Timestamp("2026-07-14", tz="UTC") and pd.isna(frame.date[2])
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "reason"),
+    [
+        (outcome(bid=""), "brand_id", "'brand_id' is blank; every outcome needs the brand of its campaign"),
+        (outcome(cid=" "), "creator_id", "'creator_id' is blank; every outcome needs the creator of its campaign"),
+        (outcome(value=""), "outcome",
+         "'outcome' is blank; give the campaign's result (e.g. conversions), write a number >= 0 such as 12 or 3.5"),
+        (outcome(value="-2"), "outcome",
+         "'outcome' is -2; outcomes cannot be negative, write a number >= 0 such as 12 or 3.5"),
+        (outcome(value="lots"), "outcome",
+         "'outcome' is 'lots', not a finite number; write a number >= 0 such as 12 or 3.5"),
+        (outcome(value="NaN"), "outcome",
+         "'outcome' is 'NaN', not a finite number; write a number >= 0 such as 12 or 3.5"),
+        (outcome(value="inf"), "outcome",
+         "'outcome' is 'inf', not a finite number; write a number >= 0 such as 12 or 3.5"),
+        (outcome(value="1,200"), "outcome",
+         "'outcome' is '1,200', not a finite number; write a number >= 0 such as 12 or 3.5"),
+        (outcome(date="last spring"), "date",
+         "'date' 'last spring' is neither ISO-8601 nor epoch seconds; write e.g. 2026-10-03T14:22:00Z"),
+    ],
+)
+def test_bad_outcome_rows_are_quarantined(tmp_path: Path, row: list[object], field: str, reason: str) -> None:
+    path = outcomes_csv(tmp_path, [outcome(cid="c0"), row])
+    frame, rejections, report = load_outcomes(path)
+    rejection = only_rejection(rejections)
+    assert (rejection.row, rejection.field, rejection.reason) == (2, field, reason)
+    assert frame.creator_id.tolist() == ["c0"]
+    assert report.accepted + report.quarantined == report.read == 2
+
+
+def test_repeated_brand_creator_and_date_keeps_first(tmp_path: Path) -> None:
+    path = outcomes_csv(
+        tmp_path,
+        [
+            outcome("b1", "c1", "5", "2026-07-14"),
+            outcome("b1", "c1", "9", "2026-08-01"),            # another campaign: kept
+            outcome("b1", "c1", "7", "2026-07-14T00:00:00Z"),  # the same instant: duplicate
+            outcome("b2", "c1", "4", ""),
+            outcome("b2", "c1", "6", ""),                      # two blank dates are the same
+            outcome("", "c1", "1", "2026-07-14"),
+        ],
+    )
+    frame, rejections, report = load_outcomes(path)
+    assert frame.outcome.tolist() == [5.0, 9.0, 4.0]
+    assert [(r.row, r.id, r.field) for r in rejections] == [
+        (3, "b1/c1", "date"), (5, "b2/c1", "date"), (6, "/c1", "brand_id"),
+    ]
+    assert rejections[0].reason.startswith(
+        "brand_id 'b1', creator_id 'c1' and date 2026-07-14T00:00:00+00:00 repeats row 1, which is kept"
+    )
+    assert "a blank date repeats row 4" in rejections[1].reason
+    assert report.duplicates == 2
+
+
+def test_outcomes_need_their_columns(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "outcomes.csv", ["brand_id", "creator_id", "conversions"], [["b1", "c1", "3"]])
+    with pytest.raises(InputFileError, match="'outcome'") as info:
+        load_outcomes(path)
+    assert str(path) in str(info.value)
+
+
+def test_typed_outcome_values_from_jsonl(tmp_path: Path) -> None:
+    values: list[object] = [3, 2.5, 0, None, -1, True, [1], {"n": 1}, "4", 1e400]
+    path = write_jsonl(
+        tmp_path / "outcomes.jsonl",
+        [{"brand_id": "b1", "creator_id": f"c{i}", "outcome": v} for i, v in enumerate(values)],
+    )
+    frame, rejections, report = load_outcomes(path)
+    assert frame.outcome.tolist() == [3.0, 2.5, 0.0, 4.0]
+    assert [r.id for r in rejections] == ["b1/c3", "b1/c4", "b1/c5", "b1/c6", "b1/c7", "b1/c9"]
+    assert all(r.field == "outcome" for r in rejections)
+    assert report.accepted + report.quarantined == report.read == len(values)
+
+
+# ------------------------------------------------- comments and outcomes, three formats
+
+
+def _comment_and_outcome_records() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    comments = [
+        {"comment_id": "m1", "post_id": "p1", "author_id": "u0000001", "text": "Which shoes are these?",
+         "created_at": "2026-10-03T15:00:00Z", "is_creator_reply": False, "likes": 2},
+        {"comment_id": "m2", "post_id": "p1", "author_id": "007", "text": "@u0000001 Trail shoes",
+         "created_at": 1791040000, "is_creator_reply": None, "likes": None},
+        {"comment_id": "m3", "post_id": "p2", "author_id": "007", "text": "🔥🔥🔥",
+         "created_at": None, "is_creator_reply": True, "likes": 0},
+    ]
+    outcomes = [
+        {"brand_id": "b1", "creator_id": "007", "outcome": 12.5, "date": "2026-07-14"},
+        {"brand_id": "b1", "creator_id": "c2", "outcome": 0.0, "date": None},
+    ]
+    return comments, outcomes
+
+
+def _write_records(path: Path, records: list[dict[str, object]], fmt: str) -> Path:
+    if fmt == "csv":
+        header = list(records[0])
+        write_csv(path, header, [[_as_csv_cell(r[c]) for c in header] for r in records])
+    elif fmt == "jsonl":
+        write_jsonl(path, records)
+    else:
+        frame = pd.DataFrame(records)
+        for column in ("is_creator_reply",):
+            if column in frame:
+                frame[column] = frame[column].astype("boolean")
+        if "likes" in frame:
+            frame["likes"] = frame["likes"].astype("Int64")
+        if "created_at" in frame:
+            frame["created_at"] = frame["created_at"].map(lambda v: None if v is None else str(v))
+        frame.to_parquet(path)
+    return path
+
+
+def test_comments_and_outcomes_in_all_formats_give_equal_frames(tmp_path: Path) -> None:
+    comment_records, outcome_records = _comment_and_outcome_records()
+    loaded = {}
+    for fmt in ("csv", "jsonl", "parquet"):
+        folder = tmp_path / fmt
+        folder.mkdir()
+        creators, posts, _ = _write_all(folder, fmt)
+        comments = _write_records(folder / f"comments.{fmt}", comment_records, fmt)
+        dataset = load_dataset(creators, posts, comments=comments)
+        outcomes, rejections, _ = load_outcomes(_write_records(folder / f"outcomes.{fmt}", outcome_records, fmt))
+        assert dataset.rejections == () and rejections == [], fmt
+        loaded[fmt] = (dataset.comments, outcomes)
+    base_comments, base_outcomes = loaded["csv"]
+    assert base_comments is not None
+    assert base_comments.is_creator_reply.tolist() == [False, True, True]  # m2 derived: 007 owns p1
+    assert base_comments.created_at[1] == pd.Timestamp(1791040000, unit="s", tz="UTC")
+    assert base_outcomes.outcome.tolist() == [12.5, 0.0]
+    for fmt in ("jsonl", "parquet"):
+        other_comments, other_outcomes = loaded[fmt]
+        assert other_comments is not None
+        pd.testing.assert_frame_equal(base_comments[list(COMMENT_COLUMNS)], other_comments[list(COMMENT_COLUMNS)])
+        pd.testing.assert_frame_equal(base_outcomes, other_outcomes)
+        assert other_comments["likes"].tolist()[0] in (2, "2")
+
+
+_AUTHOR = st.sampled_from(["u1", "c1", "c2", "", " "])
+_AMOUNT = st.sampled_from(["", "0", "12.5", "-3", "lots", "nan", "inf", "1e3", " 7 ", "1,5"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    comment_rows=messy_rows(
+        len(COMMENT_COLUMNS),
+        {0: _ID.map(lambda s: s.replace("c", "m")), 1: _ID.map(lambda s: s.replace("c", "p")), 2: _AUTHOR,
+         3: _TEXT, 4: _DATE, 5: _FLAG},
+        _TEXT,
+    ),
+    outcome_rows=messy_rows(len(OUTCOME_COLUMNS), {0: _ID.map(lambda s: s.replace("c", "b")), 1: _ID, 2: _AMOUNT, 3: _DATE}, _TEXT),
+)
+def test_comments_and_outcomes_accepted_plus_quarantined_equals_read(
+    tmp_path_factory: pytest.TempPathFactory,
+    comment_rows: list[list[str]],
+    outcome_rows: list[list[str]],
+) -> None:
+    folder = tmp_path_factory.mktemp("messy_talk")
+    posts = accepted_posts(("p1", "c1"), ("p2", "c2"), ("007", "c3"))
+    comments, comment_rejections, comment_report = load_comments(comments_csv(folder, comment_rows), posts)
+    outcomes, outcome_rejections, outcome_report = load_outcomes(outcomes_csv(folder, outcome_rows))
+    for frame, rejections, report, rows in (
+        (comments, comment_rejections, comment_report, comment_rows),
+        (outcomes, outcome_rejections, outcome_report, outcome_rows),
+    ):
+        assert report.read == len(rows)
+        assert report.accepted + report.quarantined == report.read
+        assert report.quarantined == len(rejections) and len(frame) == report.accepted
+        assert len({r.row for r in rejections}) == len(rejections)
+        assert all(1 <= r.row <= report.read and r.reason for r in rejections)
+    assert comments.comment_id.is_unique and comments.comment_id.notna().all()
+    assert set(comments.post_id) <= set(posts.post_id)
+    assert comments.is_creator_reply.notna().all()
+    assert (outcomes.outcome >= 0).all() and outcomes.outcome.notna().all()
+    assert not outcomes.duplicated(["brand_id", "creator_id", "date"]).any()

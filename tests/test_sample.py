@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from matcher.errors import ConfigError
+from matcher.ingest import load_dataset, load_outcomes
 from matcher.sample import (
     FAKE_PATTERNS,
     NICHES,
@@ -18,7 +19,10 @@ from matcher.sample import (
     TIERS,
     WINDOW_DAYS,
     SampleInfo,
+    _CONVERSATION,
+    _GENERIC_COMMENTS,
     _NICHE_DATA,
+    _POD_COMMENTS,
     generate,
     main,
     tier_of,
@@ -31,7 +35,9 @@ POST_COLUMNS = ["post_id", "creator_id", "text", "posted_at", "likes", "comments
 BRAND_COLUMNS = ["brand_id", "name", "description", "countries", "languages", "min_followers",
                  "max_followers", "competitors", "exclude_creators"]
 LABEL_COLUMNS = ["creator_id", "niche", "tier", "is_fake", "fake_pattern", "is_brand_account",
-                 "stuffed_bio_niche", "has_undisclosed_sponsorship"]
+                 "stuffed_bio_niche", "has_undisclosed_sponsorship", "answers_questions", "in_pod"]
+COMMENT_COLUMNS = ["comment_id", "post_id", "author_id", "text", "created_at", "is_creator_reply"]
+OUTCOME_COLUMNS = ["brand_id", "creator_id", "outcome", "date"]
 ER_MEDIAN = {"nano": 0.065, "micro": 0.03, "mid": 0.015, "macro": 0.0105, "mega": 0.009}
 N = 600
 
@@ -53,6 +59,8 @@ def tables(small_sample: SampleInfo) -> dict[str, pd.DataFrame]:
         "brands": read(small_sample.brands),
         "labels": read(small_sample.labels),
         "brand_labels": read(small_sample.brand_labels),
+        "comments": read(small_sample.comments),
+        "outcomes": read(small_sample.outcomes),
     }
 
 
@@ -98,7 +106,7 @@ def test_same_seed_gives_identical_bytes_and_other_seed_differs(tmp_path: Path) 
 def test_other_formats_are_deterministic(tmp_path: Path, fmt: str) -> None:
     a = generate(tmp_path / "a", seed=5, n_creators=120, fmt=fmt)
     b = generate(tmp_path / "b", seed=5, n_creators=120, fmt=fmt)
-    for name in ("creators", "posts", "brands"):
+    for name in ("creators", "posts", "brands", "comments", "outcomes"):
         assert getattr(a, name).read_bytes() == getattr(b, name).read_bytes(), name
 
 
@@ -437,3 +445,240 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     direct = generate(tmp_path / "direct", seed=3, n_creators=60)
     assert (out / "posts.csv").read_bytes() == direct.posts.read_bytes()
     assert main(["--out", str(out), "--format", "csv", "--min-posts", "5", "--max-posts", "2"]) == 2
+
+
+# ---------------------------------------------------------------- comments and outcomes
+
+
+@pytest.fixture(scope="module")
+def talk(small_sample: SampleInfo, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The accepted comments (ingest derives blank is_creator_reply) with post and creator labels."""
+    assert small_sample.comments is not None
+    dataset = load_dataset(
+        small_sample.creators, small_sample.posts, small_sample.brands, comments=small_sample.comments
+    )
+    assert dataset.comments is not None
+    posts = dataset.posts[["post_id", "creator_id", "posted_at", "comments"]].rename(
+        columns={"comments": "total"}
+    )
+    out = dataset.comments.merge(posts, on="post_id", how="left", validate="many_to_one")
+    out = out.merge(tables["labels"], on="creator_id", how="left")
+    out["question"] = ~out.is_creator_reply & out.text.str.endswith("?")
+    return out
+
+
+def answer_stats(talk: pd.DataFrame) -> pd.DataFrame:
+    """Per creator: share of audience questions the creator answered, and the median delay (h)."""
+    questions = talk[talk.question][["comment_id", "post_id", "creator_id", "author_id", "created_at"]]
+    replies = talk[talk.is_creator_reply].assign(asker=lambda f: f.text.str.extract(r"^@(u\d{7}) ")[0])
+    replies = replies.groupby(["post_id", "asker"]).created_at.min().rename("replied_at").reset_index()
+    matched = questions.merge(
+        replies, left_on=["post_id", "author_id"], right_on=["post_id", "asker"], how="left"
+    )
+    matched["answered"] = matched.replied_at.notna()
+    matched["delay"] = (matched.replied_at - matched.created_at).dt.total_seconds() / 3600
+    return matched.groupby("creator_id").agg(
+        rate=("answered", "mean"), questions=("answered", "size"), delay=("delay", "median")
+    )
+
+
+def test_comment_and_outcome_files(small_sample: SampleInfo, tables: dict[str, pd.DataFrame]) -> None:
+    assert small_sample.comments is not None and small_sample.comments.name == "comments.csv"
+    assert small_sample.outcomes is not None and small_sample.outcomes.name == "outcomes.csv"
+    assert list(tables["comments"].columns) == COMMENT_COLUMNS
+    assert list(tables["outcomes"].columns) == OUTCOME_COLUMNS
+    assert small_sample.n_comments == len(tables["comments"])
+    assert small_sample.n_outcomes == len(tables["outcomes"])
+    c = tables["comments"]
+    assert (c.comment_id == "").sum() == 1 and c.comment_id[c.comment_id != ""].duplicated().sum() == 1
+    assert (c.created_at == "soon").sum() == 1 and (c.is_creator_reply == "maybe").sum() == 1
+    o = tables["outcomes"]
+    assert (o.brand_id == "").sum() == 1 and (o.outcome == "lots").sum() == 1
+    assert (o.outcome == "-4.0").sum() == 1
+
+
+def test_comments_and_outcomes_are_deterministic_and_independent(tmp_path: Path) -> None:
+    a = generate(tmp_path / "a", seed=3, n_creators=150)
+    b = generate(tmp_path / "b", seed=3, n_creators=150)
+    c = generate(tmp_path / "c", seed=4, n_creators=150)
+    bare = generate(tmp_path / "bare", seed=3, n_creators=150, comments=False, outcomes=False)
+    only_outcomes = generate(tmp_path / "o", seed=3, n_creators=150, comments=False)
+    for name in ("comments", "outcomes"):
+        assert getattr(a, name).read_bytes() == getattr(b, name).read_bytes(), name
+        assert getattr(a, name).read_bytes() != getattr(c, name).read_bytes(), name
+    # Switching the new tables off changes none of the other files.
+    for name in ("creators", "posts", "brands", "labels", "brand_labels"):
+        assert getattr(a, name).read_bytes() == getattr(bare, name).read_bytes(), name
+    assert only_outcomes.outcomes is not None
+    assert only_outcomes.outcomes.read_bytes() == a.outcomes.read_bytes()
+    assert bare.comments is None and bare.outcomes is None and bare.n_comments == bare.n_outcomes == 0
+    assert not (tmp_path / "bare" / "comments.csv").exists()
+    assert not (tmp_path / "bare" / "outcomes.csv").exists()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_comments_and_outcomes_readable_in_every_format(tmp_path: Path, fmt: str) -> None:
+    info = generate(tmp_path, seed=2, n_creators=120, fmt=fmt)
+    assert info.comments is not None and info.outcomes is not None
+    assert info.comments.suffix == info.outcomes.suffix == f".{fmt}"
+    dataset = load_dataset(info.creators, info.posts, info.brands, comments=info.comments)
+    report = dataset.reports[-1]
+    assert report.name == "comments" and report.read == info.n_comments
+    assert report.quarantined == 5 and report.accepted == info.n_comments - 5
+    fields = sorted(r.field for r in dataset.rejections if r.file == str(info.comments))
+    assert fields == ["comment_id", "comment_id", "created_at", "is_creator_reply", "post_id"]
+    outcomes, rejections, outcome_report = load_outcomes(info.outcomes)
+    assert outcome_report.read == info.n_outcomes and outcome_report.quarantined == 4
+    assert sorted(r.field for r in rejections) == ["brand_id", "date", "outcome", "outcome"]
+    assert (outcomes.outcome >= 0).all() and len(outcomes) > 30 * 30
+    if fmt != "csv":
+        csv_info = generate(tmp_path / "csv", seed=2, n_creators=120)
+        assert csv_info.comments is not None and csv_info.outcomes is not None
+        csv_data = load_dataset(csv_info.creators, csv_info.posts, comments=csv_info.comments)
+        assert csv_data.comments is not None and dataset.comments is not None
+        pd.testing.assert_frame_equal(csv_data.comments, dataset.comments)
+        pd.testing.assert_frame_equal(load_outcomes(csv_info.outcomes)[0], outcomes)
+
+
+def test_comments_are_a_sample_of_each_post(talk: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> None:
+    assert talk.total.notna().all()  # every comment's post exists
+    per_post = talk.groupby("post_id").agg(rows=("comment_id", "size"), total=("total", "first"))
+    audience = talk[~talk.is_creator_reply].groupby("post_id").size()
+    assert (per_post.rows <= per_post.total).all()
+    assert audience.max() <= 10
+    assert (per_post.rows >= np.minimum(2, per_post.total)).all()
+    posts = tables["posts"]
+    commented = posts[posts.comments.str.fullmatch(r"[1-9]\d*")]
+    assert commented.post_id.isin(talk.post_id).mean() > 0.95
+    lag = (talk.created_at - talk.posted_at).dt.total_seconds()
+    assert (lag > 0).all() and lag.max() < 10 * 86400
+    assert (talk.created_at <= pd.Timestamp(REFERENCE_DATE)).all()
+    assert 60 < lag[~talk.is_creator_reply].median() < 86400
+    raw = tables["comments"]
+    assert raw.created_at.str.fullmatch(r"\d+").mean() > 0.05
+    assert talk.author_id[~talk.is_creator_reply].str.fullmatch(r"u\d{7}").all()
+
+
+def test_comment_texts(talk: pd.DataFrame) -> None:
+    audience = talk[~talk.is_creator_reply]
+    assert 0.15 < audience.question.mean() < 0.35
+    assert audience.text.isin(_GENERIC_COMMENTS).mean() > 0.2
+    trail = audience[audience.question & (audience.niche == "trail running")]
+    assert trail.text.isin([q for q, _ in _CONVERSATION["trail running"]["questions"]]).any()
+    for niche, group in audience[audience.question & (audience.is_brand_account == "0")].groupby("niche"):
+        own = {q for q, _ in _CONVERSATION[niche]["questions"]}
+        products = _NICHE_DATA[niche]["product"]
+        fits = group.text.isin(own) | group.text.map(lambda t: any(p in t for p in products))
+        assert fits.all(), niche
+
+
+def test_creator_replies_come_from_the_posts_creator(talk: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> None:
+    replies = talk[talk.is_creator_reply]
+    assert len(replies) > 0.05 * len(talk)
+    assert (replies.author_id == replies.creator_id).all()
+    assert (talk[~talk.is_creator_reply].author_id != talk[~talk.is_creator_reply].creator_id).all()
+    assert replies.text.str.match(r"@u\d{7} \S").all()
+    # Each reply names someone who asked a question under the same post, earlier.
+    asked = talk[talk.question].groupby(["post_id", "author_id"]).created_at.min()
+    key = pd.MultiIndex.from_arrays([replies.post_id, replies.text.str[1:9]])
+    asked_at = asked.reindex(key).to_numpy()
+    assert pd.notna(asked_at).all() and (asked_at < replies.created_at.to_numpy()).all()
+    # About 30% of the replies leave is_creator_reply blank for ingest to derive.
+    raw = tables["comments"].drop_duplicates("comment_id").set_index("comment_id").is_creator_reply
+    blank = raw.reindex(replies.comment_id) == ""
+    assert 0.2 < blank.mean() < 0.4
+    assert set(raw.reindex(replies.comment_id)) <= {"true", ""}
+
+
+def test_high_answerers_answer_more_and_sooner(talk: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> None:
+    labels = tables["labels"]
+    assert set(labels.answers_questions) == {"high", "low"}
+    ordinary = labels[(labels.is_fake == "0") & (labels.is_brand_account == "0")]
+    assert 0.4 < (ordinary.answers_questions == "high").mean() < 0.6
+    others = labels[(labels.is_fake == "1") | (labels.is_brand_account == "1")]
+    assert (others.answers_questions == "low").all()
+    stats = answer_stats(talk).join(labels.set_index("creator_id").answers_questions)
+    stats = stats[stats.questions >= 5]
+    high, low = stats[stats.answers_questions == "high"], stats[stats.answers_questions == "low"]
+    assert len(high) > 100 and len(low) > 100
+    assert high.rate.mean() > 0.6 and low.rate.mean() < 0.2
+    assert high.rate.median() > low.rate.quantile(0.95)
+    assert high.delay.max() <= 12 and low.delay.dropna().min() >= 24
+
+
+def test_pods_share_their_commenters(talk: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> None:
+    labels = tables["labels"]
+    ordinary = labels[(labels.is_fake == "0") & (labels.is_brand_account == "0")]
+    members = set(labels[labels.in_pod == "1"].creator_id)
+    assert members <= set(ordinary.creator_id)
+    assert 8 <= len(members) and 0.01 < len(members) / len(ordinary) < 0.06
+    audience = talk[~talk.is_creator_reply]
+    # Accounts that comment under the posts of several creators: the pods' shared accounts.
+    reach = audience.groupby("author_id").creator_id.nunique()
+    shared = set(reach[reach >= 5].index)
+    from_shared = audience.author_id.isin(shared)
+    per_creator = from_shared.groupby(audience.creator_id).mean()
+    assert (per_creator[per_creator.index.isin(members)] >= 0.6).all()
+    assert per_creator[~per_creator.index.isin(members)].max() < 0.1
+    assert audience[from_shared].text.isin(_POD_COMMENTS).mean() > 0.9
+    # A pod account comments under most posts of the pod (within the 2-10 comment sample).
+    pod_posts = audience[audience.creator_id.isin(members)]
+    full = pod_posts.groupby("post_id").filter(lambda g: len(g) >= 8)
+    coverage = full[full.author_id.isin(shared)].groupby("author_id").post_id.nunique()
+    owner = full.drop_duplicates("post_id").set_index("post_id").creator_id
+    pods_of = full[full.author_id.isin(shared)].groupby("author_id").creator_id.unique()
+    posts_in_reach = pods_of.map(lambda cs: int(owner.isin(cs).sum()))
+    assert (coverage / posts_in_reach).median() > 0.8
+
+
+def test_bought_engagement_comments_are_generic_one_offs(talk: pd.DataFrame) -> None:
+    audience = talk[~talk.is_creator_reply]
+    bots = audience[audience.fake_pattern == "bought_engagement"]
+    assert len(bots) > 20
+    generic = bots.text.isin(_GENERIC_COMMENTS) | bots.text.str.contains("DM us|check my page|Promote it|💯")
+    assert generic.mean() >= 0.8
+    once = bots.groupby(["creator_id", "author_id"]).size()
+    assert (once == 1).mean() > 0.95
+    normal = audience[(audience.is_fake == "0") & (audience.in_pod == "0")]
+    assert normal.text.isin(_GENERIC_COMMENTS).mean() < 0.5
+
+
+def test_outcomes_reward_fit_and_genuine_audiences(tables: dict[str, pd.DataFrame]) -> None:
+    raw = tables["outcomes"]
+    o = raw[(raw.brand_id != "") & raw.outcome.str.fullmatch(r"\d+(\.\d+)?")]
+    o = o.drop_duplicates(["brand_id", "creator_id", "date"]).assign(outcome=lambda f: f.outcome.astype(float))
+    o = o.merge(tables["labels"], on="creator_id").merge(
+        tables["brand_labels"].rename(columns={"niche": "brand_niche"}), on="brand_id"
+    )
+    assert set(o.brand_id) == set(tables["brand_labels"].brand_id)
+    per_brand = o.groupby("brand_id").creator_id.nunique()
+    assert per_brand.between(30, 45).all()
+    o["fit"] = o.niche == o.brand_niche
+    assert 0.4 < o.fit.mean() < 0.65
+    assert (o.is_brand_account == "0").all()
+    genuine = (o.is_fake == "0") & (o.in_pod == "0")
+    good = o[o.fit & genuine].outcome
+    fakes = o[o.is_fake == "1"].outcome
+    off = o[~o.fit & genuine].outcome
+    assert len(fakes) >= 10 and len(off) > 100
+    assert good.mean() > 3 * fakes.mean() and good.mean() > 3 * off.mean()
+    assert good.median() > o[o.fit & (o.in_pod == "1")].outcome.median()
+    honest = o[o.fit & genuine]
+    assert honest[honest.has_undisclosed_sponsorship == "0"].outcome.median() > honest[
+        honest.has_undisclosed_sponsorship == "1"
+    ].outcome.median()
+    dated = pd.to_datetime(o.date[o.date != ""], utc=True)
+    reference = pd.Timestamp(REFERENCE_DATE)
+    assert (dated < reference).all() and (dated >= reference - pd.Timedelta(days=WINDOW_DAYS)).all()
+    assert 0.01 < (o.date == "").mean() < 0.1
+
+
+def test_cli_comment_and_outcome_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "cli"
+    assert main(["--out", str(out), "--creators", "60", "--seed", "3"]) == 0
+    assert re.search(r"\d+ comments, \d+ outcomes", capsys.readouterr().out)
+    quiet = tmp_path / "quiet"
+    assert main(["--out", str(quiet), "--creators", "60", "--seed", "3", "--no-comments", "--no-outcomes"]) == 0
+    assert "comments" not in capsys.readouterr().out
+    assert not (quiet / "comments.csv").exists() and not (quiet / "outcomes.csv").exists()
+    assert (quiet / "posts.csv").read_bytes() == (out / "posts.csv").read_bytes()
