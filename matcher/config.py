@@ -21,6 +21,8 @@ __all__ = [
     "IndexConfig",
     "Weights",
     "SignalConfig",
+    "FitConfig",
+    "BatchConfig",
     "Config",
 ]
 
@@ -63,15 +65,29 @@ class EmbedConfig:
     max_seq_length: int = 128
     bio_weight: float = 0.3
     max_posts: int = 50
-    threads: int = 0  # 0: leave torch's own setting
+    threads: int = 0  # 0: one per core for ONNX Runtime; torch's own setting for torch
+    # "onnx": ONNX Runtime on a graph exported locally from the packaged weights at first use
+    # (about 3x torch on 2 cores); "torch": sentence-transformers' torch model; "auto": onnx when
+    # onnxruntime and onnx are installed, torch otherwise. Both give the same vectors (within 1e-6).
+    backend: str = "auto"
+    # "chunk_mean": text longer than max_seq_length tokens is cut into windows of that length and
+    # their vectors averaged (up to max_chunks windows); "truncate": only the first window counts.
+    # Averaging won +13% nDCG@10 on long real posts (benchmarks/results/eval_dev.md).
+    long_text: str = "chunk_mean"
+    max_chunks: int = 8
+    onnx_dir: str = ""  # where the exported graph is kept; "": ~/.cache/matcher/onnx
 
     def __post_init__(self) -> None:
         _check(isinstance(self.model, str) and self.model.strip() != "", "config 'embed.model' must be a non-empty name or path")
         _positive_int("embed.batch_size", self.batch_size)
         _positive_int("embed.max_seq_length", self.max_seq_length)
         _positive_int("embed.max_posts", self.max_posts)
+        _positive_int("embed.max_chunks", self.max_chunks)
         _finite("embed.bio_weight", self.bio_weight, 0.0, 1.0)
-        _check(isinstance(self.threads, int) and self.threads >= 0, f"config 'embed.threads' is {self.threads!r}; use 0 (torch default) or a positive count")
+        _check(isinstance(self.threads, int) and self.threads >= 0, f"config 'embed.threads' is {self.threads!r}; use 0 (automatic) or a positive count")
+        _check(self.backend in ("auto", "onnx", "torch"), f"config 'embed.backend' is {self.backend!r}; use 'auto', 'onnx' or 'torch'")
+        _check(self.long_text in ("chunk_mean", "truncate"), f"config 'embed.long_text' is {self.long_text!r}; use 'chunk_mean' or 'truncate'")
+        _check(isinstance(self.onnx_dir, str), f"config 'embed.onnx_dir' is {self.onnx_dir!r}; give a directory path or \"\"")
 
 
 @dataclass(frozen=True)
@@ -91,40 +107,136 @@ class IndexConfig:
 
 @dataclass(frozen=True)
 class Weights:
-    """Weights of the score components; the final score is their weighted sum (weights sum to 1)."""
+    """Weights of the score components; the final score is their weighted sum.
 
-    topic: float = 0.70
-    engagement: float = 0.15
+    Weights are normalised over the components that are available for a creator (conversation
+    needs a comments table; fit needs a follower count or posts), so a missing signal is never
+    guessed and never counts against anyone. Defaults were chosen on the sample data
+    (``benchmarks/weights_sample.py``).
+    """
+
+    topic: float = 0.60
+    engagement: float = 0.10
     trust: float = 0.15
+    conversation: float = 0.05
+    fit: float = 0.10
 
     def __post_init__(self) -> None:
         for f in fields(self):
             _finite(f"weights.{f.name}", getattr(self, f.name), 0.0, 1.0)
-        total = self.topic + self.engagement + self.trust
+        total = sum(getattr(self, f.name) for f in fields(self))
         _check(total > 0, "config 'weights' are all zero; give at least one component a positive weight")
 
-    def normalized(self) -> dict[str, float]:
-        """Return the weights scaled to sum to 1, keyed by component name."""
-        total = self.topic + self.engagement + self.trust
-        return {f.name: getattr(self, f.name) / total for f in fields(self)}
+    def normalized(self, available: Mapping[str, bool] | None = None) -> dict[str, float]:
+        """Weights scaled to sum to 1 over the ``available`` components (all when None)."""
+        names = [f.name for f in fields(self)]
+        use = {n: getattr(self, n) if (available is None or available.get(n, False)) else 0.0 for n in names}
+        total = sum(use.values())
+        if total <= 0:
+            return {n: 0.0 for n in names}
+        return {n: v / total for n, v in use.items()}
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, source: str = "weights") -> Weights:
+        """Build weights from a mapping such as ``{"topic": 0.7, "trust": 0.3}`` (missing keys: 0 when
+        any key is given).
+
+        Raises:
+            ConfigError: an unknown component or a value out of range.
+        """
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"{source}: unknown weight(s) {', '.join(unknown)}; components are {', '.join(sorted(names))}")
+        values = {n: 0.0 for n in names}
+        for k, v in data.items():
+            try:
+                values[k] = float(v)
+            except (TypeError, ValueError):
+                raise ConfigError(f"{source}: weight '{k}' is {v!r}; use a number in [0, 1]") from None
+        return cls(**values)
 
 
 @dataclass(frozen=True)
 class SignalConfig:
-    """Parameters of the engagement and trust signals."""
+    """Thresholds of the engagement, trust, conversation and focus signals (see the README)."""
 
     recent_posts: int = 30  # engagement is measured over this many most recent posts
     low_engagement_ratio: float = 0.3  # below this multiple of the tier median: suspicious
     high_engagement_ratio: float = 3.0  # above this multiple of the tier median: suspicious
     burst_ratio: float = 10.0  # a post with this multiple of the median interactions is a burst
     flag_penalty: float = 0.6  # trust is multiplied by this for each authenticity flag
+    early_chars: int = 100  # a disclosure within this many characters is "early" (before "more")
+    recency_days: float = 60.0  # recency score = exp(-days since last post / recency_days)
+    reply_hours: float = 24.0  # reply speed score = exp(-median reply delay in hours / reply_hours)
+    generic_share_max: float = 0.7  # more generic audience comments than this: flagged
+    pod_min_regulars: int = 5  # a pod: at least this many regulars shared with other creators...
+    pod_regular_share: float = 0.6  # ...each commenting on this share of the creator's posts
+    min_bio_agreement: float = 0.25  # bio vs posts cosine below this: the bio is not trusted
 
     def __post_init__(self) -> None:
         _positive_int("signals.recent_posts", self.recent_posts)
+        _positive_int("signals.early_chars", self.early_chars)
+        _positive_int("signals.pod_min_regulars", self.pod_min_regulars)
         _finite("signals.low_engagement_ratio", self.low_engagement_ratio, 0.0, 1.0)
         _finite("signals.high_engagement_ratio", self.high_engagement_ratio, 1.0, 1e6)
         _finite("signals.burst_ratio", self.burst_ratio, 1.0, 1e6)
         _finite("signals.flag_penalty", self.flag_penalty, 0.0, 1.0)
+        _finite("signals.recency_days", self.recency_days, 1e-3, 1e6)
+        _finite("signals.reply_hours", self.reply_hours, 1e-3, 1e6)
+        _finite("signals.generic_share_max", self.generic_share_max, 0.0, 1.0)
+        _finite("signals.pod_regular_share", self.pod_regular_share, 0.0, 1.0)
+        _finite("signals.min_bio_agreement", self.min_bio_agreement, -1.0, 1.0)
+
+
+#: Default brand-safety word lists by category; a post matching any word is flagged for the category.
+DEFAULT_UNSAFE_WORDS: dict[str, tuple[str, ...]] = {
+    "weapons": ("gun", "guns", "rifle", "firearm", "ammo", "ammunition", "handgun"),
+    "drugs": ("cocaine", "heroin", "meth", "weed", "cannabis", "mdma", "overdose"),
+    "gambling": ("casino", "betting", "sportsbook", "poker", "slots", "gamble"),
+    "adult": ("nsfw", "onlyfans", "xxx", "porn"),
+    "violence": ("gore", "beheading", "massacre", "shooting"),
+}
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Brand fit: the default follower band, competitor conflicts and brand safety."""
+
+    min_followers: int = 1_000  # the micro-influencer band, unless a brand sets its own
+    max_followers: int = 100_000
+    competitor_days: int = 90  # sponsored posts for a competitor within this window conflict
+    conflict_penalty: float = 0.5  # score multiplier for a competitor conflict
+    unsafe_penalty: float = 0.5  # score multiplier for posts in an unsafe category
+    exclude_brand_accounts: bool = True
+    unsafe_words: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_UNSAFE_WORDS))
+
+    def __post_init__(self) -> None:
+        _check(isinstance(self.min_followers, int) and self.min_followers >= 0, "config 'fit.min_followers' must be a whole number >= 0")
+        _check(isinstance(self.max_followers, int) and self.max_followers >= self.min_followers, "config 'fit.max_followers' must be >= fit.min_followers")
+        _positive_int("fit.competitor_days", self.competitor_days)
+        _finite("fit.conflict_penalty", self.conflict_penalty, 0.0, 1.0)
+        _finite("fit.unsafe_penalty", self.unsafe_penalty, 0.0, 1.0)
+        _check(isinstance(self.exclude_brand_accounts, bool), "config 'fit.exclude_brand_accounts' must be true or false")
+        _check(
+            isinstance(self.unsafe_words, Mapping) and all(isinstance(v, (list, tuple)) for v in self.unsafe_words.values()),
+            "config 'fit.unsafe_words' must be a table of category = [words]",
+        )
+        object.__setattr__(self, "unsafe_words", {str(k): tuple(str(w).lower() for w in v) for k, v in self.unsafe_words.items()})
+
+
+@dataclass(frozen=True)
+class BatchConfig:
+    """The nightly run's safety limits: how many snapshots to keep and what the audit accepts before publishing."""
+
+    keep_snapshots: int = 7  # published snapshots kept for rollback (the current one always stays)
+    max_quarantine_rate: float = 0.05  # quarantined / read over all input tables; above it nothing is published
+    max_shrink: float = 0.25  # accepted creators, posts or brands may fall by at most this share from the last run
+
+    def __post_init__(self) -> None:
+        _positive_int("batch.keep_snapshots", self.keep_snapshots)
+        _finite("batch.max_quarantine_rate", self.max_quarantine_rate, 0.0, 1.0)
+        _finite("batch.max_shrink", self.max_shrink, 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -135,6 +247,8 @@ class Config:
     index: IndexConfig = field(default_factory=IndexConfig)
     weights: Weights = field(default_factory=Weights)
     signals: SignalConfig = field(default_factory=SignalConfig)
+    fit: FitConfig = field(default_factory=FitConfig)
+    batch: BatchConfig = field(default_factory=BatchConfig)
     max_text_chars: int = 2000
     top_k: int = 50  # matches stored per brand by the batch
     evidence_posts: int = 3

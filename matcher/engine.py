@@ -11,7 +11,7 @@ import numpy as np
 from matcher.config import Config, Weights
 from matcher.embed import Encoder
 from matcher.errors import NotFittedError
-from matcher.rerank import Reranker
+from matcher.rerank import WEIGHTS_FILE, Reranker, load_weights
 from matcher.schema import Brand, Filters, Match
 from matcher.store import Snapshot, Store
 from matcher.text import normalize_text
@@ -23,12 +23,24 @@ logger = logging.getLogger(__name__)
 MAX_K = 1000
 
 
-def filter_mask(snapshot: Snapshot, filters: Filters | None) -> np.ndarray | None:
-    """Boolean mask over the snapshot's creator rows that pass ``filters`` (None: no restriction)."""
-    if filters is None or not filters.active:
-        return None
+def filter_mask(snapshot: Snapshot, filters: Filters | None, *, exclude_brand_accounts: bool = True) -> np.ndarray | None:
+    """Boolean mask over the snapshot's creator rows that pass ``filters`` (None: no restriction).
+
+    Accounts recognised as brands are left out unless ``filters.include_brand_accounts`` is set or
+    ``exclude_brand_accounts`` is false.
+    """
     c = snapshot.creators
+    sig = snapshot.signals
+    drop_brands = exclude_brand_accounts and not (filters is not None and filters.include_brand_accounts) and "is_brand_account" in sig
+    if (filters is None or not filters.active) and not (drop_brands and sig["is_brand_account"].any()):
+        return None
     mask = np.ones(len(c), dtype=bool)
+    if drop_brands:
+        mask &= ~sig["is_brand_account"].to_numpy(dtype=bool)
+    if filters is None:
+        return mask
+    if filters.min_trust is not None:
+        mask &= sig["trust_score"].to_numpy(dtype="float64") >= filters.min_trust
     if filters.min_followers is not None or filters.max_followers is not None:
         f = c["followers"].astype("Float64")
         known = f.notna().to_numpy()
@@ -58,17 +70,23 @@ def rank_snapshot(
     reranker: Reranker,
     candidates: int,
     weights: Weights | None = None,
+    brands: Sequence[Brand | None] | None = None,
+    diversity: float = 0.0,
 ) -> list[list[Match]]:
     """Rank creators for each query vector: topical candidates from the index, then the reranker.
 
     The candidate pool is ``max(candidates, k)`` per query, drawn only from creators that pass that
-    query's filters, so a filter never hides qualifying creators behind unqualified ones.
+    query's filters, so a filter never hides qualifying creators behind unqualified ones. A brand's
+    own ``weights`` apply to its query unless ``weights`` is given.
     """
     out: list[list[Match]] = []
     pool = max(candidates, k)
-    for q, flt in zip(queries, filters):
-        hits = snapshot.index.search(q, pool, allowed=filter_mask(snapshot, flt))[0]
-        out.append(reranker.rank(snapshot, q, hits, k, weights=weights))
+    brands = list(brands) if brands is not None else [None] * len(queries)
+    for q, flt, brand in zip(queries, filters, brands):
+        mask = filter_mask(snapshot, flt, exclude_brand_accounts=reranker.fit.exclude_brand_accounts)
+        hits = snapshot.index.search(q, pool, allowed=mask)[0]
+        w = weights or (Weights.from_mapping(brand.weights, source=f"brand {brand.brand_id} weights") if brand is not None and brand.weights else None)
+        out.append(reranker.rank(snapshot, q, hits, k, weights=w, brand=brand, diversity=diversity))
     return out
 
 
@@ -105,17 +123,22 @@ class Matcher:
         model = self.snapshot_.manifest.get("model", {})
         if model and model.get("id") not in (None, self.encoder.model_id):
             logger.warning("snapshot was built with %s but the encoder is %s; scores may be off", model.get("id"), self.encoder.model_id)
-        self.reranker_ = Reranker(self.config.weights, evidence_posts=self.config.evidence_posts)
+        learned = load_weights(Path(self.store) / WEIGHTS_FILE)
+        if learned is not None:
+            logger.info("serving learned weights from %s", Path(self.store) / WEIGHTS_FILE)
+        self.weights_ = learned or self.config.weights
+        self.reranker_ = Reranker(self.weights_, fit=self.config.fit, evidence_posts=self.config.evidence_posts)
         return self
 
     def refresh(self) -> bool:
         """Switch to a newer published snapshot if there is one. Returns True if it switched."""
         self._check()
         current = self.store_.current_id()
-        if current == self.snapshot_.snapshot_id:
+        # served_for: a published snapshot that failed verification is not retried on every call.
+        if current in (self.snapshot_.snapshot_id, self.snapshot_.served_for):
             return False
-        self.snapshot_ = self.store_.load(current)
-        logger.info("switched to snapshot %s", current)
+        self.snapshot_ = self.store_.load()
+        logger.info("switched to snapshot %s", self.snapshot_.snapshot_id)
         return True
 
     def _check(self) -> None:
@@ -135,6 +158,7 @@ class Matcher:
         *,
         filters: Filters | None = None,
         weights: Weights | None = None,
+        diversity: float = 0.0,
     ) -> list[Match]:
         """Rank creators for one brief.
 
@@ -142,7 +166,8 @@ class Matcher:
             brief: product description text, or a :class:`Brand` (its own filters apply too).
             k: number of matches (1..1000); fewer only when fewer creators qualify.
             filters: restrictions on who may be returned.
-            weights: override the configured component weights for this call.
+            weights: override the configured (or learned, or brand's) weights for this call.
+            diversity: 0 (off) to 1: trade score for variety among the top k (maximal marginal relevance).
 
         Returns:
             Matches, best first, each with component scores, flags and matched posts.
@@ -151,7 +176,7 @@ class Matcher:
             NotFittedError: :meth:`load` was not called.
             ValueError: blank brief or ``k`` out of range.
         """
-        return self.recommend_many([brief], k, filters=filters, weights=weights)[0]
+        return self.recommend_many([brief], k, filters=filters, weights=weights, diversity=diversity)[0]
 
     def recommend_many(
         self,
@@ -160,23 +185,29 @@ class Matcher:
         *,
         filters: Filters | None = None,
         weights: Weights | None = None,
+        diversity: float = 0.0,
     ) -> list[list[Match]]:
         """Rank creators for several briefs at once; equal to calling :meth:`recommend` per brief."""
         self._check()
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
             raise ValueError(f"k is {k!r}; ask for between 1 and {MAX_K} matches")
         self.refresh()
-        texts, flts = [], []
+        if not 0.0 <= float(diversity) <= 1.0:
+            raise ValueError(f"diversity is {diversity!r}; use a number between 0 (off) and 1")
+        texts, flts, brands = [], [], []
         for b in briefs:
             if isinstance(b, Brand):
                 texts.append(normalize_text(b.query_text, max_chars=self.config.max_text_chars))
                 flts.append(b.filters().merge(filters))
+                brands.append(b)
             else:
                 texts.append(normalize_text(b, max_chars=self.config.max_text_chars))
                 flts.append(filters)
+                brands.append(None)
             if not texts[-1]:
                 raise ValueError("the brief is blank; describe the product to match creators to")
         queries = self.encoder.encode(texts)
         return rank_snapshot(
-            self.snapshot_, queries, k, filters=flts, reranker=self.reranker_, candidates=self.config.index.candidates, weights=weights
+            self.snapshot_, queries, k, filters=flts, reranker=self.reranker_, candidates=self.config.index.candidates,
+            weights=weights, brands=brands, diversity=diversity,
         )

@@ -1,21 +1,44 @@
-"""Rerank topical candidates by engagement and trust, and explain every score with its components and evidence."""
+"""Rerank topical candidates by engagement, trust, conversation and fit; explain every score; learn weights from outcomes."""
 
 from __future__ import annotations
 
+import json
+import logging
 import math
-from collections.abc import Sequence
+import os
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from matcher.config import Weights
+from matcher.config import FitConfig, Weights
+from matcher.errors import ConfigError, StoreError
 from matcher.index import Hit
-from matcher.schema import Evidence, Match
+from matcher.schema import Brand, Evidence, Match
+from matcher.signals import band_fit, post_signals
 
-__all__ = ["COMPONENTS", "topic_score", "combine", "Reranker"]
+__all__ = [
+    "COMPONENTS",
+    "topic_score",
+    "combine",
+    "Reranker",
+    "explain",
+    "train_weights",
+    "save_weights",
+    "load_weights",
+    "WEIGHTS_FILE",
+]
 
-COMPONENTS = ("topic", "engagement", "trust")
+logger = logging.getLogger(__name__)
+
+COMPONENTS = ("topic", "engagement", "trust", "conversation", "fit")
+WEIGHTS_FILE = "weights.json"
+WEIGHTS_FORMAT = "matcher.weights"
+WEIGHTS_VERSION = 1
 
 # Share of the topic score that comes from the creator's best-matching posts (the rest: the
 # creator's whole-profile vector). Posts carry the specific evidence a brief is judged on.
@@ -35,18 +58,33 @@ def topic_score(profile_similarity: float, post_similarities: np.ndarray, *, top
     return min(1.0, max(0.0, p))
 
 
-def combine(components: dict[str, float], weights: Weights) -> tuple[float, dict[str, float]]:
-    """Weighted sum of component values (each clipped to [0, 1]).
+def _value(v: Any) -> float | None:
+    if v is None or v is pd.NA:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if not math.isfinite(f) else min(1.0, max(0.0, f))
+
+
+def combine(components: Mapping[str, float | None], weights: Weights, *, multiplier: float = 1.0) -> tuple[float, dict[str, float]]:
+    """Weighted sum of the available component values (each clipped to [0, 1]).
+
+    Components that are None or not finite are unavailable: their weight is shared out over the
+    others, so a missing signal neither helps nor hurts. ``multiplier`` (fit penalties) scales the
+    sum; the loss appears as a negative ``penalty`` contribution.
 
     Returns:
-        ``(score, contributions)`` where contributions are weight × value and sum to ``score``.
+        ``(score, contributions)``; contributions sum to ``score``.
     """
-    w = weights.normalized()
-    contrib = {}
-    for name in COMPONENTS:
-        v = components.get(name, 0.0)
-        v = 0.0 if v is None or not math.isfinite(v) else min(1.0, max(0.0, float(v)))
-        contrib[name] = w[name] * v
+    vals = {n: _value(components.get(n)) for n in COMPONENTS}
+    w = weights.normalized({n: v is not None for n, v in vals.items()})
+    contrib = {n: w[n] * (vals[n] or 0.0) for n in COMPONENTS}
+    total = float(sum(contrib.values()))
+    m = min(1.0, max(0.0, float(multiplier)))
+    if m < 1.0:
+        contrib["penalty"] = total * m - total
     return float(sum(contrib.values())), contrib
 
 
@@ -63,11 +101,83 @@ def _num(v: Any) -> float | None:
 class Reranker:
     """Scores topical candidates against a snapshot's signals and builds explained :class:`Match` objects."""
 
-    def __init__(self, weights: Weights | None = None, *, evidence_posts: int = 3) -> None:
+    def __init__(self, weights: Weights | None = None, *, fit: FitConfig | None = None, evidence_posts: int = 3) -> None:
         self.weights = weights or Weights()
+        self.fit = fit or FitConfig()
         self.evidence_posts = evidence_posts
 
-    def rank(self, snapshot: Any, query: np.ndarray, hits: Sequence[Hit], k: int, *, weights: Weights | None = None) -> list[Match]:
+    # -- components -----------------------------------------------------------------------------
+    def components(self, snapshot: Any, query: np.ndarray, rows: np.ndarray, profile_sims: np.ndarray, *, brand: Brand | None = None) -> dict[str, Any]:
+        """Component values (arrays over ``rows``), the post similarities and the fit penalties.
+
+        Returns a dict with one array per component name (NaN: unavailable), ``post_sims`` (a list of
+        arrays), ``multiplier`` and ``conflicts`` (competitor names per row).
+        """
+        sig = snapshot.signals
+        offsets = snapshot.post_offsets
+        post_sims, topic = [], np.empty(len(rows))
+        for i, row in enumerate(rows):
+            lo, hi = int(offsets[row]), int(offsets[row + 1])
+            s = snapshot.post_vectors[lo:hi] @ query if hi > lo else np.zeros(0, dtype=np.float32)
+            post_sims.append(s)
+            topic[i] = topic_score(profile_sims[i], s, top=self.evidence_posts)
+        lo_f = brand.min_followers if brand is not None and brand.min_followers is not None else self.fit.min_followers
+        hi_f = brand.max_followers if brand is not None and brand.max_followers is not None else self.fit.max_followers
+        band = band_fit(sig["followers"].to_numpy(dtype="float64")[rows], lo_f, hi_f)
+        focus = sig["focus"].to_numpy(dtype="float64")[rows] if "focus" in sig else np.full(len(rows), np.nan)
+        fit = np.nanmean(np.vstack([band, focus]), axis=0) if len(rows) else band
+        fit = np.where(np.isnan(band) & np.isnan(focus), np.nan, fit)
+        conflicts = self._conflicts(snapshot, rows, brand)
+        unsafe = sig["unsafe_posts"].to_numpy()[rows] > 0 if "unsafe_posts" in sig else np.zeros(len(rows), bool)
+        multiplier = np.where([bool(c) for c in conflicts], self.fit.conflict_penalty, 1.0) * np.where(unsafe, self.fit.unsafe_penalty, 1.0)
+        conv = sig["conversation_score"].to_numpy(dtype="float64")[rows] if "conversation_score" in sig else np.full(len(rows), np.nan)
+        return {
+            "topic": topic,
+            "engagement": sig["engagement_score"].to_numpy(dtype="float64")[rows],
+            "trust": sig["trust_score"].to_numpy(dtype="float64")[rows],
+            "conversation": conv,
+            "fit": fit,
+            "post_sims": post_sims,
+            "multiplier": multiplier,
+            "conflicts": conflicts,
+        }
+
+    def _conflicts(self, snapshot: Any, rows: np.ndarray, brand: Brand | None) -> list[tuple[str, ...]]:
+        """Competitors each creator made a sponsored post for within ``fit.competitor_days``."""
+        if brand is None or not brand.competitors:
+            return [() for _ in rows]
+        posts = snapshot.posts
+        pattern = re.compile(r"\b(" + "|".join(re.escape(c) for c in brand.competitors) + r")\b", re.IGNORECASE)
+        when = pd.to_datetime(posts["posted_at"], utc=True) if "posted_at" in posts else None
+        newest = when.max() if when is not None else pd.NaT
+        cutoff = newest - pd.Timedelta(days=self.fit.competitor_days) if pd.notna(newest) else None
+        out = []
+        for row in rows:
+            lo, hi = int(snapshot.post_offsets[row]), int(snapshot.post_offsets[row + 1])
+            if hi <= lo:
+                out.append(())
+                continue
+            part = posts.iloc[lo:hi]
+            sponsored = part["is_sponsored"].to_numpy(dtype=bool) if "is_sponsored" in part else post_signals(part)["is_sponsored"].to_numpy()
+            recent = np.ones(hi - lo, bool) if cutoff is None else (when.iloc[lo:hi] >= cutoff).fillna(False).to_numpy(dtype=bool)
+            names = set()
+            for t in part["text"].astype(str).to_numpy()[sponsored & recent]:
+                names.update(m.group(1).lower() for m in pattern.finditer(t))
+            out.append(tuple(c for c in brand.competitors if c.lower() in names))
+        return out
+
+    # -- ranking --------------------------------------------------------------------------------
+    def rank(
+        self,
+        snapshot: Any,
+        query: np.ndarray,
+        hits: Sequence[Hit],
+        k: int,
+        *,
+        weights: Weights | None = None,
+        brand: Brand | None = None,
+        diversity: float = 0.0,
+    ) -> list[Match]:
         """Rerank ``hits`` for one unit-length ``query`` vector and return the top ``k`` matches.
 
         Args:
@@ -76,30 +186,47 @@ class Reranker:
             hits: topical candidates from the index.
             k: matches wanted.
             weights: per-call override of the configured weights.
+            brand: the brand, for its follower band and competitors.
+            diversity: 0 (off) to 1; above 0, maximal marginal relevance trades score for
+                dissimilarity to the creators already chosen.
         """
+        if not hits:
+            return []
         weights = weights or self.weights
-        sig = snapshot.signals
-        offsets = snapshot.post_offsets
+        rows = np.array([h.row for h in hits], dtype=np.int64)
+        comps = self.components(snapshot, query, rows, np.array([h.score for h in hits]), brand=brand)
         scored = []
-        for hit in hits:
-            lo, hi = int(offsets[hit.row]), int(offsets[hit.row + 1])
-            post_sims = snapshot.post_vectors[lo:hi] @ query if hi > lo else np.zeros(0, dtype=np.float32)
-            topic = topic_score(hit.score, post_sims, top=self.evidence_posts)
-            comps = {
-                "topic": topic,
-                "engagement": float(sig["engagement_score"].iat[hit.row]),
-                "trust": float(sig["trust_score"].iat[hit.row]),
-            }
-            score, contrib = combine(comps, weights)
-            scored.append((score, hit.id, hit, comps, contrib, post_sims, lo))
+        for i, hit in enumerate(hits):
+            values = {n: (None if np.isnan(comps[n][i]) else float(comps[n][i])) for n in COMPONENTS}
+            score, contrib = combine(values, weights, multiplier=float(comps["multiplier"][i]))
+            scored.append((score, hit.id, i, values, contrib))
         # Ties break on creator id so rankings are reproducible.
         scored.sort(key=lambda t: (-t[0], t[1]))
-        return [self._match(snapshot, rank, *item) for rank, item in enumerate(scored[:k], start=1)]
+        if diversity > 0 and len(scored) > 1:
+            scored = self._mmr(snapshot, scored, rows, k, diversity)
+        return [
+            self._match(snapshot, rank, score, hits[i], values, contrib, comps["post_sims"][i], comps["conflicts"][i])
+            for rank, (score, _cid, i, values, contrib) in enumerate(scored[:k], start=1)
+        ]
 
-    def _match(self, snapshot: Any, rank: int, score: float, cid: str, hit: Hit, comps: dict[str, float], contrib: dict[str, float], post_sims: np.ndarray, lo: int) -> Match:
-        c = snapshot.creators
-        s = snapshot.signals
-        row = hit.row
+    @staticmethod
+    def _mmr(snapshot: Any, scored: list, rows: np.ndarray, k: int, diversity: float) -> list:
+        lam = 1.0 - min(1.0, max(0.0, diversity))
+        vecs = snapshot.index.vectors_[rows[[t[2] for t in scored]]]
+        scores = np.array([t[0] for t in scored])
+        chosen: list[int] = []
+        best_sim = np.full(len(scored), -np.inf)
+        for _ in range(min(k, len(scored))):
+            gain = lam * scores - (1 - lam) * np.where(np.isinf(best_sim), 0.0, best_sim)
+            gain[chosen] = -np.inf
+            j = int(np.argmax(gain))
+            chosen.append(j)
+            best_sim = np.maximum(best_sim, vecs @ vecs[j])
+        return [scored[j] for j in chosen]
+
+    def _match(self, snapshot: Any, rank: int, score: float, hit: Hit, comps: dict[str, float | None], contrib: dict[str, float], post_sims: np.ndarray, conflicts: tuple[str, ...]) -> Match:
+        c, s, row = snapshot.creators, snapshot.signals, hit.row
+        lo = int(snapshot.post_offsets[row])
         order = np.argsort(-post_sims, kind="stable")[: self.evidence_posts]
         posts = snapshot.posts
         evidence = tuple(
@@ -107,57 +234,208 @@ class Reranker:
             for j in order
         )
         flags_raw = s["flags"].iat[row]
-        flags = tuple(f for f in str(flags_raw).split("|") if f) if isinstance(flags_raw, str) else ()
+        flags = [f for f in str(flags_raw).split("|") if f] if isinstance(flags_raw, str) else []
+        reasons = json.loads(s["reasons"].iat[row]) if "reasons" in s and isinstance(s["reasons"].iat[row], str) else {}
+        if conflicts:
+            flags.append("COMPETITOR_CONFLICT")
+            reasons["COMPETITOR_CONFLICT"] = f"recent sponsored posts for competitor(s): {', '.join(conflicts)}"
         followers = _num(c["followers"].iat[row])
-        signals = {
-            "tier": str(s["tier"].iat[row]),
-            "engagement_rate": _num(s["engagement_rate"].iat[row]),
-            "engagement_basis": str(s["engagement_basis"].iat[row]),
-            "engagement_percentile": _num(s["engagement_percentile"].iat[row]),
-            "n_posts": int(s["n_posts"].iat[row]),
-            "sponsored_posts": int(s["sponsored_posts"].iat[row]),
-            "disclosed_posts": int(s["disclosed_posts"].iat[row]),
-            "days_since_last_post": _num(s["days_since_last_post"].iat[row]),
-            "profile_similarity": round(hit.score, 4),
-        }
-        country = c["country"].iat[row]
-        language = c["language"].iat[row]
+        signals: dict[str, Any] = {"profile_similarity": round(hit.score, 4), "reasons": reasons}
+        for name in (
+            "tier", "engagement_rate", "engagement_basis", "engagement_percentile", "consistency", "recency",
+            "n_posts", "sponsored_posts", "disclosed_posts", "clear_disclosures", "transparency", "authenticity",
+            "days_since_last_post", "answer_rate", "median_reply_hours", "generic_share", "focus", "bio_agreement",
+        ):
+            if name in s:
+                v = s[name].iat[row]
+                signals[name] = v if isinstance(v, str) else (int(v) if isinstance(v, (int, np.integer)) else _num(v))
+        country, language = c["country"].iat[row], c["language"].iat[row]
         return Match(
             rank=rank,
-            creator_id=cid,
+            creator_id=hit.id,
             score=round(score, 6),
-            components={k: round(v, 6) for k, v in comps.items()},
+            components={k: (None if v is None else round(v, 6)) for k, v in comps.items()},
             contributions={k: round(v, 6) for k, v in contrib.items()},
-            handle=str(c["handle"].iat[row] or ""),
-            platform=str(c["platform"].iat[row] or ""),
+            handle=str(c["handle"].iat[row] if pd.notna(c["handle"].iat[row]) else ""),
+            platform=str(c["platform"].iat[row] if pd.notna(c["platform"].iat[row]) else ""),
             followers=None if followers is None else int(followers),
             country=None if pd.isna(country) else str(country),
             language=None if pd.isna(language) else str(language),
-            flags=flags,
+            flags=tuple(flags),
             signals=signals,
             evidence=evidence,
             why=explain(comps, signals, flags, evidence),
         )
 
 
-def explain(comps: dict[str, float], signals: dict[str, Any], flags: Sequence[str], evidence: Sequence[Evidence]) -> str:
-    """One line a marketer can read: topical fit with the best post, engagement in its tier, trust."""
+_INFO_FLAGS = {"NO_ENGAGEMENT_DATA", "NO_POSTS", "NO_COMMENT_DATA"}
+
+
+def explain(comps: Mapping[str, float | None], signals: Mapping[str, Any], flags: Sequence[str], evidence: Sequence[Evidence]) -> str:
+    """One line a marketer can read: topical fit with the best post, engagement in its tier, trust, flags."""
     parts = [f"topic {comps['topic']:.2f}"]
     if evidence:
         text = evidence[0].text
         parts[0] += f' (best post: "{text[:70]}{"…" if len(text) > 70 else ""}")'
     rate, pct, basis = signals.get("engagement_rate"), signals.get("engagement_percentile"), signals.get("engagement_basis")
     if rate is not None and pct is not None:
-        where = f"{signals['tier']} tier" if basis == "followers" else "per view"
+        where = f"{signals.get('tier')} tier" if basis == "followers" else "per view"
         parts.append(f"engagement {100 * rate:.1f}% (top {max(1, round(100 * (1 - pct)))}% {where})")
     else:
         parts.append("engagement unmeasured")
-    sp, dp = signals.get("sponsored_posts", 0), signals.get("disclosed_posts", 0)
-    trust = f"trust {comps['trust']:.2f}"
+    trust = f"trust {comps['trust']:.2f}" if comps.get("trust") is not None else "trust n/a"
+    sp, dp = signals.get("sponsored_posts") or 0, signals.get("disclosed_posts") or 0
     if sp:
         trust += f", discloses {dp}/{sp} sponsored posts"
-    bad = [f for f in flags if f not in ("NO_ENGAGEMENT_DATA", "NO_POSTS")]
-    if bad:
-        trust += f"; flags: {', '.join(bad)}"
     parts.append(trust)
+    if comps.get("conversation") is not None and signals.get("answer_rate") is not None:
+        parts.append(f"answers {100 * signals['answer_rate']:.0f}% of questions")
+    bad = [f for f in flags if f not in _INFO_FLAGS]
+    if bad:
+        parts.append(f"flags: {', '.join(bad)}")
     return "; ".join(parts)
+
+
+# -- learning weights from campaign outcomes ------------------------------------------------------
+def _features(snapshot: Any, reranker: Reranker, brand_vecs: Mapping[str, np.ndarray], brands: Mapping[str, Brand], pairs: pd.DataFrame) -> np.ndarray:
+    """Component values for each (brand_id, creator_id) pair; unavailable components as NaN."""
+    X = np.full((len(pairs), len(COMPONENTS)), np.nan)
+    for b, grp in pairs.groupby("brand_id", sort=True):
+        q = brand_vecs[b]
+        rows = grp["_row"].to_numpy(dtype=np.int64)
+        sims = snapshot.index.vectors_[rows] @ q
+        comps = reranker.components(snapshot, q, rows, sims, brand=brands[b])
+        for j, n in enumerate(COMPONENTS):
+            X[grp.index.to_numpy(), j] = comps[n]
+    return X
+
+
+def _ndcg(scores: np.ndarray, gains: np.ndarray, k: int = 10) -> float:
+    order = np.argsort(-scores, kind="stable")[:k]
+    ideal = np.sort(gains)[::-1][:k]
+    disc = 1.0 / np.log2(np.arange(2, k + 2))
+    idcg = float((ideal * disc[: len(ideal)]).sum())
+    return float((gains[order] * disc[: len(order)]).sum()) / idcg if idcg > 0 else float("nan")
+
+
+def _score_with(X: np.ndarray, w: Weights) -> np.ndarray:
+    out = np.empty(len(X))
+    for i, row in enumerate(X):
+        out[i] = combine({n: (None if np.isnan(v) else v) for n, v in zip(COMPONENTS, row)}, w)[0]
+    return out
+
+
+def train_weights(
+    snapshot: Any,
+    encoder: Any,
+    outcomes: pd.DataFrame,
+    *,
+    reranker: Reranker,
+    test_size: float = 0.25,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Learn component weights from past campaign outcomes.
+
+    Each outcome row (brand_id, creator_id, outcome) becomes the component values matcher would
+    give that creator for that brand's brief. The target is the outcome's percentile within its
+    brand (so brands of different sizes weigh alike); a non-negative linear model
+    (scikit-learn ``LinearRegression(positive=True)``) is fitted on a split of brands and validated
+    on the held-out brands (nDCG@10 of the outcomes, learned vs default weights, and Spearman).
+
+    Returns:
+        A JSON-ready dict: format, model version, features, weights, validation report.
+
+    Raises:
+        ConfigError: too few usable rows or brands to train and validate.
+    """
+    from scipy.stats import spearmanr
+    from sklearn.linear_model import LinearRegression
+    from sklearn.model_selection import GroupShuffleSplit
+
+    brands = {str(r["brand_id"]): Brand.from_record(r) for r in snapshot.brands.to_dict("records")}
+    row_of = {cid: i for i, cid in enumerate(snapshot.creators["creator_id"].astype(str))}
+    o = outcomes.copy()
+    o["brand_id"], o["creator_id"] = o["brand_id"].astype(str), o["creator_id"].astype(str)
+    known = o["brand_id"].isin(brands) & o["creator_id"].isin(row_of)
+    skipped = int((~known).sum())
+    o = o[known].reset_index(drop=True)
+    o["_row"] = o["creator_id"].map(row_of)
+    if o["brand_id"].nunique() < 4 or len(o) < 40:
+        raise ConfigError(
+            f"outcomes: {len(o)} usable rows over {o['brand_id'].nunique()} brands (after skipping {skipped} whose brand or "
+            "creator is not in the store); need at least 40 rows over 4 brands to train and validate"
+        )
+    used = sorted(o["brand_id"].unique())
+    vecs = encoder.encode([brands[b].query_text for b in used])
+    brand_vecs = dict(zip(used, vecs))
+    X = _features(snapshot, reranker, brand_vecs, brands, o)
+    y = o.groupby("brand_id")["outcome"].rank(pct=True).to_numpy()
+    Xf = np.nan_to_num(X, nan=0.0)
+    split = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
+    tr, te = next(split.split(Xf, y, groups=o["brand_id"]))
+    model = LinearRegression(positive=True).fit(Xf[tr], y[tr])
+    coef = np.clip(model.coef_, 0.0, None)
+    if coef.sum() <= 0:
+        raise ConfigError("outcomes: no component predicts the outcomes (all learned weights are 0); keep the default weights")
+    learned = Weights(**{n: float(c / coef.sum()) for n, c in zip(COMPONENTS, coef)})
+
+    def report(idx: np.ndarray) -> dict[str, float]:
+        part = o.iloc[idx]
+        res: dict[str, list[float]] = {"ndcg@10_learned": [], "ndcg@10_default": [], "spearman_learned": [], "spearman_default": []}
+        for _, g in part.groupby("brand_id"):
+            gi = g.index.to_numpy()
+            gains = g["outcome"].rank(pct=True).to_numpy()
+            for tag, w in (("learned", learned), ("default", reranker.weights)):
+                s = _score_with(X[gi], w)
+                res[f"ndcg@10_{tag}"].append(_ndcg(s, gains))
+                rho = spearmanr(s, g["outcome"].to_numpy()).statistic if len(gi) > 2 else np.nan
+                res[f"spearman_{tag}"].append(float(rho))
+        return {k: round(float(np.nanmean(v)), 4) for k, v in res.items()}
+
+    return {
+        "format": WEIGHTS_FORMAT,
+        "model_version": WEIGHTS_VERSION,
+        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "snapshot_id": snapshot.snapshot_id,
+        "features": list(COMPONENTS),
+        "target": "outcome percentile within brand",
+        "model": "sklearn LinearRegression(positive=True), coefficients normalised to sum to 1",
+        "weights": {n: round(getattr(learned, n), 6) for n in COMPONENTS},
+        "coefficients": {n: round(float(c), 6) for n, c in zip(COMPONENTS, model.coef_)},
+        "intercept": round(float(model.intercept_), 6),
+        "rows": {"train": int(len(tr)), "test": int(len(te)), "skipped": skipped},
+        "brands": {"train": int(o.iloc[tr]["brand_id"].nunique()), "test": int(o.iloc[te]["brand_id"].nunique())},
+        "r2": {"train": round(float(model.score(Xf[tr], y[tr])), 4), "test": round(float(model.score(Xf[te], y[te])), 4)},
+        "validation": report(te),
+    }
+
+
+def save_weights(path: str | Path, trained: Mapping[str, Any]) -> Path:
+    """Write trained weights as JSON (atomically: temp file, fsync, rename). Returns the path."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.tmp")
+    with open(tmp, "w") as fh:
+        json.dump(dict(trained), fh, indent=2, sort_keys=True)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, p)
+    return p
+
+
+def load_weights(path: str | Path) -> Weights | None:
+    """Read weights written by :func:`save_weights`; None when the file does not exist.
+
+    Raises:
+        StoreError: the file is not a matcher weights file of a supported version.
+    """
+    p = Path(path)
+    if not p.exists():
+        return None
+    try:
+        data = json.loads(p.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise StoreError(f"{p}: not valid JSON ({exc}); retrain with 'matcher train' or delete the file") from None
+    if data.get("format") != WEIGHTS_FORMAT or data.get("model_version") != WEIGHTS_VERSION:
+        raise StoreError(f"{p}: not a {WEIGHTS_FORMAT} v{WEIGHTS_VERSION} file; retrain with 'matcher train' or delete it")
+    return Weights.from_mapping(data.get("weights", {}), source=str(p))

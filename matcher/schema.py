@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -50,8 +51,12 @@ class Filters:
     platforms: tuple[str, ...] = ()
     exclude_creators: tuple[str, ...] = ()
     allow_unknown_followers: bool = False
+    include_brand_accounts: bool = False
+    min_trust: float | None = None
 
     def __post_init__(self) -> None:
+        if self.min_trust is not None and not (isinstance(self.min_trust, (int, float)) and 0.0 <= float(self.min_trust) <= 1.0):
+            raise ValueError(f"min_trust is {self.min_trust!r}; use a number between 0 and 1")
         object.__setattr__(self, "min_followers", _count(self.min_followers, "min_followers"))
         object.__setattr__(self, "max_followers", _count(self.max_followers, "max_followers"))
         object.__setattr__(self, "countries", _tuple(self.countries, case="upper"))
@@ -73,6 +78,7 @@ class Filters:
             or self.languages
             or self.platforms
             or self.exclude_creators
+            or self.min_trust is not None
         )
 
     def merge(self, other: Filters | None) -> Filters:
@@ -95,12 +101,19 @@ class Filters:
             platforms=pick(self.platforms, other.platforms),
             exclude_creators=tuple(dict.fromkeys(self.exclude_creators + other.exclude_creators)),
             allow_unknown_followers=self.allow_unknown_followers and other.allow_unknown_followers,
+            include_brand_accounts=self.include_brand_accounts or other.include_brand_accounts,
+            min_trust=max((t for t in (self.min_trust, other.min_trust) if t is not None), default=None),
         )
 
 
 @dataclass(frozen=True)
 class Brand:
-    """A brand and its brief. ``description`` is the product description the match is made against."""
+    """A brand and its brief. ``description`` is the product description the match is made against.
+
+    ``weights`` optionally overrides the component weights for this brand (a mapping such as
+    ``{"topic": 0.5, "trust": 0.3, "engagement": 0.2}``; in a brands file, a JSON object in a
+    ``weights`` column).
+    """
 
     brand_id: str
     description: str
@@ -111,6 +124,7 @@ class Brand:
     max_followers: int | None = None
     competitors: tuple[str, ...] = ()
     exclude_creators: tuple[str, ...] = ()
+    weights: Mapping[str, float] | None = None
 
     def __post_init__(self) -> None:
         if not str(self.description or "").strip():
@@ -141,7 +155,7 @@ class Brand:
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Brand:
         """Build a Brand from a row of the brands table (a mapping of column → value)."""
-        names = ("brand_id", "description", "name", "countries", "languages", "min_followers", "max_followers", "competitors", "exclude_creators")
+        names = ("brand_id", "description", "name", "countries", "languages", "min_followers", "max_followers", "competitors", "exclude_creators", "weights")
         kwargs = {}
         for n in names:
             v = record.get(n)
@@ -150,6 +164,17 @@ class Brand:
             kwargs[n] = list(v) if hasattr(v, "tolist") and not isinstance(v, str) else v
         kwargs.setdefault("name", "")
         kwargs["brand_id"] = str(kwargs.get("brand_id", ""))
+        w = kwargs.get("weights")
+        if isinstance(w, str):
+            w = w.strip()
+            try:
+                kwargs["weights"] = json.loads(w) if w else None
+            except json.JSONDecodeError:
+                raise ValueError(
+                    f"brand '{kwargs['brand_id']}': 'weights' is {w!r}; write a JSON object such as {{\"topic\": 0.6, \"trust\": 0.4}}"
+                ) from None
+        if kwargs.get("weights") is not None and not isinstance(kwargs["weights"], Mapping):
+            raise ValueError(f"brand '{kwargs['brand_id']}': 'weights' must be a mapping of component to weight")
         return cls(**kwargs)
 
 
@@ -166,14 +191,16 @@ class Evidence:
 class Match:
     """One ranked creator for a brief, with every score component and the evidence behind it.
 
-    ``components`` holds each component's value in [0, 1]; ``contributions`` holds weight × value,
-    and they add up to ``score``.
+    ``components`` holds each component's value in [0, 1], or None when the signal is unavailable
+    for this creator (its weight then goes to the others); ``contributions`` holds weight × value,
+    plus a negative ``penalty`` for competitor conflicts or unsafe content, and they add up to
+    ``score``. ``signals["reasons"]`` gives a detail with the creator's own numbers for each flag.
     """
 
     rank: int
     creator_id: str
     score: float
-    components: dict[str, float]
+    components: dict[str, float | None]
     contributions: dict[str, float]
     handle: str = ""
     platform: str = ""

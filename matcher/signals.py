@@ -1,16 +1,30 @@
-"""Engagement and trust signals per creator, computed from the creator's own posts, each with reason codes."""
+"""Engagement, trust, conversation, focus and brand-account signals per creator, each with reason codes and details."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from matcher.config import SignalConfig
+from matcher.config import FitConfig, SignalConfig
 
-__all__ = ["TIERS", "tier_of", "compute_signals", "is_disclosed", "is_commercial", "REASONS"]
+__all__ = [
+    "TIERS",
+    "REASONS",
+    "AUTHENTICITY_FLAGS",
+    "tier_of",
+    "is_disclosed",
+    "is_commercial",
+    "post_signals",
+    "compute_signals",
+    "conversation_signals",
+    "topical_focus",
+    "band_fit",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -23,22 +37,47 @@ TIERS: tuple[tuple[str, float, float], ...] = (
     ("mega", 1_000_000, float("inf")),
 )
 
-#: Reason codes a creator can carry, and what each means.
+#: Every reason code a creator can carry, and what it means.
 REASONS: dict[str, str] = {
-    "ENGAGEMENT_FAR_BELOW_TIER": "engagement rate is below {low}x the median of the creator's tier (bought or inactive followers)",
-    "ENGAGEMENT_FAR_ABOVE_TIER": "engagement rate is above {high}x the median of the creator's tier (bought likes or views)",
-    "FEW_COMMENTS_PER_LIKE": "comments per like are under a quarter of the collection's median (likes without conversation)",
+    "ENGAGEMENT_FAR_BELOW_TIER": "engagement rate far below the median of the creator's tier (bought or inactive followers)",
+    "ENGAGEMENT_FAR_ABOVE_TIER": "engagement rate far above the median of the creator's tier (bought likes or views)",
+    "FEW_COMMENTS_PER_LIKE": "comments per like under a quarter of the collection's median (likes without conversation)",
     "FOLLOWS_MORE_THAN_FOLLOWED": "follows at least as many accounts as follow it, and 1,000 or more (follow-for-follow growth)",
-    "ENGAGEMENT_BURST": "a post drew {burst}x or more the account's median interactions (a purchased spike)",
-    "UNDISCLOSED_SPONSORSHIP": "sponsored posts (discount codes, affiliate links, platform flag) without a clear #ad or paid-partnership label",
+    "ENGAGEMENT_BURST": "a post drew many times the account's median interactions (a purchased spike)",
+    "ENGAGEMENT_POD": "the same group of commenters, who are regulars of other creators too, comments on most posts",
+    "MOSTLY_GENERIC_COMMENTS": "most audience comments are generic ('nice pic', emoji only)",
+    "UNDISCLOSED_SPONSORSHIP": "sponsored posts (discount codes, affiliate links) without any #ad or paid-partnership label",
+    "LATE_OR_VAGUE_DISCLOSURE": "sponsorship disclosed only late in the text or vaguely (#sp, #collab), against FTC guidance",
+    "RARELY_ANSWERS": "answers few of the audience's questions",
+    "BIO_NOT_SUPPORTED_BY_POSTS": "the bio is about something the posts are not (keyword stuffing); the bio is ignored for matching",
+    "BRAND_ACCOUNT": "the account is a brand or shop, not a person",
+    "UNSAFE_CONTENT": "posts use words from a brand-safety category",
     "NO_ENGAGEMENT_DATA": "no follower count and no views: engagement cannot be measured",
+    "NO_COMMENT_DATA": "no comments table: the conversation signal is unavailable, not guessed",
     "NO_POSTS": "the creator has no posts to measure",
 }
 
-# Disclosure labels recognised by the FTC's guidance and the platforms' paid-partnership tools.
-_DISCLOSURE = re.compile(
-    r"(?<![\w#])#(?:ad|ads|advert|advertisement|sponsored|sponsor|partner|paidpartnership|paidpartner|gifted|sp|collab)\b"
-    r"|\bpaid partnership\b|\bsponsored by\b|\bin partnership with\b|\bthanks to .{1,40} for sponsoring\b",
+#: Flags that lower trust (each multiplies it by ``signals.flag_penalty``).
+AUTHENTICITY_FLAGS = (
+    "ENGAGEMENT_FAR_BELOW_TIER",
+    "ENGAGEMENT_FAR_ABOVE_TIER",
+    "FEW_COMMENTS_PER_LIKE",
+    "FOLLOWS_MORE_THAN_FOLLOWED",
+    "ENGAGEMENT_BURST",
+    "ENGAGEMENT_POD",
+    "MOSTLY_GENERIC_COMMENTS",
+)
+
+# Clear labels, per the FTC's guidance and the platforms' paid-partnership tools.
+_CLEAR = re.compile(
+    r"(?<![\w#])#(?:ad|ads|advert|advertisement|sponsored|paidpartnership|paidpartner)\b"
+    r"|^\W{0,3}(?:ad|advert|advertisement|sponsored)\s*[:|\-]"
+    r"|\bpaid partnership\b|\bsponsored by\b|\bthis post is sponsored\b|\bin paid partnership with\b",
+    re.IGNORECASE,
+)
+# Vague labels: they say something, but not clearly enough.
+_VAGUE = re.compile(
+    r"(?<![\w#])#(?:sp|spon|collab|partner|gifted|ambassador)\b|\bthanks to \S.{0,40} for (?:sponsoring|partnering)\b",
     re.IGNORECASE,
 )
 # Commercial cues that mark a post as sponsored whether or not it says so.
@@ -47,16 +86,29 @@ _COMMERCIAL = re.compile(
     r"|[?&](?:ref|aff|affiliate|tag|utm_source)=|\baffiliate link\b|\b\d{1,2}% off\b",
     re.IGNORECASE,
 )
-
-
-def is_disclosed(text: pd.Series) -> pd.Series:
-    """Boolean Series: the text carries a clear sponsorship disclosure."""
-    return text.fillna("").astype(str).str.contains(_DISCLOSURE)
-
-
-def is_commercial(text: pd.Series) -> pd.Series:
-    """Boolean Series: the text carries a commercial cue (discount code, affiliate link, % off)."""
-    return text.fillna("").astype(str).str.contains(_COMMERCIAL)
+_QUESTION = re.compile(
+    r"\?|^\s*(?:how|what|which|where|when|why|who|is|are|can|could|do|does|did|should|would|will|any)\b",
+    re.IGNORECASE,
+)
+_GENERIC_WORDS = {
+    "nice", "pic", "pics", "photo", "love", "this", "it", "great", "post", "amazing", "awesome", "cool", "so",
+    "wow", "beautiful", "gorgeous", "cute", "fire", "lit", "yes", "omg", "perfect", "goals", "as", "always",
+    "stunning", "lovely", "good", "the", "best", "wonderful", "fab", "insane", "sick", "dope", "one", "content",
+    "keep", "up", "work", "!", "queen", "king", "slay", "obsessed", "vibes", "follow", "me", "back", "check", "dm",
+}
+_WORD = re.compile(r"[a-z']+")
+_BRAND_HANDLE = re.compile(r"(?:official|_shop\b|shop$|store$|_hq$|\bhq\b|_brand$|_co$|\binc$)", re.IGNORECASE)
+_BRAND_BIO = re.compile(
+    r"\bofficial (?:account|page|store|home|site|shop)\b|\bofficial\.|\bdesigned in-house\b|\bfree (?:returns|shipping)\b"
+    r"|\bshop (?:now|our|the)\b|\bour (?:new )?(?:collection|products?|store|range)\b"
+    r"|\bcustomer (?:service|care)\b|\bworldwide shipping\b|\bwe (?:make|ship|design|create)\b",
+    re.IGNORECASE,
+)
+_PROMO = re.compile(
+    r"\bshop (?:now|the|our)\b|\bnew collection\b|\bavailable now\b|\bfree shipping\b|\border (?:now|today|yours)\b|\bin stock\b"
+    r"|\bour (?:new|latest|best)\b|\blink in bio to (?:shop|order)\b|\blimited edition\b|\brestock",
+    re.IGNORECASE,
+)
 
 
 def tier_of(followers: pd.Series) -> pd.Series:
@@ -68,48 +120,233 @@ def tier_of(followers: pd.Series) -> pd.Series:
     return out
 
 
-def compute_signals(creators: pd.DataFrame, posts: pd.DataFrame, config: SignalConfig | None = None) -> pd.DataFrame:
-    """Compute engagement and trust signals, one row per creator, aligned with ``creators``.
+def _text(series: pd.Series) -> pd.Series:
+    return series.astype("string").fillna("").astype(str)
 
-    Definitions (documented in the README):
 
-    * interactions of a post = likes + comments + shares (missing counts as 0 when any is present);
-    * engagement rate = median interactions over the ``recent_posts`` most recent posts / followers;
-      when followers are unknown or 0, the median of interactions / views over posts with views;
-    * engagement score = percentile of the rate among creators of the same tier (same basis);
-    * trust score = ``flag_penalty`` ** (authenticity flags) × (0.5 + 0.5 × disclosure rate) when the
-      creator has sponsored posts, else ``flag_penalty`` ** (authenticity flags).
+def is_disclosed(text: pd.Series) -> pd.Series:
+    """Boolean Series: the text carries a sponsorship label, clear or vague."""
+    t = _text(text)
+    return t.str.contains(_CLEAR) | t.str.contains(_VAGUE)
+
+
+def is_commercial(text: pd.Series) -> pd.Series:
+    """Boolean Series: the text carries a commercial cue (discount code, affiliate link, % off)."""
+    return _text(text).str.contains(_COMMERCIAL)
+
+
+def post_signals(posts: pd.DataFrame, *, early_chars: int = 100, unsafe_words: Mapping[str, tuple[str, ...]] | None = None) -> pd.DataFrame:
+    """Per-post sponsorship, disclosure quality and brand-safety, aligned with ``posts``.
+
+    ``disclosure`` is 1.0 for the platform's paid-partnership flag or a clear label within the first
+    ``early_chars`` characters; 0.5 for a clear label later in the text, or a vague one (#sp, #collab);
+    0.0 for a sponsored post with no label; NaN for posts that are not sponsored.
+    """
+    text = _text(posts["text"]) if "text" in posts else pd.Series("", index=posts.index)
+    flag = posts["sponsored"].astype("boolean").fillna(False).to_numpy(dtype=bool) if "sponsored" in posts else np.zeros(len(posts), bool)
+    clear_at = np.array([m.start() if (m := _CLEAR.search(t)) else -1 for t in text.tolist()], dtype=np.int64)
+    vague = text.str.contains(_VAGUE).to_numpy(dtype=bool)
+    commercial = text.str.contains(_COMMERCIAL).to_numpy(dtype=bool)
+    clear = clear_at >= 0
+    sponsored = flag | clear | vague | commercial
+    quality = np.where(flag | (clear & (clear_at < early_chars)), 1.0, np.where(clear | vague, 0.5, 0.0))
+    out = pd.DataFrame(
+        {
+            "is_sponsored": sponsored,
+            "disclosure": np.where(sponsored, quality, np.nan),
+            "is_promo": text.str.contains(_PROMO).to_numpy(dtype=bool),
+        },
+        index=posts.index,
+    )
+    unsafe = np.full(len(posts), "", dtype=object)
+    for category, words in (unsafe_words or {}).items():
+        if not words:
+            continue
+        pat = re.compile(r"(?<![\w#])#?(?:" + "|".join(re.escape(w) for w in words) + r")\b", re.IGNORECASE)
+        hit = text.str.contains(pat).to_numpy(dtype=bool)
+        unsafe = np.where(hit & (unsafe == ""), category, np.where(hit, unsafe + "," + category, unsafe))
+    out["unsafe"] = unsafe
+    return out
+
+
+def _is_generic(text: pd.Series) -> np.ndarray:
+    """Generic comment: emoji or punctuation only, or at most five words all from a generic vocabulary."""
+    out = np.zeros(len(text), dtype=bool)
+    for i, t in enumerate(_text(text).str.lower().tolist()):
+        words = _WORD.findall(t)
+        out[i] = not words or (len(words) <= 5 and all(w in _GENERIC_WORDS for w in words))
+    return out
+
+
+def conversation_signals(comments: pd.DataFrame, posts: pd.DataFrame, cfg: SignalConfig) -> pd.DataFrame:
+    """Conversation per creator from the comments table.
+
+    * questions: audience comments that ask (a ``?`` or a leading question word);
+    * answered: a question counts as answered when a creator reply on the same post follows it (each
+      reply answers the earliest open question before it); ``answer_rate`` = answered / questions;
+    * ``median_reply_hours``: median delay from question to its answer;
+    * ``generic_share``: share of audience comments that are generic;
+    * pods: "regulars" comment on at least ``pod_regular_share`` of a creator's commented posts; a
+      creator with ``pod_min_regulars`` regulars who are also regulars of other creators is in a pod.
+
+    Returns a frame indexed by creator_id.
+    """
+    creator_of = pd.Series(posts["creator_id"].astype(str).to_numpy(), index=posts["post_id"].astype(str).to_numpy())
+    c = pd.DataFrame(
+        {
+            "post_id": comments["post_id"].astype(str).to_numpy(),
+            "author_id": comments["author_id"].astype(str).to_numpy(),
+            "created_at": pd.to_datetime(comments["created_at"], utc=True).array,
+            "reply": comments["is_creator_reply"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+            if "is_creator_reply" in comments
+            else np.zeros(len(comments), bool),
+        }
+    )
+    c["creator_id"] = c["post_id"].map(creator_of)
+    c = c[c["creator_id"].notna()]
+    c["reply"] = c["reply"] | (c["author_id"] == c["creator_id"])
+    text = comments.loc[c.index, "text"] if "text" in comments else pd.Series("", index=c.index)
+    c["question"] = ~c["reply"] & _text(text).str.contains(_QUESTION).to_numpy(dtype=bool)
+    c["generic"] = ~c["reply"] & _is_generic(text)
+
+    # Match replies to questions post by post, in time order.
+    c = c.sort_values(["post_id", "created_at"], kind="mergesort", na_position="last")
+    answered = np.zeros(len(c), dtype=bool)
+    delay = np.full(len(c), np.nan)
+    posts_arr = c["post_id"].to_numpy()
+    q_arr, r_arr = c["question"].to_numpy(), c["reply"].to_numpy()
+    t_arr = c["created_at"].to_numpy(dtype="datetime64[ns]")
+    open_q: list[int] = []
+    current = None
+    for i in range(len(c)):
+        if posts_arr[i] != current:
+            current, open_q = posts_arr[i], []
+        if q_arr[i]:
+            open_q.append(i)
+        elif r_arr[i] and open_q:
+            j = open_q.pop(0)
+            answered[j] = True
+            if not (np.isnat(t_arr[i]) or np.isnat(t_arr[j])):
+                delay[j] = (t_arr[i] - t_arr[j]) / np.timedelta64(1, "h")
+    c["answered"] = answered
+    c["delay_h"] = delay
+
+    aud = c[~c["reply"]]
+    g = aud.groupby("creator_id")
+    out = pd.DataFrame(
+        {
+            "comments_seen": g.size(),
+            "questions": g["question"].sum(),
+            "answered": g["answered"].sum(),
+            "generic_share": g["generic"].mean(),
+        }
+    )
+    out["median_reply_hours"] = c[c["answered"]].groupby("creator_id")["delay_h"].median()
+    out["answer_rate"] = out["answered"] / out["questions"].where(out["questions"] > 0)
+
+    # Regulars: authors commenting on a large share of a creator's commented posts.
+    per_post = aud.drop_duplicates(["creator_id", "post_id", "author_id"])
+    n_posts = per_post.groupby("creator_id")["post_id"].nunique()
+    by_author = per_post.groupby(["creator_id", "author_id"]).size().rename("posts").reset_index()
+    by_author["share"] = by_author["posts"] / by_author["creator_id"].map(n_posts)
+    regular = by_author[(by_author["share"] >= cfg.pod_regular_share) & (by_author["creator_id"].map(n_posts) >= 4)]
+    creators_per_regular = regular.groupby("author_id")["creator_id"].nunique()
+    shared = regular[regular["author_id"].map(creators_per_regular) >= 2]
+    out["pod_regulars"] = shared.groupby("creator_id").size()
+    pod_authors = set(zip(shared["creator_id"], shared["author_id"]))
+    if pod_authors:
+        key = list(zip(aud["creator_id"], aud["author_id"]))
+        in_pod = np.fromiter((k in pod_authors for k in key), dtype=bool, count=len(key))
+        out["pod_share"] = pd.Series(in_pod, index=aud.index).groupby(aud["creator_id"]).mean()
+    else:
+        out["pod_share"] = 0.0
+    out["pod_regulars"] = out["pod_regulars"].fillna(0).astype("int64")
+    out["pod_share"] = out["pod_share"].fillna(0.0)
+    return out
+
+
+def topical_focus(bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.ndarray, offsets: np.ndarray) -> pd.DataFrame:
+    """Topical focus and bio–posts agreement per creator row, from unit vectors.
+
+    ``focus`` is the length of the mean of the creator's post vectors (1: every post on one topic;
+    near 0: scattered); ``bio_agreement`` is the cosine between the bio and the mean post vector
+    (NaN without a bio or posts).
+    """
+    n, d = bio_vecs.shape
+    counts = np.diff(offsets)
+    sums = np.zeros((n, d), dtype=np.float64)
+    if len(post_vecs):
+        np.add.at(sums, np.repeat(np.arange(n), counts), post_vecs)
+    means = np.divide(sums, counts[:, None], out=np.zeros_like(sums), where=counts[:, None] > 0)
+    focus = np.linalg.norm(means, axis=1)
+    unit = np.divide(means, focus[:, None], out=np.zeros_like(means), where=focus[:, None] > 0)
+    agreement = np.einsum("ij,ij->i", unit, bio_vecs.astype(np.float64))
+    ok = has_bio & (counts > 0)
+    return pd.DataFrame({"focus": np.where(counts > 0, focus, np.nan), "bio_agreement": np.where(ok, agreement, np.nan)})
+
+
+def band_fit(followers: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """1 inside the follower band [lo, hi]; outside, falling by 1 per factor of 10 away; NaN if unknown."""
+    f = np.asarray(followers, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        below = np.log10(np.maximum(lo, 1) / np.maximum(f, 1))
+        above = np.log10(np.maximum(f, 1) / max(hi, 1))
+    dist = np.where(f < lo, below, np.where(f > hi, above, 0.0))
+    return np.where(np.isnan(f), np.nan, np.clip(1.0 - dist, 0.0, 1.0))
+
+
+def compute_signals(
+    creators: pd.DataFrame,
+    posts: pd.DataFrame,
+    config: SignalConfig | None = None,
+    *,
+    comments: pd.DataFrame | None = None,
+    focus: pd.DataFrame | None = None,
+    fit: FitConfig | None = None,
+) -> pd.DataFrame:
+    """Compute every creator signal, one row per creator, aligned with ``creators``.
+
+    Formulas are documented in the README ("Signals"). The main outputs:
+
+    * ``engagement_score`` = 0.7 × tier percentile + 0.15 × consistency + 0.15 × recency;
+    * ``authenticity`` = ``flag_penalty`` ** (number of authenticity flags);
+    * ``transparency`` = mean disclosure quality of sponsored posts (NaN with none);
+    * ``trust_score`` = authenticity × (0.5 + 0.5 × transparency), or authenticity alone;
+    * ``conversation_score`` = weighted answer rate, reply speed and non-generic share (NaN without comments);
+    * ``flags`` (``|``-joined codes) and ``reasons`` (JSON: code → detail with the numbers).
 
     Args:
-        creators: canonical creators frame (``creator_id``, ``followers``, ``following``).
-        posts: canonical posts frame (``creator_id``, ``text``, ``posted_at``, counts, ``sponsored``).
-        config: thresholds; defaults when None.
-
-    Returns:
-        DataFrame with ``creator_id``, numeric signals, ``flags`` (``|``-joined reason codes),
-        ``engagement_score`` and ``trust_score`` in [0, 1].
+        creators: canonical creators frame.
+        posts: canonical posts frame.
+        config: signal thresholds.
+        comments: optional comments table (canonical); without it conversation is unavailable.
+        focus: optional output of :func:`topical_focus`, aligned with ``creators``.
+        fit: brand-safety word lists.
     """
     cfg = config or SignalConfig()
+    fit = fit or FitConfig()
     ids = creators["creator_id"].astype(str).reset_index(drop=True)
     out = pd.DataFrame({"creator_id": ids})
     followers = pd.to_numeric(creators["followers"], errors="coerce").astype("float64").reset_index(drop=True)
-    following = pd.to_numeric(creators.get("following", pd.Series(np.nan, index=creators.index)), errors="coerce").astype("float64").reset_index(drop=True)
+    following = (
+        pd.to_numeric(creators["following"], errors="coerce").astype("float64").reset_index(drop=True)
+        if "following" in creators
+        else pd.Series(np.nan, index=out.index)
+    )
     out["followers"] = followers
-    out["tier"] = tier_of(followers).values
+    out["following"] = following
+    out["tier"] = tier_of(followers).to_numpy()
 
-    p = pd.DataFrame({"creator_id": posts["creator_id"].astype(str).values})
+    ps = post_signals(posts, early_chars=cfg.early_chars, unsafe_words=fit.unsafe_words)
+    p = pd.DataFrame({"creator_id": posts["creator_id"].astype(str).to_numpy()})
     for col in ("likes", "comments", "shares", "views"):
-        p[col] = pd.to_numeric(posts[col], errors="coerce").astype("float64").values if col in posts else np.nan
+        p[col] = pd.to_numeric(posts[col], errors="coerce").astype("float64").to_numpy() if col in posts else np.nan
     p["posted_at"] = pd.to_datetime(posts["posted_at"], utc=True).array if "posted_at" in posts else pd.NaT
-    text = posts["text"].astype(str) if "text" in posts else pd.Series("", index=posts.index)
-    flag = posts["sponsored"].astype("boolean").fillna(False).astype(bool).values if "sponsored" in posts else False
-    disclosed_text = is_disclosed(text).values
-    p["disclosed"] = disclosed_text | flag
-    p["sponsored"] = p["disclosed"] | is_commercial(text).values
-    counts = p[["likes", "comments", "shares"]]
-    p["interactions"] = counts.sum(axis=1, min_count=1)
+    for col in ("is_sponsored", "disclosure", "is_promo", "unsafe"):
+        p[col] = ps[col].to_numpy()
+    p["interactions"] = p[["likes", "comments", "shares"]].sum(axis=1, min_count=1)
 
-    # Most recent first; the newest `recent_posts` per creator define engagement.
+    # Newest first; the newest `recent_posts` per creator define engagement.
     p = p.sort_values(["creator_id", "posted_at"], ascending=[True, False], na_position="last", kind="mergesort")
     p["recency_rank"] = p.groupby("creator_id").cumcount()
     recent = p[p["recency_rank"] < cfg.recent_posts].copy()
@@ -117,69 +354,165 @@ def compute_signals(creators: pd.DataFrame, posts: pd.DataFrame, config: SignalC
 
     g_all = p.groupby("creator_id")
     g = recent.groupby("creator_id")
+    spons = p[p["is_sponsored"]]
+    gs = spons.groupby("creator_id")
     agg = pd.DataFrame(
         {
             "n_posts": g_all.size(),
             "last_post_at": g_all["posted_at"].max(),
             "median_interactions": g["interactions"].median(),
+            "mean_interactions": g["interactions"].mean(),
+            "std_interactions": g["interactions"].std(ddof=0),
             "max_interactions": g["interactions"].max(),
-            "median_views": g["views"].median(),
             "median_per_view": g["per_view"].median(),
             "likes_sum": g["likes"].sum(min_count=1),
             "comments_sum": g["comments"].sum(min_count=1),
-            "sponsored_posts": g_all["sponsored"].sum(),
-            "disclosed_posts": (p["sponsored"] & p["disclosed"]).groupby(p["creator_id"]).sum(),
+            "sponsored_posts": gs.size(),
+            "disclosed_posts": (spons["disclosure"] > 0).groupby(spons["creator_id"]).sum(),
+            "clear_disclosures": (spons["disclosure"] >= 1).groupby(spons["creator_id"]).sum(),
+            "undisclosed_posts": (spons["disclosure"] == 0).groupby(spons["creator_id"]).sum(),
+            "transparency": gs["disclosure"].mean(),
+            "promo_share": g_all["is_promo"].mean(),
+            "unsafe_posts": (p["unsafe"] != "").groupby(p["creator_id"]).sum(),
         }
     )
+    unsafe_cats = p[p["unsafe"] != ""].groupby("creator_id")["unsafe"].agg(lambda s: ",".join(sorted({c for v in s for c in v.split(",")})))
     out = out.merge(agg, how="left", left_on="creator_id", right_index=True)
-    out["n_posts"] = out["n_posts"].fillna(0).astype("int64")
-    out["sponsored_posts"] = out["sponsored_posts"].fillna(0).astype("int64")
-    out["disclosed_posts"] = out["disclosed_posts"].fillna(0).astype("int64")
+    out["unsafe_categories"] = out["creator_id"].map(unsafe_cats.astype(object) if len(unsafe_cats) else {}).astype(object).fillna("")
+    for col in ("n_posts", "sponsored_posts", "disclosed_posts", "clear_disclosures", "undisclosed_posts", "unsafe_posts"):
+        out[col] = out[col].fillna(0).astype("int64")
+    out["sponsored_share"] = out["sponsored_posts"] / out["n_posts"].where(out["n_posts"] > 0)
     newest = p["posted_at"].max()
     out["days_since_last_post"] = (newest - out["last_post_at"]).dt.total_seconds() / 86400.0 if pd.notna(newest) else np.nan
 
+    # -- engagement ---------------------------------------------------------------------------
     by_followers = (followers > 0) & out["median_interactions"].notna()
     by_views = ~by_followers & out["median_per_view"].notna()
     rate = np.where(by_followers, out["median_interactions"] / followers.where(followers > 0), np.where(by_views, out["median_per_view"], np.nan))
     out["engagement_rate"] = rate.astype("float64")
     out["engagement_basis"] = np.where(by_followers, "followers", np.where(by_views, "views", "none"))
     # Compare like with like: per-follower rates within a tier, per-view rates among themselves.
-    group = np.where(by_followers, out["tier"], np.where(by_views, "per_view", "none"))
-    out["_group"] = group
+    out["_group"] = np.where(by_followers, out["tier"], np.where(by_views, "per_view", "none"))
     measurable = out["engagement_basis"] != "none"
     out["engagement_percentile"] = np.nan
     out.loc[measurable, "engagement_percentile"] = out[measurable].groupby("_group")["engagement_rate"].rank(pct=True, method="average")
     tier_median = out[measurable].groupby("_group")["engagement_rate"].median()
     out["tier_median_rate"] = out["_group"].map(tier_median).astype("float64")
     out["engagement_ratio"] = out["engagement_rate"] / out["tier_median_rate"].where(out["tier_median_rate"] > 0)
+    cv = out["std_interactions"] / out["mean_interactions"].where(out["mean_interactions"] > 0)
+    out["consistency"] = (1.0 / (1.0 + cv)).where(out["n_posts"] >= 2)
+    out["recency"] = np.exp(-out["days_since_last_post"] / cfg.recency_days)
     out["comment_like_ratio"] = out["comments_sum"] / out["likes_sum"].where(out["likes_sum"] > 0)
     out["burst_ratio"] = out["max_interactions"] / out["median_interactions"].where(out["median_interactions"] > 0)
-    out["disclosure_rate"] = np.where(out["sponsored_posts"] > 0, out["disclosed_posts"] / out["sponsored_posts"].clip(lower=1), np.nan)
+    eng = 0.7 * out["engagement_percentile"] + 0.15 * out["consistency"].fillna(0.5) + 0.15 * out["recency"].fillna(0.0)
+    out["engagement_score"] = eng.where(measurable, 0.0).fillna(0.0).clip(0.0, 1.0).astype("float64")
 
+    # -- conversation -------------------------------------------------------------------------
+    conv_cols = ["comments_seen", "questions", "answered", "answer_rate", "median_reply_hours", "generic_share", "pod_regulars", "pod_share"]
+    if comments is not None:
+        conv = conversation_signals(comments, posts, cfg)
+        out = out.merge(conv[conv_cols], how="left", left_on="creator_id", right_index=True)
+        for col in ("comments_seen", "questions", "answered", "pod_regulars"):
+            out[col] = out[col].fillna(0).astype("int64")
+        speed = np.exp(-out["median_reply_hours"] / cfg.reply_hours)
+        parts = pd.DataFrame({"a": out["answer_rate"], "s": speed.where(out["answered"] > 0, 0.0).where(out["questions"] > 0), "g": 1.0 - out["generic_share"]})
+        wts = pd.Series({"a": 0.5, "s": 0.3, "g": 0.2})
+        num = (parts * wts).sum(axis=1, min_count=1)
+        den = parts.notna().mul(wts).sum(axis=1)
+        out["conversation_score"] = (num / den.where(den > 0)).where(out["comments_seen"] > 0).astype("float64")
+    else:
+        for col in conv_cols:
+            out[col] = np.nan
+        out["conversation_score"] = np.nan
+
+    # -- focus --------------------------------------------------------------------------------
+    if focus is not None:
+        out["focus"] = focus["focus"].to_numpy()
+        out["bio_agreement"] = focus["bio_agreement"].to_numpy()
+    else:
+        out["focus"] = np.nan
+        out["bio_agreement"] = np.nan
+
+    # -- brand accounts -----------------------------------------------------------------------
+    handle_cue = creators["handle"].astype("string").fillna("").str.contains(_BRAND_HANDLE).to_numpy(dtype=bool) if "handle" in creators else np.zeros(len(out), bool)
+    bio_cue = creators["bio"].astype("string").fillna("").str.contains(_BRAND_BIO).to_numpy(dtype=bool) if "bio" in creators else np.zeros(len(out), bool)
+    promo_cue = (out["promo_share"].fillna(0.0) >= 0.5).to_numpy()
+    brand = (handle_cue.astype(int) + bio_cue.astype(int) + promo_cue.astype(int)) >= 2
+    out["is_brand_account"] = brand
+
+    # -- flags and their details --------------------------------------------------------------
     median_clr = out["comment_like_ratio"].median()
+    false = pd.Series(False, index=out.index)
     flags: dict[str, pd.Series] = {
         "ENGAGEMENT_FAR_BELOW_TIER": out["engagement_ratio"] < cfg.low_engagement_ratio,
         "ENGAGEMENT_FAR_ABOVE_TIER": out["engagement_ratio"] > cfg.high_engagement_ratio,
-        "FEW_COMMENTS_PER_LIKE": (out["likes_sum"] >= 100) & (out["comment_like_ratio"] < 0.25 * median_clr) if pd.notna(median_clr) else pd.Series(False, index=out.index),
+        "FEW_COMMENTS_PER_LIKE": ((out["likes_sum"] >= 100) & (out["comment_like_ratio"] < 0.25 * median_clr)) if pd.notna(median_clr) else false,
         "FOLLOWS_MORE_THAN_FOLLOWED": (following >= 1000) & (following >= followers),
         "ENGAGEMENT_BURST": (out["n_posts"] >= 5) & (out["burst_ratio"] >= cfg.burst_ratio),
-        "UNDISCLOSED_SPONSORSHIP": out["disclosed_posts"] < out["sponsored_posts"],
+        "ENGAGEMENT_POD": (out["pod_regulars"] >= cfg.pod_min_regulars) & (out["pod_share"] >= 0.4),
+        "MOSTLY_GENERIC_COMMENTS": (out["comments_seen"] >= 10) & (out["generic_share"] > cfg.generic_share_max),
+        # A brand promoting its own products is not sponsored content.
+        "UNDISCLOSED_SPONSORSHIP": (out["undisclosed_posts"] > 0) & ~out["is_brand_account"],
+        "LATE_OR_VAGUE_DISCLOSURE": (out["disclosed_posts"] > out["clear_disclosures"]) & ~out["is_brand_account"],
+        "RARELY_ANSWERS": (out["questions"] >= 5) & (out["answer_rate"] < 0.2),
+        "BIO_NOT_SUPPORTED_BY_POSTS": (out["n_posts"] >= 3) & (out["bio_agreement"] < cfg.min_bio_agreement),
+        "BRAND_ACCOUNT": out["is_brand_account"],
+        "UNSAFE_CONTENT": out["unsafe_posts"] > 0,
         "NO_ENGAGEMENT_DATA": (out["n_posts"] > 0) & ~measurable,
+        "NO_COMMENT_DATA": pd.Series(comments is None, index=out.index),
         "NO_POSTS": out["n_posts"] == 0,
     }
-    authenticity = ["ENGAGEMENT_FAR_BELOW_TIER", "ENGAGEMENT_FAR_ABOVE_TIER", "FEW_COMMENTS_PER_LIKE", "FOLLOWS_MORE_THAN_FOLLOWED", "ENGAGEMENT_BURST"]
-    fmat = pd.DataFrame({k: v.fillna(False).astype(bool).values for k, v in flags.items()})
+    fmat = pd.DataFrame({k: v.fillna(False).astype(bool).to_numpy() for k, v in flags.items()})
     codes = np.array(list(flags))
     out["flags"] = ["|".join(codes[row]) for row in fmat.to_numpy()]
-    n_auth = fmat[authenticity].sum(axis=1).to_numpy()
-    trust = np.power(cfg.flag_penalty, n_auth)
-    disclosure = out["disclosure_rate"].to_numpy()
-    trust = np.where(np.isnan(disclosure), trust, trust * (0.5 + 0.5 * np.nan_to_num(disclosure)))
-    out["trust_score"] = trust.astype("float64")
-    out["engagement_score"] = out["engagement_percentile"].fillna(0.0).astype("float64")
+    out["reasons"] = [json.dumps(_details(r, codes[m], cfg), sort_keys=True) for r, m in zip(out.to_dict("records"), fmat.to_numpy())]
+
+    n_auth = fmat[list(AUTHENTICITY_FLAGS)].sum(axis=1).to_numpy()
+    out["authenticity"] = np.power(cfg.flag_penalty, n_auth).astype("float64")
+    transparency = out["transparency"].to_numpy(dtype="float64")
+    out["trust_score"] = np.where(np.isnan(transparency), out["authenticity"], out["authenticity"] * (0.5 + 0.5 * np.nan_to_num(transparency)))
     out = out.drop(columns=["_group"])
     logger.info(
-        "signals: %d creators, %d with measurable engagement, %d flagged for authenticity",
-        len(out), int(measurable.sum()), int((n_auth > 0).sum()),
+        "signals: %d creators, %d with measurable engagement, %d with authenticity flags, %d brand accounts",
+        len(out), int(measurable.sum()), int((n_auth > 0).sum()), int(brand.sum()),
     )
     return out
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f}%"
+
+
+def _details(r: dict, codes: np.ndarray, cfg: SignalConfig) -> dict[str, str]:
+    """A human-readable detail, with the creator's own numbers, for each raised code."""
+    d: dict[str, str] = {}
+    for code in codes:
+        if code in ("ENGAGEMENT_FAR_BELOW_TIER", "ENGAGEMENT_FAR_ABOVE_TIER"):
+            where = f"{r['tier']} tier" if r["engagement_basis"] == "followers" else "per-view creators"
+            d[code] = f"engagement {_pct(r['engagement_rate'])} is {r['engagement_ratio']:.2f}x the {where} median {_pct(r['tier_median_rate'])}"
+        elif code == "FEW_COMMENTS_PER_LIKE":
+            d[code] = f"{r['comment_like_ratio']:.4f} comments per like over the recent posts"
+        elif code == "FOLLOWS_MORE_THAN_FOLLOWED":
+            fol = "unknown" if pd.isna(r["followers"]) else f"{int(r['followers']):,}"
+            d[code] = f"follows {int(r['following']):,} accounts with {fol} followers"
+        elif code == "ENGAGEMENT_BURST":
+            d[code] = f"best post drew {r['burst_ratio']:.1f}x the median interactions ({r['max_interactions']:,.0f} vs {r['median_interactions']:,.0f})"
+        elif code == "ENGAGEMENT_POD":
+            d[code] = f"{int(r['pod_regulars'])} regular commenters shared with other creators write {_pct(r['pod_share'])} of comments"
+        elif code == "MOSTLY_GENERIC_COMMENTS":
+            d[code] = f"{_pct(r['generic_share'])} of {int(r['comments_seen'])} audience comments are generic"
+        elif code == "UNDISCLOSED_SPONSORSHIP":
+            d[code] = f"{int(r['undisclosed_posts'])} of {int(r['sponsored_posts'])} sponsored posts carry no disclosure"
+        elif code == "LATE_OR_VAGUE_DISCLOSURE":
+            d[code] = f"{int(r['disclosed_posts'] - r['clear_disclosures'])} of {int(r['sponsored_posts'])} sponsored posts disclose late (after {cfg.early_chars} characters) or vaguely"
+        elif code == "RARELY_ANSWERS":
+            d[code] = f"answered {int(r['answered'])} of {int(r['questions'])} audience questions"
+        elif code == "BIO_NOT_SUPPORTED_BY_POSTS":
+            d[code] = f"bio-to-posts similarity {r['bio_agreement']:.2f} is below {cfg.min_bio_agreement:.2f}"
+        elif code == "BRAND_ACCOUNT":
+            d[code] = f"brand-like handle/bio and {_pct(r['promo_share'] if pd.notna(r['promo_share']) else 0.0)} promotional posts"
+        elif code == "UNSAFE_CONTENT":
+            d[code] = f"{int(r['unsafe_posts'])} posts in: {r['unsafe_categories']}"
+        else:
+            d[code] = REASONS[code]
+    return d

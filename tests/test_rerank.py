@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -44,3 +45,87 @@ def test_topic_score_hand_computed():
     assert topic_score(0.4, np.array([0.9, 0.1, 0.8, 0.7], dtype=np.float32)) == pytest.approx(0.5 * 0.4 + 0.5 * 0.8, abs=1e-6)
     assert topic_score(0.3, np.zeros(0, dtype=np.float32)) == 0.3
     assert topic_score(-0.2, np.zeros(0, dtype=np.float32)) == 0.0
+
+
+def test_unavailable_components_share_out_their_weight():
+    w = Weights(topic=0.6, engagement=0.1, trust=0.1, conversation=0.1, fit=0.1)
+    full, _ = combine({"topic": 0.5, "engagement": 0.5, "trust": 0.5, "conversation": 0.5, "fit": 0.5}, w)
+    missing, contrib = combine({"topic": 0.5, "engagement": 0.5, "trust": 0.5, "conversation": None, "fit": float("nan")}, w)
+    assert full == pytest.approx(0.5) and missing == pytest.approx(0.5)  # no penalty for a missing signal
+    assert contrib["conversation"] == 0.0 and contrib["topic"] == pytest.approx(0.5 * 0.6 / 0.8)
+
+
+def test_penalty_is_a_negative_contribution():
+    score, contrib = combine({"topic": 0.8, "engagement": 0.4, "trust": 1.0}, Weights(), multiplier=0.5)
+    base, _ = combine({"topic": 0.8, "engagement": 0.4, "trust": 1.0}, Weights())
+    assert score == pytest.approx(base * 0.5)
+    assert contrib["penalty"] == pytest.approx(-base * 0.5)
+    assert sum(contrib.values()) == pytest.approx(score)
+
+
+@given(
+    comps=st.fixed_dictionaries({n: st.one_of(st.none(), unit) for n in ["topic", "engagement", "trust", "conversation", "fit"]}),
+    mult=unit,
+)
+def test_any_availability_keeps_score_bounded_and_additive(comps, mult):
+    score, contrib = combine(comps, Weights(), multiplier=mult)
+    assert -1e-9 <= score <= 1.0 + 1e-9
+    assert abs(score - sum(contrib.values())) < 1e-9
+
+
+def test_weights_roundtrip_as_plain_json(tmp_path):
+    import json
+
+    from matcher.errors import StoreError
+    from matcher.rerank import load_weights, save_weights
+
+    assert load_weights(tmp_path / "none.json") is None
+    data = {"format": "matcher.weights", "model_version": 1, "weights": {"topic": 0.5, "engagement": 0.2, "trust": 0.3, "conversation": 0.0, "fit": 0.0}}
+    p = save_weights(tmp_path / "w.json", data)
+    w = load_weights(p)
+    assert (w.topic, w.engagement, w.trust) == (0.5, 0.2, 0.3)
+    p.write_text(json.dumps({**data, "model_version": 99}))
+    with pytest.raises(StoreError, match="retrain"):
+        load_weights(p)
+
+
+@pytest.mark.slow
+def test_train_learns_weights_that_beat_defaults_on_held_out_brands(built, sample, encoder, tmp_path):
+    import json
+
+    from matcher.ingest import load_outcomes
+    from matcher.rerank import Reranker, load_weights, save_weights, train_weights
+    from matcher.store import Store
+
+    assert sample.outcomes is not None
+    frame, _, report = load_outcomes(sample.outcomes)
+    assert report.accepted > 200
+    snap = Store(built.store).load()
+    trained = train_weights(snap, encoder, frame, reranker=Reranker(), test_size=0.3, seed=1)
+    assert trained["features"] == ["topic", "engagement", "trust", "conversation", "fit"]
+    w = trained["weights"]
+    assert abs(sum(w.values()) - 1) < 1e-6 and all(v >= 0 for v in w.values())
+    # The sample's outcomes depend most on topical fit: the learner must find that.
+    assert w["topic"] == max(w.values())
+    v = trained["validation"]
+    assert v["spearman_learned"] > 0.3
+    assert v["ndcg@10_learned"] >= v["ndcg@10_default"] - 0.05
+    path = save_weights(tmp_path / "weights.json", trained)
+    text = path.read_text()
+    assert json.loads(text)["model_version"] == 1  # plain JSON, no pickle
+    back = load_weights(path)
+    assert back.topic == pytest.approx(w["topic"])
+
+
+@pytest.mark.slow
+def test_train_refuses_too_little_data(built, encoder):
+    import pandas as pd
+
+    from matcher.errors import ConfigError
+    from matcher.rerank import Reranker, train_weights
+    from matcher.store import Store
+
+    snap = Store(built.store).load()
+    few = pd.DataFrame({"brand_id": ["b001"] * 3, "creator_id": snap.creators["creator_id"].head(3), "outcome": [1.0, 2.0, 3.0]})
+    with pytest.raises(ConfigError, match="need at least"):
+        train_weights(snap, encoder, few, reranker=Reranker())

@@ -1,3 +1,4 @@
+import json
 import numpy as np
 import pandas as pd
 import pytest
@@ -127,7 +128,176 @@ def test_fake_engagement_patterns_are_flagged_and_lower_trust():
     assert "FOLLOWS_MORE_THAN_FOLLOWED" in s.loc["follow4follow", "flags"]
     assert "ENGAGEMENT_BURST" in s.loc["burst", "flags"]
     clean = s.loc[[f"n{i}" for i in range(40)]]
-    assert (clean["flags"] == "").all()
+    assert (clean["flags"] == "NO_COMMENT_DATA").all()
     assert (clean["trust_score"] == 1.0).all()
     for cid in ("bought_f", "follow4follow", "burst"):
         assert s.loc[cid, "trust_score"] < 1.0
+
+
+# -- transparency, brand accounts, conversation, focus, fit -----------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from matcher.config import SignalConfig  # noqa: E402
+from matcher.signals import band_fit, conversation_signals, post_signals, topical_focus  # noqa: E402
+
+
+def test_disclosure_quality_early_late_vague_and_flag():
+    posts = pd.DataFrame(
+        {
+            "text": [
+                "#ad Loving the new Summit shoes",  # clear and early: 1
+                "Ad: my honest take on the Summit vest",  # clear prefix: 1
+                "Long run today " + "x " * 80 + "#ad",  # clear but late: 0.5
+                "Thanks to Summit for the vest #sp",  # vague: 0.5
+                "use code RUN15 for 15% off",  # undisclosed: 0
+                "morning run",  # not sponsored
+                "new vest from Summit",  # platform flag: 1
+            ],
+            "sponsored": pd.array([None, None, None, None, False, None, True], dtype="boolean"),
+        }
+    )
+    ps = post_signals(posts, early_chars=100)
+    assert ps["is_sponsored"].tolist() == [True, True, True, True, True, False, True]
+    np.testing.assert_array_equal(ps["disclosure"].to_numpy(), [1.0, 1.0, 0.5, 0.5, 0.0, np.nan, 1.0])
+
+
+def test_transparency_and_trust_formula_with_late_disclosure():
+    c = _creators([("late", 5_000, 10)])
+    p = _posts(
+        [
+            ("l1", "late", "Thanks to Summit for the vest #sp", "2026-10-01", 250, 10, None, None, None),
+            ("l2", "late", "#ad Summit vest", "2026-10-02", 250, 10, None, None, None),
+        ]
+    )
+    s = compute_signals(c, p).iloc[0]
+    assert s["transparency"] == pytest.approx(0.75)
+    assert s["trust_score"] == pytest.approx(0.5 + 0.5 * 0.75)
+    assert "LATE_OR_VAGUE_DISCLOSURE" in s["flags"] and "UNDISCLOSED_SPONSORSHIP" not in s["flags"]
+    reasons = json.loads(s["reasons"])
+    assert "1 of 2 sponsored posts" in reasons["LATE_OR_VAGUE_DISCLOSURE"]
+
+
+def test_brand_accounts_need_two_cues():
+    c = pd.DataFrame(
+        {
+            "creator_id": ["shop", "person", "fan"],
+            "handle": ["summitgear_official", "anna_runs", "anna_official"],
+            "bio": ["Official account of Summit Gear. Shop our new collection. Free shipping.", "Ultrarunner in Colorado", "Runner, coach"],
+            "followers": pd.array([20_000, 20_000, 20_000], dtype="Int64"),
+            "following": pd.array([10, 10, 10], dtype="Int64"),
+        }
+    )
+    p = _posts(
+        [("s1", "shop", "New collection available now. Shop now!", "2026-10-01", 100, 2, None, None, None)]
+        + [("p1", "person", "Shop now for our new collection? no, just a run", "2026-10-01", 100, 2, None, None, None)]
+        + [("f1", "fan", "long run", "2026-10-01", 100, 2, None, None, None)]
+    )
+    s = compute_signals(c, p).set_index("creator_id")
+    assert s["is_brand_account"].tolist() == [True, False, False]
+    assert "BRAND_ACCOUNT" in s.loc["shop", "flags"]
+
+
+def _comments(rows):
+    df = pd.DataFrame(rows, columns=["comment_id", "post_id", "author_id", "text", "created_at", "is_creator_reply"])
+    df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
+    df["is_creator_reply"] = df["is_creator_reply"].astype("boolean")
+    return df
+
+
+def test_conversation_hand_computed():
+    posts = _posts(
+        [
+            ("p1", "a", "x", "2026-10-01T00:00:00Z", 10, 5, None, None, None),
+            ("p2", "a", "x", "2026-10-02T00:00:00Z", 10, 5, None, None, None),
+        ]
+    )
+    comments = _comments(
+        [
+            ("k1", "p1", "u1", "Which shoes are these?", "2026-10-01T01:00:00Z", None),
+            ("k2", "p1", "u2", "nice pic 🔥", "2026-10-01T01:30:00Z", None),
+            ("k3", "p1", "a", "The Ridgeline 4!", "2026-10-01T03:00:00Z", None),  # creator by author id: answers k1 after 2 h
+            ("k4", "p2", "u3", "How far was this?", "2026-10-02T01:00:00Z", None),
+            ("k5", "p2", "u1", "🔥🔥🔥", "2026-10-02T02:00:00Z", None),
+            ("k6", "p2", "u4", "Where is this trail?", "2026-10-02T03:00:00Z", None),
+            ("k7", "p2", "a", "21 km!", "2026-10-02T07:00:00Z", True),  # answers k4 after 6 h; k6 stays open
+        ]
+    )
+    conv = conversation_signals(comments, posts, SignalConfig()).loc["a"]
+    assert conv["questions"] == 3 and conv["answered"] == 2
+    assert conv["answer_rate"] == pytest.approx(2 / 3)
+    assert conv["median_reply_hours"] == pytest.approx(4.0)
+    assert conv["generic_share"] == pytest.approx(2 / 5)
+
+    c = _creators([("a", 5_000, 10)])
+    s = compute_signals(c, posts, comments=comments).iloc[0]
+    expected = (0.5 * (2 / 3) + 0.3 * np.exp(-4 / 24) + 0.2 * (1 - 2 / 5)) / 1.0
+    assert s["conversation_score"] == pytest.approx(expected)
+    assert "NO_COMMENT_DATA" not in s["flags"]
+    without = compute_signals(c, posts).iloc[0]
+    assert np.isnan(without["conversation_score"]) and "NO_COMMENT_DATA" in without["flags"]
+
+
+def test_engagement_pod_is_shared_regulars_across_creators():
+    rows, posts = [], []
+    pod = [f"pod{i}" for i in range(6)]
+    for cid in ("m1", "m2", "solo"):
+        for j in range(6):
+            pid = f"{cid}-{j}"
+            posts.append((pid, cid, "x", f"2026-10-{j + 1:02d}", 100, 10, None, None, None))
+            if cid == "solo":  # loyal fans of one creator only: not a pod
+                authors = [f"fan{i}" for i in range(6)]
+            else:
+                authors = pod
+            for a in authors:
+                rows.append((f"{pid}-{a}", pid, a, "Amazing as always!!", f"2026-10-{j + 1:02d}T05:00:00Z", False))
+    posts = _posts(posts)
+    conv = conversation_signals(_comments(rows), posts, SignalConfig())
+    assert conv.loc["m1", "pod_regulars"] == 6 and conv.loc["m1", "pod_share"] == pytest.approx(1.0)
+    assert conv.loc["solo", "pod_regulars"] == 0
+    s = compute_signals(_creators([("m1", 5_000, 10), ("m2", 5_000, 10), ("solo", 5_000, 10)]), posts, comments=_comments(rows)).set_index("creator_id")
+    assert "ENGAGEMENT_POD" in s.loc["m1", "flags"] and "ENGAGEMENT_POD" not in s.loc["solo", "flags"]
+    assert s.loc["m1", "authenticity"] < s.loc["solo", "authenticity"]
+
+
+def test_topical_focus_and_bio_agreement():
+    e = np.eye(4, dtype=np.float32)
+    bio = np.stack([e[0], e[0], np.zeros(4, np.float32)])
+    posts = np.stack([e[0], e[0], e[1], e[1], e[2]])
+    offsets = np.array([0, 2, 4, 5])  # row 0: on-topic, row 1: posts elsewhere, row 2: no bio
+    f = topical_focus(bio, np.array([True, True, False]), posts, offsets)
+    assert f["focus"].tolist() == pytest.approx([1.0, 1.0, 1.0])
+    assert f["bio_agreement"].iloc[0] == pytest.approx(1.0)
+    assert f["bio_agreement"].iloc[1] == pytest.approx(0.0)
+    assert np.isnan(f["bio_agreement"].iloc[2])
+    scattered = topical_focus(e[:1], np.array([True]), np.stack([e[0], e[1]]), np.array([0, 2]))
+    assert scattered["focus"].iloc[0] == pytest.approx(np.sqrt(0.5))
+
+
+def test_band_fit_values():
+    got = band_fit(np.array([5_000, 1_000, 100_000, 100, 1_000_000, np.nan]), 1_000, 100_000)
+    np.testing.assert_allclose(got[:5], [1.0, 1.0, 1.0, 0.0, 0.0], atol=1e-12)
+    assert np.isnan(got[5])
+    assert band_fit(np.array([316_228.0]), 1_000, 100_000)[0] == pytest.approx(0.5, abs=1e-3)
+
+
+@settings(max_examples=100)
+@given(st.lists(st.floats(min_value=0, max_value=1e12, allow_nan=False), min_size=1, max_size=20), st.integers(min_value=0, max_value=10**7), st.integers(min_value=1, max_value=10**7))
+def test_band_fit_is_bounded(followers, lo, width):
+    got = band_fit(np.array(followers), lo, lo + width)
+    assert ((got >= 0) & (got <= 1)).all()
+
+
+def test_unsafe_content_is_flagged_with_category():
+    from matcher.config import FitConfig
+
+    c = _creators([("a", 5_000, 10), ("b", 5_000, 10)])
+    p = _posts(
+        [
+            ("p1", "a", "Weekend at the casino, betting on red", "2026-10-01", 100, 2, None, None, None),
+            ("p2", "b", "Gunnison trail run, guns n roses on repeat", "2026-10-01", 100, 2, None, None, None),
+        ]
+    )
+    s = compute_signals(c, p, fit=FitConfig()).set_index("creator_id")
+    assert "UNSAFE_CONTENT" in s.loc["a", "flags"] and s.loc["a", "unsafe_categories"] == "gambling"
+    assert s.loc["b", "unsafe_categories"] == "weapons"  # whole words only: "Gunnison" does not match
