@@ -1,4 +1,11 @@
-"""The nightly batch: ingest, embed (cached), compute signals, index, rank every brand, publish a snapshot."""
+"""The nightly batch: ingest, embed (cached), index, signals, rank every brand, audit, publish a snapshot.
+
+A run holds the store's lock for its whole length, so two runs never overlap. Each stage writes its
+output as a checkpoint under ``STORE/work/<key>/`` (``key`` hashes the inputs, settings, code,
+suppression list and the snapshot it builds on); a run that was killed resumes from the last
+finished stage and gives the same result as an uninterrupted one. Nothing readers see changes
+until the audit has passed and the finished snapshot is published by one atomic pointer swap.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +13,11 @@ import hashlib
 import io
 import json
 import logging
+import re
+import sqlite3
 import sys
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,24 +27,55 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+import matcher
 from matcher.config import Config
 from matcher.embed import EmbeddingCache, Encoder, embed_cached
 from matcher.engine import rank_snapshot
+from matcher.errors import InputFileError, MatcherError, StoreError
 from matcher.index import VectorIndex, normalize_rows
 from matcher.ingest import load_dataset
-from matcher.rerank import Reranker
+from matcher.rerank import WEIGHTS_FILE, Reranker, load_weights
 from matcher.schema import Brand
-from matcher.signals import compute_signals
-from matcher.store import Snapshot, Store
+from matcher.signals import compute_signals, post_signals, topical_focus
+from matcher.store import (
+    FORMAT_VERSION,
+    MATCHES_FILE,
+    Checkpoints,
+    Snapshot,
+    Store,
+    StoreWriteError,
+    crash_point,
+    index_files,
+    match_row,
+    matches_frame,
+)
+from matcher.text import content_hash, extract_contacts, redact_contacts
 
-__all__ = ["BatchResult", "run_batch", "creator_vectors"]
+__all__ = ["BatchResult", "AuditError", "run_batch", "creator_vectors", "audit"]
 
 logger = logging.getLogger(__name__)
+
+#: Stages whose outputs are checkpointed, in order.
+STAGES = ("ingest", "embed", "index", "signals", "rank")
+# Unique texts are encoded in fixed chunks of a fixed order, and the cache commits each chunk at once:
+# a resumed run then encodes exactly the chunks an uninterrupted run would, in the same batches, so
+# its vectors (and the export) are bit-identical.
+EMBED_CHUNK = 2048
+_QUOTED_RE = re.compile(r"'([^']{1,200})'")
+
+
+class AuditError(MatcherError):
+    """The finished run failed its audit, so nothing was published; the message lists every failed check."""
 
 
 @dataclass(frozen=True)
 class BatchResult:
-    """What a batch run did: ids, row counts, how much it encoded, timings, and where quarantine went."""
+    """What a batch run did: ids, row counts, how much it encoded, timings, audit and where quarantine went.
+
+    ``counts`` holds, per input table, ``read = accepted + quarantined + suppressed`` (suppressed:
+    rows of creators erased with ``matcher forget``). ``resumed`` names the stages taken from the
+    checkpoints of an interrupted run; ``index_build`` is ``reused``, ``extended`` or ``rebuilt``.
+    """
 
     run_id: str
     snapshot_id: str
@@ -44,15 +85,30 @@ class BatchResult:
     matches: int
     timings: dict[str, float] = field(default_factory=dict)
     quarantine_path: Path | None = None
+    resumed: tuple[str, ...] = ()
+    index_build: str = "rebuilt"
+    audit: dict[str, Any] = field(default_factory=dict)
+    pruned: tuple[str, ...] = ()
 
 
-def _fingerprint(paths: list[Path]) -> str:
+def _fingerprint(inputs: Mapping[str, Path]) -> str:
     h = hashlib.sha256()
-    for p in paths:
-        h.update(str(p.name).encode())
-        with open(p, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
+    for name, p in inputs.items():
+        h.update(f"{name}\x00{p.name}\x00".encode())
+        try:
+            with open(p, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+        except OSError as exc:
+            raise InputFileError(f"{p}: cannot be read ({exc.strerror or exc}); check the path of the {name} file") from None
+    return h.hexdigest()
+
+
+def _code_fingerprint() -> str:
+    # Checkpoints written by other code must not be mixed into this run's result.
+    h = hashlib.sha256()
+    for p in sorted(Path(matcher.__file__).parent.glob("*.py")):
+        h.update(p.name.encode() + b"\x00" + p.read_bytes())
     return h.hexdigest()
 
 
@@ -76,6 +132,120 @@ def creator_vectors(bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.nda
     return normalize_rows(mixed)
 
 
+def audit(
+    *,
+    counts: Mapping[str, Mapping[str, int]],
+    previous_counts: Mapping[str, Mapping[str, int]] | None,
+    n_creators: int,
+    index_size: int,
+    brand_ids: list[str],
+    matches: pd.DataFrame,
+    max_quarantine_rate: float,
+    max_shrink: float,
+) -> dict[str, Any]:
+    """Check a finished run before it may be published.
+
+    Checks: accepted rows have not fallen by more than ``max_shrink`` against the previous run; the
+    index holds exactly the accepted creators; every accepted brand has matches; quarantined ÷ read
+    over all tables is at most ``max_quarantine_rate``.
+
+    Returns:
+        ``{"passed": bool, "checks": [{"check", "ok", "detail"}, ...]}``.
+    """
+    checks: list[dict[str, Any]] = []
+
+    def check(name: str, ok: bool, detail: str) -> None:
+        checks.append({"check": name, "ok": bool(ok), "detail": detail})
+
+    if previous_counts:
+        for table, c in counts.items():
+            before = (previous_counts.get(table) or {}).get("accepted")
+            if not before:
+                continue
+            now = c["accepted"]
+            drop = (before - now) / before
+            check(
+                f"{table}_count",
+                drop <= max_shrink,
+                f"accepted {table} {before} -> {now} ({-drop:+.1%}; at most -{max_shrink:.0%} allowed): "
+                + ("ok" if drop <= max_shrink else "check that the input file is complete, or raise batch.max_shrink"),
+            )
+    check("index_size", index_size == n_creators, f"index holds {index_size} creators, {n_creators} accepted")
+    with_matches = set(matches["brand_id"].astype(str)) if len(matches) else set()
+    missing = [b for b in brand_ids if b not in with_matches]
+    check(
+        "brands_matched",
+        bool(brand_ids) and not missing,
+        "no brand was accepted; check the brands file" if not brand_ids
+        else f"{len(brand_ids) - len(missing)} of {len(brand_ids)} brands have matches"
+        + (f"; none for {', '.join(missing[:10])}{' …' if len(missing) > 10 else ''}: loosen their filters or check the creators file" if missing else ""),
+    )
+    read = sum(c["read"] for c in counts.values())
+    quarantined = sum(c["quarantined"] for c in counts.values())
+    rate = quarantined / read if read else 0.0
+    per_table = ", ".join(f"{t} {c['quarantined']}/{c['read']}" for t, c in counts.items())
+    check(
+        "quarantine_rate",
+        rate <= max_quarantine_rate,
+        f"{quarantined} of {read} rows quarantined ({rate:.2%}; ceiling {max_quarantine_rate:.0%}; {per_table})"
+        + ("" if rate <= max_quarantine_rate else ": fix the rows listed in the quarantine report, or raise batch.max_quarantine_rate"),
+    )
+    return {"passed": all(c["ok"] for c in checks), "checks": checks}
+
+
+def _join(values: list[str] | tuple[str, ...]) -> str:
+    return "|".join(values)
+
+
+def _with_contacts(creators: pd.DataFrame, posts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Move emails and phone numbers out of bios and post texts into the creators' contact columns."""
+    creators = creators.copy()
+    posts = posts.copy()
+    emails: dict[str, list[str]] = {}
+    phones: dict[str, list[str]] = {}
+
+    def take(owner: str, text: object) -> object:
+        if pd.isna(text):
+            return text
+        clean, e, p = extract_contacts(str(text))
+        for v in e:
+            if v not in emails.setdefault(owner, []):
+                emails[owner].append(v)
+        for v in p:
+            if v not in phones.setdefault(owner, []):
+                phones[owner].append(v)
+        return clean
+
+    ids = creators["creator_id"].astype(str).tolist()
+    bios = [take(c, b) for c, b in zip(ids, creators["bio"].tolist())]
+    texts = [take(c, t) for c, t in zip(posts["creator_id"].astype(str).tolist(), posts["text"].tolist())]
+    creators["bio"] = pd.array(bios, dtype="string")
+    posts["text"] = pd.array(texts, dtype="string")
+    creators["contact_emails"] = pd.array([_join(emails.get(c, [])) for c in ids], dtype="string")
+    creators["contact_phones"] = pd.array([_join(phones.get(c, [])) for c in ids], dtype="string")
+    return creators, posts
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
+def _npy(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=False)
+    return buf.getvalue()
+
+
+def _read_parquet(data: bytes) -> pd.DataFrame:
+    return pd.read_parquet(io.BytesIO(data))
+
+
+def _read_npy(data: bytes) -> np.ndarray:
+    return np.load(io.BytesIO(data), allow_pickle=False)
+
+
 def run_batch(
     creators: str | Path,
     posts: str | Path,
@@ -86,13 +256,14 @@ def run_batch(
     encoder: Encoder | None = None,
     progress: bool = True,
 ) -> BatchResult:
-    """Run the nightly job once and publish its snapshot.
+    """Run the nightly job once: build, audit and publish a new snapshot, resuming an interrupted run.
 
     Args:
         creators, posts, brands: input tables (CSV, JSON Lines or Parquet).
         store: store directory (created if needed).
         config: settings; defaults when None.
-        encoder: a loaded or unloaded :class:`Encoder` to reuse; one is made from the config if None.
+        encoder: a loaded or unloaded :class:`Encoder` to reuse; one is made from the config, and only
+            loaded when some text is not in the embedding cache.
         progress: show progress bars (only ever on a terminal).
 
     Returns:
@@ -100,24 +271,344 @@ def run_batch(
 
     Raises:
         InputFileError: an input file cannot be read.
-        StoreError: the snapshot cannot be written or published.
+        AuditError: the run failed its audit; nothing was published.
+        StoreBusyError: another batch run (or forget, rollback) holds the store's lock.
+        StoreWriteError: writing to the store failed (e.g. disk full); nothing was published.
     """
-    cfg = config or Config()
+    inputs = {"creators": Path(creators), "posts": Path(posts), "brands": Path(brands)}
     st = Store(store)
-    started = datetime.now(timezone.utc)
-    run_id = started.strftime("%Y%m%dT%H%M%S%fZ")
-    timings: dict[str, float] = {}
-    show = progress and sys.stderr.isatty()
-    st.record_run(run_id, status="running", started_at=started.isoformat(timespec="seconds"))
-    try:
-        t = time.perf_counter()
-        ds = load_dataset(creators, posts, brands, max_text_chars=cfg.max_text_chars)
-        timings["ingest_s"] = time.perf_counter() - t
-        counts = {r.name: {"read": r.read, "accepted": r.accepted, "quarantined": r.quarantined, "duplicates": r.duplicates} for r in ds.reports}
+    with st.lock("matcher batch"):
+        crash_point("locked")
+        return _Run(st, inputs, config or Config(), encoder=encoder, progress=progress).execute()
 
-        cr = ds.creators.reset_index(drop=True)
+
+class _Run:
+    """One attempt at a batch run; stages read their inputs from the previous stage's checkpoint."""
+
+    def __init__(self, st: Store, inputs: dict[str, Path], cfg: Config, *, encoder: Encoder | None, progress: bool) -> None:
+        self.st = st
+        self.inputs = inputs
+        self.cfg = cfg
+        self.encoder = encoder
+        self.show = progress and sys.stderr.isatty()
+        self.started = datetime.now(timezone.utc)
+        self.run_id = self.started.strftime("%Y%m%dT%H%M%S%fZ")
+        self.timings: dict[str, float] = {}
+        self.resumed: list[str] = []
+        self.encoded = 0
+
+    # -- set-up ------------------------------------------------------------------------------
+    def _previous(self) -> tuple[str, dict[str, Any]] | None:
+        try:
+            sid = self.st.resolve()
+        except StoreError as exc:
+            if "no published snapshot" not in str(exc):
+                logger.warning("no earlier snapshot verifies (%s); this run is checked without one", exc)
+            return None
+        return sid, self.st.read_manifest(sid)
+
+    def _model_id(self) -> str:
+        return (self.encoder or Encoder(self.cfg.embed)).model_id
+
+    def _weights_bytes(self) -> bytes | None:
+        try:
+            return (self.st.root / WEIGHTS_FILE).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def _key(self) -> str:
+        weights = self._weights_bytes()
+        parts = {
+            "format": FORMAT_VERSION,
+            "inputs": self.input_fingerprint,
+            "config": self.cfg.fingerprint(),
+            "model": self._model_id(),
+            "code": _code_fingerprint(),
+            "suppressed": hashlib.sha256("\n".join(sorted(self.suppressed)).encode()).hexdigest(),
+            "previous": self.previous[0] if self.previous else None,
+            "weights": hashlib.sha256(weights).hexdigest() if weights is not None else None,
+        }
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+
+    def _encoder(self) -> Encoder:
+        if self.encoder is None:
+            self.encoder = Encoder(self.cfg.embed)
+        if not hasattr(self.encoder, "model_"):
+            self.encoder.load()
+        return self.encoder
+
+    def _record(self, status: str, **details: Any) -> None:
+        try:
+            self.st.record_run(
+                self.run_id,
+                status=status,
+                started_at=self.started.isoformat(timespec="seconds"),
+                finished_at=None if status == "running" else datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                snapshot_id=self.snapshot_id,
+                details=details,
+            )
+        except sqlite3.Error as exc:  # the history must never hide the run's own outcome
+            logger.error("could not record run %s as %s: %s", self.run_id, status, exc)
+
+    # -- the run ----------------------------------------------------------------------------
+    def execute(self) -> BatchResult:
+        st, cfg = self.st, self.cfg
+        self.snapshot_id: str | None = None
+        try:
+            st.clean_temporaries()
+            st.mark_interrupted()
+            self.previous = self._previous()
+            self.suppressed = st.suppressed_keys()
+            self.input_fingerprint = _fingerprint(self.inputs)
+            key = self._key()
+            self.ck: Checkpoints = st.checkpoints(key)
+            info = self.ck.open({"snapshot_id": self.run_id, "first_attempt": self.run_id})
+            self.snapshot_id = str(info["snapshot_id"])
+            if info["first_attempt"] != self.run_id:
+                logger.info("resuming the interrupted run that started as %s", info["first_attempt"])
+            self._record("running")
+            return self._stages()
+        except AuditError as exc:
+            self._record("audit-failed", error=str(exc), timings=self.timings)
+            raise
+        except (OSError, sqlite3.OperationalError) as exc:
+            self._record("failed", error=str(exc), timings=self.timings)
+            served = self.st._current_or_none()
+            raise StoreWriteError(
+                f"the batch run failed on a file operation in {st.root}: {exc}. Nothing was published"
+                + (f"; readers still get snapshot {served}" if served else "")
+                + ". Free disk space or fix permissions, then run 'matcher batch' again: it resumes from its checkpoints"
+            ) from exc
+        except BaseException as exc:
+            self._record("failed", error=str(exc) or type(exc).__name__, timings=self.timings)
+            raise
+
+    def _stage(self, name: str, compute: Callable[[], tuple[dict[str, bytes], dict[str, Any]]]) -> tuple[dict[str, bytes], dict[str, Any]]:
+        t = time.perf_counter()
+        got = self.ck.load(name)
+        if got is not None:
+            self.resumed.append(name)
+            files, info = got
+        else:
+            files, info = compute()
+            self.ck.save(name, files, info)
+        crash_point(name)
+        self.timings[f"{name}_s"] = round(time.perf_counter() - t, 4)
+        return files, info
+
+    def _stages(self) -> BatchResult:
+        st, cfg = self.st, self.cfg
+        ingest, ingest_info = self._stage("ingest", self._ingest)
+        tables = {name[: -len(".parquet")]: _read_parquet(data) for name, data in ingest.items() if name.endswith(".parquet")}
+        counts: dict[str, dict[str, int]] = ingest_info["counts"]
+        cr = tables["creators"]
+
+        embedded, embed_info = self._stage("embed", lambda: self._embed(tables))
+        posts = _read_parquet(embedded["posts.parquet"])
+        offsets = _read_npy(embedded["post_offsets.npy"])
+        bio_vecs = _read_npy(embedded["bio_vectors.npy"])
+        post_vecs = _read_npy(embedded["post_vectors.npy"])
+        brand_vecs = _read_npy(embedded["brand_vectors.npy"])
+        has_bio = cr["bio"].fillna("").astype(str).str.strip().ne("").to_numpy(dtype=bool)
+        focus = topical_focus(bio_vecs, has_bio, post_vecs, offsets)
+
+        indexed, index_info = self._stage("index", lambda: self._index(cr, bio_vecs, has_bio, post_vecs, offsets, focus))
+        index = VectorIndex.load(self.ck.path("index"), checksums={n: hashlib.sha256(b).hexdigest() for n, b in indexed.items()})
+
+        signalled, _ = self._stage("signals", lambda: self._signals(tables, posts, focus))
+        signals = _read_parquet(signalled["signals.parquet"])
+        posts = _read_parquet(signalled["posts.parquet"])
+
+        brands = tables.get("brands", pd.DataFrame())
+        snap = Snapshot(self.snapshot_id, cr, signals, posts, post_vecs, offsets, index, brands, manifest={})
+        ranked, rank_info = self._stage("rank", lambda: self._rank(snap, brand_vecs))
+        matches = _read_parquet(ranked[MATCHES_FILE])
+
+        t = time.perf_counter()
+        prev_manifest = self.previous[1] if self.previous else None
+        report = audit(
+            counts=counts,
+            previous_counts=prev_manifest.get("ingest") if prev_manifest else None,
+            n_creators=len(cr),
+            index_size=index.size,
+            brand_ids=brands["brand_id"].astype(str).tolist() if len(brands) else [],
+            matches=matches,
+            max_quarantine_rate=cfg.batch.max_quarantine_rate,
+            max_shrink=cfg.batch.max_shrink,
+        )
+        if not report["passed"]:
+            failed = [c["detail"] for c in report["checks"] if not c["ok"]]
+            raise AuditError(
+                "audit failed, nothing was published: " + "; ".join(failed)
+                + f" (quarantine report: {self.ck.path('ingest') / 'quarantine.csv'})"
+            )
+        crash_point("audited")
+        self.timings["audit_s"] = round(time.perf_counter() - t, 4)
+
+        t = time.perf_counter()
+        files = self._snapshot_files()
+        fields = {
+            "run_id": self.run_id,
+            "run_key": self.ck.key,
+            "parent": self.previous[0] if self.previous else None,
+            "counts": {
+                "creators": len(cr),
+                "posts": len(posts),
+                "brands": len(brands),
+                "matches": len(matches),
+                "quarantined": sum(c["quarantined"] for c in counts.values()),
+                "suppressed": sum(c.get("suppressed", 0) for c in counts.values()),
+            },
+            "index": {"kind": index.kind_, "size": index.size, "dim": index.dim, "build": index_info["build"]},
+            "model": {"name": cfg.embed.model, "id": self._model_id(), "dim": int(bio_vecs.shape[1])},
+            "config_hash": cfg.fingerprint(),
+            "input_fingerprint": self.input_fingerprint,
+            "inputs": {k: str(v) for k, v in self.inputs.items()},
+            "ingest": counts,
+            "weights": rank_info["weights"],
+            "audit": report,
+        }
+        sid = self.snapshot_id
+        existing = st.snapshots_dir / sid
+        try:
+            reuse = existing.is_dir() and st.verify(sid).get("run_key") == self.ck.key
+        except StoreError:
+            reuse = False
+        if not reuse:  # else a killed attempt already wrote this very snapshot
+            st.write_snapshot_files(sid, files, fields=fields)
+        self.timings["write_s"] = round(time.perf_counter() - t, 4)
+
+        t = time.perf_counter()
+        st.publish(sid)
+        pruned = st.prune(cfg.batch.keep_snapshots)
+        crash_point("pruned")
+        self.timings["publish_s"] = round(time.perf_counter() - t, 4)
+        self.timings["total_s"] = round((datetime.now(timezone.utc) - self.started).total_seconds(), 4)
+        self._record(
+            "published",
+            counts=counts,
+            encoded=self.encoded,
+            matches=len(matches),
+            timings=self.timings,
+            resumed=self.resumed,
+            index_build=index_info["build"],
+        )
+        crash_point("recorded")
+        self.ck.clear()
+        logger.info(
+            "batch %s published snapshot %s: %d creators, %d brands, %d matches, %d texts encoded%s",
+            self.run_id, sid, len(cr), len(brands), len(matches), self.encoded,
+            f" (resumed: {', '.join(self.resumed)})" if self.resumed else "",
+        )
+        return BatchResult(
+            run_id=self.run_id,
+            snapshot_id=sid,
+            store=st.root,
+            counts=counts,
+            encoded=self.encoded,
+            matches=len(matches),
+            timings=self.timings,
+            quarantine_path=st.snapshots_dir / sid / "quarantine.csv",
+            resumed=tuple(self.resumed),
+            index_build=index_info["build"],
+            audit=report,
+            pruned=tuple(pruned),
+        )
+
+    def _snapshot_files(self) -> dict[str, bytes | Path]:
+        ck = self.ck
+        files: dict[str, bytes | Path] = {
+            "creators.parquet": ck.path("ingest") / "creators.parquet",
+            "brands.parquet": ck.path("ingest") / "brands.parquet",
+            "quarantine.csv": ck.path("ingest") / "quarantine.csv",
+            "post_offsets.npy": ck.path("embed") / "post_offsets.npy",
+            "post_vectors.npy": ck.path("embed") / "post_vectors.npy",
+            "posts.parquet": ck.path("signals") / "posts.parquet",
+            "signals.parquet": ck.path("signals") / "signals.parquet",
+            MATCHES_FILE: ck.path("rank") / MATCHES_FILE,
+            "config.json": json.dumps(self.cfg.to_dict(), indent=2, sort_keys=True).encode(),
+        }
+        for p in sorted(ck.path("index").iterdir()):
+            files[p.name] = p
+        return files
+
+    # -- stages -----------------------------------------------------------------------------
+    def _ingest(self) -> tuple[dict[str, bytes], dict[str, Any]]:
+        cfg = self.cfg
+        ds = load_dataset(self.inputs["creators"], self.inputs["posts"], self.inputs["brands"], max_text_chars=cfg.max_text_chars)
+        counts = {r.name: {"read": r.read, "accepted": r.accepted, "quarantined": r.quarantined, "duplicates": r.duplicates, "suppressed": 0} for r in ds.reports}
+        tables: dict[str, pd.DataFrame] = {"creators": ds.creators.reset_index(drop=True), "posts": ds.posts.reset_index(drop=True)}
+        tables["brands"] = ds.brands.reset_index(drop=True) if ds.brands is not None else pd.DataFrame({"brand_id": pd.Series(dtype="string")})
+        if getattr(ds, "comments", None) is not None:
+            tables["comments"] = ds.comments.reset_index(drop=True)
+        quarantine = ds.quarantine_frame()
+        if self.suppressed:
+            tables, quarantine = self._suppress(tables, quarantine, counts, {r.path: r.name for r in ds.reports})
+        tables["creators"], tables["posts"] = _with_contacts(tables["creators"], tables["posts"])
+        if "comments" in tables and "text" in tables["comments"]:
+            # Commenters are third parties: their contact details are dropped, not kept.
+            tables["comments"] = tables["comments"].assign(
+                text=pd.array([redact_contacts("" if pd.isna(t) else str(t)) for t in tables["comments"]["text"].tolist()], dtype="string")
+            )
+        quarantine["reason"] = [redact_contacts(str(r)) for r in quarantine["reason"].tolist()]
+        buf = io.StringIO()
+        quarantine.to_csv(buf, index=False)
+        files = {f"{name}.parquet": _parquet(frame) for name, frame in tables.items()}
+        files["quarantine.csv"] = buf.getvalue().encode()
+        return files, {"counts": counts}
+
+    def _suppress(
+        self, tables: dict[str, pd.DataFrame], quarantine: pd.DataFrame, counts: dict[str, dict[str, int]], table_of_file: Mapping[str, str]
+    ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+        """Drop erased creators with their posts (and comments on those posts), counting what was dropped."""
+        keys = self.suppressed
+
+        def gone(value: object) -> bool:
+            return not pd.isna(value) and Store.suppression_key(str(value)) in keys
+
+        cr, po = tables["creators"], tables["posts"]
+        drop_c = cr["creator_id"].map(gone).to_numpy(dtype=bool)
+        drop_p = po["creator_id"].map(gone).to_numpy(dtype=bool)
+        dropped_posts = set(po.loc[drop_p, "post_id"].astype(str))
+        tables["creators"] = cr[~drop_c].reset_index(drop=True)
+        tables["posts"] = po[~drop_p].reset_index(drop=True)
+        for table, n in (("creators", int(drop_c.sum())), ("posts", int(drop_p.sum()))):
+            counts[table]["accepted"] -= n
+            counts[table]["suppressed"] += n
+        if "comments" in tables and "post_id" in tables["comments"]:
+            co = tables["comments"]
+            drop = co["post_id"].astype(str).isin(dropped_posts).to_numpy(dtype=bool)
+            tables["comments"] = co[~drop].reset_index(drop=True)
+            if "comments" in counts:
+                counts["comments"]["accepted"] -= int(drop.sum())
+                counts["comments"]["suppressed"] += int(drop.sum())
+        br = tables["brands"]
+        if "exclude_creators" in br:
+            br = br.copy()
+            br["exclude_creators"] = [
+                [x for x in v if not gone(x)] if isinstance(v, (list, tuple, np.ndarray)) else v for v in br["exclude_creators"].tolist()
+            ]
+            tables["brands"] = br
+        # Quarantined rows of an erased creator: its own rows, and rows whose reason quotes its id.
+        q_drop = np.array(
+            [gone(i) or any(Store.suppression_key(m) in keys for m in _QUOTED_RE.findall(str(r))) for i, r in zip(quarantine["id"].tolist(), quarantine["reason"].tolist())],
+            dtype=bool,
+        )
+        for f in quarantine.loc[q_drop, "file"].tolist():
+            table = table_of_file.get(f)
+            if table is not None:
+                counts[table]["quarantined"] -= 1
+                counts[table]["suppressed"] += 1
+        n = int(drop_c.sum())
+        if n or q_drop.any():
+            logger.info("left out %d erased creator(s) with %d post(s); they stay out until removed from the suppression list", n, int(drop_p.sum()))
+        return tables, quarantine[~q_drop].reset_index(drop=True)
+
+    def _embed(self, tables: dict[str, pd.DataFrame]) -> tuple[dict[str, bytes], dict[str, Any]]:
+        cfg = self.cfg
+        cr = tables["creators"]
         row_of = pd.Series(np.arange(len(cr)), index=cr["creator_id"].astype(str))
-        po = ds.posts.copy()
+        po = tables["posts"].copy()
         po["_row"] = po["creator_id"].astype(str).map(row_of).astype("int64")
         # Newest posts first within each creator; the newest `max_posts` represent the creator.
         po = po.sort_values(["_row", "posted_at", "post_id"], ascending=[True, False, True], na_position="last", kind="mergesort")
@@ -125,99 +616,115 @@ def run_batch(
         offsets = np.zeros(len(cr) + 1, dtype=np.int64)
         np.cumsum(np.bincount(po["_row"].to_numpy(), minlength=len(cr)), out=offsets[1:])
 
-        t = time.perf_counter()
-        enc = encoder or Encoder(cfg.embed)
-        if not hasattr(enc, "model_"):
-            enc.load()
         bios = cr["bio"].fillna("").astype(str).tolist()
         post_texts = po["text"].fillna("").astype(str).tolist()
-        brand_records = [Brand.from_record(r) for r in ds.brands.to_dict("records")] if ds.brands is not None else []
-        with EmbeddingCache(st.cache_path) as cache:
-            bio_vecs, n1 = embed_cached(enc, bios, cache, progress=show)
-            post_vecs, n2 = embed_cached(enc, post_texts, cache, progress=show)
-            brand_vecs, n3 = embed_cached(enc, [b.query_text for b in brand_records], cache, progress=show)
-        has_bio = np.array([bool(b.strip()) for b in bios], dtype=bool)
-        bio_vecs[~has_bio] = 0.0
-        timings["embed_s"] = time.perf_counter() - t
+        brand_texts = [Brand.from_record(r).query_text for r in tables["brands"].to_dict("records")] if len(tables["brands"]) else []
+        vectors, encoded, dim = self._embed_texts(bios + post_texts + brand_texts)
+        self.encoded = encoded
 
-        t = time.perf_counter()
-        vecs = creator_vectors(bio_vecs, has_bio, post_vecs, offsets, cfg.embed.bio_weight)
-        index = VectorIndex(
-            exact_max=cfg.index.exact_max, hnsw_m=cfg.index.hnsw_m, ef_construction=cfg.index.ef_construction, ef_search=cfg.index.ef_search
-        ).build(vecs, cr["creator_id"].astype(str).tolist())
-        timings["index_s"] = time.perf_counter() - t
+        def stack(texts: list[str]) -> np.ndarray:
+            return np.stack([vectors[t] for t in texts]).astype(np.float32) if texts else np.zeros((0, dim), dtype=np.float32)
 
-        t = time.perf_counter()
-        sig = compute_signals(cr, ds.posts, cfg.signals)
-        timings["signals_s"] = time.perf_counter() - t
-
-        snap = Snapshot(
-            snapshot_id=run_id,
-            creators=cr,
-            signals=sig,
-            posts=po.drop(columns=["_row"]),
-            post_vectors=post_vecs,
-            post_offsets=offsets,
-            index=index,
-            brands=ds.brands if ds.brands is not None else pd.DataFrame(),
-            manifest={},
-        )
-
-        t = time.perf_counter()
-        reranker = Reranker(cfg.weights, evidence_posts=cfg.evidence_posts)
-        rows: list[tuple[Any, ...]] = []
-        for b, q in tqdm(list(zip(brand_records, brand_vecs)), desc="ranking brands", unit="brand", disable=not show):
-            ms = rank_snapshot(snap, q[None, :], cfg.top_k, filters=[b.filters()], reranker=reranker, candidates=cfg.index.candidates)[0]
-            rows.extend(
-                (b.brand_id, m.rank, m.creator_id, m.score, m.components["topic"], m.components["engagement"], m.components["trust"], m.why)
-                for m in ms
-            )
-        timings["rank_s"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        quarantine = ds.quarantine_frame()
-        buf = io.StringIO()
-        quarantine.to_csv(buf, index=False)
-        inputs = [Path(creators), Path(posts), Path(brands)]
-        meta = {
-            "run_id": run_id,
-            "model": {"name": cfg.embed.model, "id": enc.model_id, "dim": enc.dim_},
-            "config_hash": cfg.fingerprint(),
-            "input_fingerprint": _fingerprint(inputs),
-            "inputs": [str(p) for p in inputs],
-            "ingest": counts,
+        bio_vecs = stack(bios)
+        if len(bio_vecs):
+            bio_vecs[~np.array([bool(b.strip()) for b in bios], dtype=bool)] = 0.0
+        files = {
+            "posts.parquet": _parquet(po.drop(columns=["_row"])),
+            "post_offsets.npy": _npy(offsets),
+            "bio_vectors.npy": _npy(bio_vecs),
+            "post_vectors.npy": _npy(stack(post_texts)),
+            "brand_vectors.npy": _npy(stack(brand_texts)),
         }
-        extra = {"quarantine.csv": buf.getvalue().encode(), "config.json": json.dumps(cfg.to_dict(), indent=2, sort_keys=True).encode()}
-        path = st.write_snapshot(snap, extra_files=extra, meta=meta)
-        n_matches = st.write_matches(run_id, rows)
-        st.publish(run_id)
-        timings["publish_s"] = time.perf_counter() - t
-        encoded = n1 + n2 + n3
-        st.record_run(
-            run_id,
-            status="published",
-            started_at=started.isoformat(timespec="seconds"),
-            finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            snapshot_id=run_id,
-            details={"counts": counts, "encoded": encoded, "matches": n_matches, "timings": timings},
-        )
-        logger.info("batch %s published: %d creators, %d brands, %d matches, %d texts encoded", run_id, len(cr), len(brand_records), n_matches, encoded)
-        return BatchResult(
-            run_id=run_id,
-            snapshot_id=run_id,
-            store=st.root,
-            counts=counts,
-            encoded=encoded,
-            matches=n_matches,
-            timings=timings,
-            quarantine_path=path / "quarantine.csv",
-        )
-    except BaseException as exc:
-        st.record_run(
-            run_id,
-            status="failed",
-            started_at=started.isoformat(timespec="seconds"),
-            finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            details={"error": str(exc) or type(exc).__name__},
-        )
-        raise
+        return files, {"encoded": encoded, "dim": dim}
+
+    def _dim_hint(self) -> int | None:
+        if self.encoder is not None and hasattr(self.encoder, "dim_"):
+            return int(self.encoder.dim_)
+        model = (self.previous[1].get("model") or {}) if self.previous else {}
+        if model.get("id") == self._model_id() and model.get("dim"):
+            return int(model["dim"])
+        return None
+
+    def _embed_texts(self, texts: list[str]) -> tuple[dict[str, np.ndarray], int, int]:
+        """Vectors of every distinct text, through the cache; the model is loaded only if some text is missing."""
+        unique = sorted(set(texts), key=lambda t: (len(t), t))
+        dim = self._dim_hint()
+        have: dict[str, np.ndarray] = {}
+        encoded = 0
+        with EmbeddingCache(self.st.cache_path) as cache:
+            if dim is not None and unique:
+                # The same keys embed_cached uses; a lookup needs no model, so a rerun on unchanged
+                # inputs never loads it.
+                model_id = self._model_id()
+                keys = [content_hash(t, namespace=model_id) for t in unique]
+                found = cache.get_many(keys, dim)
+                have = {t: found[k] for t, k in zip(unique, keys) if k in found}
+            for start in tqdm(range(0, len(unique), EMBED_CHUNK), desc="embedding", unit="chunk", disable=not self.show or len(have) == len(unique)):
+                part = unique[start : start + EMBED_CHUNK]
+                if all(t in have for t in part):
+                    continue
+                vecs, n = embed_cached(self._encoder(), part, cache)
+                encoded += n
+                have.update(zip(part, vecs))
+        if dim is None:
+            dim = int(self._encoder().dim_)
+        logger.info("embedding: %d distinct texts, %d encoded, %d from the cache", len(unique), encoded, len(unique) - encoded)
+        return have, encoded, dim
+
+    def _index(self, cr: pd.DataFrame, bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.ndarray, offsets: np.ndarray, focus: pd.DataFrame) -> tuple[dict[str, bytes], dict[str, Any]]:
+        cfg = self.cfg
+        # A bio the creator's own posts do not support (keyword stuffing) must not earn rank: leave it
+        # out of the profile vector; the signal flags it.
+        unsupported = (np.diff(offsets) >= 3) & (focus["bio_agreement"].to_numpy() < cfg.signals.min_bio_agreement)
+        vecs = creator_vectors(bio_vecs, has_bio & ~unsupported, post_vecs, offsets, cfg.embed.bio_weight)
+        stored = normalize_rows(vecs)  # what VectorIndex.build keeps, so it compares with a built index bit for bit
+        ids = cr["creator_id"].astype(str).tolist()
+        params = {"exact_max": cfg.index.exact_max, "hnsw_m": cfg.index.hnsw_m, "ef_construction": cfg.index.ef_construction, "ef_search": cfg.index.ef_search}
+        prev = self._previous_index(params)
+        kind = "hnsw" if len(ids) > cfg.index.exact_max else "flat"
+        if prev is not None and prev.kind_ == kind:
+            m = prev.size
+            same_prefix = m <= len(ids) and prev.ids_.tolist() == ids[:m] and np.array_equal(prev.vectors_, stored[:m])
+            if same_prefix and m == len(ids):
+                return index_files(prev), {"build": "reused"}
+            if same_prefix and kind == "hnsw" and m:
+                # Only additions: insert the new creators into the existing graph instead of rebuilding it.
+                prev.index_.add(stored[m:])
+                prev.vectors_ = stored
+                prev.ids_ = np.asarray(ids, dtype=str)
+                prev._row_of = {cid: i for i, cid in enumerate(ids)}
+                return index_files(prev), {"build": "extended"}
+        index = VectorIndex(**params).build(vecs, ids)
+        return index_files(index), {"build": "rebuilt"}
+
+    def _previous_index(self, params: Mapping[str, int]) -> VectorIndex | None:
+        if self.previous is None:
+            return None
+        sid, manifest = self.previous
+        try:
+            prev = VectorIndex.load(self.st.snapshots_dir / sid, checksums={n: m["sha256"] for n, m in manifest["files"].items()})
+        except (StoreError, RuntimeError, ValueError, KeyError) as exc:
+            logger.warning("cannot reuse the index of snapshot %s (%s); rebuilding", sid, exc)
+            return None
+        if any(getattr(prev, k) != v for k, v in params.items()):
+            return None
+        return prev
+
+    def _signals(self, tables: dict[str, pd.DataFrame], posts: pd.DataFrame, focus: pd.DataFrame) -> tuple[dict[str, bytes], dict[str, Any]]:
+        cfg = self.cfg
+        sig = compute_signals(tables["creators"], tables["posts"], cfg.signals, comments=tables.get("comments"), focus=focus, fit=cfg.fit)
+        posts = posts.copy()
+        posts["is_sponsored"] = post_signals(posts, early_chars=cfg.signals.early_chars)["is_sponsored"].to_numpy()
+        return {"signals.parquet": _parquet(sig), "posts.parquet": _parquet(posts)}, {}
+
+    def _rank(self, snap: Snapshot, brand_vecs: np.ndarray) -> tuple[dict[str, bytes], dict[str, Any]]:
+        cfg = self.cfg
+        # Weights learned by 'matcher train' (kept in the store) replace the configured defaults.
+        learned = load_weights(self.st.root / WEIGHTS_FILE)
+        reranker = Reranker(learned or cfg.weights, fit=cfg.fit, evidence_posts=cfg.evidence_posts)
+        brand_records = [Brand.from_record(r) for r in snap.brands.to_dict("records")] if len(snap.brands) else []
+        rows: list[tuple[Any, ...]] = []
+        for b, q in tqdm(list(zip(brand_records, brand_vecs)), desc="ranking brands", unit="brand", disable=not self.show):
+            ms = rank_snapshot(snap, q[None, :], cfg.top_k, filters=[b.filters()], reranker=reranker, candidates=cfg.index.candidates, brands=[b])[0]
+            rows.extend(match_row(b.brand_id, m) for m in ms)
+        return {MATCHES_FILE: _parquet(matches_frame(rows))}, {"weights": "learned" if learned else "config"}

@@ -1,36 +1,85 @@
-"""The embedded store: verified, versioned snapshot directories, an atomic 'current' pointer, and SQLite for matches and runs."""
+"""The embedded store: verified, versioned snapshot directories, an atomic 'current' pointer, checkpoints, a lock, and SQLite for run history.
+
+Every byte of a snapshot, checkpoint or pointer is written through :func:`write_file` and made
+durable through :func:`fsync`; fault tests replace those two functions to fail at any call.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import io
 import json
 import logging
 import os
+import re
 import shutil
+import signal
 import sqlite3
-from collections.abc import Iterable, Mapping
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from matcher.errors import StoreError
-from matcher.index import VectorIndex
+from matcher.index import IDS_FILE, INDEX_FILE, META_FILE, VECTORS_FILE, VectorIndex
 
-__all__ = ["FORMAT_VERSION", "Snapshot", "Store"]
+__all__ = [
+    "FORMAT_VERSION",
+    "CRASH_POINTS",
+    "Snapshot",
+    "Store",
+    "Checkpoints",
+    "StoreBusyError",
+    "StoreWriteError",
+    "match_row",
+    "matches_frame",
+    "snapshot_files",
+    "crash_point",
+]
 
 logger = logging.getLogger(__name__)
 
 FORMAT = "matcher.snapshot"
-FORMAT_VERSION = 1
+# 2: matches live in the snapshot (matches.parquet), so a snapshot is self-contained.
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
+MATCHES_FILE = "matches.parquet"
 POINTER = "CURRENT"
+PUBLISHED_FILE = "published.json"
+LOCK_FILE = "batch.lock"
 DB_FILE = "matcher.sqlite"
-MATCH_COLUMNS = ("brand_id", "rank", "creator_id", "score", "topic", "engagement", "trust", "why")
+TMP_PREFIX = ".tmp-"
+MATCH_COLUMNS = ("brand_id", "rank", "creator_id", "score", "topic", "engagement", "trust", "conversation", "fit", "penalty", "why")
+_MATCH_FLOATS = ("score", "topic", "engagement", "trust", "conversation", "fit", "penalty")
+
+#: Named steps at which ``MATCHERTEST_CRASH_AT=<step>`` makes the process kill itself (SIGKILL), so the
+#: crash tests can stop a run exactly there. ``MATCHERTEST_CRASH_AT=io:<n>`` stops it at the n-th write
+#: or fsync instead.
+#: A stage name (ingest … rank) is the moment right after that stage's checkpoint is saved.
+CRASH_POINTS: tuple[str, ...] = (
+    "locked",
+    "ingest",
+    "embed",
+    "index",
+    "signals",
+    "rank",
+    "audited",
+    "snapshot-files",
+    "snapshot-renamed",
+    "published-list",
+    "pointer-written",
+    "pointer-swapped",
+    "pruned",
+    "recorded",
+)
+CRASH_ENV = "MATCHERTEST_CRASH_AT"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -41,19 +90,23 @@ CREATE TABLE IF NOT EXISTS runs (
     snapshot_id TEXT,
     details TEXT
 );
-CREATE TABLE IF NOT EXISTS matches (
-    snapshot_id TEXT NOT NULL,
-    brand_id TEXT NOT NULL,
-    rank INTEGER NOT NULL,
-    creator_id TEXT NOT NULL,
-    score REAL NOT NULL,
-    topic REAL NOT NULL,
-    engagement REAL NOT NULL,
-    trust REAL NOT NULL,
-    why TEXT NOT NULL,
-    PRIMARY KEY (snapshot_id, brand_id, rank)
+CREATE TABLE IF NOT EXISTS suppressed (
+    key TEXT PRIMARY KEY,
+    added_at TEXT NOT NULL
 );
 """
+
+_REVISION_RE = re.compile(r"^(?P<base>.+?)(?:-r(?P<rev>\d+))?$")
+
+T = TypeVar("T")
+
+
+class StoreBusyError(StoreError):
+    """Another process holds the store's lock (a batch, forget or rollback is running)."""
+
+
+class StoreWriteError(StoreError):
+    """Writing to the store failed (disk full, permissions, I/O error); nothing was published."""
 
 
 @dataclass
@@ -62,7 +115,9 @@ class Snapshot:
 
     Rows of ``creators``, ``signals`` and the index are aligned. Posts are grouped by creator row:
     the posts of creator row ``i`` are ``posts[post_offsets[i]:post_offsets[i + 1]]``, aligned
-    with ``post_vectors``.
+    with ``post_vectors``. ``served_for`` is the published id this snapshot was loaded for: it
+    differs from ``snapshot_id`` when the published one failed verification and an earlier one
+    is served instead.
     """
 
     snapshot_id: str
@@ -74,25 +129,76 @@ class Snapshot:
     index: VectorIndex
     brands: pd.DataFrame
     manifest: dict[str, Any]
+    served_for: str | None = None
+
+
+# -- durable I/O: the seam fault tests replace ---------------------------------------------------
+_io_calls = 0
+
+
+def crash_point(name: str) -> None:
+    """Kill this process with SIGKILL when ``MATCHERTEST_CRASH_AT`` names step ``name`` (a crash-test hook)."""
+    if os.environ.get(CRASH_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _count_io() -> None:
+    global _io_calls
+    _io_calls += 1
+    target = os.environ.get(CRASH_ENV, "")
+    if target.startswith("io:") and target[3:] == str(_io_calls):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def write_file(fh: IO[bytes], data: bytes) -> None:
+    """Write ``data`` to an open file. Every store write goes through here."""
+    _count_io()
+    fh.write(data)
+
+
+def fsync(fd: int) -> None:
+    """Flush a file or directory to disk. Every store fsync goes through here."""
+    _count_io()
+    os.fsync(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_durable(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        write_file(fh, data)
+        fh.flush()
+        fsync(fh.fileno())
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` all at once: a temporary file, fsync, rename, fsync of the directory."""
+    tmp = path.with_name(TMP_PREFIX + path.name)
+    try:
+        _write_durable(tmp, data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
 
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    with open(path, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _npy_bytes(arr: np.ndarray) -> bytes:
@@ -107,19 +213,90 @@ def _parquet_bytes(frame: pd.DataFrame) -> bytes:
     return buf.getvalue()
 
 
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def order_key(snapshot_id: str) -> tuple[str, int]:
+    """Sort key of snapshot ids: run time first, then erasure revision (``<id>-r<n>``)."""
+    m = _REVISION_RE.match(snapshot_id)
+    if m is None:  # only the empty string
+        return snapshot_id, 0
+    return m["base"], int(m["rev"] or 0)
+
+
+def revision_id(snapshot_id: str, existing: Iterable[str]) -> str:
+    """The id of the next rewritten revision of ``snapshot_id`` that is not in ``existing``."""
+    base, rev = order_key(snapshot_id)
+    taken = set(existing)
+    rev += 1
+    while f"{base}-r{rev}" in taken:
+        rev += 1
+    return f"{base}-r{rev}"
+
+
+def match_row(brand_id: str, m: Any) -> tuple[Any, ...]:
+    """A stored match row, in :data:`MATCH_COLUMNS` order, from a :class:`~matcher.schema.Match`."""
+    c = m.components
+    return (
+        brand_id, m.rank, m.creator_id, m.score, c.get("topic"), c.get("engagement"), c.get("trust"),
+        c.get("conversation"), c.get("fit"), m.contributions.get("penalty", 0.0), m.why,
+    )
+
+
+def matches_frame(rows: Iterable[tuple[Any, ...]]) -> pd.DataFrame:
+    """Match rows (:data:`MATCH_COLUMNS` order) as a frame with fixed dtypes, ordered by brand and rank."""
+    frame = pd.DataFrame(list(rows), columns=list(MATCH_COLUMNS))
+    frame["brand_id"] = frame["brand_id"].astype(str).astype(object)
+    frame["creator_id"] = frame["creator_id"].astype(str).astype(object)
+    frame["why"] = frame["why"].astype(str).astype(object)
+    frame["rank"] = frame["rank"].astype("int64")
+    for c in _MATCH_FLOATS:
+        frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
+    return frame.sort_values(["brand_id", "rank"], kind="mergesort").reset_index(drop=True)
+
+
+def index_files(index: VectorIndex) -> dict[str, bytes]:
+    """The files :meth:`VectorIndex.save` writes, as bytes (written outside the store, then read)."""
+    with tempfile.TemporaryDirectory(prefix="matcher-index-") as d:
+        names = index.save(d)
+        return {name: (Path(d) / name).read_bytes() for name in names}
+
+
+def snapshot_files(snap: Snapshot) -> dict[str, bytes]:
+    """The data files of an in-memory snapshot (index, frames, vectors), ready for :meth:`Store.write_snapshot_files`."""
+    files = index_files(snap.index)
+    files.update(
+        {
+            "creators.parquet": _parquet_bytes(snap.creators),
+            "signals.parquet": _parquet_bytes(snap.signals),
+            "posts.parquet": _parquet_bytes(snap.posts),
+            "brands.parquet": _parquet_bytes(snap.brands),
+            "post_vectors.npy": _npy_bytes(np.ascontiguousarray(snap.post_vectors, dtype=np.float32)),
+            "post_offsets.npy": _npy_bytes(np.asarray(snap.post_offsets, dtype=np.int64)),
+        }
+    )
+    return files
+
+
 class Store:
-    """A directory holding snapshots, the pointer to the published one, and ``matcher.sqlite``.
+    """A directory holding snapshots, the pointer to the published one, checkpoints and ``matcher.sqlite``.
 
     Layout::
 
-        STORE/CURRENT                    name of the published snapshot (swapped atomically)
-        STORE/snapshots/<id>/            one complete snapshot: manifest.json + plain files
-        STORE/matcher.sqlite             matches per snapshot, run history (WAL mode)
+        STORE/CURRENT                    id of the published snapshot (swapped atomically)
+        STORE/published.json             ids of the retained snapshots that passed audit and were published
+        STORE/snapshots/<id>/            one complete snapshot: manifest.json + plain files (never changed
+                                         after it is written; erasure writes a new revision <id>-r<n>)
+        STORE/work/<key>/                checkpoints of an unfinished batch run
+        STORE/batch.lock                 held (flock) while a batch, forget or rollback runs
+        STORE/matcher.sqlite             run history, suppression list (WAL mode)
         STORE/cache/embeddings.sqlite    embedding cache keyed by content hash
     """
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
+        self._matches_cache: dict[str, tuple[tuple[int, int], pd.DataFrame]] = {}
 
     # -- paths ------------------------------------------------------------------------------
     @property
@@ -132,6 +309,11 @@ class Store:
         """Path of the embedding cache."""
         return self.root / "cache" / "embeddings.sqlite"
 
+    @property
+    def work_dir(self) -> Path:
+        """Directory of checkpoints of unfinished runs."""
+        return self.root / "work"
+
     def connect(self) -> sqlite3.Connection:
         """Open the store database (created on first use), in WAL mode so readers never block."""
         self.root.mkdir(parents=True, exist_ok=True)
@@ -141,83 +323,271 @@ class Store:
         db.executescript(_SCHEMA)
         return db
 
-    # -- writing ----------------------------------------------------------------------------
-    def write_snapshot(self, snap: Snapshot, *, extra_files: Mapping[str, bytes] | None = None, meta: Mapping[str, Any] | None = None) -> Path:
-        """Write ``snap`` as a complete snapshot directory (not yet published). Returns its path.
+    @contextlib.contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        db = self.connect()
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
 
-        Every file is written to a temporary directory, fsynced, listed in the manifest with its
-        sha256 and size, and the directory is renamed into place last.
+    # -- lock -------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self, purpose: str = "batch") -> Iterator[None]:
+        """Hold the store's exclusive lock (``flock``) for the block; released even if the process dies.
+
+        Raises:
+            StoreBusyError: another process holds it; the message names that process.
+        """
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreWriteError(f"{self.root / LOCK_FILE}: cannot open the store's lock file ({exc.strerror or exc}); check that {self.root} is a writable directory") from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+                raise StoreBusyError(
+                    f"{self.root}: the store is locked by {holder}; batch runs never overlap. Wait for it to "
+                    f"finish (or stop that process), then run again"
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"'{purpose}' (pid {os.getpid()}, since {_now()})\n".encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def clean_temporaries(self) -> int:
+        """Remove temporaries left by a killed process (call with the lock held). Returns how many."""
+        removed = 0
+        parents = [self.root, self.snapshots_dir]
+        if self.work_dir.is_dir():
+            parents += [self.work_dir, *(p for p in self.work_dir.rglob("*") if p.is_dir())]
+        for parent in parents:
+            if not parent.is_dir():
+                continue
+            for p in list(parent.iterdir()):
+                if not p.name.startswith(TMP_PREFIX):
+                    continue
+                if p.is_dir() and not p.is_symlink():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    p.unlink(missing_ok=True)
+                removed += 1
+        if removed:
+            logger.info("removed %d temporary file(s) left by an interrupted run", removed)
+        return removed
+
+    # -- writing ----------------------------------------------------------------------------
+    def write_snapshot_files(self, snapshot_id: str, files: Mapping[str, bytes | Path], *, fields: Mapping[str, Any] | None = None) -> Path:
+        """Write a complete snapshot directory (not yet published). Returns its path.
+
+        Files are given as bytes, or as paths of already durable files (checkpoints), which are
+        hard-linked when possible. Everything goes to a temporary directory, is fsynced and listed in
+        the manifest with its sha256 and size; the directory is renamed into place last.
+
+        Raises:
+            OSError: a write, link or fsync failed (the temporary directory is removed).
         """
         self.snapshots_dir.mkdir(parents=True, exist_ok=True)
-        final = self.snapshots_dir / snap.snapshot_id
-        tmp = self.snapshots_dir / f".tmp-{snap.snapshot_id}"
+        final = self.snapshots_dir / snapshot_id
+        tmp = self.snapshots_dir / (TMP_PREFIX + snapshot_id)
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir()
         try:
-            index_files = snap.index.save(tmp)
-            files: dict[str, bytes] = {
-                "creators.parquet": _parquet_bytes(snap.creators),
-                "signals.parquet": _parquet_bytes(snap.signals),
-                "posts.parquet": _parquet_bytes(snap.posts),
-                "brands.parquet": _parquet_bytes(snap.brands),
-                "post_vectors.npy": _npy_bytes(np.ascontiguousarray(snap.post_vectors, dtype=np.float32)),
-                "post_offsets.npy": _npy_bytes(np.asarray(snap.post_offsets, dtype=np.int64)),
-            }
-            files.update(extra_files or {})
-            for name, data in files.items():
-                _write_bytes(tmp / name, data)
             listing: dict[str, dict[str, Any]] = {}
-            for name in sorted(list(files) + index_files):
-                data = (tmp / name).read_bytes()
-                if name in index_files:  # written by FAISS/numpy directly: make them durable too
-                    _write_bytes(tmp / name, data)
-                listing[name] = {"sha256": _sha256(data), "bytes": len(data)}
+            for name in sorted(files):
+                src = files[name]
+                if isinstance(src, Path):
+                    try:
+                        os.link(src, tmp / name)
+                    except OSError:
+                        _write_durable(tmp / name, src.read_bytes())
+                    listing[name] = {"sha256": _sha256_file(tmp / name), "bytes": (tmp / name).stat().st_size}
+                else:
+                    _write_durable(tmp / name, src)
+                    listing[name] = {"sha256": _sha256(src), "bytes": len(src)}
+            crash_point("snapshot-files")
             manifest = {
+                **dict(fields or {}),
                 "format": FORMAT,
                 "format_version": FORMAT_VERSION,
-                "snapshot_id": snap.snapshot_id,
-                "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "counts": {"creators": len(snap.creators), "posts": len(snap.posts), "brands": len(snap.brands)},
-                "index": {"kind": snap.index.kind_, "size": snap.index.size, "dim": snap.index.dim},
-                **dict(meta or {}),
+                "snapshot_id": snapshot_id,
+                "created_at": _now(),
                 "files": listing,
             }
-            _write_bytes(tmp / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode())
+            _write_durable(tmp / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True, default=str).encode())
             _fsync_dir(tmp)
             if final.exists():
-                shutil.rmtree(final)
+                self._remove_snapshot_dir(final)
             os.replace(tmp, final)
             _fsync_dir(self.snapshots_dir)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        snap.manifest = manifest
+        crash_point("snapshot-renamed")
         return final
 
-    def write_matches(self, snapshot_id: str, rows: Iterable[tuple[Any, ...]]) -> int:
-        """Store match rows (in :data:`MATCH_COLUMNS` order) for ``snapshot_id``; returns the count."""
-        rows = list(rows)
-        with self.connect() as db:
-            db.execute("DELETE FROM matches WHERE snapshot_id = ?", (snapshot_id,))
-            db.executemany(
-                f"INSERT INTO matches (snapshot_id, {', '.join(MATCH_COLUMNS)}) VALUES (?, {', '.join('?' * len(MATCH_COLUMNS))})",
-                [(snapshot_id, *r) for r in rows],
-            )
-        return len(rows)
+    def write_snapshot(self, snap: Snapshot, *, extra_files: Mapping[str, bytes] | None = None, meta: Mapping[str, Any] | None = None) -> Path:
+        """Write an in-memory snapshot (plus ``extra_files``, e.g. ``matches.parquet``) as a snapshot directory."""
+        files: dict[str, bytes | Path] = {**snapshot_files(snap), **dict(extra_files or {})}
+        fields = {
+            "counts": {"creators": len(snap.creators), "posts": len(snap.posts), "brands": len(snap.brands)},
+            "index": {"kind": snap.index.kind_, "size": snap.index.size, "dim": snap.index.dim},
+            **dict(meta or {}),
+        }
+        path = self.write_snapshot_files(snap.snapshot_id, files, fields=fields)
+        snap.manifest = self.read_manifest(snap.snapshot_id)
+        return path
 
-    def publish(self, snapshot_id: str) -> None:
-        """Make ``snapshot_id`` the one readers see, by an atomic rename of the pointer file.
+    def _read_published(self) -> list[str]:
+        try:
+            data = json.loads((self.root / PUBLISHED_FILE).read_text())
+            return [str(x) for x in data["snapshots"]]
+        except FileNotFoundError:
+            # A store written before the list existed: its published snapshot is the only one known good.
+            cur = self._current_or_none()
+            return [cur] if cur else []
+        except (ValueError, KeyError, TypeError) as exc:
+            logger.warning("%s is unreadable (%s); treating only the current snapshot as published", self.root / PUBLISHED_FILE, exc)
+            cur = self._current_or_none()
+            return [cur] if cur else []
+
+    def _write_published(self, ids: Iterable[str]) -> None:
+        keep = sorted({i for i in ids if (self.snapshots_dir / i / MANIFEST).exists()}, key=order_key)
+        atomic_write(self.root / PUBLISHED_FILE, json.dumps({"format": "matcher.published", "snapshots": keep}, indent=1).encode())
+
+    def published_ids(self) -> list[str]:
+        """Ids of the retained snapshots that passed audit and were published, oldest first."""
+        return sorted({i for i in self._read_published() if (self.snapshots_dir / i / MANIFEST).exists()}, key=order_key)
+
+    def snapshot_ids(self) -> list[str]:
+        """Ids of every complete snapshot directory (published or not), oldest first."""
+        if not self.snapshots_dir.is_dir():
+            return []
+        return sorted((p.name for p in self.snapshots_dir.iterdir() if not p.name.startswith(".") and (p / MANIFEST).exists()), key=order_key)
+
+    def publish(self, snapshot_id: str, *, replaces: str | None = None) -> None:
+        """Make ``snapshot_id`` the one readers see: verify it, list it as published, swap the pointer.
+
+        The pointer is replaced by an atomic rename and its directory fsynced; if that fsync fails the
+        previous pointer is put back, so a failed publish leaves the previous snapshot published.
+
+        Args:
+            replaces: a published id that ``snapshot_id`` supersedes (an erasure revision).
 
         Raises:
             StoreError: the snapshot does not exist or fails verification.
+            OSError: the list or the pointer could not be written.
         """
-        self.read_manifest(snapshot_id)  # never point readers at something that does not verify
-        tmp = self.root / f".{POINTER}.tmp"
-        _write_bytes(tmp, (snapshot_id + "\n").encode())
-        os.replace(tmp, self.root / POINTER)
-        _fsync_dir(self.root)
+        self.verify(snapshot_id)  # never point readers at something that does not verify
+        previous = self._current_or_none()
+        ids = [i for i in self.published_ids() if i != replaces] + [snapshot_id]
+        self._write_published(ids)
+        crash_point("published-list")
+        self._swap_pointer(snapshot_id, previous)
         logger.info("published snapshot %s", snapshot_id)
+
+    def _swap_pointer(self, snapshot_id: str, previous: str | None) -> None:
+        tmp = self.root / (TMP_PREFIX + POINTER)
+        try:
+            _write_durable(tmp, (snapshot_id + "\n").encode())
+            crash_point("pointer-written")
+            os.replace(tmp, self.root / POINTER)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        crash_point("pointer-swapped")
+        try:
+            _fsync_dir(self.root)
+        except OSError:
+            # The new pointer is visible but may not survive a power cut: put the old one back so that
+            # a run reporting failure has published nothing.
+            try:
+                if previous is None:
+                    (self.root / POINTER).unlink(missing_ok=True)
+                else:
+                    atomic_write(self.root / POINTER, (previous + "\n").encode())
+            except OSError as exc:
+                logger.error("could not restore the pointer to snapshot %s (%s); check %s", previous, exc, self.root / POINTER)
+            raise
+
+    def replace_published(self, old: str, new: str) -> None:
+        """List ``new`` as published in place of ``old`` (used when erasure rewrites a snapshot)."""
+        self._write_published([i for i in self.published_ids() if i != old] + [new])
+
+    def prune(self, keep: int) -> list[str]:
+        """Delete snapshot directories beyond the newest ``keep`` published ones (the current one always stays).
+
+        Unpublished leftovers (from failed or interrupted runs) are deleted too. Call with the lock held.
+        Returns the ids removed.
+        """
+        if not self.snapshots_dir.is_dir():
+            return []
+        current = self._current_or_none()
+        kept = set(self.published_ids()[-keep:]) | ({current} if current else set())
+        removed = []
+        for p in sorted(self.snapshots_dir.iterdir()):
+            if p.name in kept or p.name.startswith(".") or not p.is_dir():
+                continue
+            self._remove_snapshot_dir(p)
+            removed.append(p.name)
+        if removed:
+            logger.info("removed %d old snapshot(s), keeping the newest %d", len(removed), keep)
+        return removed
+
+    def _remove_snapshot_dir(self, path: Path) -> None:
+        # The manifest goes first, so a half-removed directory can never pass for a snapshot.
+        (path / MANIFEST).unlink(missing_ok=True)
+        shutil.rmtree(path, ignore_errors=True)
+
+    def rollback(self, to: str | None = None) -> tuple[str, str]:
+        """Publish an earlier retained snapshot again, without recomputing anything.
+
+        Args:
+            to: the snapshot id to return to; default: the newest published one older than the current one
+                that verifies.
+
+        Returns:
+            ``(previous_id, new_id)``.
+
+        Raises:
+            StoreError: nothing is published, ``to`` is not a retained published snapshot, it fails
+                verification, or no earlier snapshot exists.
+            StoreBusyError: a batch run holds the lock.
+        """
+        with self.lock("rollback"):
+            current = self.current_id()
+            published = self.published_ids()
+            if to is None:
+                target = None
+                for sid in self._older(current, published):
+                    try:
+                        self.verify(sid)
+                    except StoreError as exc:
+                        logger.warning("skipping snapshot %s: %s", sid, exc)
+                        continue
+                    target = sid
+                    break
+                if target is None:
+                    raise StoreError(f"{self.root}: no earlier snapshot to roll back to (retained: {', '.join(published) or 'none'})")
+            else:
+                if to not in published:
+                    raise StoreError(
+                        f"{self.root}: '{to}' is not a retained published snapshot; choose one of: {', '.join(published) or 'none'} "
+                        "('matcher runs' shows which run made each)"
+                    )
+                self.verify(to)
+                target = to
+            if target != current:
+                self._swap_pointer(target, current)
+        logger.info("rolled back from snapshot %s to %s", current, target)
+        self.record_run(f"rollback-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%fZ')}", status="rollback", started_at=_now(), finished_at=_now(), snapshot_id=target, details={"from": current, "to": target})
+        return current, target
 
     # -- reading ----------------------------------------------------------------------------
     def current_id(self) -> str:
@@ -236,6 +606,12 @@ class Store:
             raise StoreError(f"{self.root / POINTER}: does not name a snapshot; run 'matcher batch' again")
         return value
 
+    def _current_or_none(self) -> str | None:
+        try:
+            return self.current_id()
+        except StoreError:
+            return None
+
     def read_manifest(self, snapshot_id: str) -> dict[str, Any]:
         """Read and check a snapshot's manifest (format and version first).
 
@@ -249,43 +625,130 @@ class Store:
             raise StoreError(f"{path}: snapshot manifest missing; run 'matcher batch' again") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise StoreError(f"{path}: manifest is not valid JSON ({exc}); run 'matcher batch' again") from None
-        if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+            got = manifest if not isinstance(manifest, dict) else manifest.get("format_version")
             raise StoreError(
-                f"{path}: format {manifest.get('format')!r} version {manifest.get('format_version')!r}; this matcher "
-                f"reads {FORMAT!r} version {FORMAT_VERSION}: rebuild the store with 'matcher batch'"
+                f"{path}: format version {got!r}; this matcher reads {FORMAT!r} version {FORMAT_VERSION}: "
+                "rebuild the store with 'matcher batch'"
             )
+        if not isinstance(manifest.get("files"), dict):
+            raise StoreError(f"{path}: manifest lists no files; run 'matcher batch' again")
         return manifest
 
-    def load(self, snapshot_id: str | None = None) -> Snapshot:
-        """Load and verify a snapshot (the published one by default).
-
-        Every file's sha256 is checked against the manifest before it is parsed; no pickle is
-        ever read (``.npy`` with ``allow_pickle=False``, Parquet, JSON, FAISS).
+    def verify(self, snapshot_id: str) -> dict[str, Any]:
+        """Check that every file of a snapshot is present with the manifest's size and sha256. Returns the manifest.
 
         Raises:
-            StoreError: nothing published, or a file is missing, altered or truncated.
+            StoreError: the manifest is bad, or a file is missing, truncated or altered.
         """
-        sid = snapshot_id or self.current_id()
-        manifest = self.read_manifest(sid)
+        manifest = self.read_manifest(snapshot_id)
+        d = self.snapshots_dir / snapshot_id
+        for name, meta in manifest["files"].items():
+            path = d / name
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError:
+                raise StoreError(f"{path}: missing from snapshot {snapshot_id}; run 'matcher batch' again or 'matcher rollback'") from None
+            if size != meta.get("bytes") or _sha256_file(path) != meta.get("sha256"):
+                raise StoreError(f"{path}: checksum differs from the manifest (corrupt, truncated or altered); run 'matcher batch' again or 'matcher rollback'")
+        return manifest
+
+    def _older(self, current: str, published: list[str] | None = None) -> list[str]:
+        published = self.published_ids() if published is None else published
+        return sorted((i for i in published if order_key(i) < order_key(current)), key=order_key, reverse=True)
+
+    def _first_good(self, read: Callable[[str], T]) -> tuple[str, T]:
+        """``read`` the published snapshot, or else the newest earlier one that reads, with a warning."""
+        current = self.current_id()
+        try:
+            return current, read(current)
+        except StoreError as exc:
+            first = exc
+        logger.warning("published snapshot %s cannot be served: %s", current, first)
+        for sid in self._older(current):
+            try:
+                value = read(sid)
+            except StoreError as exc:
+                logger.warning("earlier snapshot %s cannot be served either: %s", sid, exc)
+                continue
+            logger.warning(
+                "serving the earlier snapshot %s instead of %s; run 'matcher batch' to publish a good one, "
+                "or 'matcher rollback' to make this one current", sid, current,
+            )
+            return sid, value
+        raise StoreError(f"{first}; no earlier snapshot verifies either") from None
+
+    def resolve(self) -> str:
+        """Id of the snapshot readers are served: the published one if it verifies, else the newest earlier one.
+
+        Raises:
+            StoreError: nothing published, or no retained snapshot verifies.
+        """
+        return self._first_good(self.verify)[0]
+
+    def load(self, snapshot_id: str | None = None) -> Snapshot:
+        """Load and verify a snapshot.
+
+        Without ``snapshot_id``: the published snapshot, or, if it fails verification, the newest earlier
+        published one that passes (with a warning); ``served_for`` then names the published id. With
+        ``snapshot_id``: exactly that snapshot. Every file's sha256 is checked against the manifest
+        before it is parsed; no pickle is ever read (``.npy`` with ``allow_pickle=False``, Parquet, JSON,
+        FAISS from the verified bytes).
+
+        Raises:
+            StoreError: nothing published, or the snapshot (and every fallback) is missing, altered or truncated.
+        """
+        if snapshot_id is not None:
+            return self._load(snapshot_id)
+        current = self.current_id()
+        _, snap = self._first_good(self._load)
+        snap.served_for = current
+        return snap
+
+    def _blob_reader(self, sid: str, manifest: Mapping[str, Any]) -> Callable[[str], bytes]:
         d = self.snapshots_dir / sid
         sums = {name: meta["sha256"] for name, meta in manifest["files"].items()}
 
         def blob(name: str) -> bytes:
+            if name not in sums:
+                raise StoreError(f"{d / name}: not listed in the manifest of snapshot {sid}; run 'matcher batch' again")
             try:
                 data = (d / name).read_bytes()
             except FileNotFoundError:
-                raise StoreError(f"{d / name}: missing from snapshot {sid}; run 'matcher batch' again") from None
-            if name not in sums or _sha256(data) != sums[name]:
-                raise StoreError(f"{d / name}: checksum differs from the manifest (corrupt or altered); run 'matcher batch' again")
+                raise StoreError(f"{d / name}: missing from snapshot {sid}; run 'matcher batch' again or 'matcher rollback'") from None
+            if _sha256(data) != sums[name]:
+                raise StoreError(f"{d / name}: checksum differs from the manifest (corrupt or altered); run 'matcher batch' again or 'matcher rollback'")
             return data
 
+        return blob
+
+    def _load(self, sid: str) -> Snapshot:
+        manifest = self.read_manifest(sid)
+        d = self.snapshots_dir / sid
+        blob = self._blob_reader(sid, manifest)
+        sums = {name: meta["sha256"] for name, meta in manifest["files"].items()}
+
         def npy(name: str) -> np.ndarray:
-            return np.load(io.BytesIO(blob(name)), allow_pickle=False)
+            try:
+                return np.load(io.BytesIO(blob(name)), allow_pickle=False)
+            except ValueError as exc:
+                raise StoreError(f"{d / name}: not a plain .npy array ({exc}); run 'matcher batch' again") from None
 
         def parquet(name: str) -> pd.DataFrame:
-            return pd.read_parquet(io.BytesIO(blob(name)))
+            data = blob(name)
+            try:
+                return pd.read_parquet(io.BytesIO(data))
+            except Exception as exc:  # pyarrow raises several types for a malformed file
+                raise StoreError(f"{d / name}: not a readable Parquet file ({type(exc).__name__}); run 'matcher batch' again") from None
 
-        index = VectorIndex.load(d, checksums=sums)
+        for name in manifest["files"]:
+            if not (d / name).exists():
+                raise StoreError(f"{d / name}: missing from snapshot {sid}; run 'matcher batch' again or 'matcher rollback'")
+        index_files_names = {INDEX_FILE, VECTORS_FILE, IDS_FILE, META_FILE}
+        try:
+            index = VectorIndex.load(d, checksums=sums)
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise StoreError(f"{d}: the index cannot be read ({exc}); run 'matcher batch' again") from None
         snap = Snapshot(
             snapshot_id=sid,
             creators=parquet("creators.parquet"),
@@ -299,25 +762,192 @@ class Store:
         )
         if len(snap.creators) != index.size or len(snap.post_offsets) != len(snap.creators) + 1:
             raise StoreError(f"{d}: creators, index and posts disagree in size; run 'matcher batch' again")
+        # The files not parsed here (matches, quarantine, config) are checked too, so that every
+        # reader agrees on whether a snapshot is good.
+        parsed = {"creators.parquet", "signals.parquet", "posts.parquet", "post_vectors.npy", "post_offsets.npy", "brands.parquet", *index_files_names}
+        for name in manifest["files"]:
+            if name not in parsed:
+                blob(name)
         return snap
 
+    def _matches(self, sid: str, *, full_check: bool = False) -> pd.DataFrame:
+        manifest_path = self.snapshots_dir / sid / MANIFEST
+        try:
+            st = manifest_path.stat()
+        except FileNotFoundError:
+            raise StoreError(f"{manifest_path}: snapshot manifest missing; run 'matcher batch' again") from None
+        stamp = (st.st_ino, st.st_mtime_ns)
+        cached = self._matches_cache.get(sid)
+        if cached is not None and cached[0] == stamp and not full_check:
+            return cached[1]
+        manifest = self.verify(sid) if full_check else self.read_manifest(sid)
+        if MATCHES_FILE not in manifest["files"]:
+            raise StoreError(f"{self.snapshots_dir / sid}: snapshot has no stored matches; run 'matcher batch' again")
+        frame = pd.read_parquet(io.BytesIO(self._blob_reader(sid, manifest)(MATCHES_FILE)))
+        if len(self._matches_cache) >= 4:
+            self._matches_cache.pop(next(iter(self._matches_cache)))
+        self._matches_cache[sid] = (stamp, frame)
+        return frame
+
     def read_matches(self, snapshot_id: str | None = None, *, brand_id: str | None = None) -> pd.DataFrame:
-        """Stored matches of a snapshot (the published one by default), ordered by brand and rank."""
-        sid = snapshot_id or self.current_id()
-        query = f"SELECT {', '.join(MATCH_COLUMNS)} FROM matches WHERE snapshot_id = ?"
-        params: list[Any] = [sid]
+        """Stored matches of a snapshot, ordered by brand and rank.
+
+        Without ``snapshot_id``: the snapshot readers are served (see :meth:`load`), fully verified.
+        With it: that snapshot's ``matches.parquet``, checked against its manifest.
+
+        Raises:
+            StoreError: nothing published, or the matches fail verification.
+        """
+        if snapshot_id is None:
+            _, frame = self._first_good(lambda sid: self._matches(sid, full_check=True))
+        else:
+            frame = self._matches(snapshot_id)
         if brand_id is not None:
-            query += " AND brand_id = ?"
-            params.append(brand_id)
-        with self.connect() as db:
-            rows = db.execute(query + " ORDER BY brand_id, rank", params).fetchall()
-        return pd.DataFrame(rows, columns=list(MATCH_COLUMNS))
+            return frame[frame["brand_id"] == brand_id].reset_index(drop=True)
+        return frame.copy()
 
     # -- run history ------------------------------------------------------------------------
     def record_run(self, run_id: str, *, status: str, started_at: str, finished_at: str | None = None, snapshot_id: str | None = None, details: Mapping[str, Any] | None = None) -> None:
         """Insert or update a row of the run history."""
-        with self.connect() as db:
+        with self._db() as db:
             db.execute(
                 "INSERT OR REPLACE INTO runs (run_id, started_at, finished_at, status, snapshot_id, details) VALUES (?, ?, ?, ?, ?, ?)",
                 (run_id, started_at, finished_at, status, snapshot_id, json.dumps(dict(details or {}), sort_keys=True, default=str)),
             )
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The newest ``limit`` rows of the run history (batch runs, rollbacks, erasures), newest first."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT run_id, started_at, finished_at, status, snapshot_id, details FROM runs ORDER BY started_at DESC, run_id DESC LIMIT ?",
+                (int(limit),),
+            ).fetchall()
+        out = []
+        for run_id, started, finished, status, sid, details in rows:
+            try:
+                parsed = json.loads(details) if details else {}
+            except json.JSONDecodeError:
+                parsed = {}
+            out.append({"run_id": run_id, "started_at": started, "finished_at": finished, "status": status, "snapshot_id": sid, "details": parsed})
+        return out
+
+    def mark_interrupted(self) -> int:
+        """Close the history rows of runs that died while 'running' (call with the lock held). Returns how many."""
+        published = set(self._read_published())
+        with self._db() as db:
+            rows = db.execute("SELECT run_id, snapshot_id FROM runs WHERE status = 'running'").fetchall()
+            for run_id, sid in rows:
+                status = "published" if sid in published else "interrupted"
+                db.execute("UPDATE runs SET status = ? WHERE run_id = ?", (status, run_id))
+        return len(rows)
+
+    # -- suppression (erased creators) ------------------------------------------------------
+    @staticmethod
+    def suppression_key(creator_id: str) -> str:
+        """The hash under which a forgotten creator is kept out (the list never spells out ids)."""
+        return _sha256(("matcher.suppressed\x00" + str(creator_id)).encode("utf-8", "surrogatepass"))
+
+    def suppress(self, creator_ids: Iterable[str]) -> int:
+        """Add creators to the suppression list. Returns how many were not on it yet."""
+        keys = {self.suppression_key(c) for c in creator_ids}
+        with self._db() as db:
+            before = db.total_changes
+            db.executemany("INSERT OR IGNORE INTO suppressed (key, added_at) VALUES (?, ?)", [(k, _now()) for k in sorted(keys)])
+            return db.total_changes - before
+
+    def suppressed_keys(self) -> frozenset[str]:
+        """Hashes of every suppressed creator id."""
+        if not (self.root / DB_FILE).exists():
+            return frozenset()
+        with self._db() as db:
+            return frozenset(k for (k,) in db.execute("SELECT key FROM suppressed"))
+
+    # -- checkpoints ------------------------------------------------------------------------
+    def checkpoints(self, key: str) -> Checkpoints:
+        """The checkpoints of the run identified by ``key`` (see :class:`Checkpoints`)."""
+        return Checkpoints(self.work_dir, key)
+
+    def clear_checkpoints(self) -> None:
+        """Discard the checkpoints of every unfinished run."""
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+
+
+class Checkpoints:
+    """Outputs of the finished stages of one unfinished run, under ``STORE/work/<key>/``.
+
+    ``key`` hashes everything a run's result depends on, so a rerun that finds checkpoints under the
+    same key can take them instead of recomputing. Each stage's files are written and fsynced, then a
+    ``<stage>.done.json`` marker listing their checksums is written atomically: a stage counts as done
+    only if its marker is there and every file still matches it.
+    """
+
+    def __init__(self, work_dir: Path, key: str) -> None:
+        self.work_dir = work_dir
+        self.key = key
+        self.dir = work_dir / key
+
+    def open(self, fresh: Mapping[str, Any]) -> dict[str, Any]:
+        """Start or resume: returns the run info saved by the first attempt, or saves ``fresh``.
+
+        Checkpoints of any other key are stale (their inputs or settings differ) and are removed.
+        """
+        if self.work_dir.is_dir():
+            for p in self.work_dir.iterdir():
+                if p.name != self.key:
+                    shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        try:
+            info = json.loads((self.dir / "run.json").read_text())
+            if info.get("key") == self.key:
+                return info
+        except (FileNotFoundError, ValueError):
+            pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir.mkdir(parents=True)
+        info = {**dict(fresh), "key": self.key}
+        atomic_write(self.dir / "run.json", json.dumps(info, sort_keys=True).encode())
+        return info
+
+    def path(self, stage: str) -> Path:
+        """Directory of a stage's files."""
+        return self.dir / stage
+
+    def load(self, stage: str) -> tuple[dict[str, bytes], dict[str, Any]] | None:
+        """A finished stage's files (verified) and info, or None if the stage has to run."""
+        try:
+            marker = json.loads((self.dir / f"{stage}.done.json").read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        files: dict[str, bytes] = {}
+        for name, sha in marker.get("files", {}).items():
+            try:
+                data = (self.path(stage) / name).read_bytes()
+            except FileNotFoundError:
+                data = None
+            if data is None or _sha256(data) != sha:
+                logger.warning("checkpoint %s/%s is missing or damaged; redoing stage %s", stage, name, stage)
+                return None
+            files[name] = data
+        return files, marker.get("info", {})
+
+    def save(self, stage: str, files: Mapping[str, bytes], info: Mapping[str, Any] | None = None) -> None:
+        """Write a stage's files durably, then its done marker.
+
+        Raises:
+            OSError: a write or fsync failed (the stage's partial files are removed).
+        """
+        d = self.path(stage)
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir(parents=True)
+        try:
+            for name, data in files.items():
+                _write_durable(d / name, data)
+            _fsync_dir(d)
+            marker = {"files": {name: _sha256(data) for name, data in files.items()}, "info": dict(info or {})}
+            atomic_write(self.dir / f"{stage}.done.json", json.dumps(marker, sort_keys=True, default=str).encode())
+        except BaseException:
+            shutil.rmtree(d, ignore_errors=True)
+            raise
+
+    def clear(self) -> None:
+        """Remove this run's checkpoints (after it published)."""
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from matcher.errors import ConfigError
 
-__all__ = ["normalize_text", "normalize_series", "content_hash", "INVISIBLE_CHARS"]
+__all__ = ["normalize_text", "normalize_series", "content_hash", "INVISIBLE_CHARS", "extract_contacts", "redact_contacts"]
 
 #: Zero-width and bidirectional-control characters that ``normalize_text`` always removes.
 INVISIBLE_CHARS: frozenset[str] = frozenset(
@@ -204,3 +204,91 @@ def content_hash(text: str, *, namespace: str = "") -> str:
     # surrogatepass: a lone surrogate must still hash, and never collide with valid text.
     payload = (namespace + "\x00" + text).encode("utf-8", errors="surrogatepass")
     return hashlib.sha256(payload).hexdigest()
+
+
+# -- contact details (emails, phone numbers) ----------------------------------------------------
+# Written-out "[at]"/"(dot)" forms are how bios usually hide an address from scrapers.
+_AT = r"(?:@|\s?[\[({]\s?at\s?[\])}]\s?)"
+_DOT = r"(?:\.|\s?[\[({]\s?dot\s?[\])}]\s?)"
+_EMAIL_RE = re.compile(
+    rf"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*{_AT}(?:[A-Za-z0-9-]+{_DOT})+[A-Za-z]{{2,24}}(?![\w-])",
+    re.IGNORECASE,
+)
+# Candidates are digit groups joined by single separators; each group is a maximal digit run, so
+# the scan stays linear. Whether a candidate is a phone number is decided in _phone_prefix.
+_PHONE_CANDIDATE_RE = re.compile(r"(?<![\w+@#/=.%$\u20ac\u00a3])\+?\(?\d+\)?(?:[ .\-]\(?\d+\)?){0,7}")
+_PHONE_GROUP_RE = re.compile(r"[ .\-]?\(?\d+\)?")
+_NANP_RE = re.compile(r"(?:1[ .\-]?)?\(?\d{3}\)?[ .\-]?\d{3}[ .\-]\d{4}")
+
+
+def _is_phone(candidate: str) -> bool:
+    digits = sum(ch.isdigit() for ch in candidate)
+    if candidate.startswith("+") or candidate.startswith("00"):
+        return 8 <= digits <= 15
+    if candidate.startswith(("0", "(")):
+        return 10 <= digits <= 13
+    # Without a trunk or country prefix only the North American 3-3-4 form is distinctive
+    # enough: dates, prices and follower counts must not pass for phone numbers.
+    return _NANP_RE.fullmatch(candidate) is not None
+
+
+def _phone_prefix(text: str, start: int, end: int) -> int | None:
+    """End of the longest run of whole digit groups from ``start`` that is a phone number."""
+    ends = [m.end() for m in _PHONE_GROUP_RE.finditer(text, start, end)]
+    for stop in reversed(ends):
+        nxt = text[stop : stop + 1]
+        if nxt and (nxt.isalnum() or nxt in "@%"):
+            continue
+        if _is_phone(text[start:stop]):
+            return stop
+    return None
+
+
+def extract_contacts(text: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """Split contact details out of a text.
+
+    Emails (also written as ``name [at] domain [dot] com``) and phone numbers (international with
+    ``+``/``00``, national with a leading ``0``, or North American ``555-123-4567``) are removed
+    from the text and returned on their own, in order of appearance and without repeats. Dates,
+    prices, discount codes and counts are left alone.
+
+    :param text: normalised text.
+    :returns: ``(text without the contact details, emails (lower-cased), phone numbers as written)``.
+    """
+    if not text:
+        return text, (), ()
+    spans: list[tuple[int, int]] = []
+    emails: list[str] = []
+    phones: list[str] = []
+    lowered = text.lower()
+    if "@" in text or "at" in lowered:
+        for m in _EMAIL_RE.finditer(text):
+            raw = m.group(0)
+            clean = re.sub(r"\s?[\[({]\s?at\s?[\])}]\s?", "@", raw, flags=re.IGNORECASE)
+            clean = re.sub(r"\s?[\[({]\s?dot\s?[\])}]\s?", ".", clean, flags=re.IGNORECASE).lower()
+            if clean not in emails:
+                emails.append(clean)
+            spans.append(m.span())
+    for m in _PHONE_CANDIDATE_RE.finditer(text):
+        if any(a <= m.start() < b for a, b in spans):
+            continue
+        stop = _phone_prefix(text, m.start(), m.end())
+        if stop is None:
+            continue
+        number = text[m.start() : stop].strip()
+        if number not in phones:
+            phones.append(number)
+        spans.append((m.start(), stop))
+    if not spans:
+        return text, (), ()
+    out, last = [], 0
+    for a, b in sorted(spans):
+        out.append(text[last:a])
+        last = max(last, b)
+    out.append(text[last:])
+    return " ".join("".join(out).split()), tuple(emails), tuple(phones)
+
+
+def redact_contacts(text: str) -> str:
+    """``text`` without emails and phone numbers (see :func:`extract_contacts`)."""
+    return extract_contacts(text)[0]

@@ -72,3 +72,57 @@ def test_second_run_on_unchanged_inputs_encodes_nothing(built, sample, encoder):
     a = Store(built.store).read_matches(built.snapshot_id).drop(columns=["why"])
     b = Store(built.store).read_matches(again.snapshot_id).drop(columns=["why"])
     pd.testing.assert_frame_equal(a, b)
+
+
+# -- trust signals on the labelled sample -----------------------------------------------------
+def _labels(sample):
+    return pd.read_csv(sample.labels, dtype=str, keep_default_na=False).set_index("creator_id")
+
+
+def test_injected_fraud_is_flagged_and_clean_creators_are_not(built, sample):
+    from matcher.signals import AUTHENTICITY_FLAGS
+
+    sig = Store(built.store).load().signals.set_index("creator_id")
+    lab = _labels(sample)
+    flagged = sig["flags"].map(lambda f: any(x in AUTHENTICITY_FLAGS for x in f.split("|"))).reindex(lab.index)
+    fake = lab["is_fake"] == "1"
+    clean = ~fake & (lab["is_brand_account"] != "1") & (lab.get("in_pod", pd.Series("0", index=lab.index)) != "1")
+    assert fake.sum() >= 20
+    assert flagged[fake].mean() >= 0.90
+    assert flagged[clean].mean() < 0.05
+    # Flagged creators keep their place in the data: down-weighted, not deleted.
+    assert sig.loc[lab.index[fake], "trust_score"].max() < 1.0
+
+
+def test_keyword_stuffed_bios_never_reach_the_top_10_of_their_brief(built, sample):
+    lab = _labels(sample)
+    stuffed = lab[lab["stuffed_bio_niche"] != ""]
+    assert len(stuffed) >= 5
+    sig = Store(built.store).load().signals.set_index("creator_id")
+    assert sig.loc[stuffed.index, "flags"].str.contains("BIO_NOT_SUPPORTED_BY_POSTS").all()
+    m = Store(built.store).read_matches()
+    brand_niche = pd.read_csv(sample.brand_labels, dtype=str)
+    for cid, row in stuffed.iterrows():
+        for b in brand_niche.loc[brand_niche["niche"] == row["stuffed_bio_niche"], "brand_id"]:
+            top = m[(m["brand_id"] == b) & (m["rank"] <= 10)]["creator_id"]
+            assert cid not in set(top), (cid, b)
+
+
+def test_brand_accounts_are_recognised_and_never_matched_by_default(built, sample):
+    lab = _labels(sample)
+    sig = Store(built.store).load().signals.set_index("creator_id")
+    is_brand = lab["is_brand_account"] == "1"
+    assert is_brand.sum() >= 5
+    assert sig.loc[lab.index[is_brand], "is_brand_account"].all()
+    assert not sig.loc[lab.index[~is_brand], "is_brand_account"].any()
+    m = Store(built.store).read_matches()
+    assert not m["creator_id"].isin(lab.index[is_brand]).any()
+
+
+def test_undisclosed_sponsorship_is_found(built, sample):
+    lab = _labels(sample)
+    sig = Store(built.store).load().signals.set_index("creator_id")
+    hidden = lab["has_undisclosed_sponsorship"] == "1"
+    flagged = sig["flags"].str.contains("UNDISCLOSED_SPONSORSHIP").reindex(lab.index)
+    assert hidden.sum() >= 5 and flagged[hidden].mean() >= 0.9
+    assert flagged[~hidden].mean() < 0.05

@@ -31,18 +31,29 @@ def test_manifest_lists_every_file_with_checksum_and_size(built):
 
 @pytest.mark.parametrize("name", ["index.faiss", "creator_vectors.npy", "signals.parquet", "posts.parquet"])
 def test_flipped_byte_truncation_and_missing_file_are_detected(store_copy, name):
-    path = store_copy.snapshots_dir / store_copy.current_id() / name
+    sid = store_copy.current_id()
+    path = store_copy.snapshots_dir / sid / name
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
     with pytest.raises(StoreError, match="checksum"):
-        store_copy.load()
+        store_copy.load(sid)
+    with pytest.raises(StoreError, match="checksum"):
+        store_copy.verify(sid)
     path.write_bytes(bytes(data[: len(data) // 2]))
     with pytest.raises(StoreError, match="checksum"):
-        store_copy.load()
+        store_copy.load(sid)
     path.unlink()
     with pytest.raises(StoreError, match="missing"):
-        store_copy.load()
+        store_copy.load(sid)
+    # Without an id, readers get the newest earlier snapshot that verifies, or a clear error.
+    older = [i for i in store_copy.published_ids() if i != sid]
+    if older:
+        snap = store_copy.load()
+        assert snap.snapshot_id == older[-1] and snap.served_for == sid
+    else:
+        with pytest.raises(StoreError, match="missing"):
+            store_copy.load()
 
 
 def test_newer_format_version_is_refused_before_anything_is_read(store_copy):
@@ -51,7 +62,7 @@ def test_newer_format_version_is_refused_before_anything_is_read(store_copy):
     m["format_version"] = FORMAT_VERSION + 1
     path.write_text(json.dumps(m))
     with pytest.raises(StoreError, match="version"):
-        store_copy.load()
+        store_copy.load(store_copy.current_id())
 
 
 def test_planted_pickle_is_never_loaded(store_copy, tmp_path):
@@ -73,8 +84,8 @@ def test_planted_pickle_is_never_loaded(store_copy, tmp_path):
     m["files"]["post_vectors.npy"] = {"sha256": hashlib.sha256(payload).hexdigest(), "bytes": len(payload)}
     (snap_dir / MANIFEST).write_text(json.dumps(m))
     (snap_dir / "extra.pkl").write_bytes(payload)
-    with pytest.raises((StoreError, ValueError)):
-        store_copy.load()
+    with pytest.raises(StoreError, match="not a plain .npy"):
+        store_copy.load(store_copy.current_id())
     assert not marker.exists()
 
 

@@ -1,0 +1,230 @@
+"""Erase creators: from every retained snapshot (rewritten as a new, verifiable revision), the embedding cache, checkpoints, and every later run."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from matcher.embed import EmbeddingCache
+from matcher.errors import MatcherError, StoreError
+from matcher.index import VectorIndex
+from matcher.store import MATCHES_FILE, Snapshot, Store, matches_frame, revision_id, snapshot_files
+from matcher.text import content_hash
+
+__all__ = ["ForgetResult", "forget"]
+
+logger = logging.getLogger(__name__)
+
+_QUOTED_RE = re.compile(r"'([^']{1,200})'")
+_MANIFEST_OWN = ("format", "format_version", "snapshot_id", "created_at", "files")
+
+
+class ForgetError(MatcherError, ValueError):
+    """The erasure request itself is unusable (no creator ids)."""
+
+
+@dataclass(frozen=True)
+class ForgetResult:
+    """What an erasure did.
+
+    ``rewritten`` maps each snapshot that held the creators to the revision that replaced it;
+    ``removed`` lists unpublished or unreadable snapshots deleted outright.
+    """
+
+    requested: int
+    found: int
+    rewritten: dict[str, str] = field(default_factory=dict)
+    removed: tuple[str, ...] = ()
+    cache_entries: int = 0
+    current: str | None = None
+
+
+def forget(store: str | Path, creator_ids: Iterable[str]) -> ForgetResult:
+    """Remove creators from the store for good.
+
+    The ids go on the suppression list first (so even if this is interrupted, no later run brings
+    them back; rerunning ``forget`` finishes the job). Then every snapshot holding them is rewritten
+    without their rows, posts, vectors and matches (ranks closed up, index rebuilt, new manifest with
+    checksums) under a new revision id; the published pointer moves to the revision of the current
+    snapshot. Their texts' vectors leave the embedding cache, and unfinished runs' checkpoints are
+    discarded.
+
+    Args:
+        store: the store directory.
+        creator_ids: ids as given in the creators file.
+
+    Returns:
+        A :class:`ForgetResult`.
+
+    Raises:
+        ForgetError: no creator id was given.
+        StoreBusyError: a batch run (or another forget/rollback) holds the store's lock.
+    """
+    ids = sorted({str(c).strip() for c in creator_ids if str(c).strip()})
+    if not ids:
+        raise ForgetError("give at least one creator id to forget")
+    st = Store(store)
+    started = datetime.now(timezone.utc)
+    with st.lock("matcher forget"):
+        st.suppress(ids)
+        st.clear_checkpoints()
+        current = st._current_or_none()
+        published = set(st.published_ids())
+        found: set[str] = set()
+        texts: dict[str, set[str]] = {}
+        rewritten: dict[str, str] = {}
+        removed: list[str] = []
+        for sid in st.snapshot_ids():
+            try:
+                snap = st.load(sid)
+                matches = st.read_matches(sid)
+                quarantine = _blob(st, snap, "quarantine.csv")
+                config = _blob(st, snap, "config.json")
+            except StoreError as exc:
+                # Unreadable means it cannot be checked for these creators; it cannot be served either.
+                logger.warning("deleting snapshot %s, which cannot be read to erase from: %s", sid, exc)
+                st._remove_snapshot_dir(st.snapshots_dir / sid)
+                removed.append(sid)
+                continue
+            rows = snap.creators["creator_id"].astype(str).isin(ids).to_numpy(dtype=bool)
+            in_matches = matches["creator_id"].astype(str).isin(ids).any()
+            in_brands = any(set(ids) & set(_as_list(v)) for v in snap.brands.get("exclude_creators", pd.Series(dtype=object)).tolist())
+            if not (rows.any() or in_matches or in_brands):
+                continue
+            found |= set(snap.creators.loc[rows, "creator_id"].astype(str))
+            model_id = (snap.manifest.get("model") or {}).get("id")
+            if model_id:
+                texts.setdefault(model_id, set()).update(_texts_of(snap, rows))
+            if sid not in published and sid != current:
+                st._remove_snapshot_dir(st.snapshots_dir / sid)
+                removed.append(sid)
+                continue
+            new_sid = revision_id(sid, st.snapshot_ids())
+            files, fields = _without(snap, rows, matches, quarantine, config, set(ids))
+            fields["revision_of"] = sid
+            st.write_snapshot_files(new_sid, files, fields=fields)
+            if sid == current:
+                st.publish(new_sid, replaces=sid)
+                current = new_sid
+            else:
+                st.replace_published(sid, new_sid)
+            st._remove_snapshot_dir(st.snapshots_dir / sid)
+            rewritten[sid] = new_sid
+        cache_entries = _forget_vectors(st, texts)
+        _forget_legacy_matches(st, ids)
+        st.record_run(
+            f"forget-{started.strftime('%Y%m%dT%H%M%S%fZ')}",
+            status="forget",
+            started_at=started.isoformat(timespec="seconds"),
+            finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            snapshot_id=current,
+            details={"requested": len(ids), "found": len(found), "rewritten": rewritten, "removed": removed, "cache_entries": cache_entries},
+        )
+    logger.info("forgot %d of %d creator(s): %d snapshot(s) rewritten, %d removed, %d cached vector(s) deleted", len(found), len(ids), len(rewritten), len(removed), cache_entries)
+    return ForgetResult(requested=len(ids), found=len(found), rewritten=rewritten, removed=tuple(removed), cache_entries=cache_entries, current=current)
+
+
+def _blob(st: Store, snap: Snapshot, name: str) -> bytes | None:
+    if name not in snap.manifest["files"]:
+        return None
+    return st._blob_reader(snap.snapshot_id, snap.manifest)(name)
+
+
+def _as_list(value: Any) -> list[str]:
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [str(x) for x in value]
+    return []
+
+
+def _texts_of(snap: Snapshot, rows: np.ndarray) -> set[str]:
+    """The bios and post texts of the given creator rows, as they were embedded."""
+    out = {str(b) for b in snap.creators.loc[rows, "bio"].tolist() if not pd.isna(b)}
+    counts = np.diff(snap.post_offsets)
+    post_rows = np.repeat(rows, counts)
+    out |= {str(t) for t in snap.posts.loc[post_rows, "text"].tolist() if not pd.isna(t)}
+    out.discard("")  # shared by every creator without a bio; not theirs
+    return out
+
+
+def _without(
+    snap: Snapshot, rows: np.ndarray, matches: pd.DataFrame, quarantine: bytes | None, config: bytes | None, ids: set[str]
+) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """The files and manifest fields of ``snap`` with the creators at ``rows`` removed everywhere."""
+    keep = ~rows
+    counts = np.diff(snap.post_offsets)
+    post_keep = np.repeat(keep, counts)
+    offsets = np.zeros(int(keep.sum()) + 1, dtype=np.int64)
+    np.cumsum(counts[keep], out=offsets[1:])
+    old = snap.index
+    index = VectorIndex(
+        exact_max=old.exact_max, hnsw_m=old.hnsw_m, ef_construction=old.ef_construction, ef_search=old.ef_search, exact_filter_fraction=old.exact_filter_fraction
+    ).build(old.vectors_[keep], [str(i) for i in old.ids_[keep].tolist()])
+    brands = snap.brands.copy()
+    if "exclude_creators" in brands:
+        brands["exclude_creators"] = [[x for x in _as_list(v) if x not in ids] if v is not None and not (isinstance(v, float) and np.isnan(v)) else v for v in brands["exclude_creators"].tolist()]
+    slim = Snapshot(
+        snapshot_id=snap.snapshot_id,
+        creators=snap.creators[keep].reset_index(drop=True),
+        signals=snap.signals[keep].reset_index(drop=True),
+        posts=snap.posts[post_keep].reset_index(drop=True),
+        post_vectors=snap.post_vectors[post_keep],
+        post_offsets=offsets,
+        index=index,
+        brands=brands,
+        manifest={},
+    )
+    files = snapshot_files(slim)
+    m = matches[~matches["creator_id"].astype(str).isin(ids)].sort_values(["brand_id", "rank"], kind="mergesort").copy()
+    m["rank"] = m.groupby("brand_id").cumcount() + 1  # ranks close up over the removed rows
+    buf = io.BytesIO()
+    matches_frame(m.itertuples(index=False, name=None)).to_parquet(buf, index=False)
+    files[MATCHES_FILE] = buf.getvalue()
+    if quarantine is not None:
+        q = pd.read_csv(io.BytesIO(quarantine), dtype=str, keep_default_na=False)
+        if len(q):
+            hit = q["id"].isin(ids) | q["reason"].map(lambda r: any(x in ids for x in _QUOTED_RE.findall(r)))
+            q = q[~hit]
+        files["quarantine.csv"] = q.to_csv(index=False).encode()
+    if config is not None:
+        files["config.json"] = config
+    fields = {k: v for k, v in snap.manifest.items() if k not in _MANIFEST_OWN}
+    erased = int(rows.sum())
+    fields["counts"] = {
+        **fields.get("counts", {}),
+        "creators": len(slim.creators),
+        "posts": len(slim.posts),
+        "brands": len(brands),
+        "matches": len(m),
+    }
+    fields["index"] = {"kind": index.kind_, "size": index.size, "dim": index.dim, "build": "rebuilt"}
+    fields["erased"] = int(fields.get("erased", 0)) + erased
+    return files, fields
+
+
+def _forget_vectors(st: Store, texts: dict[str, set[str]]) -> int:
+    """Delete the cached vectors of the erased creators' texts. Returns how many keys were asked to go."""
+    if not st.cache_path.exists():
+        return 0
+    keys = [content_hash(t, namespace=model_id) for model_id, ts in texts.items() for t in sorted(ts)]
+    if keys:
+        with EmbeddingCache(st.cache_path) as cache:
+            before = len(cache)
+            cache.delete(keys)
+            return before - len(cache)
+    return 0
+
+
+def _forget_legacy_matches(st: Store, ids: list[str]) -> None:
+    """Stores written before matches moved into snapshots kept them in SQLite: erase there too."""
+    with st._db() as db:
+        if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'matches'").fetchone():
+            db.executemany("DELETE FROM matches WHERE creator_id = ?", [(i,) for i in ids])

@@ -1,0 +1,108 @@
+"""Erasure: a forgotten creator leaves every retained snapshot, the index, the matches and the cache, and never comes back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import tinystore
+from tinystore import cli, temporaries
+
+from matcher.batch import run_batch
+from matcher.embed import EmbeddingCache
+from matcher.engine import Matcher
+from matcher.erasure import ForgetError, forget
+from matcher.store import Store
+from matcher.text import content_hash
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, encoder):
+    return tinystore.world(tmp_path_factory, encoder)
+
+
+def _most_matched(store: Store) -> str:
+    m = store.read_matches()
+    return str(m["creator_id"].value_counts().index[0])
+
+
+def test_forget_removes_the_creator_everywhere_and_for_good(world, tmp_path, encoder):
+    store = world.copy(tmp_path / "store")
+    run_batch(*world.b.values(), store, progress=False)
+    st = Store(store)
+    who = _most_matched(st)
+    before = st.load()
+    row = before.index.row_of(who)  # index rows are creator rows
+    own_vector = before.index.vectors_[row].copy()
+    lo, hi = int(before.post_offsets[row]), int(before.post_offsets[row + 1])
+    texts = [before.creators["bio"].iloc[row], *before.posts["text"].iloc[lo:hi].tolist()]
+    others = set(before.creators["bio"].drop(index=row).tolist()) | set(before.posts["text"].drop(index=range(lo, hi)).tolist())
+    shared = {t for t in texts if t and t in others}  # identical texts of other creators are re-encoded later
+    old_ids = st.snapshot_ids()
+    assert len(old_ids) == 2
+    m = Matcher(store, encoder=encoder).load()
+    (st.work_dir / "leftover").mkdir(parents=True)  # checkpoints of some unfinished run
+
+    res = forget(store, [who])
+
+    assert res.found == 1 and set(res.rewritten) == set(old_ids)
+    assert st.current_id() == res.current == res.rewritten[before.snapshot_id]
+    assert not st.work_dir.exists() and not temporaries(store)
+    assert sorted(st.published_ids()) == sorted(res.rewritten.values()) == st.snapshot_ids()
+    for sid in st.snapshot_ids():
+        st.verify(sid)  # rewritten files and manifests still verify
+        snap = st.load(sid)
+        assert who not in set(snap.creators["creator_id"]) and snap.index.row_of(who) is None
+        assert not snap.posts["creator_id"].eq(who).any()
+        assert snap.index.size == len(snap.creators) and len(snap.post_offsets) == len(snap.creators) + 1
+        hits = snap.index.search(own_vector, snap.index.size)[0]
+        assert who not in {h.id for h in hits}, "the creator's own vector still finds them"
+        matches = st.read_matches(sid)
+        assert who not in set(matches["creator_id"])
+        for _, g in matches.groupby("brand_id"):
+            assert g["rank"].tolist() == list(range(1, len(g) + 1))
+        assert snap.manifest["erased"] == 1 and snap.manifest["revision_of"] in old_ids
+        for excl in snap.brands["exclude_creators"].tolist():
+            assert excl is None or who not in list(excl)
+        q = pd.read_csv(st.snapshots_dir / sid / "quarantine.csv", dtype=str, keep_default_na=False)
+        assert who not in set(q["id"])
+    with EmbeddingCache(st.cache_path) as cache:
+        keys = [content_hash(t, namespace=encoder.model_id) for t in texts if t]
+        assert not cache.get_many(keys, encoder.dim_), "the creator's vectors are still cached"
+
+    # A long-lived process switches to the erased revision on its next call.
+    brief = texts[0]
+    assert who not in {x.creator_id for x in m.recommend(brief, k=50)}
+    assert m.snapshot_id == res.current
+
+    # Re-ingesting the very same files does not bring them back, and says so.
+    again = run_batch(*world.b.values(), store, encoder=encoder, progress=False)
+    assert again.counts["creators"]["suppressed"] == 1
+    assert again.counts["posts"]["suppressed"] == hi - lo
+    for table, c in again.counts.items():
+        assert c["accepted"] + c["quarantined"] + c["suppressed"] == c["read"], table
+    assert who not in set(Store(store).load().creators["creator_id"])
+    assert again.encoded == len(shared), "only other creators' identical texts may be encoded again"
+
+    # Rolling back reaches only erased snapshots.
+    Store(store).rollback()
+    assert who not in set(Store(store).load().creators["creator_id"])
+
+    # A second forget finds nothing left to do.
+    assert forget(store, [who]).rewritten == {}
+
+
+def test_forget_on_the_command_line(world, tmp_path):
+    store = world.copy(tmp_path / "store")
+    who = _most_matched(Store(store))
+    p = cli("forget", "--store", str(store), who, "no-such-creator")
+    assert p.returncode == 0, p.stderr
+    assert "erased 1 of 2 creator(s)" in p.stdout and "suppression list" in p.stdout
+    assert who not in set(Store(store).read_matches()["creator_id"])
+    p = cli("runs", "--store", str(store))
+    assert p.returncode == 0 and "forget" in p.stdout
+    with pytest.raises(ForgetError):
+        forget(store, ["  "])
+    assert np.all(Store(store).load().creators["creator_id"] != who)

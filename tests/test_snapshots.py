@@ -1,0 +1,298 @@
+"""Versioned snapshots in practice: corruption fallback, rollback, audit, the lock, no pickles, privacy, incremental reruns."""
+
+from __future__ import annotations
+
+import io
+import logging
+import pickle
+import shutil
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import tinystore
+from tinystore import cli, export_bytes, temporaries
+
+from matcher.batch import AuditError, run_batch
+from matcher.config import Config
+from matcher.embed import EmbeddingCache, Encoder
+from matcher.engine import Matcher
+from matcher.errors import StoreError
+from matcher.store import Store, StoreBusyError
+from matcher.text import content_hash
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, encoder):
+    return tinystore.world(tmp_path_factory, encoder)
+
+
+@pytest.fixture
+def two(world, tmp_path):
+    """A store that has published night A and then night B."""
+    store = world.copy(tmp_path / "store")
+    run_batch(*world.b.values(), store, progress=False)
+    return store
+
+
+def _run(world, store, night="b", **kw):
+    files = world.b if night == "b" else world.a
+    return run_batch(files["creators"], files["posts"], files["brands"], store, progress=False, **kw)
+
+
+# -- corruption: detected, and the previous good snapshot is served --------------------------------
+@pytest.mark.parametrize("damage", ["flip", "truncate", "delete"])
+@pytest.mark.parametrize("name", ["index.faiss", "matches.parquet", "signals.parquet", "creators.parquet"])
+def test_damaged_snapshot_falls_back_to_the_previous_one(world, two, tmp_path, caplog, damage, name):
+    st = Store(two)
+    bad = st.current_id()
+    path = st.snapshots_dir / bad / name
+    data = path.read_bytes()
+    if damage == "flip":
+        path.write_bytes(data[:100] + bytes([data[100] ^ 0x40]) + data[101:])
+    elif damage == "truncate":
+        path.write_bytes(data[: len(data) - 7])
+    else:
+        path.unlink()
+    with caplog.at_level(logging.WARNING, logger="matcher.store"):
+        snap = Store(two).load()
+    assert snap.snapshot_id == world.snapshot_a and snap.served_for == bad
+    assert "serving the earlier snapshot" in caplog.text and bad in caplog.text
+    assert export_bytes(two, tmp_path / "x.csv") == world.export_a
+    with pytest.raises(StoreError, match="checksum|missing"):
+        Store(two).load(bad)
+
+
+def test_long_lived_matcher_falls_back_once_and_picks_up_the_next_good_snapshot(world, two, encoder, tmp_path, caplog):
+    m = Matcher(two, encoder=encoder).load()
+    assert m.snapshot_id == Store(two).current_id()
+    # A new snapshot is published, but it is damaged on disk.
+    res = _run(world, two, night="a")
+    (Store(two).snapshots_dir / res.snapshot_id / "post_vectors.npy").write_bytes(b"\x93NUMPY garbage")
+    with caplog.at_level(logging.WARNING):
+        first = m.recommend("trail running shoe", k=3)
+    assert m.snapshot_.served_for == res.snapshot_id and m.snapshot_id != res.snapshot_id
+    assert len(first) == 3
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        m.recommend("trail running shoe", k=3)
+    assert "cannot be served" not in caplog.text, "a known-bad snapshot must not be re-read on every call"
+    good = _run(world, two, night="b")
+    m.recommend("trail running shoe", k=3)
+    assert m.snapshot_id == good.snapshot_id and m.snapshot_.served_for == good.snapshot_id
+
+
+# -- rollback -----------------------------------------------------------------------------------------
+def test_rollback_is_fast_exact_and_seen_by_a_running_matcher(world, two, encoder, tmp_path):
+    st = Store(two)
+    newest = st.current_id()
+    m = Matcher(two, encoder=encoder).load()
+    t = time.perf_counter()
+    before, after = st.rollback()
+    took = time.perf_counter() - t
+    assert (before, after) == (newest, world.snapshot_a)
+    assert took < 1.0, f"rollback took {took:.2f} s"
+    assert export_bytes(two, tmp_path / "x.csv") == world.export_a
+    m.recommend("retinol night serum", k=2)
+    assert m.snapshot_id == world.snapshot_a
+    # and forward again, by id
+    assert st.rollback(newest) == (world.snapshot_a, newest)
+    with pytest.raises(StoreError, match="not a retained published snapshot"):
+        st.rollback("20000101T000000000000Z")
+    p = cli("rollback", "--store", str(two), "--to", world.snapshot_a)
+    assert p.returncode == 0 and f"to {world.snapshot_a}" in p.stdout, p.stderr
+    assert Store(two).current_id() == world.snapshot_a
+    statuses = [r["status"] for r in st.runs(10)]
+    assert statuses.count("rollback") == 3
+
+
+def test_only_the_last_k_snapshots_are_kept(world, tmp_path):
+    store = world.copy(tmp_path / "store")
+    cfg = Config.from_dict({"batch": {"keep_snapshots": 2}})
+    ids = [_run(world, store, night=n, config=cfg).snapshot_id for n in ("b", "a", "b")]
+    st = Store(store)
+    assert st.published_ids() == ids[-2:]
+    assert sorted(p.name for p in st.snapshots_dir.iterdir()) == sorted(ids[-2:])
+    assert st.current_id() == ids[-1]
+
+
+# -- audit --------------------------------------------------------------------------------------------
+def test_quarantine_ceiling_fails_the_audit_and_publishes_nothing(world, tmp_path):
+    store = world.copy(tmp_path / "store")
+    cfg = Config.from_dict({"batch": {"max_quarantine_rate": 0.01}})
+    with pytest.raises(AuditError, match=r"quarantined .*ceiling 1%.*raise batch.max_quarantine_rate"):
+        _run(world, store, config=cfg)
+    st = Store(store)
+    assert st.current_id() == world.snapshot_a and st.snapshot_ids() == [world.snapshot_a]
+    assert st.runs(1)[0]["status"] == "audit-failed"
+    p = cli("batch", *world.batch_args(store)[1:], env=tinystore.cli_env(MATCHER_BATCH__MAX_QUARANTINE_RATE="0.01"))
+    assert p.returncode == 2 and "audit failed, nothing was published" in p.stderr and "quarantine report" in p.stderr, p.stderr
+    assert Store(store).current_id() == world.snapshot_a
+
+
+def test_shrinking_input_and_brands_without_matches_fail_the_audit(world, tmp_path):
+    store = world.copy(tmp_path / "store")
+    half = tmp_path / "creators.csv"
+    c = pd.read_csv(world.b["creators"], dtype=str, keep_default_na=False)
+    c.iloc[: len(c) // 2].to_csv(half, index=False)
+    posts = pd.read_csv(world.b["posts"], dtype=str, keep_default_na=False)
+    kept_posts = tmp_path / "posts.csv"
+    posts[posts["creator_id"].isin(c.iloc[: len(c) // 2]["creator_id"])].to_csv(kept_posts, index=False)
+    with pytest.raises(AuditError, match="accepted creators .* check that the input file is complete"):
+        run_batch(half, kept_posts, world.b["brands"], store, progress=False)
+    brands = pd.read_csv(world.b["brands"], dtype=str, keep_default_na=False)
+    brands.loc[0, "min_followers"] = "900000000000"
+    brands.loc[0, "max_followers"] = ""
+    nobody = tmp_path / "brands.csv"
+    brands.to_csv(nobody, index=False)
+    with pytest.raises(AuditError, match=f"none for {brands.loc[0, 'brand_id']}"):
+        run_batch(world.b["creators"], world.b["posts"], nobody, store, progress=False)
+    assert Store(store).current_id() == world.snapshot_a
+    assert not temporaries(store)
+
+
+# -- lock ---------------------------------------------------------------------------------------------
+def test_a_second_run_fails_fast_while_one_holds_the_lock(world, tmp_path):
+    store = world.copy(tmp_path / "store")
+    held, release = threading.Event(), threading.Event()
+
+    def holder():
+        with Store(store).lock("matcher batch"):
+            held.set()
+            release.wait(60)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    try:
+        assert held.wait(10)
+        t0 = time.perf_counter()
+        with pytest.raises(StoreBusyError, match=r"locked by 'matcher batch' \(pid \d+"):
+            _run(world, store)
+        assert time.perf_counter() - t0 < 1.0
+        p = cli(*world.batch_args(store))
+        assert p.returncode == 2 and "batch runs never overlap" in p.stderr, p.stderr
+        with pytest.raises(StoreBusyError):
+            Store(store).rollback()
+    finally:
+        release.set()
+        t.join()
+    assert _run(world, store).snapshot_id == Store(store).current_id()
+
+
+# -- no pickle on any load path -----------------------------------------------------------------------
+def test_planted_pickles_are_never_loaded(world, two, encoder, tmp_path, monkeypatch):
+    marker = tmp_path / "pwned"
+
+    class Boom:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    payload = pickle.dumps(Boom())
+    st = Store(two)
+    sid = st.current_id()
+    for where in (two, st.snapshots_dir, st.snapshots_dir / sid, two / "cache"):
+        (where / "evil.pkl").write_bytes(payload)
+    (st.snapshots_dir / sid / "creators.pkl").write_bytes(payload)
+    # Nothing may unpickle at all while the store is read, rebuilt, rolled back or erased from.
+    def refuse(*a, **k):
+        raise AssertionError("something tried to unpickle")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(pickle, "Unpickler", refuse)
+    Matcher(two, encoder=encoder).load().recommend("vegan protein cookbook", k=3)
+    st.read_matches()
+    _run(world, two, night="a")
+    st.rollback()
+    from matcher.erasure import forget
+
+    forget(two, ["c000001"])
+    Store(two).load()
+    assert not marker.exists()
+
+
+# -- privacy --------------------------------------------------------------------------------------------
+def test_contacts_are_kept_as_fields_but_never_embedded_or_logged(world, tmp_path, encoder, caplog):
+    c = pd.read_csv(world.b["creators"], dtype=str, keep_default_na=False)
+    p = pd.read_csv(world.b["posts"], dtype=str, keep_default_na=False)
+    who = c["creator_id"].iloc[0]
+    raw_bio = c.loc[0, "bio"] + " Bookings: Team.Ana@Example.com or +41 79 123 45 67"
+    c.loc[0, "bio"] = raw_bio
+    first_post = p.index[p["creator_id"] == who][0]
+    p.loc[first_post, "text"] = p.loc[first_post, "text"] + " DM or mail ana [at] example [dot] org, tel (555) 123-4567"
+    c.to_csv(tmp_path / "creators.csv", index=False)
+    p.to_csv(tmp_path / "posts.csv", index=False)
+    store = world.copy(tmp_path / "store")
+    with caplog.at_level(logging.DEBUG):
+        run_batch(tmp_path / "creators.csv", tmp_path / "posts.csv", world.b["brands"], store, encoder=encoder, progress=False)
+    snap = Store(store).load()
+    row = snap.creators[snap.creators["creator_id"] == who].iloc[0]
+    assert row["contact_emails"] == "team.ana@example.com|ana@example.org"
+    assert row["contact_phones"] == "+41 79 123 45 67|(555) 123-4567"
+    everything = " ".join(snap.creators["bio"].fillna("").tolist() + snap.posts["text"].fillna("").tolist())
+    for secret in ("@Example.com", "example.com", "ana [at]", "123 45 67", "123-4567"):
+        assert secret.lower() not in everything.lower()
+        assert secret.lower() not in caplog.text.lower()
+    stored_bio = row["bio"]
+    assert stored_bio and "Bookings:" in stored_bio
+    with EmbeddingCache(Store(store).cache_path) as cache:
+        assert cache.get_many([content_hash(stored_bio, namespace=encoder.model_id)], encoder.dim_)
+        assert not cache.get_many([content_hash(raw_bio, namespace=encoder.model_id)], encoder.dim_)
+
+
+# -- incremental and idempotent ----------------------------------------------------------------------
+def test_unchanged_rerun_loads_no_model_reuses_the_index_and_exports_identical_bytes(world, two, tmp_path):
+    first = export_bytes(two, tmp_path / "1.csv")
+    lazy = Encoder()
+    res = _run(world, two, encoder=lazy)
+    assert res.encoded == 0 and res.index_build == "reused"
+    assert not hasattr(lazy, "model_"), "nothing new to encode, so the model must not be loaded"
+    assert export_bytes(two, tmp_path / "2.csv") == first == world.export_b
+    # A fresh store (same inputs, same cache, other history) exports the same bytes too.
+    fresh = tmp_path / "fresh"
+    shutil.copytree(two / "cache", fresh / "cache")
+    _run(world, fresh, encoder=Encoder())
+    assert export_bytes(fresh, tmp_path / "3.csv") == world.export_b
+
+
+def test_changed_text_is_the_only_text_encoded(world, tmp_path, encoder):
+    store = world.copy(tmp_path / "store")
+    c = pd.read_csv(world.b["creators"], dtype=str, keep_default_na=False)
+    c.loc[[1, 2], "bio"] = ["Ultralight backpacking and fastpacking in the Alps.", "Sourdough baker sharing weekly bread recipes."]
+    c.to_csv(tmp_path / "creators.csv", index=False)
+    res = run_batch(tmp_path / "creators.csv", world.b["posts"], world.b["brands"], store, encoder=encoder, progress=False)
+    assert res.encoded == 2 and res.index_build == "rebuilt"
+
+
+def test_hnsw_index_is_extended_when_creators_are_only_added(world, tmp_path, encoder):
+    store = tmp_path / "store"
+    shutil.copytree(world.base / "cache", store / "cache")
+    c = pd.read_csv(world.a["creators"], dtype=str, keep_default_na=False)
+    newest = Store(world.base).load(world.snapshot_a).creators["creator_id"].tolist()[-3:]
+    c[~c["creator_id"].isin(newest)].to_csv(tmp_path / "fewer.csv", index=False)  # the newest three are not there yet
+    # Their posts are quarantined in the first run, hence the higher ceiling.
+    cfg = Config.from_dict({"index": {"exact_max": 10}, "batch": {"max_quarantine_rate": 0.2}})
+    first = run_batch(tmp_path / "fewer.csv", world.a["posts"], world.a["brands"], store, config=cfg, encoder=encoder, progress=False)
+    assert first.index_build == "rebuilt"
+    more = run_batch(world.a["creators"], world.a["posts"], world.a["brands"], store, config=cfg, encoder=encoder, progress=False)
+    snap = Store(store).load()
+    assert snap.index.kind_ == "hnsw" and snap.index.size == len(snap.creators) > first.counts["creators"]["accepted"]
+    assert more.index_build == "extended"
+    hits = snap.index.search(snap.index.vectors_, 1)
+    own = np.mean([h[0].id == cid for h, cid in zip(hits, snap.index.ids_.tolist())])
+    assert own >= 0.95
+
+
+def test_manifest_records_what_the_brief_asks(two):
+    st = Store(two)
+    m = st.verify(st.current_id())
+    for key in ("counts", "index", "model", "config_hash", "input_fingerprint", "audit", "run_key", "parent", "files"):
+        assert key in m, key
+    assert m["index"]["size"] == m["counts"]["creators"] and m["model"]["dim"] == 384
+    assert "matches.parquet" in m["files"] and all({"sha256", "bytes"} <= set(v) for v in m["files"].values())
+    frame = pd.read_parquet(io.BytesIO((st.snapshots_dir / st.current_id() / "matches.parquet").read_bytes()))
+    pd.testing.assert_frame_equal(frame, st.read_matches())
