@@ -1,0 +1,861 @@
+"""HTTP service and web page over the latest published snapshot: recommend, creator profiles, stored matches."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import numpy as np
+import pandas as pd
+from fastapi import FastAPI, Query, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator, model_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from matcher.config import Config, Weights
+from matcher.embed import Encoder
+from matcher.engine import Matcher
+from matcher.errors import ConfigError, MatcherError
+from matcher.schema import Filters, Match
+from matcher.store import Snapshot, Store
+from matcher.text import normalize_text
+
+__all__ = [
+    "create_app",
+    "serve",
+    "MAX_K",
+    "MAX_BRIEF_CHARS",
+    "MAX_BODY_BYTES",
+    "DEFAULT_TIMEOUT_S",
+    "RecommendRequest",
+    "RecommendResponse",
+    "CreatorResponse",
+    "BrandMatchesResponse",
+    "HealthResponse",
+]
+
+logger = logging.getLogger(__name__)
+
+MAX_K = 100
+MAX_BRIEF_CHARS = 2000
+MAX_BODY_BYTES = 64 * 1024
+DEFAULT_TIMEOUT_S = 10.0
+MAX_FOLLOWERS = 10**12  # far above any real account; keeps comparisons inside int64
+MAX_EXCLUDED = 1000
+MAX_CREATOR_POSTS = 50  # the batch keeps each creator's newest posts up to embed.max_posts (50 by default)
+
+T = TypeVar("T")
+
+# -- request models ---------------------------------------------------------------------------
+
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")]
+LanguageCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}$")]
+PlatformName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,40}$")]
+CreatorId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class FiltersIn(BaseModel):
+    """Who may be returned. Empty lists and nulls mean "no restriction"."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    platforms: list[PlatformName] = Field(default_factory=list, max_length=20, description="instagram, tiktok, youtube, ...")
+    countries: list[CountryCode] = Field(default_factory=list, max_length=250, description="ISO 3166 alpha-2 codes")
+    languages: list[LanguageCode] = Field(default_factory=list, max_length=50, description="ISO 639-1 codes")
+    min_followers: int | None = Field(None, ge=0, le=MAX_FOLLOWERS, strict=True)
+    max_followers: int | None = Field(None, ge=0, le=MAX_FOLLOWERS, strict=True)
+    allow_unknown_followers: bool = Field(False, description="let creators without a follower count pass a follower band")
+    exclude_creators: list[CreatorId] = Field(default_factory=list, max_length=MAX_EXCLUDED)
+    min_trust: float | None = Field(
+        None, ge=0.0, le=1.0, description="leave out creators whose trust component is below this (applied inside the search, so k still fills)"
+    )
+
+    @field_validator("max_followers")
+    @classmethod
+    def _band(cls, v: int | None, info: Any) -> int | None:
+        lo = info.data.get("min_followers")
+        if v is not None and lo is not None and lo > v:
+            raise ValueError(f"max_followers {v} is below min_followers {lo}; swap or widen them")
+        return v
+
+    def to_filters(self, *, exclude: tuple[str, ...] = ()) -> Filters:
+        """The engine's :class:`Filters`, with ``exclude`` added to the excluded creators."""
+        return Filters(
+            min_followers=self.min_followers,
+            max_followers=self.max_followers,
+            countries=tuple(self.countries),
+            languages=tuple(self.languages),
+            platforms=tuple(self.platforms),
+            exclude_creators=tuple(self.exclude_creators) + exclude,
+            allow_unknown_followers=self.allow_unknown_followers,
+        )
+
+
+class _WeightsBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _not_all_zero(self) -> _WeightsBase:
+        if not any(self.given().values()):
+            raise ValueError("weights are all zero or empty; give at least one component a positive weight")
+        return self
+
+    def given(self) -> dict[str, float]:
+        """The weights the request set."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+    def to_weights(self) -> Weights:
+        """The engine's :class:`Weights`: components the request leaves out weigh 0 (as ``Weights.from_mapping``).
+
+        Raises:
+            ConfigError: a weight is out of range or all are zero.
+        """
+        return Weights.from_mapping(self.given(), source="weights")
+
+
+# One optional field per component the engine knows, so the schema lists them and typos fail.
+WeightsIn = create_model(
+    "WeightsIn",
+    __base__=_WeightsBase,
+    __doc__="Per-request component weights, each in [0, 1]; normalised over the components available for a creator. "
+    "Components left out weigh 0.",
+    **{f.name: (float | None, Field(None, ge=0.0, le=1.0)) for f in dataclasses.fields(Weights)},
+)
+
+
+class RecommendRequest(BaseModel):
+    """A brief and the options of one recommendation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    brief: str = Field(..., min_length=1, max_length=MAX_BRIEF_CHARS, description=f"product description, at most {MAX_BRIEF_CHARS} characters")
+    k: int = Field(10, ge=1, le=MAX_K, strict=True, description=f"matches wanted, 1..{MAX_K}")
+    filters: FiltersIn = Field(default_factory=FiltersIn)
+    weights: WeightsIn | None = None  # type: ignore[valid-type]
+    diversity: float = Field(0.0, ge=0.0, le=1.0, allow_inf_nan=False, description="0: pure score order; above 0, trades score for variety among the creators returned")
+
+    @field_validator("brief")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        # The engine normalises first (HTML, invisible characters), so check what it will see.
+        if not normalize_text(v, max_chars=MAX_BRIEF_CHARS):
+            raise ValueError("brief is blank; describe the product to match creators to")
+        return v
+
+
+# -- response models --------------------------------------------------------------------------
+
+
+class EvidenceOut(BaseModel):
+    """One of the creator's own posts that matched the brief."""
+
+    post_id: str
+    text: str
+    similarity: float
+
+
+class MatchSignals(BaseModel):
+    """The creator's signals as the reranker saw them (more keys may follow the ones named here)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    tier: str | None = None
+    engagement_rate: float | None = None
+    engagement_basis: str | None = None
+    engagement_percentile: float | None = None
+    n_posts: int | None = None
+    sponsored_posts: int | None = None
+    disclosed_posts: int | None = None
+    days_since_last_post: float | None = None
+    profile_similarity: float | None = None
+    reasons: dict[str, Any] = Field(default_factory=dict, description="flag code -> the creator's own numbers behind it")
+
+
+class MatchOut(BaseModel):
+    """One ranked creator: mirrors :class:`matcher.schema.Match`."""
+
+    rank: int
+    creator_id: str
+    score: float
+    components: dict[str, float | None] = Field(description="each component in [0, 1], or null when the signal is unavailable for this creator")
+    contributions: dict[str, float] = Field(description="normalised weight x component, plus a negative 'penalty' when one applies; they add up to score")
+    handle: str
+    platform: str
+    followers: int | None
+    country: str | None
+    language: str | None
+    flags: list[str]
+    signals: MatchSignals
+    evidence: list[EvidenceOut]
+    why: str
+
+
+class RecommendResponse(BaseModel):
+    """Matches for a brief, best first."""
+
+    snapshot_id: str
+    k: int
+    took_ms: float
+    matches: list[MatchOut]
+
+
+class CreatorProfile(BaseModel):
+    """A creator's profile row."""
+
+    creator_id: str
+    handle: str
+    platform: str
+    bio: str
+    followers: int | None
+    following: int | None
+    country: str | None
+    language: str | None
+
+
+class PostOut(BaseModel):
+    """One of the creator's recent posts with its interactions and engagement."""
+
+    post_id: str
+    text: str
+    posted_at: str | None
+    likes: int | None
+    comments: int | None
+    views: int | None
+    shares: int | None
+    sponsored: bool | None
+    interactions: int | None = Field(description="likes + comments + shares (missing counts as 0 when any is present)")
+    engagement: float | None = Field(description="interactions / followers, or / views when followers are unknown or 0")
+
+
+class SeriesPoint(BaseModel):
+    """Engagement of one post at the time it was posted."""
+
+    post_id: str
+    posted_at: str
+    interactions: int | None
+    engagement: float | None
+
+
+class CreatorResponse(BaseModel):
+    """A creator's profile, signals, recent posts (newest first) and engagement over time (oldest first)."""
+
+    snapshot_id: str
+    creator: CreatorProfile
+    signals: dict[str, Any]
+    flags: list[str]
+    engagement_basis: str = Field(description="'followers', 'views' or 'none': what each post's engagement is divided by")
+    posts: list[PostOut]
+    series: list[SeriesPoint]
+
+
+class BrandOut(BaseModel):
+    """A brand of the snapshot."""
+
+    brand_id: str
+    name: str
+    description: str
+
+
+class StoredMatch(BaseModel):
+    """One of the batch's stored matches for a brand."""
+
+    rank: int
+    creator_id: str
+    handle: str | None
+    platform: str | None
+    followers: int | None
+    score: float
+    components: dict[str, float | None]
+    penalty: float | None = None
+    why: str
+
+
+class BrandMatchesResponse(BaseModel):
+    """The nightly batch's matches for one brand, best first."""
+
+    snapshot_id: str
+    brand: BrandOut
+    matches: list[StoredMatch]
+
+
+class HealthResponse(BaseModel):
+    """Service status and what it serves."""
+
+    status: str = Field(description="'ok', or 'degraded' when the published snapshot fails verification and an earlier one is served")
+    snapshot_id: str = Field(description="the snapshot being served")
+    published_id: str | None = Field(None, description="the snapshot the store's pointer names")
+    detail: str | None = None
+    created_at: str | None
+    creators: int
+    posts: int
+    brands: int
+    model: str | None
+    platforms: list[str]
+    countries: list[str]
+
+
+class ErrorOut(BaseModel):
+    """An error: what went wrong and how to fix it."""
+
+    detail: str
+
+
+# -- plumbing ---------------------------------------------------------------------------------
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON with non-ASCII escaped: error messages may echo input, and input may hold lone surrogates."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":"), default=str).encode("ascii")
+
+
+class ServiceBusy(Exception):
+    """The work did not finish within the request deadline."""
+
+
+class BodyLimitMiddleware:
+    """Reject request bodies over ``max_bytes`` with 413 before the app parses them.
+
+    The body is read here (at most ``max_bytes``) and replayed to the app, because an error raised
+    from inside the app's own body parsing would surface as a generic 400.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def _reject(self, send: Send, size: str) -> None:
+        body = SafeJSONResponse(
+            {"detail": f"request body is {size}; the limit is {self.max_bytes} bytes ({self.max_bytes // 1024} KB): shorten the brief or the filter lists"},
+            status_code=413,
+        )
+        await send({"type": "http.response.start", "status": 413, "headers": body.raw_headers + [(b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body.body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = -1
+                if declared > self.max_bytes:
+                    await self._reject(send, f"{declared} bytes")
+                    return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                # The client went away: let the app see the disconnect.
+                pending: list[Message] = [message]
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._reject(send, f"over {self.max_bytes} bytes")
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        else:
+            pending = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+
+        async def replay() -> Message:
+            if pending:
+                return pending.pop(0)
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready Python value: numpy scalars unwrapped, NaN/NA to None, timestamps to ISO-8601."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (pd.Timestamp, datetime)):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def _int(value: Any) -> int | None:
+    v = _plain(value)
+    if v is None or isinstance(v, str):
+        return None
+    return int(v)
+
+
+def _str(value: Any) -> str | None:
+    v = _plain(value)
+    return None if v is None else str(v)
+
+
+def _flags(value: Any) -> list[str]:
+    return [f for f in value.split("|") if f] if isinstance(value, str) else []
+
+
+def _match_out(m: Match) -> MatchOut:
+    d = m.to_dict()
+    d["signals"] = {k: _plain(v) for k, v in d["signals"].items()}
+    d["flags"] = list(d["flags"])
+    d["evidence"] = list(d["evidence"])
+    return MatchOut.model_validate(d)
+
+
+class _SnapshotView:
+    """Per-snapshot lookups built once: trust order for ``min_trust``, facets for the page."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.snapshot_id = snap.snapshot_id
+        sig = snap.signals
+        trust = pd.to_numeric(sig["trust_score"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+        order = np.argsort(trust, kind="stable")
+        self.trust_sorted = trust[order]
+        self.ids_by_trust = sig["creator_id"].astype(str).to_numpy()[order]
+        c = snap.creators
+        self.platforms = sorted(str(v) for v in c["platform"].dropna().unique()) if "platform" in c else []
+        self.countries = sorted(str(v) for v in c["country"].dropna().unique()) if "country" in c else []
+        brands = snap.brands
+        self.brand_ids = set(brands["brand_id"].astype(str)) if "brand_id" in brands else set()
+
+    def below_trust(self, min_trust: float) -> tuple[str, ...]:
+        """Ids of creators whose trust is below ``min_trust``."""
+        n = int(np.searchsorted(self.trust_sorted, min_trust, side="left"))
+        return tuple(self.ids_by_trust[:n].tolist())
+
+
+class Service:
+    """The state behind the app: one :class:`Matcher`, a lock around its use, and a worker pool.
+
+    The encoder, the FAISS index (search settings are set per call) and ``Matcher.refresh`` are not
+    safe to call from several threads at once, so refresh + recommend run under one lock. A newly
+    published snapshot is loaded completely by ``refresh`` before the matcher's reference to it is
+    replaced, so a request sees either the old or the new snapshot, never a mix.
+    """
+
+    def __init__(self, store: str | Path, *, config: Config | None = None, encoder: Encoder | None = None, timeout_s: float = DEFAULT_TIMEOUT_S, workers: int = 4) -> None:
+        self.config = config or Config()
+        self.store = Store(store)
+        self.matcher = Matcher(store, config=self.config, encoder=encoder).load()
+        self.timeout_s = timeout_s
+        self._lock = threading.Lock()
+        self._view: _SnapshotView | None = None
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="matcher-serve")
+
+    @contextmanager
+    def _locked(self, deadline: float) -> Iterator[None]:
+        if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise ServiceBusy()
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def _current(self) -> tuple[Snapshot, _SnapshotView]:
+        # Call with the lock held.
+        self.matcher.refresh()
+        snap = self.matcher.snapshot_
+        view = self._view
+        if view is None or view.snapshot_id != snap.snapshot_id:
+            view = self._view = _SnapshotView(snap)
+        return snap, view
+
+    def snapshot(self, deadline: float) -> tuple[Snapshot, _SnapshotView]:
+        """The latest published snapshot (switching to it first if it is new)."""
+        with self._locked(deadline):
+            return self._current()
+
+    def recommend(self, req: RecommendRequest, weights: Weights | None, deadline: float) -> tuple[str, list[Match]]:
+        """Run one recommendation. Returns the snapshot id it was served from and the matches."""
+        with self._locked(deadline):
+            if time.monotonic() > deadline:
+                raise ServiceBusy()
+            snap, view = self._current()
+            exclude = view.below_trust(req.filters.min_trust) if req.filters.min_trust else ()
+            flt = req.filters.to_filters(exclude=exclude)
+            matches = self.matcher.recommend(req.brief, req.k, filters=flt, weights=weights, diversity=req.diversity)
+            return self.matcher.snapshot_id, matches
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args, deadline)`` in the worker pool; raise :class:`ServiceBusy` past the deadline."""
+        deadline = time.monotonic() + self.timeout_s
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self.pool, fn, *args, deadline)
+        try:
+            return await asyncio.wait_for(future, timeout=self.timeout_s)
+        except asyncio.TimeoutError:
+            raise ServiceBusy() from None
+
+
+# -- endpoint bodies (run in the worker pool) -------------------------------------------------
+
+
+def _creator(service: Service, creator_id: str, n_posts: int, deadline: float) -> CreatorResponse | None:
+    snap, _ = service.snapshot(deadline)
+    row = snap.index.row_of(creator_id)
+    if row is None:
+        return None
+    c = snap.creators.iloc[row]
+    s = snap.signals.iloc[row]
+    followers = _int(c.get("followers"))
+    lo, hi = int(snap.post_offsets[row]), int(snap.post_offsets[row + 1])
+    posts = snap.posts.iloc[lo:hi]
+    basis = "followers" if followers else "views"
+
+    def num(col: str) -> pd.Series:
+        return pd.to_numeric(posts[col], errors="coerce").astype("float64") if col in posts else pd.Series(np.nan, index=posts.index)
+
+    inter = pd.concat([num("likes"), num("comments"), num("shares")], axis=1).sum(axis=1, min_count=1)
+    views = num("views")
+    if followers:
+        eng = inter / followers
+    else:
+        eng = inter / views.where(views > 0)
+    if eng.notna().sum() == 0:
+        basis = "none"
+    when = pd.to_datetime(posts["posted_at"], utc=True, errors="coerce") if "posted_at" in posts else pd.Series(pd.NaT, index=posts.index)
+    out_posts: list[PostOut] = []
+    series: list[SeriesPoint] = []
+    for i in range(len(posts)):
+        p = posts.iloc[i]
+        at = _plain(when.iat[i])
+        interactions, engagement = _int(inter.iat[i]), _plain(eng.iat[i])
+        if i < n_posts:
+            sponsored = _plain(p.get("sponsored"))
+            out_posts.append(
+                PostOut(
+                    post_id=str(p["post_id"]),
+                    text=_str(p.get("text")) or "",
+                    posted_at=at,
+                    likes=_int(p.get("likes")),
+                    comments=_int(p.get("comments")),
+                    views=_int(p.get("views")),
+                    shares=_int(p.get("shares")),
+                    sponsored=None if sponsored is None else bool(sponsored),
+                    interactions=interactions,
+                    engagement=engagement,
+                )
+            )
+        if at is not None:
+            series.append(SeriesPoint(post_id=str(p["post_id"]), posted_at=at, interactions=interactions, engagement=engagement))
+    series.sort(key=lambda x: x.posted_at)
+    signals = {k: _plain(v) for k, v in s.items() if k not in ("creator_id", "flags")}
+    return CreatorResponse(
+        snapshot_id=snap.snapshot_id,
+        creator=CreatorProfile(
+            creator_id=str(c["creator_id"]),
+            handle=_str(c.get("handle")) or "",
+            platform=_str(c.get("platform")) or "",
+            bio=_str(c.get("bio")) or "",
+            followers=followers,
+            following=_int(c.get("following")),
+            country=_str(c.get("country")),
+            language=_str(c.get("language")),
+        ),
+        signals=signals,
+        flags=_flags(s.get("flags")),
+        engagement_basis=basis,
+        posts=out_posts,
+        series=series,
+    )
+
+
+def _brand_matches(service: Service, brand_id: str, k: int, deadline: float) -> BrandMatchesResponse | None:
+    snap, view = service.snapshot(deadline)
+    if brand_id not in view.brand_ids:
+        return None
+    b = snap.brands[snap.brands["brand_id"].astype(str) == brand_id].iloc[0]
+    frame = service.store.read_matches(snap.snapshot_id, brand_id=brand_id).head(k)
+    # The stored columns besides these are the score components (and the penalty, when stored).
+    parts = [col for col in frame.columns if col not in ("brand_id", "rank", "creator_id", "score", "why", "penalty")]
+    matches = []
+    for r in frame.to_dict("records"):
+        row = snap.index.row_of(str(r["creator_id"]))
+        c = snap.creators.iloc[row] if row is not None else None
+        matches.append(
+            StoredMatch(
+                rank=int(r["rank"]),
+                creator_id=str(r["creator_id"]),
+                handle=_str(c.get("handle")) if c is not None else None,
+                platform=_str(c.get("platform")) if c is not None else None,
+                followers=_int(c.get("followers")) if c is not None else None,
+                score=float(r["score"]),
+                components={p: _plain(r[p]) for p in parts},
+                penalty=_plain(r.get("penalty")),
+                why=str(r["why"]),
+            )
+        )
+    return BrandMatchesResponse(
+        snapshot_id=snap.snapshot_id,
+        brand=BrandOut(brand_id=brand_id, name=_str(b.get("name")) or "", description=_str(b.get("description")) or ""),
+        matches=matches,
+    )
+
+
+def _health(service: Service, deadline: float) -> HealthResponse:
+    snap, view = service.snapshot(deadline)
+    counts = snap.manifest.get("counts", {})
+    model = snap.manifest.get("model", {})
+    published = getattr(snap, "served_for", None) or snap.snapshot_id
+    degraded = published != snap.snapshot_id
+    return HealthResponse(
+        status="degraded" if degraded else "ok",
+        snapshot_id=snap.snapshot_id,
+        published_id=published,
+        detail=(
+            f"the published snapshot {published} fails verification, so {snap.snapshot_id} is served; "
+            "run 'matcher batch' again or 'matcher rollback'"
+        )
+        if degraded
+        else None,
+        created_at=snap.manifest.get("created_at"),
+        creators=int(counts.get("creators", len(snap.creators))),
+        posts=int(counts.get("posts", len(snap.posts))),
+        brands=int(counts.get("brands", len(snap.brands))),
+        model=model.get("name") if isinstance(model, dict) else None,
+        platforms=view.platforms,
+        countries=view.countries,
+    )
+
+
+# -- the app ----------------------------------------------------------------------------------
+
+
+def _page() -> tuple[str, str]:
+    """The web page and its Content-Security-Policy (inline script and style allowed by hash only)."""
+    html = (resources.files("matcher") / "web" / "index.html").read_text(encoding="utf-8")
+
+    def hashes(tag: str) -> str:
+        found = re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.DOTALL)
+        return " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(x.encode()).digest()).decode()}'" for x in found)
+
+    csp = (
+        f"default-src 'none'; script-src {hashes('script')}; style-src {hashes('style')}; connect-src 'self'; "
+        "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+    return html, csp
+
+
+def _busy(service: Service) -> SafeJSONResponse:
+    return SafeJSONResponse(
+        {"detail": f"the request did not finish within {service.timeout_s:g} s (the service is busy or loading a new snapshot); retry shortly"},
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
+
+
+def _unavailable(exc: Exception) -> SafeJSONResponse:
+    return SafeJSONResponse({"detail": f"the store cannot be served: {exc}"}, status_code=503, headers={"Retry-After": "5"})
+
+
+def _field(loc: Any) -> str:
+    """``["body", "filters", "countries", 0]`` -> ``filters.countries.0``; a JSON syntax error's offset -> ``body``."""
+    loc = list(loc) if isinstance(loc, (list, tuple)) else [loc]
+    if loc and loc[0] == "body":
+        loc = loc[1:]
+        if len(loc) == 1 and isinstance(loc[0], int):
+            return f"body (character {loc[0]})"
+    return ".".join(str(p) for p in loc) or "body"
+
+
+_RESPONSES_404 = {404: {"model": ErrorOut, "description": "unknown id"}}
+_RESPONSES_503 = {503: {"model": ErrorOut, "description": "busy past the request deadline, or the store cannot be read"}}
+
+
+def create_app(
+    store: str | Path,
+    *,
+    config: Config | None = None,
+    encoder: Encoder | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> FastAPI:
+    """Build the HTTP app serving the latest published snapshot of ``store``.
+
+    Args:
+        store: store directory written by ``matcher batch``.
+        config: settings; defaults when None.
+        encoder: a loaded :class:`Encoder` to share (one is loaded from the config if None).
+        timeout_s: request deadline; work past it answers 503 instead of hanging.
+        max_body_bytes: larger request bodies answer 413 before they are parsed.
+
+    Returns:
+        A FastAPI app: ``POST /recommend``, ``GET /creators/{id}``, ``GET /brands/{id}/matches``,
+        ``GET /healthz``, the page at ``/`` and the API docs at ``/docs``.
+
+    Raises:
+        StoreError: nothing is published in ``store``, or the snapshot fails verification.
+        ValueError: ``timeout_s`` or ``max_body_bytes`` is not positive.
+    """
+    if not timeout_s > 0:
+        raise ValueError(f"timeout_s is {timeout_s!r}; give the request deadline in seconds, > 0")
+    if max_body_bytes < 1:
+        raise ValueError(f"max_body_bytes is {max_body_bytes!r}; give a positive byte count")
+    service = Service(store, config=config, encoder=encoder, timeout_s=timeout_s)
+    page, csp = _page()
+    app = FastAPI(
+        title="matcher",
+        version="0.1.0",
+        summary="Find the creators whose own content fits a brand, ranked by engagement and trust, with reasons.",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.service = service
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+
+    # Swagger UI from the swagger-ui-bundle package, so /docs works without reaching a CDN.
+    try:
+        from swagger_ui_bundle import swagger_ui_path
+
+        app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
+        docs_assets = {"swagger_js_url": "/static/swagger/swagger-ui-bundle.js", "swagger_css_url": "/static/swagger/swagger-ui.css"}
+    except ImportError:  # pragma: no cover - a declared dependency
+        logger.warning("swagger-ui-bundle is not installed; /docs loads Swagger UI from its CDN")
+        docs_assets = {}
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title="matcher API", **docs_assets)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, exc: RequestValidationError) -> SafeJSONResponse:
+        errors = []
+        for e in exc.errors():
+            msg = str(e.get("msg", ""))
+            if e.get("type") == "json_invalid" and isinstance(e.get("ctx"), dict) and e["ctx"].get("error"):
+                msg += f" ({e['ctx']['error']}); send a JSON object such as {{\"brief\": \"...\", \"k\": 10}}"
+            errors.append({"loc": list(e.get("loc", ())), "msg": msg, "type": str(e.get("type", ""))})
+        message = "; ".join(f"{_field(e['loc'])}: {e['msg']}" for e in errors[:5])
+        return SafeJSONResponse({"detail": errors, "message": message}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, exc: StarletteHTTPException) -> SafeJSONResponse:
+        if exc.status_code == 400 and request.method == "POST":
+            # FastAPI's own answer to a body it cannot decode (not UTF-8): say what to send instead.
+            msg = "the request body is not UTF-8 JSON; send a JSON object such as {\"brief\": \"...\", \"k\": 10}"
+            return SafeJSONResponse({"detail": [{"loc": ["body"], "msg": msg, "type": "json_invalid"}], "message": f"body: {msg}"}, status_code=422)
+        return SafeJSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(ServiceBusy)
+    async def on_busy(request: Request, exc: ServiceBusy) -> SafeJSONResponse:
+        return _busy(service)
+
+    @app.exception_handler(MatcherError)
+    async def on_store(request: Request, exc: MatcherError) -> SafeJSONResponse:
+        logger.error("cannot serve %s: %s", request.url.path, exc)
+        return _unavailable(exc)
+
+    @app.exception_handler(sqlite3.Error)
+    async def on_sqlite(request: Request, exc: sqlite3.Error) -> SafeJSONResponse:
+        logger.error("store database error on %s: %s", request.url.path, exc)
+        return _unavailable(exc)
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> HTMLResponse:
+        return HTMLResponse(page, headers={"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})
+
+    @app.get("/healthz", response_model=HealthResponse, responses=_RESPONSES_503, tags=["service"])
+    async def healthz() -> HealthResponse:
+        """Status and the id of the snapshot being served (switching to a newly published one first)."""
+        return await service.run(_health, service)
+
+    @app.post(
+        "/recommend",
+        response_model=RecommendResponse,
+        responses={413: {"model": ErrorOut, "description": f"body over {max_body_bytes} bytes"}, **_RESPONSES_503},
+        tags=["matching"],
+    )
+    async def recommend(req: RecommendRequest) -> RecommendResponse | SafeJSONResponse:
+        """Rank creators for a brief: component scores, contributions, flags, signals and matched posts."""
+        t0 = time.perf_counter()
+        try:
+            weights = req.weights.to_weights() if req.weights is not None else None
+        except ConfigError as exc:  # the request's weights and the configured ones add up to zero
+            return SafeJSONResponse(
+                {"detail": [{"loc": ["body", "weights"], "msg": str(exc), "type": "value_error"}], "message": f"weights: {exc}"}, status_code=422
+            )
+        snapshot_id, matches = await service.run(service.recommend, req, weights)
+        return RecommendResponse(
+            snapshot_id=snapshot_id, k=req.k, took_ms=round(1000 * (time.perf_counter() - t0), 3), matches=[_match_out(m) for m in matches]
+        )
+
+    @app.get("/creators/{creator_id}", response_model=CreatorResponse, responses={**_RESPONSES_404, **_RESPONSES_503}, tags=["creators"])
+    async def creator(
+        creator_id: Annotated[str, PathParam(min_length=1, max_length=200)],
+        posts: Annotated[int, Query(ge=0, le=MAX_CREATOR_POSTS, description="recent posts to list (the series covers all kept posts)")] = 20,
+    ) -> CreatorResponse | SafeJSONResponse:
+        """A creator's profile, signals, recent posts and engagement over time."""
+        out = await service.run(_creator, service, creator_id, posts)
+        if out is None:
+            return SafeJSONResponse({"detail": f"creator '{creator_id}' is not in the served snapshot; use a creator_id from a match"}, status_code=404)
+        return out
+
+    @app.get("/brands/{brand_id}/matches", response_model=BrandMatchesResponse, responses={**_RESPONSES_404, **_RESPONSES_503}, tags=["matching"])
+    async def brand_matches(
+        brand_id: Annotated[str, PathParam(min_length=1, max_length=200)],
+        k: Annotated[int, Query(ge=1, le=1000, description="matches to return, best first")] = 50,
+    ) -> BrandMatchesResponse | SafeJSONResponse:
+        """The nightly batch's stored matches for a brand of the served snapshot."""
+        out = await service.run(_brand_matches, service, brand_id, k)
+        if out is None:
+            return SafeJSONResponse(
+                {"detail": f"brand '{brand_id}' is not in the served snapshot; brand ids come from the brands file given to 'matcher batch'"},
+                status_code=404,
+            )
+        return out
+
+    return app
+
+
+def serve(store: str | Path, *, host: str = "127.0.0.1", port: int = 8000, config: Config | None = None, timeout_s: float = DEFAULT_TIMEOUT_S, log_level: str = "info") -> None:
+    """Serve ``store`` over HTTP with uvicorn until interrupted.
+
+    Raises:
+        StoreError: nothing is published in ``store``.
+    """
+    import uvicorn
+
+    app = create_app(store, config=config, timeout_s=timeout_s)
+    logger.info("serving %s on http://%s:%d (page at /, API docs at /docs)", store, host, port)
+    # One process: the model and the snapshot live in memory, and the lock orders their use.
+    uvicorn.run(app, host=host, port=port, log_level=log_level, workers=1)

@@ -1,0 +1,450 @@
+"""HTTP API: responses mirror the engine, every limit fails clearly, snapshot switches and concurrency are safe."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+pytestmark = pytest.mark.slow
+
+fastapi = pytest.importorskip("fastapi", reason="install the service dependencies: pip install -e '.[test]'")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from matcher.serve import MAX_BODY_BYTES, create_app  # noqa: E402
+from matcher.store import Store  # noqa: E402
+
+TRAIL = "Lightweight trail running shoe with a rock plate for technical singletrack and ultramarathons"
+BRIEFS = [
+    TRAIL,
+    "Fragrance-free ceramide moisturizer for dry, sensitive, eczema-prone skin",
+    "Plant-based high-protein vegan cookbook with weeknight recipes",
+    "Budget backpacking guide: hostels, night buses and cheap flights",
+    "Wireless mechanical keyboard for competitive gaming",
+]
+
+
+@pytest.fixture(scope="module")
+def store_dir(built, tmp_path_factory):
+    """A private copy of the sample store: other tests republish into the shared one."""
+    dst = tmp_path_factory.mktemp("serve") / "store"
+    shutil.copytree(built.store, dst)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def client(store_dir, encoder):
+    with TestClient(create_app(store_dir, encoder=encoder)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def snap(store_dir):
+    return Store(store_dir).load()
+
+
+def _without_timing(body: dict) -> dict:
+    return {k: v for k, v in body.items() if k != "took_ms"}
+
+
+def _same_numbers(got: dict, want: dict) -> bool:
+    return set(got) == set(want) and all(
+        (got[k] is None and want[k] is None) or (got[k] is not None and want[k] is not None and got[k] == pytest.approx(want[k])) for k in want
+    )
+
+
+# -- recommend --------------------------------------------------------------------------------
+
+
+def test_recommend_mirrors_the_engine(client, store_dir, encoder):
+    from matcher.engine import Matcher
+
+    r = client.post("/recommend", json={"brief": TRAIL, "k": 8})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    expected = Matcher(store_dir, encoder=encoder).load().recommend(TRAIL, 8)
+    assert body["snapshot_id"] == Store(store_dir).current_id()
+    assert [m["creator_id"] for m in body["matches"]] == [m.creator_id for m in expected]
+    for got, want in zip(body["matches"], expected):
+        assert got["rank"] == want.rank
+        assert got["score"] == pytest.approx(want.score)
+        assert _same_numbers(got["components"], want.components)
+        assert _same_numbers(got["contributions"], want.contributions)
+        assert sum(got["contributions"].values()) == pytest.approx(got["score"], abs=1e-5)
+        assert got["flags"] == list(want.flags)
+        assert [e["post_id"] for e in got["evidence"]] == [e.post_id for e in want.evidence]
+        assert got["evidence"], "every match names the posts that matched"
+        assert got["signals"]["tier"] == want.signals["tier"]
+        assert got["why"] == want.why
+    scores = [m["score"] for m in body["matches"]]
+    assert scores == sorted(scores, reverse=True)
+    assert [m["rank"] for m in body["matches"]] == list(range(1, 9))
+
+
+def test_filters_restrict_who_is_returned(client, snap):
+    flt = {"platforms": ["instagram"], "countries": ["us", "CA"], "min_followers": 1000, "max_followers": 100_000}
+    r = client.post("/recommend", json={"brief": TRAIL, "k": 10, "filters": flt})
+    assert r.status_code == 200, r.text
+    matches = r.json()["matches"]
+    assert matches
+    for m in matches:
+        assert m["platform"] == "instagram"
+        assert m["country"] in ("US", "CA")
+        assert 1000 <= m["followers"] <= 100_000
+
+
+def test_min_trust_is_applied_inside_the_search(client, snap):
+    trust = snap.signals["trust_score"]
+    qualifying = int((trust >= 0.9).sum())
+    assert qualifying >= 20 and (trust < 0.9).any()
+    r = client.post("/recommend", json={"brief": TRAIL, "k": 20, "filters": {"min_trust": 0.9}})
+    assert r.status_code == 200, r.text
+    matches = r.json()["matches"]
+    assert len(matches) == 20, "excluded creators are filtered before ranking, so k still fills"
+    assert all(m["components"]["trust"] >= 0.9 for m in matches)
+    # Without the threshold, some of the top creators for the same brief fall below it.
+    loose = client.post("/recommend", json={"brief": TRAIL, "k": 100}).json()["matches"]
+    assert any(m["components"]["trust"] < 0.9 for m in loose)
+
+
+def test_weights_override_changes_the_score(client):
+    # Components the request leaves out weigh 0, as with Weights.from_mapping.
+    r = client.post("/recommend", json={"brief": TRAIL, "k": 5, "weights": {"topic": 1}})
+    assert r.status_code == 200, r.text
+    for m in r.json()["matches"]:
+        assert all(v == 0 for name, v in m["contributions"].items() if name not in ("topic", "penalty"))
+        assert m["contributions"]["topic"] == pytest.approx(m["components"]["topic"], abs=1e-5)
+        assert m["score"] == pytest.approx(sum(m["contributions"].values()), abs=1e-5)
+
+
+# -- limits -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"brief": TRAIL, "k": 0}, "k"),
+        ({"brief": TRAIL, "k": 101}, "k"),
+        ({"brief": TRAIL, "k": "5"}, "k"),
+        ({"brief": TRAIL, "k": 2.5}, "k"),
+        ({"brief": "x" * 2001}, "brief"),
+        ({"brief": "   \n\t "}, "brief"),
+        ({"brief": "<p> </p>\u200b"}, "brief"),
+        ({"brief": ""}, "brief"),
+        ({"k": 5}, "brief"),
+        ({"brief": TRAIL, "filters": {"countries": ["USA"]}}, "filters.countries.0"),
+        ({"brief": TRAIL, "filters": {"languages": ["english"]}}, "filters.languages.0"),
+        ({"brief": TRAIL, "filters": {"platforms": ["<script>"]}}, "filters.platforms.0"),
+        ({"brief": TRAIL, "filters": {"min_followers": -1}}, "filters.min_followers"),
+        ({"brief": TRAIL, "filters": {"min_followers": "1000"}}, "filters.min_followers"),
+        ({"brief": TRAIL, "filters": {"min_followers": 10**13}}, "filters.min_followers"),
+        ({"brief": TRAIL, "filters": {"min_followers": 5000, "max_followers": 10}}, "filters.max_followers"),
+        ({"brief": TRAIL, "filters": {"min_trust": 1.5}}, "filters.min_trust"),
+        ({"brief": TRAIL, "filters": {"country": ["US"]}}, "filters.country"),
+        ({"brief": TRAIL, "filters": {"exclude_creators": ["c1"] * 1001}}, "filters.exclude_creators"),
+        ({"brief": TRAIL, "weights": {"topic": 2}}, "weights.topic"),
+        ({"brief": TRAIL, "weights": {"topic": 0, "engagement": 0, "trust": 0}}, "weights"),
+        ({"brief": TRAIL, "weights": {}}, "weights"),
+        ({"brief": TRAIL, "weights": {"reach": 0.5}}, "weights.reach"),
+        ({"brief": TRAIL, "diversity": -0.1}, "diversity"),
+        ({"brief": TRAIL, "limit": 5}, "limit"),
+    ],
+)
+def test_bad_requests_answer_422_naming_the_field(client, body, field):
+    r = client.post("/recommend", json=body)
+    assert r.status_code == 422, r.text
+    out = r.json()
+    assert out["message"].startswith(field + ":"), out["message"]
+    assert any(".".join(str(p) for p in e["loc"][1:]) == field for e in out["detail"])
+
+
+@pytest.mark.parametrize("raw", [b'{"brief": "shoe", "k": ', b"\x96\x8b\xf6", b"[1, 2]", b'"a brief"', b""])
+def test_a_body_that_is_not_a_json_object_answers_422(client, raw):
+    r = client.post("/recommend", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert r.json()["message"]
+
+
+def test_body_over_64kb_is_rejected_before_parsing(client):
+    body = b'{"brief": "' + b"a" * (65 * 1024) + b'"}'
+    r = client.post("/recommend", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert str(MAX_BODY_BYTES) in r.json()["detail"]
+
+
+def test_body_over_64kb_without_content_length_is_rejected(client):
+    def chunks():
+        yield b'{"brief": "'
+        for _ in range(70):
+            yield b"a" * 1024
+        yield b'"}'
+
+    r = client.post("/recommend", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert "64 KB" in r.json()["detail"]
+
+
+def test_body_just_under_the_limit_is_parsed(client):
+    # A valid body near the limit reaches validation (and fails there on the brief's length, not on size).
+    body = b'{"brief": "' + b"a" * (MAX_BODY_BYTES - 100) + b'"}'
+    r = client.post("/recommend", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert r.json()["message"].startswith("brief:")
+
+
+def test_a_request_past_the_deadline_answers_503_not_a_hang(store_dir, encoder):
+    app = create_app(store_dir, encoder=encoder, timeout_s=0.001)
+    with TestClient(app) as c:
+        t = time.perf_counter()
+        r = c.post("/recommend", json={"brief": TRAIL, "k": 10})
+        assert time.perf_counter() - t < 5
+    assert r.status_code == 503
+    assert "did not finish within" in r.json()["detail"]
+    assert r.headers["retry-after"] == "1"
+
+
+def test_create_app_rejects_bad_limits(store_dir, encoder):
+    with pytest.raises(ValueError, match="timeout_s"):
+        create_app(store_dir, encoder=encoder, timeout_s=0)
+    with pytest.raises(ValueError, match="max_body_bytes"):
+        create_app(store_dir, encoder=encoder, max_body_bytes=0)
+
+
+def test_create_app_without_a_published_snapshot_says_how_to_fix(tmp_path, encoder):
+    from matcher.errors import StoreError
+
+    with pytest.raises(StoreError, match="matcher batch"):
+        create_app(tmp_path / "empty", encoder=encoder)
+
+
+# -- creators, brands, health -----------------------------------------------------------------
+
+
+def test_creator_profile_signals_posts_and_series(client, snap):
+    row = int(np.flatnonzero((snap.creators["followers"].fillna(0) > 0).to_numpy() & (np.diff(snap.post_offsets) >= 5))[0])
+    cid = str(snap.creators["creator_id"].iat[row])
+    r = client.get(f"/creators/{cid}", params={"posts": 3})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["snapshot_id"] == snap.snapshot_id
+    assert body["creator"]["creator_id"] == cid
+    assert body["creator"]["handle"] == snap.creators["handle"].iat[row]
+    assert body["creator"]["followers"] == int(snap.creators["followers"].iat[row])
+    assert body["signals"]["tier"] == snap.signals["tier"].iat[row]
+    assert body["signals"]["trust_score"] == pytest.approx(float(snap.signals["trust_score"].iat[row]))
+    assert len(body["posts"]) == 3
+    lo, hi = int(snap.post_offsets[row]), int(snap.post_offsets[row + 1])
+    kept = snap.posts.iloc[lo:hi]
+    assert [p["post_id"] for p in body["posts"]] == kept["post_id"].head(3).tolist()
+    # The series covers every kept post, oldest first, with interactions = likes + comments + shares.
+    assert len(body["series"]) == kept["posted_at"].notna().sum()
+    times = [p["posted_at"] for p in body["series"]]
+    assert times == sorted(times)
+    followers = body["creator"]["followers"]
+    by_id = kept.set_index("post_id")
+    for p in body["series"]:
+        src = by_id.loc[p["post_id"]]
+        parts = [src[c] for c in ("likes", "comments", "shares") if pd.notna(src[c])]
+        assert p["interactions"] == sum(int(x) for x in parts)
+        assert p["engagement"] == pytest.approx(p["interactions"] / followers)
+    assert body["engagement_basis"] == "followers"
+
+
+def test_creator_posts_parameter_is_bounded(client, snap):
+    cid = str(snap.creators["creator_id"].iat[0])
+    assert client.get(f"/creators/{cid}", params={"posts": 0}).json()["posts"] == []
+    r = client.get(f"/creators/{cid}", params={"posts": 51})
+    assert r.status_code == 422 and r.json()["message"].startswith("query.posts:")
+
+
+def test_unknown_creator_and_brand_answer_404(client):
+    r = client.get("/creators/no-such-creator")
+    assert r.status_code == 404
+    assert "no-such-creator" in r.json()["detail"] and "creator_id" in r.json()["detail"]
+    r = client.get("/brands/no-such-brand/matches")
+    assert r.status_code == 404
+    assert "no-such-brand" in r.json()["detail"] and "matcher batch" in r.json()["detail"]
+
+
+def test_brand_matches_are_the_stored_ones(client, store_dir, snap):
+    brand = str(snap.brands["brand_id"].iat[0])
+    stored = Store(store_dir).read_matches(snap.snapshot_id, brand_id=brand)
+    r = client.get(f"/brands/{brand}/matches", params={"k": 5})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["brand"]["brand_id"] == brand
+    assert [m["creator_id"] for m in body["matches"]] == stored["creator_id"].head(5).tolist()
+    assert [m["rank"] for m in body["matches"]] == [1, 2, 3, 4, 5]
+    assert body["matches"][0]["components"]["topic"] == pytest.approx(stored["topic"].iat[0])
+    assert body["matches"][0]["score"] == pytest.approx(stored["score"].iat[0])
+    assert body["matches"][0]["handle"]
+    assert len(client.get(f"/brands/{brand}/matches").json()["matches"]) == min(50, len(stored))
+
+
+def test_healthz_reports_the_served_snapshot(client, snap):
+    r = client.get("/healthz")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "ok"
+    assert body["snapshot_id"] == body["published_id"] == snap.snapshot_id
+    assert body["creators"] == len(snap.creators)
+    assert set(body["platforms"]) == set(snap.creators["platform"].dropna())
+
+
+def test_a_store_without_a_published_snapshot_answers_503_and_recovers(store_dir, encoder, tmp_path):
+    root = tmp_path / "store"
+    shutil.copytree(store_dir, root)
+    with TestClient(create_app(root, encoder=encoder)) as c:
+        pointer = root / "CURRENT"
+        good = pointer.read_text()
+        pointer.unlink()
+        r = c.get("/healthz")
+        assert r.status_code == 503
+        assert "matcher batch" in r.json()["detail"] and r.headers["retry-after"]
+        assert c.post("/recommend", json={"brief": TRAIL}).status_code == 503
+        pointer.write_text(good)
+        assert c.get("/healthz").json()["status"] == "ok"
+        assert c.post("/recommend", json={"brief": TRAIL}).status_code == 200
+
+
+def test_a_published_snapshot_that_fails_verification_keeps_the_last_good_one_serving(store_dir, encoder, tmp_path):
+    root = tmp_path / "store"
+    shutil.copytree(store_dir, root)
+    good = Store(root).current_id()
+    with TestClient(create_app(root, encoder=encoder)) as c:
+        (root / "CURRENT").write_text("no-such-snapshot\n")
+        h = c.get("/healthz").json()
+        assert h["status"] == "degraded" and h["snapshot_id"] == good and h["published_id"] == "no-such-snapshot"
+        assert "matcher rollback" in h["detail"]
+        r = c.post("/recommend", json={"brief": TRAIL, "k": 3})
+        assert r.status_code == 200 and r.json()["snapshot_id"] == good
+
+
+def test_docs_page_and_schema_are_served_without_a_cdn(client):
+    r = client.get("/docs")
+    assert r.status_code == 200
+    assert "/static/swagger/swagger-ui-bundle.js" in r.text and "cdn." not in r.text
+    assert client.get("/static/swagger/swagger-ui-bundle.js").status_code == 200
+    schema = client.get("/openapi.json").json()
+    assert {"/recommend", "/creators/{creator_id}", "/brands/{brand_id}/matches", "/healthz"} <= set(schema["paths"])
+    req = schema["components"]["schemas"]["RecommendRequest"]["properties"]
+    assert req["k"]["maximum"] == 100 and req["k"]["minimum"] == 1
+    assert req["brief"]["maxLength"] == 2000
+
+
+def test_page_is_self_contained(client):
+    r = client.get("/")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/html")
+    csp = r.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "unsafe-inline" not in csp
+    html = r.text
+    assert "src=" not in html.replace('"src="', "")  # no external or separate scripts
+    assert "http://" not in html.replace("http://www.w3.org/2000/svg", "") and "https://" not in html
+    assert ".innerHTML" not in html
+
+
+# -- snapshot switch and concurrency ---------------------------------------------------------
+
+
+def test_switches_to_a_new_snapshot_without_a_failed_request(store_dir, sample, encoder, tmp_path):
+    from matcher.batch import run_batch
+
+    root = tmp_path / "store"
+    shutil.copytree(store_dir, root)
+    old = Store(root).current_id()
+    results: list[tuple[str, int, str | None]] = []
+    stop = threading.Event()
+
+    with TestClient(create_app(root, encoder=encoder)) as c:
+
+        def hammer(i: int) -> None:
+            while not stop.is_set():
+                r = c.post("/recommend", json={"brief": BRIEFS[i % len(BRIEFS)], "k": 5})
+                results.append(("recommend", r.status_code, r.json().get("snapshot_id")))
+                h = c.get("/healthz")
+                results.append(("healthz", h.status_code, h.json().get("snapshot_id")))
+
+        threads = [threading.Thread(target=hammer, args=(i,)) for i in range(3)]
+        for t in threads:
+            t.start()
+        try:
+            new = run_batch(sample.creators, sample.posts, sample.brands, root, encoder=encoder, progress=False).snapshot_id
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not any(sid == new for kind, _, sid in results[-6:] if kind == "recommend"):
+                time.sleep(0.05)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=60)
+        assert new != old
+        assert results, "no request ran"
+        failed = [x for x in results if x[1] != 200]
+        assert not failed, failed[:5]
+        seen = [sid for _, _, sid in results]
+        assert set(seen) <= {old, new}
+        assert old in seen and new in seen
+        # Once a request has seen the new snapshot, none sees the old one again.
+        first_new = seen.index(new)
+        assert old not in seen[first_new + 3 :]  # the other threads may still be finishing a request
+        assert c.get("/healthz").json()["snapshot_id"] == new
+        r = c.post("/recommend", json={"brief": TRAIL, "k": 3})
+        assert r.status_code == 200 and r.json()["snapshot_id"] == new
+
+
+def test_concurrent_requests_equal_sequential_ones(client):
+    bodies = []
+    for i, brief in enumerate(BRIEFS):
+        bodies.append({"brief": brief, "k": 10})
+        bodies.append({"brief": brief, "k": 7, "filters": {"platforms": ["tiktok", "youtube"], "min_followers": 1000 * i}})
+        bodies.append({"brief": brief, "k": 5, "filters": {"min_trust": 0.6}, "weights": {"topic": 0.5, "trust": 0.5}, "diversity": 0.3})
+    sequential = [_without_timing(client.post("/recommend", json=b).json()) for b in bodies]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        concurrent = list(pool.map(lambda b: client.post("/recommend", json=b), bodies * 2))
+    assert all(r.status_code == 200 for r in concurrent)
+    assert [_without_timing(r.json()) for r in concurrent] == sequential * 2
+
+
+# -- property-based fuzz from the API's own schema -------------------------------------------
+
+
+def test_fuzz_from_openapi_schema_finds_no_server_error(client, snap):
+    """Hypothesis draws requests from the app's OpenAPI schema (valid and invalid); none may answer 5xx,
+    and every answer must match the response schema the app publishes."""
+    schemathesis = pytest.importorskip("schemathesis", reason="install the test dependencies: pip install -e '.[test]'")
+    from hypothesis.errors import Unsatisfiable
+    from schemathesis import GenerationMode
+    from schemathesis.checks import not_a_server_error, response_schema_conformance
+
+    schema = schemathesis.openapi.from_asgi("/openapi.json", client.app)
+    known = {"creator_id": str(snap.creators["creator_id"].iat[0]), "brand_id": str(snap.brands["brand_id"].iat[0])}
+    calls = itertools.count()
+    statuses: dict[str, set[int]] = {}
+    for result in schema.get_all_operations():
+        op = result.ok()
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+
+            @settings(max_examples=40 if op.method.upper() == "POST" else 20, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+            @given(case=op.as_strategy(generation_mode=mode))
+            def run(case) -> None:
+                # Every other call uses a real id, so the queries also reach the lookups behind it.
+                if case.path_parameters and next(calls) % 2:
+                    case.path_parameters.update({k: v for k, v in known.items() if k in case.path_parameters})
+                response = case.call()
+                statuses.setdefault(op.label, set()).add(response.status_code)
+                assert response.status_code < 500, (case.method, case.formatted_path, case.body, response.text[:300])
+                case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+
+            try:
+                run()
+            except Unsatisfiable:  # an operation without parameters has no invalid form
+                assert mode is GenerationMode.NEGATIVE
+    assert {"POST /recommend", "GET /creators/{creator_id}", "GET /brands/{brand_id}/matches", "GET /healthz"} <= set(statuses)
+    assert {200, 422} <= statuses["POST /recommend"] and {200, 404} <= statuses["GET /creators/{creator_id}"]

@@ -1,0 +1,201 @@
+"""The web page in a real headless Chromium against the real app served by uvicorn on loopback."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+BRIEF = "Lightweight trail running shoe with a rock plate for technical singletrack and ultramarathons"
+K = 8
+
+
+def _need(condition: bool, what: str) -> None:
+    if condition:
+        return
+    message = f"{what}; install it with 'apt-get install -y chromium chromium-driver' (.ci/run does this in CI)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def server(built, encoder, tmp_path_factory):
+    """The app on 127.0.0.1 on a free port, served by uvicorn in a background thread."""
+    import uvicorn
+
+    from matcher.serve import create_app
+
+    store = tmp_path_factory.mktemp("web") / "store"
+    shutil.copytree(built.store, store)
+    app = create_app(store, encoder=encoder)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=5) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    yield base
+    srv.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    _need(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing")
+    _need(Path(CHROMEDRIVER).exists(), f"{CHROMEDRIVER} is missing")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="install the test dependencies: pip install -e '.[test]'")
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={profile}", "--window-size=1280,1600",
+    ):
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=opts, service=Service(CHROMEDRIVER))
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def _wait(predicate, timeout: float = 60, what: str = "the page") -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except StaleElementReferenceException:  # the page re-rendered between lookup and read
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _api(base: str, body: dict) -> dict:
+    req = urllib.request.Request(base + "/recommend", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.load(r)
+
+
+def test_page_shows_ranked_explained_matches(server, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    d = browser
+    d.get(server + "/")
+    _wait(lambda: len(d.find_elements(By.CSS_SELECTOR, "#platform option")) > 1, what="the filters to load from /healthz")
+    assert "snapshot" in d.find_element(By.ID, "snapshot").text
+
+    brief = d.find_element(By.ID, "brief")
+    brief.clear()
+    brief.send_keys(BRIEF)
+    k = d.find_element(By.ID, "k")
+    k.clear()
+    k.send_keys(str(K))
+    d.find_element(By.ID, "go").click()
+    _wait(lambda: len(d.find_elements(By.CSS_SELECTOR, ".card")) == K, what="the match cards")
+    # Every card's chart is drawn from GET /creators/{id}.
+    _wait(lambda: len(d.find_elements(By.CSS_SELECTOR, ".chart svg")) == K, what="the engagement charts")
+
+    cards = d.find_elements(By.CSS_SELECTOR, ".card")
+    expected = _api(server, {"brief": BRIEF, "k": K})["matches"]
+    assert [c.get_attribute("data-creator-id") for c in cards] == [m["creator_id"] for m in expected]
+    scores = [float(c.get_attribute("data-score")) for c in cards]
+    assert scores == sorted(scores, reverse=True), "cards are ordered by score, best first"
+    assert [c.find_element(By.CSS_SELECTOR, ".rank").text for c in cards] == [f"#{i}" for i in range(1, K + 1)]
+
+    for card, m in zip(cards, expected):
+        assert card.find_element(By.CSS_SELECTOR, ".handle").text == (m["handle"] or m["creator_id"])
+        assert card.find_element(By.CSS_SELECTOR, ".score").text == f"{m['score']:.3f}"
+        assert card.find_element(By.CSS_SELECTOR, ".badge.trust").text.startswith("trust ")
+        assert card.find_element(By.CSS_SELECTOR, ".eng").text.startswith("engagement")
+        posts = card.find_elements(By.CSS_SELECTOR, ".posts li")
+        assert 1 <= len(posts) <= 3
+        assert posts[0].text.startswith(m["evidence"][0]["text"][:40])
+        # The stacked bar: each segment's width is its contribution's share of the whole track.
+        bar = card.find_element(By.CSS_SELECTOR, ".bar")
+        track = bar.rect["width"]
+        assert track > 100
+        segs = bar.find_elements(By.CSS_SELECTOR, ".seg")
+        widths = {s.get_attribute("data-part"): s.rect["width"] for s in segs}
+        for part, value in m["contributions"].items():
+            assert widths[part] == pytest.approx(abs(value) * track, abs=1.0), (part, value, widths)
+        drawn = sum(w for p, w in widths.items() if p != "penalty") - widths.get("penalty", 0.0)
+        assert drawn == pytest.approx(m["score"] * track, abs=1.5)
+        # The biggest share of a brief-driven score is topical fit.
+        assert max(widths, key=widths.get) == "topic"
+
+    legend = d.find_element(By.ID, "legend").text
+    for part in ("topic", "engagement", "trust"):
+        assert part in legend
+
+    # Creator text is inserted as text: nothing in the results is markup built from data.
+    assert not d.find_elements(By.CSS_SELECTOR, "#results img, #results script, #results iframe")
+
+    # Download CSV: the shown matches, in order, as a client-side file.
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    d.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    d.find_element(By.ID, "csv").click()
+    _wait(lambda: (downloads / "matches.csv").exists() and (downloads / "matches.csv").stat().st_size > 0, what="matches.csv")
+    time.sleep(0.2)
+    with open(downloads / "matches.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["creator_id"] for r in rows] == [m["creator_id"] for m in expected]
+    assert [float(r["score"]) for r in rows] == pytest.approx([m["score"] for m in expected])
+    assert float(rows[0]["topic_contribution"]) == pytest.approx(expected[0]["contributions"]["topic"])
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    height = d.execute_script("return document.documentElement.scrollHeight")
+    d.set_window_size(1280, min(int(height) + 40, 4000))
+    d.save_screenshot(str(ARTIFACTS / "web-matches.png"))
+
+    # Filters narrow the cards; a bad filter shows the service's message naming the field.
+    Select(d.find_element(By.ID, "platform")).select_by_value("instagram")
+    d.find_element(By.ID, "go").click()
+    pills = "return Array.from(document.querySelectorAll('.card .pill'), e => e.textContent)"
+    _wait(lambda: (shown := d.execute_script(pills)) and set(shown) == {"instagram"}, what="instagram-only cards")
+    assert len(d.execute_script(pills)) == K
+    lo, hi = d.find_element(By.ID, "min-followers"), d.find_element(By.ID, "max-followers")
+    lo.send_keys("50000")
+    hi.send_keys("1000")
+    d.find_element(By.ID, "go").click()
+    status = d.find_element(By.ID, "status")
+    _wait(lambda: "max_followers" in status.text, what="the error message")
+    assert "error" in status.get_attribute("class")
+
+    severe = [e for e in d.get_log("browser") if e.get("level") == "SEVERE" and "422" not in e.get("message", "")]
+    assert not severe, severe  # e.g. a Content-Security-Policy violation would show here
