@@ -8,7 +8,9 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -17,7 +19,7 @@ from matcher.config import DEFAULT_MODEL, EmbedConfig
 from matcher.errors import ConfigError, NotFittedError
 from matcher.text import content_hash
 
-__all__ = ["Encoder", "EmbeddingCache", "resolve_model_path"]
+__all__ = ["Encoder", "EmbeddingCache", "resolve_model_path", "embed_cached", "export_onnx", "default_onnx_dir"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +54,11 @@ def resolve_model_path(model: str) -> str:
 class Encoder:
     """A sentence-transformers model loaded from disk; :meth:`load` does the work.
 
-    Encoding is guarded by a lock because the underlying model is not safe to call from several
-    threads at once.
+    Text is tokenised once with the model's own fast tokenizer, sorted by length so a batch holds
+    similar lengths (little padding), and run through ONNX Runtime or torch (``embed.backend``).
+    Text longer than ``max_seq_length`` tokens is averaged over windows (``embed.long_text``).
+    Encoding is guarded by a lock because neither runtime is safe to call from several threads at
+    once on one model.
     """
 
     def __init__(self, config: EmbedConfig | None = None) -> None:
@@ -61,31 +66,67 @@ class Encoder:
         self._lock = threading.Lock()
 
     def load(self) -> Encoder:
-        """Load the model weights (offline). Returns ``self``.
+        """Load the tokenizer and model weights (offline). Returns ``self``.
+
+        With the ONNX backend the graph is exported from the packaged weights on first use and kept
+        in ``embed.onnx_dir``; nothing is downloaded.
 
         Raises:
-            ConfigError: the model cannot be found locally.
+            ConfigError: the model cannot be found locally, or ``backend = "onnx"`` without
+                onnxruntime installed.
         """
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         path = resolve_model_path(self.config.model)
-        import torch
-        from sentence_transformers import SentenceTransformer
-
-        if self.config.threads:
-            torch.set_num_threads(self.config.threads)
-        model = SentenceTransformer(path, device="cpu", local_files_only=True)
-        model.max_seq_length = min(self.config.max_seq_length, model.max_seq_length or self.config.max_seq_length)
-        self.model_ = model
-        getdim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        self.dim_ = int(getdim())
-        logger.info("loaded embedding model %s (dim %d) from %s", self.config.model, self.dim_, path)
+        self.tokenizer_ = _load_tokenizer(path)
+        backend = self.config.backend
+        if backend == "auto":
+            backend = "onnx" if _onnx_available() else "torch"
+        if backend == "onnx":
+            try:
+                self.model_ = _OnnxModel.load(path, self.config)
+            except ConfigError:
+                raise
+            except Exception as exc:  # a failed export must not stop a batch that can run on torch
+                if self.config.backend == "onnx":
+                    raise ConfigError(f"cannot run the ONNX backend ({exc}); set embed.backend = 'torch'") from exc
+                logger.warning("ONNX backend unavailable (%s); using torch", exc)
+                backend = "torch"
+        if backend == "torch":
+            self.model_ = _TorchModel.load(path, self.config)
+        self.backend_ = backend
+        self.dim_ = self.model_.dim
+        logger.info("loaded embedding model %s (dim %d, %s backend) from %s", self.config.model, self.dim_, backend, path)
         return self
 
     @property
     def model_id(self) -> str:
-        """Identifies the vectors this encoder makes: cache keys and manifests carry it."""
-        return f"{self.config.model}|seq{self.config.max_seq_length}"
+        """Identifies the vectors this encoder makes: cache keys and manifests carry it.
+
+        The backend is not part of it: ONNX Runtime and torch give the same vectors.
+        """
+        mid = f"{self.config.model}|seq{self.config.max_seq_length}"
+        if self.config.long_text == "chunk_mean":
+            mid += f"|chunks{self.config.max_chunks}"
+        return mid
+
+    def _windows(self, texts: Sequence[str]) -> tuple[list[list[int]], np.ndarray]:
+        """Token windows with special tokens, and for each window the index of its text."""
+        tok = self.tokenizer_
+        body = max(1, self.config.max_seq_length - len(tok.prefix) - len(tok.suffix))
+        chunks = self.config.max_chunks if self.config.long_text == "chunk_mean" else 1
+        windows: list[list[int]] = []
+        owner: list[int] = []
+        for i, enc in enumerate(tok.tokenizer.encode_batch(list(texts), add_special_tokens=False)):
+            ids = enc.ids
+            if len(ids) <= body:
+                windows.append(tok.prefix + ids + tok.suffix)
+                owner.append(i)
+                continue
+            for start in range(0, min(len(ids), body * chunks), body):
+                windows.append(tok.prefix + ids[start : start + body] + tok.suffix)
+                owner.append(i)
+        return windows, np.asarray(owner, dtype=np.int64)
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """Encode ``texts`` into an ``(n, dim)`` float32 array of unit vectors.
@@ -97,23 +138,186 @@ class Encoder:
             raise NotFittedError("Encoder is not loaded; call Encoder(...).load() first")
         if len(texts) == 0:
             return np.zeros((0, self.dim_), dtype=np.float32)
+        windows, owner = self._windows([str(t) for t in texts])
         # Sorting by length groups similar lengths in a batch, so little time goes to padding.
-        order = np.argsort([len(t) for t in texts], kind="stable")
-        out = np.empty((len(texts), self.dim_), dtype=np.float32)
+        order = np.argsort([len(w) for w in windows], kind="stable")
+        vecs = np.empty((len(windows), self.dim_), dtype=np.float32)
         bs = self.config.batch_size
         show = progress and sys.stderr.isatty()
         with self._lock:
-            for start in tqdm(range(0, len(texts), bs), desc="encoding", unit="batch", disable=not show):
+            for start in tqdm(range(0, len(windows), bs), desc="encoding", unit="batch", disable=not show):
                 idx = order[start : start + bs]
-                vecs = self.model_.encode(
-                    [texts[i] for i in idx],
-                    batch_size=bs,
-                    convert_to_numpy=True,
-                    normalize_embeddings=True,
-                    show_progress_bar=False,
-                )
-                out[idx] = vecs
-        return out
+                width = max(len(windows[i]) for i in idx)
+                ids = np.zeros((len(idx), width), dtype=np.int64)
+                mask = np.zeros((len(idx), width), dtype=np.int64)
+                for r, i in enumerate(idx):
+                    w = windows[i]
+                    ids[r, : len(w)] = w
+                    mask[r, : len(w)] = 1
+                vecs[idx] = self.model_.run(ids, mask)
+        if len(windows) == len(texts):
+            return _unit(vecs)
+        # Several windows per long text: the mean of their unit vectors, renormalised.
+        out = np.zeros((len(texts), self.dim_), dtype=np.float64)
+        np.add.at(out, owner, vecs)
+        return _unit(out.astype(np.float32))
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0).astype(np.float32, copy=False)
+
+
+@dataclass(frozen=True)
+class _Tokenizer:
+    tokenizer: Any  # tokenizers.Tokenizer, without truncation or padding
+    prefix: list[int]  # special tokens before the text ([CLS])
+    suffix: list[int]  # and after it ([SEP])
+
+
+def _load_tokenizer(path: str) -> _Tokenizer:
+    from tokenizers import Tokenizer
+
+    file = Path(path) / "tokenizer.json"
+    if not file.is_file():
+        raise ConfigError(f"{path}: no tokenizer.json; save the model with a fast tokenizer (sentence-transformers does by default)")
+    tok = Tokenizer.from_file(str(file))
+    tok.no_truncation()
+    tok.no_padding()
+    # The special tokens the model expects around a text, as its post-processor adds them.
+    special = tok.encode("", add_special_tokens=True).ids
+    return _Tokenizer(tok, special[:1], special[1:])
+
+
+def _onnx_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+def _threads(config: EmbedConfig) -> int:
+    # One thread per core: more only makes threads fight for the same cores (and for the other
+    # processes on a shared machine); a serving process sets embed.threads = 1 per worker.
+    return config.threads or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+class _TorchModel:
+    """sentence-transformers' torch modules, fed with ready-made token ids."""
+
+    def __init__(self, model: Any, dim: int) -> None:
+        self.model = model
+        self.dim = dim
+
+    @classmethod
+    def load(cls, path: str, config: EmbedConfig) -> _TorchModel:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        model = SentenceTransformer(path, device="cpu", local_files_only=True)
+        model.eval()
+        getdim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return cls(model, int(getdim()))
+
+    def run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            t_ids = torch.from_numpy(ids)
+            out = self.model({"input_ids": t_ids, "attention_mask": torch.from_numpy(mask), "token_type_ids": torch.zeros_like(t_ids)})
+        return out["sentence_embedding"].float().numpy()
+
+
+ONNX_FORMAT = 1  # bump when the exported graph changes, so old exports are not reused
+
+
+def default_onnx_dir() -> Path:
+    """Where exported ONNX graphs are kept unless ``embed.onnx_dir`` says otherwise."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "matcher" / "onnx"
+
+
+def _onnx_path(path: str, config: EmbedConfig) -> Path:
+    import hashlib
+
+    weights = sorted(Path(path).glob("*.safetensors")) + sorted(Path(path).glob("*.bin"))
+    h = hashlib.sha256(f"{ONNX_FORMAT}|{Path(path).resolve()}".encode())
+    for w in weights:
+        st = w.stat()
+        h.update(f"|{w.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    root = Path(config.onnx_dir).expanduser() if config.onnx_dir else default_onnx_dir()
+    return root / h.hexdigest()[:16] / "model.onnx"
+
+
+def export_onnx(path: str, out: Path) -> Path:
+    """Export the sentence-transformers model at ``path`` (pooling and normalisation included) to ``out``.
+
+    Written to a temporary file and renamed, so concurrent first uses never see half a file.
+    """
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    # Eager attention traces to plain ops; the fused kernel's Python branches do not export cleanly.
+    st = SentenceTransformer(path, device="cpu", local_files_only=True, model_kwargs={"attn_implementation": "eager"})
+    st.eval()
+
+    class _Pooled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.st = st
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            out = self.st({"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": torch.zeros_like(input_ids)})
+            return torch.nn.functional.normalize(out["sentence_embedding"], dim=-1)
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    dummy = torch.ones((2, 8), dtype=torch.long)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            _Pooled(),
+            (dummy, torch.ones_like(dummy)),
+            str(tmp),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["embedding"],
+            dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
+        )
+    os.replace(tmp, out)
+    logger.info("exported %s to ONNX at %s", path, out)
+    return out
+
+
+class _OnnxModel:
+    """An ONNX Runtime session over the exported graph (ids and mask in, unit vectors out)."""
+
+    def __init__(self, session: Any, dim: int) -> None:
+        self.session = session
+        self.dim = dim
+
+    @classmethod
+    def load(cls, path: str, config: EmbedConfig) -> _OnnxModel:
+        import onnxruntime as ort
+
+        file = _onnx_path(path, config)
+        if not file.is_file():
+            export_onnx(path, file)
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = _threads(config)
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        session = ort.InferenceSession(str(file), so, providers=["CPUExecutionProvider"])
+        dim = int(session.get_outputs()[0].shape[-1])
+        return cls(session, dim)
+
+    def run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
 
 
 class EmbeddingCache:
