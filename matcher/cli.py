@@ -1,4 +1,4 @@
-"""Command line: matcher batch | recommend | matches | export | sample."""
+"""Command line: matcher batch | recommend | matches | export | sample | serve | runs | rollback | forget | eval."""
 
 from __future__ import annotations
 
@@ -24,11 +24,20 @@ def _config(args: argparse.Namespace):
 
 def _cmd_batch(args: argparse.Namespace) -> int:
     from matcher.batch import run_batch
+    from matcher.store import StoreWriteError
 
-    res = run_batch(args.creators, args.posts, args.brands, args.store, config=_config(args), progress=not args.quiet)
+    try:
+        res = run_batch(args.creators, args.posts, args.brands, args.store, config=_config(args), progress=not args.quiet)
+    except StoreWriteError as exc:  # not bad input: the machine (disk, permissions) failed
+        print(f"matcher: error: {exc}", file=sys.stderr)
+        return 1
     for name, c in res.counts.items():
-        print(f"{name}: read {c['read']}, accepted {c['accepted']}, quarantined {c['quarantined']} ({c['duplicates']} duplicate ids)")
-    print(f"encoded {res.encoded} new texts; stored {res.matches} matches")
+        erased = f", left out {c['suppressed']} of erased creators" if c.get("suppressed") else ""
+        print(f"{name}: read {c['read']}, accepted {c['accepted']}, quarantined {c['quarantined']} ({c['duplicates']} duplicate ids){erased}")
+    if res.resumed:
+        print(f"resumed an interrupted run: took {', '.join(res.resumed)} from its checkpoints")
+    print(f"encoded {res.encoded} new texts; index {res.index_build}; stored {res.matches} matches")
+    print("audit passed: " + "; ".join(c["detail"] for c in res.audit.get("checks", [])))
     print(f"published snapshot {res.snapshot_id} in {res.store}")
     if res.quarantine_path is not None and any(c["quarantined"] for c in res.counts.values()):
         print(f"quarantined rows and reasons: {res.quarantine_path}")
@@ -46,6 +55,8 @@ def _filters(args: argparse.Namespace):
         platforms=tuple(args.platform or ()),
         exclude_creators=tuple(args.exclude or ()),
         allow_unknown_followers=args.allow_unknown_followers,
+        include_brand_accounts=args.include_brand_accounts,
+        min_trust=args.min_trust,
     )
 
 
@@ -58,7 +69,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
         raise _UsageError(str(exc)) from None
     m = Matcher(args.store, config=_config(args)).load()
     try:
-        matches = m.recommend(args.brief, args.k, filters=flt)
+        matches = m.recommend(args.brief, args.k, filters=flt, diversity=args.diversity)
     except ValueError as exc:
         raise _UsageError(str(exc)) from None
     if args.json:
@@ -108,8 +119,154 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_sample(args: argparse.Namespace) -> int:
     from matcher.sample import generate
 
-    info = generate(args.out, seed=args.seed, n_creators=args.creators, n_brands=args.brands, fmt=args.format)
-    print(f"wrote {info.n_creators} creators, {info.n_posts} posts, {info.n_brands} brands to {info.directory}")
+    info = generate(
+        args.out, seed=args.seed, n_creators=args.creators, n_brands=args.brands, fmt=args.format,
+        comments=not args.no_comments, outcomes=not args.no_outcomes,
+    )
+    print(
+        f"wrote {info.n_creators} creators, {info.n_posts} posts, {info.n_brands} brands, {info.n_comments} comments "
+        f"and {info.n_outcomes} campaign outcomes to {info.directory}"
+    )
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from matcher.serve import serve
+
+    if not 0 <= args.port <= 65535:
+        raise _UsageError(f"--port is {args.port}; give a TCP port between 0 and 65535")
+    if not args.timeout > 0:
+        raise _UsageError(f"--timeout is {args.timeout}; give the request deadline in seconds, > 0")
+    serve(args.store, host=args.host, port=args.port, config=_config(args), timeout_s=args.timeout, log_level="warning" if args.quiet else "info")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from matcher.embed import Encoder
+    from matcher.ingest import load_outcomes
+    from matcher.rerank import WEIGHTS_FILE, Reranker, save_weights, train_weights
+    from matcher.store import Store
+
+    cfg = _config(args)
+    frame, rejections, report = load_outcomes(args.outcomes)
+    if report.quarantined:
+        print(f"outcomes: read {report.read}, accepted {report.accepted}, quarantined {report.quarantined}")
+        for r in rejections[:10]:
+            print(f"  {r.file}: row {r.row}: {r.reason}")
+    snap = Store(args.store).load()
+    trained = train_weights(
+        snap,
+        Encoder(cfg.embed).load(),
+        frame,
+        reranker=Reranker(cfg.weights, fit=cfg.fit, evidence_posts=cfg.evidence_posts),
+        test_size=args.test_size,
+        seed=args.seed,
+    )
+    v = trained["validation"]
+    print(f"trained on {trained['rows']['train']} outcomes ({trained['brands']['train']} brands), validated on {trained['rows']['test']} ({trained['brands']['test']} held-out brands)")
+    print("learned weights: " + ", ".join(f"{k} {w:.3f}" for k, w in trained["weights"].items()))
+    print(f"held-out nDCG@10: learned {v['ndcg@10_learned']:.4f} vs default {v['ndcg@10_default']:.4f}; "
+          f"Spearman: learned {v['spearman_learned']:.4f} vs default {v['spearman_default']:.4f}")
+    if args.dry_run:
+        return 0
+    path = save_weights(Path(args.store) / WEIGHTS_FILE, trained)
+    print(f"wrote {path}; recommend() and the next batch use these weights (delete the file to return to the defaults)")
+    return 0
+
+
+def _cmd_runs(args: argparse.Namespace) -> int:
+    from matcher.store import Store
+
+    st = Store(args.store)
+    rows = st.runs(args.limit)
+    if args.json:
+        json.dump(rows, sys.stdout, indent=2)
+        print()
+        return 0
+    try:
+        current = st.current_id()
+    except MatcherError:
+        current = None
+    if not rows:
+        print(f"no runs recorded in {args.store}")
+    for r in rows:
+        d = r["details"]
+        counts = d.get("counts") or {}
+        seen = ", ".join(f"{t} {c.get('accepted')}/{c.get('read')}" for t, c in counts.items())
+        took = (d.get("timings") or {}).get("total_s")
+        mark = " (current)" if r["snapshot_id"] and r["snapshot_id"] == current else ""
+        line = f"{r['run_id']}  {r['status']:<12} {r['started_at']} -> {r['finished_at'] or '…'}  snapshot {r['snapshot_id'] or '-'}{mark}"
+        print(line)
+        if seen:
+            print(f"    accepted/read: {seen}; encoded {d.get('encoded', 0)}; matches {d.get('matches', 0)}; index {d.get('index_build', '?')}"
+                  + (f"; {took:.1f} s" if isinstance(took, (int, float)) else "")
+                  + (f"; resumed {', '.join(d['resumed'])}" if d.get("resumed") else ""))
+        if d.get("error"):
+            print(f"    error: {d['error']}")
+        if r["status"] == "rollback":
+            print(f"    rolled back from {d.get('from')} to {d.get('to')}")
+        if r["status"] == "forget":
+            print(f"    erased {d.get('found')} of {d.get('requested')} creator(s); rewrote {len(d.get('rewritten') or {})} snapshot(s)")
+    return 0
+
+
+def _cmd_rollback(args: argparse.Namespace) -> int:
+    from matcher.store import Store
+
+    if args.list:
+        st = Store(args.store)
+        current = st.current_id()
+        for sid in reversed(st.published_ids()):
+            m = st.read_manifest(sid)
+            counts = m.get("counts", {})
+            print(f"{sid}{' (current)' if sid == current else ''}  created {m.get('created_at')}  "
+                  f"{counts.get('creators')} creators, {counts.get('matches')} matches")
+        return 0
+    previous, now = Store(args.store).rollback(args.to)
+    if previous == now:
+        print(f"snapshot {now} is already the published one")
+    else:
+        print(f"rolled back from snapshot {previous} to {now}")
+    return 0
+
+
+def _cmd_forget(args: argparse.Namespace) -> int:
+    from matcher.erasure import forget
+
+    res = forget(args.store, args.creator_ids)
+    print(f"erased {res.found} of {res.requested} creator(s): rewrote {len(res.rewritten)} snapshot(s), "
+          f"deleted {len(res.removed)} unpublished one(s) and {res.cache_entries} cached vector(s)")
+    if res.current:
+        print(f"published snapshot is now {res.current}")
+    print("they stay on the suppression list: later batch runs leave them out even if the input files still hold them")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from matcher.evaluate import evaluate, evaluate_store, read_qrels, read_run, results_table
+
+    if args.store is None and not args.run:
+        raise _UsageError("give --store (score the batch's stored matches) and/or --run FILE")
+    qrels = read_qrels(args.qrels)
+    results = {}
+    universe = None
+    if args.store is not None:
+        from matcher.store import Store
+
+        st = Store(args.store)
+        sid = args.snapshot or st.current_id()
+        results[f"stored matches ({sid})"] = evaluate_store(args.store, qrels, snapshot_id=sid, rel=args.rel)
+        universe = st.load(sid).creators["creator_id"].astype(str).tolist()
+    for path in args.run or ():
+        results[str(path)] = evaluate(read_run(path), qrels, universe=universe, rel=args.rel)
+    if args.json:
+        out = {name: {"queries": r.n_queries, **r.aggregate} for name, r in results.items()}
+        json.dump(out, sys.stdout, indent=2)
+        print()
+        return 0
+    n = next(iter(results.values())).n_queries
+    print(f"{n} brands with at least one creator of grade >= {args.rel}")
+    print(results_table(results))
     return 0
 
 
@@ -144,6 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--language", action="append", help="ISO language code (repeatable)")
     r.add_argument("--platform", action="append", help="instagram, tiktok, youtube, ... (repeatable)")
     r.add_argument("--exclude", action="append", help="creator id to leave out (repeatable)")
+    r.add_argument("--include-brand-accounts", action="store_true", help="let accounts recognised as brands be returned")
+    r.add_argument("--min-trust", type=float, help="only creators with a trust score at least this (0..1)")
+    r.add_argument("--diversity", type=float, default=0.0, help="0 (off) to 1: variety among the top k (MMR)")
     r.set_defaults(func=_cmd_recommend)
 
     m = sub.add_parser("matches", help="show the batch's stored matches for brands")
@@ -164,7 +324,50 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--creators", type=int, default=2000)
     s.add_argument("--brands", type=int, default=30)
     s.add_argument("--format", choices=("csv", "jsonl", "parquet"), default="csv")
+    s.add_argument("--no-comments", action="store_true", help="do not write the comments table")
+    s.add_argument("--no-outcomes", action="store_true", help="do not write the campaign outcomes table")
     s.set_defaults(func=_cmd_sample)
+
+    t = sub.add_parser("train", help="learn reranker weights from past campaign outcomes")
+    t.add_argument("--store", required=True, type=Path)
+    t.add_argument("--outcomes", required=True, type=Path, help="table of brand_id, creator_id, outcome[, date]")
+    t.add_argument("--test-size", type=float, default=0.25, help="share of brands held out for validation")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--dry-run", action="store_true", help="report the validation without writing the weights")
+    t.set_defaults(func=_cmd_train)
+
+    v = sub.add_parser("serve", help="serve the HTTP API and the web page over the published snapshot")
+    v.add_argument("--store", required=True, type=Path)
+    v.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    v.add_argument("--port", type=int, default=8000)
+    v.add_argument("--timeout", type=float, default=10.0, help="request deadline in seconds; slower requests answer 503")
+    v.set_defaults(func=_cmd_serve)
+
+    h = sub.add_parser("runs", help="list the run history: batch runs, rollbacks, erasures")
+    h.add_argument("--store", required=True, type=Path)
+    h.add_argument("--limit", type=int, default=20)
+    h.add_argument("--json", action="store_true", help="print the history as JSON")
+    h.set_defaults(func=_cmd_runs)
+
+    rb = sub.add_parser("rollback", help="publish an earlier retained snapshot again, without recomputing")
+    rb.add_argument("--store", required=True, type=Path)
+    rb.add_argument("--to", help="snapshot id (default: the one published before the current one)")
+    rb.add_argument("--list", action="store_true", help="list the retained snapshots instead")
+    rb.set_defaults(func=_cmd_rollback)
+
+    f = sub.add_parser("forget", help="erase creators from the store, every retained snapshot and all later runs")
+    f.add_argument("--store", required=True, type=Path)
+    f.add_argument("creator_ids", nargs="+", metavar="CREATOR_ID")
+    f.set_defaults(func=_cmd_forget)
+
+    ev = sub.add_parser("eval", help="score stored matches or run files against relevance labels (nDCG@10, R@50, MRR, AUC, MedR)")
+    ev.add_argument("--qrels", required=True, type=Path, help="CSV/TSV with brand_id, creator_id, grade (or TREC qrels)")
+    ev.add_argument("--store", type=Path, help="score the matches the latest batch stored here")
+    ev.add_argument("--snapshot", help="a retained snapshot id instead of the published one")
+    ev.add_argument("--run", action="append", type=Path, help="CSV with brand_id, creator_id, rank|score, or a TREC run (repeatable)")
+    ev.add_argument("--rel", type=int, default=1, help="lowest grade that counts as relevant (default 1)")
+    ev.add_argument("--json", action="store_true", help="print the scores as JSON")
+    ev.set_defaults(func=_cmd_eval)
     return p
 
 

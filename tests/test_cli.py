@@ -39,11 +39,18 @@ def test_batch_then_recommend_export_and_matches(sample, built, tmp_path):
     run("export", "--store", str(store), "--out", str(csv_path))
     with open(csv_path, newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0]) == ["brand_id", "rank", "creator_id", "score", "topic", "engagement", "trust"]
+    assert list(rows[0]) == ["brand_id", "rank", "creator_id", "score", "topic", "engagement", "trust", "conversation", "fit", "penalty"]
     assert len(rows) > 0
 
     shown = run("matches", "--store", str(store), "--k", "2")
     assert shown.stdout.count("score ") == 6
+
+    trained = run("train", "--store", str(store), "--outcomes", str(sample.outcomes))
+    assert "learned weights" in trained.stdout and "held-out nDCG@10" in trained.stdout
+    learned = json.loads((store / "weights.json").read_text())
+    assert learned["format"] == "matcher.weights" and set(learned["weights"]) == {"topic", "engagement", "trust", "conversation", "fit"}
+    again = json.loads(run("recommend", "--store", str(store), "trail running shoes", "--k", "3", "--json").stdout)
+    assert len(again["matches"]) == 3
 
 
 def test_bad_input_is_one_clear_line_not_a_traceback(tmp_path, sample):
