@@ -28,7 +28,7 @@ $(SAMPLE)/creators.csv: $(VENV)/.installed matcher/sample.py
 	$(PY) -m matcher.cli sample --out $(SAMPLE)
 
 demo: install $(SAMPLE)/creators.csv
-	$(PY) -m matcher.cli batch --creators $(SAMPLE)/creators.csv --posts $(SAMPLE)/posts.csv --brands $(SAMPLE)/brands.csv --store $(STORE)
+	$(PY) -m matcher.cli batch --creators $(SAMPLE)/creators.csv --posts $(SAMPLE)/posts.csv --brands $(SAMPLE)/brands.csv --comments $(SAMPLE)/comments.csv --store $(STORE)
 	$(PY) -m matcher.cli matches --store $(STORE) --brand b001 --brand b002 --brand b003 --k 5
 
 # The browser test drives Debian's Chromium; install it when missing (root only: CI runs as root).

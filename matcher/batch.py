@@ -252,6 +252,7 @@ def run_batch(
     brands: str | Path,
     store: str | Path,
     *,
+    comments: str | Path | None = None,
     config: Config | None = None,
     encoder: Encoder | None = None,
     progress: bool = True,
@@ -260,6 +261,7 @@ def run_batch(
 
     Args:
         creators, posts, brands: input tables (CSV, JSON Lines or Parquet).
+        comments: optional comments table; without it the conversation signal is unavailable.
         store: store directory (created if needed).
         config: settings; defaults when None.
         encoder: a loaded or unloaded :class:`Encoder` to reuse; one is made from the config, and only
@@ -276,6 +278,8 @@ def run_batch(
         StoreWriteError: writing to the store failed (e.g. disk full); nothing was published.
     """
     inputs = {"creators": Path(creators), "posts": Path(posts), "brands": Path(brands)}
+    if comments is not None:
+        inputs["comments"] = Path(comments)
     st = Store(store)
     with st.lock("matcher batch"):
         crash_point("locked")
@@ -535,7 +539,10 @@ class _Run:
     # -- stages -----------------------------------------------------------------------------
     def _ingest(self) -> tuple[dict[str, bytes], dict[str, Any]]:
         cfg = self.cfg
-        ds = load_dataset(self.inputs["creators"], self.inputs["posts"], self.inputs["brands"], max_text_chars=cfg.max_text_chars)
+        ds = load_dataset(
+            self.inputs["creators"], self.inputs["posts"], self.inputs["brands"],
+            comments=self.inputs.get("comments"), max_text_chars=cfg.max_text_chars,
+        )
         counts = {r.name: {"read": r.read, "accepted": r.accepted, "quarantined": r.quarantined, "duplicates": r.duplicates, "suppressed": 0} for r in ds.reports}
         tables: dict[str, pd.DataFrame] = {"creators": ds.creators.reset_index(drop=True), "posts": ds.posts.reset_index(drop=True)}
         tables["brands"] = ds.brands.reset_index(drop=True) if ds.brands is not None else pd.DataFrame({"brand_id": pd.Series(dtype="string")})

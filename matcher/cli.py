@@ -27,7 +27,9 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     from matcher.store import StoreWriteError
 
     try:
-        res = run_batch(args.creators, args.posts, args.brands, args.store, config=_config(args), progress=not args.quiet)
+        res = run_batch(
+            args.creators, args.posts, args.brands, args.store, comments=args.comments, config=_config(args), progress=not args.quiet
+        )
     except StoreWriteError as exc:  # not bad input: the machine (disk, permissions) failed
         print(f"matcher: error: {exc}", file=sys.stderr)
         return 1
@@ -286,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--creators", required=True, type=Path)
     b.add_argument("--posts", required=True, type=Path)
     b.add_argument("--brands", required=True, type=Path)
+    b.add_argument("--comments", type=Path, help="optional comments table (enables the conversation signal)")
     b.add_argument("--store", required=True, type=Path)
     b.set_defaults(func=_cmd_batch)
 

@@ -170,8 +170,10 @@ class SignalConfig:
     recency_days: float = 60.0  # recency score = exp(-days since last post / recency_days)
     reply_hours: float = 24.0  # reply speed score = exp(-median reply delay in hours / reply_hours)
     generic_share_max: float = 0.7  # more generic audience comments than this: flagged
-    pod_min_regulars: int = 5  # a pod: at least this many regulars shared with other creators...
-    pod_regular_share: float = 0.6  # ...each commenting on this share of the creator's posts
+    # A pod: at least this many regulars shared with other creators, each commenting on this share
+    # of the creator's commented posts. Comments tables are often samples, so the share is modest.
+    pod_min_regulars: int = 4
+    pod_regular_share: float = 0.3
     min_bio_agreement: float = 0.25  # bio vs posts cosine below this: the bio is not trusted
 
     def __post_init__(self) -> None:

@@ -249,7 +249,7 @@ def conversation_signals(comments: pd.DataFrame, posts: pd.DataFrame, cfg: Signa
     n_posts = per_post.groupby("creator_id")["post_id"].nunique()
     by_author = per_post.groupby(["creator_id", "author_id"]).size().rename("posts").reset_index()
     by_author["share"] = by_author["posts"] / by_author["creator_id"].map(n_posts)
-    regular = by_author[(by_author["share"] >= cfg.pod_regular_share) & (by_author["creator_id"].map(n_posts) >= 4)]
+    regular = by_author[(by_author["share"] >= cfg.pod_regular_share) & (by_author["creator_id"].map(n_posts) >= 3)]
     creators_per_regular = regular.groupby("author_id")["creator_id"].nunique()
     shared = regular[regular["author_id"].map(creators_per_regular) >= 2]
     out["pod_regulars"] = shared.groupby("creator_id").size()

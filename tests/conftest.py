@@ -37,7 +37,7 @@ def built(sample, encoder, tmp_path_factory):
     from matcher.batch import run_batch
 
     store = tmp_path_factory.mktemp("store")
-    result = run_batch(sample.creators, sample.posts, sample.brands, store, encoder=encoder, progress=False)
+    result = run_batch(sample.creators, sample.posts, sample.brands, store, comments=sample.comments, encoder=encoder, progress=False)
     return result
 
 

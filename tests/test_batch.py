@@ -65,7 +65,7 @@ def test_known_answer_trail_running_brand_gets_trail_runners(built, sample):
 
 
 def test_second_run_on_unchanged_inputs_encodes_nothing(built, sample, encoder):
-    again = run_batch(sample.creators, sample.posts, sample.brands, built.store, encoder=encoder, progress=False)
+    again = run_batch(sample.creators, sample.posts, sample.brands, built.store, comments=sample.comments, encoder=encoder, progress=False)
     assert again.encoded == 0
     assert again.snapshot_id != built.snapshot_id
     assert Store(built.store).current_id() == again.snapshot_id
@@ -126,3 +126,22 @@ def test_undisclosed_sponsorship_is_found(built, sample):
     flagged = sig["flags"].str.contains("UNDISCLOSED_SPONSORSHIP").reindex(lab.index)
     assert hidden.sum() >= 5 and flagged[hidden].mean() >= 0.9
     assert flagged[~hidden].mean() < 0.05
+
+
+def test_conversation_signal_matches_the_labelled_behaviour(built, sample):
+    lab = _labels(sample)
+    sig = Store(built.store).load().signals.set_index("creator_id").reindex(lab.index)
+    people = (lab["is_fake"] != "1") & (lab["is_brand_account"] != "1")
+    high = sig.loc[people & (lab["answers_questions"] == "high"), "answer_rate"]
+    low = sig.loc[people & (lab["answers_questions"] == "low"), "answer_rate"]
+    assert high.median() > low.median() + 0.3
+    assert sig.loc[people & (lab["answers_questions"] == "high"), "conversation_score"].median() > sig.loc[
+        people & (lab["answers_questions"] == "low"), "conversation_score"
+    ].median()
+    pod = lab["in_pod"] == "1"
+    assert pod.sum() >= 8
+    pod_flag = sig["flags"].str.contains("ENGAGEMENT_POD")
+    # A pod member with a handful of sampled comments leaves too little evidence to call.
+    enough = sig["comments_seen"] >= 10
+    assert pod_flag[pod & enough].mean() >= 0.9 and pod_flag[~pod].mean() < 0.01
+    assert not sig["flags"].str.contains("NO_COMMENT_DATA").any()

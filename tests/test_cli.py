@@ -23,7 +23,7 @@ def test_batch_then_recommend_export_and_matches(sample, built, tmp_path):
     # Start from the session store's embedding cache: the CLI run then encodes nothing new,
     # which keeps the suite quick and checks that the cache is shared by content, not by store.
     shutil.copytree(built.store / "cache", store / "cache")
-    out = run("batch", "--creators", str(sample.creators), "--posts", str(sample.posts), "--brands", str(sample.brands), "--store", str(store))
+    out = run("batch", "--creators", str(sample.creators), "--posts", str(sample.posts), "--brands", str(sample.brands), "--comments", str(sample.comments), "--store", str(store))
     assert "published snapshot" in out.stdout and "quarantined" in out.stdout
     assert "encoded 0 new texts" in out.stdout
 
