@@ -224,43 +224,69 @@ class Reranker:
             best_sim = np.maximum(best_sim, vecs @ vecs[j])
         return [scored[j] for j in chosen]
 
+    _SIGNAL_FIELDS = (
+        "tier", "engagement_rate", "engagement_basis", "engagement_percentile", "consistency", "recency",
+        "n_posts", "sponsored_posts", "disclosed_posts", "clear_disclosures", "transparency", "authenticity",
+        "days_since_last_post", "answer_rate", "median_reply_hours", "generic_share", "focus", "bio_agreement",
+    )
+
+    def _columns(self, snapshot: Any) -> dict[str, np.ndarray]:
+        """Plain arrays of the columns a match reads, built once per snapshot: cell-by-cell pandas
+        look-ups cost milliseconds per match, which dominates a request."""
+        key = (getattr(snapshot, "snapshot_id", None), id(snapshot))
+        cached = getattr(self, "_cols", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        c, s, p = snapshot.creators, snapshot.signals, snapshot.posts
+        cols: dict[str, np.ndarray] = {
+            "post_id": p["post_id"].astype(str).to_numpy(),
+            "post_text": p["text"].astype(str).to_numpy(),
+            "flags": s["flags"].to_numpy(dtype=object),
+            "reasons": s["reasons"].to_numpy(dtype=object) if "reasons" in s else np.full(len(s), None, dtype=object),
+            "followers": pd.to_numeric(c["followers"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan),
+        }
+        for name in ("country", "language", "handle", "platform"):
+            cols[name] = c[name].astype(object).where(c[name].notna(), None).to_numpy(dtype=object)
+        for name in self._SIGNAL_FIELDS:
+            if name in s:
+                cols["s:" + name] = s[name].astype(object).where(s[name].notna(), None).to_numpy(dtype=object)
+        self._cols = (key, cols)
+        return cols
+
     def _match(self, snapshot: Any, rank: int, score: float, hit: Hit, comps: dict[str, float | None], contrib: dict[str, float], post_sims: np.ndarray, conflicts: tuple[str, ...]) -> Match:
-        c, s, row = snapshot.creators, snapshot.signals, hit.row
+        cols = self._columns(snapshot)
+        row = hit.row
         lo = int(snapshot.post_offsets[row])
         order = np.argsort(-post_sims, kind="stable")[: self.evidence_posts]
-        posts = snapshot.posts
         evidence = tuple(
-            Evidence(post_id=str(posts["post_id"].iat[lo + j]), text=str(posts["text"].iat[lo + j]), similarity=round(float(post_sims[j]), 4))
+            Evidence(post_id=str(cols["post_id"][lo + j]), text=str(cols["post_text"][lo + j]), similarity=round(float(post_sims[j]), 4))
             for j in order
         )
-        flags_raw = s["flags"].iat[row]
+        flags_raw = cols["flags"][row]
         flags = [f for f in str(flags_raw).split("|") if f] if isinstance(flags_raw, str) else []
-        reasons = json.loads(s["reasons"].iat[row]) if "reasons" in s and isinstance(s["reasons"].iat[row], str) else {}
+        reasons_raw = cols["reasons"][row]
+        reasons = json.loads(reasons_raw) if isinstance(reasons_raw, str) else {}
         if conflicts:
             flags.append("COMPETITOR_CONFLICT")
             reasons["COMPETITOR_CONFLICT"] = f"recent sponsored posts for competitor(s): {', '.join(conflicts)}"
-        followers = _num(c["followers"].iat[row])
+        followers = _num(cols["followers"][row])
         signals: dict[str, Any] = {"profile_similarity": round(hit.score, 4), "reasons": reasons}
-        for name in (
-            "tier", "engagement_rate", "engagement_basis", "engagement_percentile", "consistency", "recency",
-            "n_posts", "sponsored_posts", "disclosed_posts", "clear_disclosures", "transparency", "authenticity",
-            "days_since_last_post", "answer_rate", "median_reply_hours", "generic_share", "focus", "bio_agreement",
-        ):
-            if name in s:
-                v = s[name].iat[row]
+        for name in self._SIGNAL_FIELDS:
+            if "s:" + name in cols:
+                v = cols["s:" + name][row]
                 signals[name] = v if isinstance(v, str) else (int(v) if isinstance(v, (int, np.integer)) else _num(v))
-        country, language = c["country"].iat[row], c["language"].iat[row]
+        country, language = cols["country"][row], cols["language"][row]
         return Match(
             rank=rank,
             creator_id=hit.id,
             score=round(score, 6),
             components={k: (None if v is None else round(v, 6)) for k, v in comps.items()},
             contributions={k: round(v, 6) for k, v in contrib.items()},
-            handle=str(c["handle"].iat[row] if pd.notna(c["handle"].iat[row]) else ""),
-            platform=str(c["platform"].iat[row] if pd.notna(c["platform"].iat[row]) else ""),
+            handle=str(cols["handle"][row] or ""),
+            platform=str(cols["platform"][row] or ""),
             followers=None if followers is None else int(followers),
-            country=None if pd.isna(country) else str(country),
-            language=None if pd.isna(language) else str(language),
+            country=None if country is None else str(country),
+            language=None if language is None else str(language),
             flags=tuple(flags),
             signals=signals,
             evidence=evidence,
