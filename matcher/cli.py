@@ -171,7 +171,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
           f"Spearman: learned {v['spearman_learned']:.4f} vs default {v['spearman_default']:.4f}")
     if args.dry_run:
         return 0
-    path = save_weights(Path(args.store) / WEIGHTS_FILE, trained)
+    # Under the store's lock: a batch run reads the weights into its checkpoint key.
+    with Store(args.store).lock("matcher train"):
+        path = save_weights(Path(args.store) / WEIGHTS_FILE, trained)
     print(f"wrote {path}; recommend() and the next batch use these weights (delete the file to return to the defaults)")
     return 0
 

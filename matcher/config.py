@@ -115,11 +115,12 @@ class Weights:
     (``benchmarks/weights_sample.py``).
     """
 
+    # Raw values as found on the grid; they are normalised at use (0.48 / 0.04 / 0.24 / 0.08 / 0.16).
     topic: float = 0.60
-    engagement: float = 0.10
-    trust: float = 0.15
-    conversation: float = 0.05
-    fit: float = 0.10
+    engagement: float = 0.05
+    trust: float = 0.30
+    conversation: float = 0.10
+    fit: float = 0.20
 
     def __post_init__(self) -> None:
         for f in fields(self):
