@@ -247,10 +247,8 @@ def batch_figures(idx: VectorIndex, snap, reranker, encoder, texts: list[str], n
     t = time.perf_counter()
     sample = min(200, n_brands)
     for i in range(sample):
-        hits = idx.search(q[i], pool)[0]
+        idx.search(q[i], pool)
     one_by_one = (time.perf_counter() - t) / sample
-    from matcher.index import Hit
-
     base_hits = snap.index.search(qv[: min(50, len(qv))], pool)
     t = time.perf_counter()
     for i, hs in enumerate(base_hits):

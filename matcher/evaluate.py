@@ -40,6 +40,8 @@ from matcher.errors import InputFileError, MatcherError
 
 __all__ = [
     "MEASURES",
+    "ALL_MEASURES",
+    "EvalError",
     "EvalResult",
     "read_qrels",
     "read_run",
