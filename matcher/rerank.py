@@ -58,14 +58,21 @@ def topic_score(profile_similarity: float, post_similarities: np.ndarray, *, top
     return min(1.0, max(0.0, p))
 
 
-def _value(v: Any) -> float | None:
+def _num(v: Any) -> float | None:
+    """A float, or None for missing, NaN and non-numbers."""
     if v is None or v is pd.NA:
         return None
     try:
         f = float(v)
     except (TypeError, ValueError):
         return None
-    return None if not math.isfinite(f) else min(1.0, max(0.0, f))
+    return None if math.isnan(f) else f
+
+
+def _value(v: Any) -> float | None:
+    """A component value clipped to [0, 1], or None when it is unavailable (missing or not finite)."""
+    f = _num(v)
+    return None if f is None or not math.isfinite(f) else min(1.0, max(0.0, f))
 
 
 def combine(components: Mapping[str, float | None], weights: Weights, *, multiplier: float = 1.0) -> tuple[float, dict[str, float]]:
@@ -87,15 +94,6 @@ def combine(components: Mapping[str, float | None], weights: Weights, *, multipl
         contrib["penalty"] = total * m - total
     return float(sum(contrib.values())), contrib
 
-
-def _num(v: Any) -> float | None:
-    if v is None or v is pd.NA:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else f
 
 
 class Reranker:
