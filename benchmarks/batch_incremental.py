@@ -31,24 +31,14 @@ from matcher.sample import generate  # noqa: E402
 from matcher.store import Store  # noqa: E402
 
 
+# The scripts run as files, not as a package: make their shared helper importable either way.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hostinfo import cpu_model, ram_gib  # noqa: E402
+
 def machine() -> dict[str, str]:
     """CPU model, cores, RAM and load, read from /proc where available."""
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = "unknown"
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-                break
-    except OSError:
-        pass
+    ram = ram_gib()
+    cpu, ram = cpu_model(), "unknown" if ram is None else f"{ram:.1f} GiB"
     import torch
 
     return {

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -40,6 +39,11 @@ logger = logging.getLogger("eval_dev")
 #: Overrides the data directory (the default is ../shared/data beside the repository).
 DATA_ENV = "EVAL_DATA_DIR"
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
+
+
+# The scripts run as files, not as a package: make their shared helper importable either way.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hostinfo import cpu_model, ram_gib  # noqa: E402
 
 
 def data_dir(arg: str | None = None) -> Path | None:
@@ -151,20 +155,8 @@ def _bootstrap_gain(a: pd.DataFrame, b: pd.DataFrame, measure: str = "nDCG@10", 
 
 def machine() -> str:
     """CPU model, cores and memory of this machine."""
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = ""
-    try:
-        kb = int(next(x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal")).split()[1])
-        mem = f", {kb / 1024 / 1024:.0f} GiB RAM"
-    except (OSError, StopIteration):
-        pass
+    gib = ram_gib()
+    cpu, mem = cpu_model(), "" if gib is None else f", {gib:.0f} GiB RAM"
     load = f", load average {os.getloadavg()[0]:.1f} at start" if hasattr(os, "getloadavg") else ""
     return f"{cpu}, {os.cpu_count()} cores{mem}{load}"
 

@@ -82,26 +82,18 @@ class Run:
         return [s for s in self.samples if s.status != 200]
 
 
+# The scripts run as files, not as a package: make their shared helper importable either way.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hostinfo import cpu_model, ram_gib  # noqa: E402
+
 def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
 def machine() -> dict[str, str]:
     """CPU model, cores and RAM of this machine, from /proc."""
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = "unknown"
-    try:
-        kb = int(next(x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal")).split()[1])
-        ram = f"{kb / 1024 / 1024:.1f} GiB"
-    except (OSError, StopIteration, ValueError):
-        pass
+    gib = ram_gib()
+    model, ram = cpu_model(), "unknown" if gib is None else f"{gib:.1f} GiB"
     return {"cpu": model, "cores": str(os.cpu_count()), "ram": ram, "python": platform.python_version(), "os": platform.platform()}
 
 

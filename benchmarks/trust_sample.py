@@ -41,16 +41,12 @@ from matcher.signals import AUTHENTICITY_FLAGS  # noqa: E402
 from matcher.store import Store  # noqa: E402
 
 
+# The scripts run as files, not as a package: make their shared helper importable either way.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hostinfo import cpu_model, ram_gib  # noqa: E402
+
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    cpu, mem = cpu_model(), ram_gib() or 0.0
     return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, Python {platform.python_version()}"
 
 
