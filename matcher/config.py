@@ -192,14 +192,27 @@ class SignalConfig:
         _finite("signals.min_bio_agreement", self.min_bio_agreement, -1.0, 1.0)
 
 
-#: Default brand-safety word lists by category; a post matching any word is flagged for the category.
+#: Default brand-safety word lists by category; a post matching any word or phrase is flagged for
+#: the category. Ambiguous words that mostly mean something harmless in creators' posts are left
+#: out or narrowed to phrases: "shooting" (photo shoots, basketball), "xxx" (kisses at the end of a
+#: message).
 DEFAULT_UNSAFE_WORDS: dict[str, tuple[str, ...]] = {
     "weapons": ("gun", "guns", "rifle", "firearm", "ammo", "ammunition", "handgun"),
     "drugs": ("cocaine", "heroin", "meth", "weed", "cannabis", "mdma", "overdose"),
     "gambling": ("casino", "betting", "sportsbook", "poker", "slots", "gamble"),
-    "adult": ("nsfw", "onlyfans", "xxx", "porn"),
-    "violence": ("gore", "beheading", "massacre", "shooting"),
+    "adult": ("nsfw", "onlyfans", "porn", "pornhub"),
+    "violence": ("gore", "beheading", "massacre", "mass shooting", "school shooting", "shooting spree"),
 }
+
+#: Phrases that contain an unsafe word but are harmless idioms or product names; they are removed
+#: from a post before the word lists are matched ("food porn" is a food-photo tag, a "massage gun"
+#: is a recovery tool).
+DEFAULT_SAFE_PHRASES: tuple[str, ...] = (
+    "food porn", "earth porn", "cabin porn", "room porn", "book porn", "gear porn",
+    "glue gun", "hot glue gun", "nail gun", "massage gun", "heat gun", "staple gun", "spray gun",
+    "paint gun", "caulk gun", "water gun", "nerf gun", "top gun", "gun metal", "weed killer",
+    "weed control", "weed barrier",
+)
 
 
 @dataclass(frozen=True)
@@ -213,6 +226,7 @@ class FitConfig:
     unsafe_penalty: float = 0.5  # score multiplier for posts in an unsafe category
     exclude_brand_accounts: bool = True
     unsafe_words: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_UNSAFE_WORDS))
+    safe_phrases: tuple[str, ...] = DEFAULT_SAFE_PHRASES  # idioms that contain an unsafe word
 
     def __post_init__(self) -> None:
         _check(isinstance(self.min_followers, int) and self.min_followers >= 0, "config 'fit.min_followers' must be a whole number >= 0")
@@ -226,6 +240,11 @@ class FitConfig:
             "config 'fit.unsafe_words' must be a table of category = [words]",
         )
         object.__setattr__(self, "unsafe_words", {str(k): tuple(str(w).lower() for w in v) for k, v in self.unsafe_words.items()})
+        _check(
+            isinstance(self.safe_phrases, (list, tuple)) and all(isinstance(v, str) for v in self.safe_phrases),
+            "config 'fit.safe_phrases' must be a list of phrases",
+        )
+        object.__setattr__(self, "safe_phrases", tuple(v.lower() for v in self.safe_phrases))
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -135,12 +135,26 @@ def is_commercial(text: pd.Series) -> pd.Series:
     return _text(text).str.contains(_COMMERCIAL)
 
 
-def post_signals(posts: pd.DataFrame, *, early_chars: int = 100, unsafe_words: Mapping[str, tuple[str, ...]] | None = None) -> pd.DataFrame:
+def _phrase(words: str) -> str:
+    """A word or phrase as a pattern; inside a phrase, any run of spaces, hyphens or nothing
+    separates the words ("food porn", "food-porn", "#foodporn")."""
+    return r"[\s\-]*".join(re.escape(w) for w in words.split())
+
+
+def post_signals(
+    posts: pd.DataFrame,
+    *,
+    early_chars: int = 100,
+    unsafe_words: Mapping[str, tuple[str, ...]] | None = None,
+    safe_phrases: Sequence[str] = (),
+) -> pd.DataFrame:
     """Per-post sponsorship, disclosure quality and brand-safety, aligned with ``posts``.
 
     ``disclosure`` is 1.0 for the platform's paid-partnership flag or a clear label within the first
     ``early_chars`` characters; 0.5 for a clear label later in the text, or a vague one (#sp, #collab);
-    0.0 for a sponsored post with no label; NaN for posts that are not sponsored.
+    0.0 for a sponsored post with no label; NaN for posts that are not sponsored. ``unsafe`` lists
+    the categories of ``unsafe_words`` whose whole words or phrases a post contains, after removing
+    the harmless ``safe_phrases`` ("food porn", "massage gun").
     """
     text = _text(posts["text"]) if "text" in posts else pd.Series("", index=posts.index)
     flag = posts["sponsored"].astype("boolean").fillna(False).to_numpy(dtype=bool) if "sponsored" in posts else np.zeros(len(posts), bool)
@@ -159,11 +173,15 @@ def post_signals(posts: pd.DataFrame, *, early_chars: int = 100, unsafe_words: M
         index=posts.index,
     )
     unsafe = np.full(len(posts), "", dtype=object)
+    checked = text
+    if safe_phrases and unsafe_words:
+        safe = re.compile(r"(?<![\w#])#?(?:" + "|".join(_phrase(p) for p in safe_phrases) + r")\b", re.IGNORECASE)
+        checked = text.str.replace(safe, " ", regex=True)
     for category, words in (unsafe_words or {}).items():
         if not words:
             continue
-        pat = re.compile(r"(?<![\w#])#?(?:" + "|".join(re.escape(w) for w in words) + r")\b", re.IGNORECASE)
-        hit = text.str.contains(pat).to_numpy(dtype=bool)
+        pat = re.compile(r"(?<![\w#])#?(?:" + "|".join(_phrase(w) for w in words) + r")\b", re.IGNORECASE)
+        hit = checked.str.contains(pat).to_numpy(dtype=bool)
         unsafe = np.where(hit & (unsafe == ""), category, np.where(hit, unsafe + "," + category, unsafe))
     out["unsafe"] = unsafe
     return out
@@ -337,7 +355,7 @@ def compute_signals(
     out["following"] = following
     out["tier"] = tier_of(followers).to_numpy()
 
-    ps = post_signals(posts, early_chars=cfg.early_chars, unsafe_words=fit.unsafe_words)
+    ps = post_signals(posts, early_chars=cfg.early_chars, unsafe_words=fit.unsafe_words, safe_phrases=fit.safe_phrases)
     p = pd.DataFrame({"creator_id": posts["creator_id"].astype(str).to_numpy()})
     for col in ("likes", "comments", "shares", "views"):
         p[col] = pd.to_numeric(posts[col], errors="coerce").astype("float64").to_numpy() if col in posts else np.nan

@@ -301,3 +301,29 @@ def test_unsafe_content_is_flagged_with_category():
     s = compute_signals(c, p, fit=FitConfig()).set_index("creator_id")
     assert "UNSAFE_CONTENT" in s.loc["a", "flags"] and s.loc["a", "unsafe_categories"] == "gambling"
     assert s.loc["b", "unsafe_categories"] == "weapons"  # whole words only: "Gunnison" does not match
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Harmless idioms and product names that contain an unsafe word (real post texts in this
+        # style were flagged before the safe phrases existed).
+        ("food porn cooking chef kitchen recipe", ""),
+        ("Sunday brunch #food-porn", ""),
+        ("Recovery day with my massage gun and a hot glue gun craft", ""),
+        ("Thanks for all the hugs xxx", ""),
+        ("Shooting 35mm film at golden hour", ""),
+        ("Weed killer that is safe for pets", ""),
+        # The words themselves are still caught, also next to a safe phrase.
+        ("Range day: new rifle and a massage gun after", "weapons"),
+        ("Food porn and real porn are not the same", "adult"),
+        ("Vigil after the school shooting", "violence"),
+        ("#poker night", "gambling"),
+    ],
+)
+def test_safe_phrases_are_not_unsafe(text, expected):
+    from matcher.config import FitConfig
+
+    fit = FitConfig()
+    ps = post_signals(pd.DataFrame({"text": [text]}), unsafe_words=fit.unsafe_words, safe_phrases=fit.safe_phrases)
+    assert ps["unsafe"].iloc[0] == expected
