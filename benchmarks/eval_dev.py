@@ -206,19 +206,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         score("matcher full rerank", main_run["runs"]["full"], "default weights " + ", ".join(f"{k} {v:.2f}" for k, v in wn.items()))
         if not args.no_variants:
             comps = main_run["comps"]
-            others = [k for k in wn if k != "topic" and f"c_{k}" in comps]
-            vals = np.vstack([comps[f"c_{k}"].astype(float).to_numpy() for k in others])
-            ws = np.array([wn[k] for k in others])[:, None] * ~np.isnan(vals)
-            quality = np.nansum(np.nan_to_num(vals) * ws, axis=0) / np.maximum(ws.sum(axis=0), 1e-12)
-            topic = comps["c_topic"].astype(float).to_numpy()
-            for name, sc in (
-                ("rerank formula: 0.85 topic + 0.15 quality", 0.85 * topic + 0.15 * quality),
-                ("rerank formula: topic × (0.8 + 0.2 quality)", topic * (0.8 + 0.2 * quality)),
-                ("rerank formula: topic × (0.9 + 0.1 quality)", topic * (0.9 + 0.1 * quality)),
-            ):
-                alt = comps.assign(_s=sc).sort_values(["brand_id", "_s", "creator_id"], ascending=[True, False, True], kind="mergesort")
-                alt["rank"] = alt.groupby("brand_id").cumcount() + 1
-                score(name, alt[["brand_id", "creator_id", "rank"]], "quality = weighted mean of the available non-topic components, offline from Match.components")
+            # The additive score matcher used before (Σ w × component, weights renormalised over the
+            # available components), from the same run's components, to show what the product form buys.
+            X = np.column_stack([comps[f"c_{k}"].astype(float).to_numpy() for k in wn])
+            old_w = np.array([0.60, 0.05, 0.30, 0.10, 0.20])[None, :] * np.isfinite(X)
+            additive = (np.nan_to_num(X) * old_w).sum(axis=1) / np.maximum(old_w.sum(axis=1), 1e-12)
+            alt = comps.assign(_s=additive).sort_values(["brand_id", "_s", "creator_id"], ascending=[True, False, True], kind="mergesort")
+            alt["rank"] = alt.groupby("brand_id").cumcount() + 1
+            score(
+                "variant: additive score, previous default weights",
+                alt[["brand_id", "creator_id", "rank"]],
+                "Σ w × component with topic 0.60, engagement 0.05, trust 0.30, conversation 0.10, fit 0.20, offline from Match.components (no penalties)",
+            )
         stored = evaluate_store(main_run["store"], qrels)
         res["matcher batch (stored top 50, via evaluate_store)"] = stored
         notes["matcher batch (stored top 50, via evaluate_store)"] = "what `matcher eval --store` reports"

@@ -9,8 +9,12 @@ nightly batch into a work store, then reports:
 2. the choice of default reranker weights: a grid over the component weights, scored by nDCG@10
    over all 30 brands, where a creator's gain is 0 outside the brand's niche and, inside it,
    1 + 1 (genuine: not fake, not in a pod, discloses its sponsorships) + 0.5 (in the brand's
-   follower band, 1k-100k by default) + 0.5 (answers its audience's questions). Every component
-   keeps a weight of at least 0.05 so each signal a match explains also counts.
+   follower band, 1k-100k by default) + 0.5 (answers its audience's questions). When the real dev
+   data is present (../shared/data, see benchmarks/eval_dev.py), each grid point also reports the
+   share of the similarity-only nDCG@10 it gives up there, and only points within DEV_LIMIT are
+   eligible: the sample's labels reward trust by construction, the real set's topical labels do
+   not, so the defaults must serve both. Trust keeps a weight of at least 0.05 so the signal a
+   match explains also counts.
 
 Usage: python benchmarks/trust_sample.py [--creators 2000] [--out benchmarks/results/trust_sample.md]
 """
@@ -34,7 +38,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from matcher.batch import run_batch  # noqa: E402
 from matcher.config import Config, Weights  # noqa: E402
 from matcher.engine import filter_mask  # noqa: E402
-from matcher.rerank import COMPONENTS, Reranker, combine  # noqa: E402
+from matcher.rerank import COMPONENTS, Reranker, combine_many  # noqa: E402
 from matcher.sample import generate  # noqa: E402
 from matcher.schema import Brand  # noqa: E402
 from matcher.signals import AUTHENTICITY_FLAGS  # noqa: E402
@@ -91,13 +95,22 @@ def ndcg(gains_in_order: np.ndarray, all_gains: np.ndarray, k: int = 10) -> floa
 
 def combine_only_topic(per_brand) -> float:
     scores = []
-    for comps, gains in per_brand:
-        order = np.argsort(-comps["topic"], kind="stable")
-        scores.append(ndcg(gains[order], gains))
+    for X, _m, gains, ideal in per_brand:
+        order = np.argsort(-np.nan_to_num(X[:, 0]), kind="stable")
+        scores.append(ndcg(gains[order], ideal))
     return float(np.mean(scores))
 
 
-def weight_grid(snap, encoder, lab: pd.DataFrame, brand_niche: dict[str, str], cfg: Config) -> tuple[list[str], Weights]:
+def mean_ndcg(per_brand, w: Weights) -> float:
+    scores = []
+    for X, m, gains, ideal in per_brand:
+        order = np.argsort(-combine_many(X, w, m)[0], kind="stable")
+        scores.append(ndcg(gains[order], ideal))
+    return float(np.mean(scores))
+
+
+def sample_per_brand(snap, encoder, lab: pd.DataFrame, brand_niche: dict[str, str], cfg: Config) -> list:
+    """Per brand: component matrix of its 200 topical candidates, penalty multipliers, gains."""
     niche = lab["niche"]
     genuine = (lab["is_fake"] != "1") & (lab.get("in_pod", "0") != "1") & (lab["has_undisclosed_sponsorship"] != "1")
     responsive = lab.get("answers_questions", pd.Series("", index=lab.index)) == "high"
@@ -121,31 +134,91 @@ def weight_grid(snap, encoder, lab: pd.DataFrame, brand_niche: dict[str, str], c
             + 0.5 * responsive.reindex(ids).fillna(False).to_numpy(dtype=float),
             0.0,
         )
-        per_brand.append((comps, gains))
-    grid = []
-    steps = {"topic": (0.4, 0.5, 0.6, 0.7), "engagement": (0.05, 0.1, 0.2), "trust": (0.1, 0.2, 0.3), "conversation": (0.05, 0.1, 0.2), "fit": (0.05, 0.1, 0.2)}
-    for combo in itertools.product(*steps.values()):
-        w = Weights(**dict(zip(steps, combo)))
-        scores = []
-        for comps, gains in per_brand:
-            s = np.array([
-                combine({n: (None if np.isnan(comps[n][i]) else comps[n][i]) for n in COMPONENTS}, w, multiplier=comps["multiplier"][i])[0]
-                for i in range(len(gains))
-            ])
-            order = np.argsort(-s, kind="stable")
-            scores.append(ndcg(gains[order], gains))
-        grid.append((float(np.mean(scores)), w))
-    grid.sort(key=lambda t: -t[0])
+        X = np.column_stack([np.asarray(comps[n], dtype="float64") for n in COMPONENTS])
+        per_brand.append((X, np.asarray(comps["multiplier"], dtype="float64"), gains, gains))
+    return per_brand
+
+
+def dev_per_brand() -> tuple[list, str] | None:
+    """Per dev brief: every channel's component values (from ``Match.components``), gains from the
+    crosswalk qrels, and the brief's ideal gains; None when ../shared/data is absent."""
+    import eval_dev
+
+    d = eval_dev.data_dir(None)
+    if d is None:
+        return None
+    ds = eval_dev.dev_set(d, per_prefix=4, seed=0)
+    with tempfile.TemporaryDirectory(prefix="matcher-trust-dev-") as tmp:
+        run = eval_dev.matcher_runs(ds, Path(tmp), embed={}, tag="default")
+    comps = run["comps"]
+    q = ds["qrels"].astype({"brand_id": str, "creator_id": str})
+    grade = q.set_index(["brand_id", "creator_id"])["grade"]
+    comps = comps.astype({"brand_id": str, "creator_id": str})
+    comps["gain"] = grade.reindex(pd.MultiIndex.from_frame(comps[["brand_id", "creator_id"]])).fillna(0).to_numpy(dtype=float)
+    # Fit penalties (brand safety, competitor conflicts) do not depend on the weights: recover each
+    # pair's multiplier as the run's score over its unpenalised score under the run's weights.
+    X_all = np.column_stack([comps[f"c_{n}"].astype(float).to_numpy() for n in COMPONENTS])
+    base = combine_many(X_all, run["weights"])[0]
+    score = comps["score"].to_numpy(dtype=float)
+    comps["mult"] = np.where(base > 1e-9, score / np.where(base > 1e-9, base, 1.0), 1.0)
+    ideal = {b: g["grade"].to_numpy(dtype=float) for b, g in q.groupby("brand_id")}
+    out = []
+    for b, g in comps.groupby("brand_id"):
+        X = np.column_stack([g[f"c_{n}"].astype(float).to_numpy() for n in COMPONENTS])
+        out.append((X, g["mult"].to_numpy(), g["gain"].to_numpy(), ideal.get(b, np.zeros(1))))
+    return out, f"{len(ds['creators'])} YouTube channels, {len(out)} Amazon product briefs"
+
+
+GRID = {
+    "topic": (0.2, 0.3, 0.4, 0.5, 0.6),
+    "engagement": (0.0, 0.05, 0.1, 0.2),
+    "trust": (0.05, 0.1, 0.2, 0.3, 0.4),
+    "conversation": (0.0, 0.1, 0.2, 0.3, 0.4),
+    "fit": (0.0, 0.1, 0.2, 0.3),
+}
+DEV_LIMIT = 0.02  # the issue allows 5%; the defaults keep a margin for the dev set's noise
+
+
+def pct(x: float) -> str:
+    return "–" if np.isnan(x) else f"{x:.1%}"
+
+
+def weight_grid(per_brand: list, dev: tuple[list, str] | None, cfg: Config) -> tuple[list[str], Weights]:
     topic_only = combine_only_topic(per_brand)
-    current = [s for s, w in grid if w == cfg.weights]
-    lines = ["| rank | topic | engagement | trust | conversation | fit | nDCG@10 |", "|---:|---:|---:|---:|---:|---:|---:|"]
-    for i, (s, w) in enumerate(grid[:10], start=1):
-        lines.append(f"| {i} | {w.topic} | {w.engagement} | {w.trust} | {w.conversation} | {w.fit} | {s:.4f} |")
+    dev_topic = combine_only_topic(dev[0]) if dev else None
+    rows = []
+    for combo in itertools.product(*GRID.values()):
+        w = Weights(**dict(zip(GRID, combo)))
+        dev_loss = 1 - mean_ndcg(dev[0], w) / dev_topic if dev else float("nan")
+        rows.append((mean_ndcg(per_brand, w), dev_loss, w))
+    eligible = [r for r in rows if not dev or r[1] <= DEV_LIMIT]
+    eligible.sort(key=lambda t: -t[0])
+    current = [r for r in rows if r[2] == cfg.weights]
+    if not current:
+        current = [(mean_ndcg(per_brand, cfg.weights), 1 - mean_ndcg(dev[0], cfg.weights) / dev_topic if dev else float("nan"), cfg.weights)]
+    lines = [
+        "| rank | topic | engagement | trust | conversation | fit | sample nDCG@10 | dev loss vs similarity-only |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for i, (s, d, w) in enumerate(eligible[:10], start=1):
+        lines.append(f"| {i} | {w.topic} | {w.engagement} | {w.trust} | {w.conversation} | {w.fit} | {s:.4f} | {pct(d)} |")
     lines.append("")
-    summary = f"Grid of {len(grid)} weight vectors. Topic alone: nDCG@10 {topic_only:.4f}. Worst on the grid: {grid[-1][0]:.4f}. "
-    summary += f"The configured defaults ({cfg.weights}): {current[0]:.4f}." if current else "The configured defaults are not on the grid."
+    best_any = max(rows, key=lambda t: t[0])
+    summary = (
+        f"Grid of {len(rows)} weight vectors. Sample, topic alone: nDCG@10 {topic_only:.4f}; best anywhere on the grid "
+        f"{best_any[0]:.4f} ({best_any[2]}, dev loss {pct(best_any[1])}); worst {min(r[0] for r in rows):.4f}. "
+    )
+    if dev:
+        summary += (
+            f"Dev set ({dev[1]}): similarity-only nDCG@10 {dev_topic:.4f}; {len(eligible)} of {len(rows)} weight vectors give up "
+            f"at most {DEV_LIMIT:.0%} of it. "
+        )
+    else:
+        summary += "Dev data (../shared/data) absent: the dev column is empty and every grid point is eligible. "
+    s, d, w = current[0]
+    summary += f"The configured defaults ({w}): sample {s:.4f}, dev loss {pct(d)}."
     lines.append(summary)
-    return lines, grid[0][1]
+    return lines, eligible[0][2]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     brand_niche = dict(pd.read_csv(info.brand_labels, dtype=str).values)
     sig = snap.signals.set_index("creator_id")
     det = detection(sig, lab)
-    grid, best = weight_grid(snap, enc, lab, brand_niche, cfg)
+    grid, best = weight_grid(sample_per_brand(snap, enc, lab, brand_niche, cfg), dev_per_brand(), cfg)
     out = [
         "# Trust signals and default weights on the sample data",
         "",
@@ -186,8 +259,11 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "## Default weights",
         "",
-        "nDCG@10 over all brands; gain 0 outside the brand's niche, otherwise 1 + 1 if genuine + 0.5 if in the follower band "
-        "+ 0.5 if the creator answers its audience. Every component keeps at least 0.05.",
+        "Score = topic × (share + (1 − share) × quality) (see `matcher.rerank.combine`). Sample nDCG@10 over all brands; "
+        "gain 0 outside the brand's niche, otherwise 1 + 1 if genuine + 0.5 if in the follower band + 0.5 if the creator "
+        "answers its audience. Dev loss: the share of the similarity-only nDCG@10 the weights give up on the real dev set "
+        "(YouTube channels against Amazon product briefs, crosswalk labels; `benchmarks/eval_dev.py`), computed from the "
+        f"same run's `Match.components`. Eligible: dev loss ≤ {DEV_LIMIT:.0%} (the issue's limit is 5%). Top 10 eligible:",
         "",
         *grid,
         "",

@@ -25,6 +25,7 @@ __all__ = [
     "COMPONENTS",
     "topic_score",
     "combine",
+    "combine_many",
     "Reranker",
     "explain",
     "train_weights",
@@ -76,24 +77,65 @@ def _value(v: Any) -> float | None:
 
 
 def combine(components: Mapping[str, float | None], weights: Weights, *, multiplier: float = 1.0) -> tuple[float, dict[str, float]]:
-    """Weighted sum of the available component values (each clipped to [0, 1]).
+    """Score one creator: topical fit, scaled by how well its other signals hold up.
 
-    Components that are None or not finite are unavailable: their weight is shared out over the
-    others, so a missing signal neither helps nor hurts. ``multiplier`` (fit penalties) scales the
-    sum; the loss appears as a negative ``penalty`` contribution.
+    With ``share = w_topic / Σ w`` and ``quality`` the weighted mean of the other components that
+    are available (each value clipped to [0, 1])::
+
+        score = multiplier × topic × (share + (1 - share) × quality)
+
+    A creator whose other signals are all perfect keeps its whole topical score; the other
+    components together can take away at most ``1 - share`` of it. Scaling topic rather than
+    adding to it keeps trust and engagement from lifting an off-topic creator over an on-topic
+    one: they reorder creators of similar topical fit. A component that is None or not finite is
+    unavailable and left out of ``quality`` (as if it equalled the others' mean: a missing signal
+    neither helps nor hurts); with none available, ``quality`` is 1. An unavailable topic counts
+    as 0: without topical evidence there is no match. ``multiplier`` (fit penalties) scales the
+    score; the loss appears as a negative ``penalty`` contribution.
 
     Returns:
-        ``(score, contributions)``; contributions sum to ``score``.
+        ``(score, contributions)``: ``topic × share`` for topic, ``topic × (1 - share) × w_n / Σ w_available × value_n``
+        for each other component, plus the penalty; they sum to ``score``.
     """
-    vals = {n: _value(components.get(n)) for n in COMPONENTS}
-    w = weights.normalized({n: v is not None for n, v in vals.items()})
-    contrib = {n: w[n] * (vals[n] or 0.0) for n in COMPONENTS}
-    total = float(sum(contrib.values()))
-    m = min(1.0, max(0.0, float(multiplier)))
-    if m < 1.0:
-        contrib["penalty"] = total * m - total
-    return float(sum(contrib.values())), contrib
+    row = np.array([[np.nan if (v := _num(components.get(n))) is None else v for n in COMPONENTS]], dtype="float64")
+    scores, contrib = combine_many(row, weights, np.array([multiplier], dtype="float64"))
+    out = {n: float(contrib[0, j]) for j, n in enumerate(COMPONENTS)}
+    if contrib[0, -1] != 0.0:
+        out["penalty"] = float(contrib[0, -1])
+    return float(scores[0]), out
 
+
+def combine_many(values: np.ndarray, weights: Weights, multipliers: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`combine` for many creators at once.
+
+    Args:
+        values: ``(n, 5)`` component values in :data:`COMPONENTS` order; NaN or infinite marks a
+            component unavailable for that creator.
+        weights: the component weights.
+        multipliers: ``(n,)`` fit-penalty multipliers (default 1), clipped to [0, 1].
+
+    Returns:
+        ``(scores, contributions)``: ``(n,)`` scores and ``(n, 6)`` contributions, one column per
+        component then the (non-positive) penalty; each row sums to its score.
+    """
+    X = np.asarray(values, dtype="float64").reshape(-1, len(COMPONENTS))
+    w = weights.normalized()
+    W = np.array([w[n] for n in COMPONENTS])
+    share = W[0]
+    avail = np.isfinite(X)
+    V = np.clip(np.where(avail, X, 0.0), 0.0, 1.0)
+    topic = V[:, 0]
+    wo = W[1:] * (avail[:, 1:] & (W[1:] > 0))
+    wsum = wo.sum(axis=1)
+    has = wsum > 0
+    frac = np.divide(wo, wsum[:, None], out=np.zeros_like(wo), where=has[:, None])
+    contrib = np.zeros((len(X), len(COMPONENTS) + 1))
+    contrib[:, 0] = np.where(has, topic * share, topic)
+    contrib[:, 1 : len(COMPONENTS)] = (topic * (1.0 - share))[:, None] * frac * V[:, 1:]
+    base = contrib[:, : len(COMPONENTS)].sum(axis=1)
+    m = np.ones(len(X)) if multipliers is None else np.clip(np.nan_to_num(np.asarray(multipliers, dtype="float64"), nan=1.0), 0.0, 1.0)
+    contrib[:, -1] = base * m - base
+    return base + contrib[:, -1], contrib
 
 
 class Reranker:
@@ -193,11 +235,15 @@ class Reranker:
         weights = weights or self.weights
         rows = np.array([h.row for h in hits], dtype=np.int64)
         comps = self.components(snapshot, query, rows, np.array([h.score for h in hits]), brand=brand)
+        X = np.column_stack([np.asarray(comps[n], dtype="float64") for n in COMPONENTS])
+        scores, contribs = combine_many(X, weights, np.asarray(comps["multiplier"], dtype="float64"))
         scored = []
         for i, hit in enumerate(hits):
-            values = {n: (None if np.isnan(comps[n][i]) else float(comps[n][i])) for n in COMPONENTS}
-            score, contrib = combine(values, weights, multiplier=float(comps["multiplier"][i]))
-            scored.append((score, hit.id, i, values, contrib))
+            values = {n: (None if np.isnan(X[i, j]) else float(X[i, j])) for j, n in enumerate(COMPONENTS)}
+            contrib = {n: float(contribs[i, j]) for j, n in enumerate(COMPONENTS)}
+            if contribs[i, -1] != 0.0:
+                contrib["penalty"] = float(contribs[i, -1])
+            scored.append((float(scores[i]), hit.id, i, values, contrib))
         # Ties break on creator id so rankings are reproducible.
         scored.sort(key=lambda t: (-t[0], t[1]))
         if diversity > 0 and len(scored) > 1:
@@ -342,11 +388,25 @@ def _ndcg(scores: np.ndarray, gains: np.ndarray, k: int = 10) -> float:
     return float((gains[order] * disc[: len(order)]).sum()) / idcg if idcg > 0 else float("nan")
 
 
+def _linear_features(X: np.ndarray) -> np.ndarray:
+    """Features in which :func:`combine` is linear in the weights: ``topic`` and ``topic × value``.
+
+    With every component available, ``score = Σ w_n × feature_n`` for weights summing to 1. An
+    unavailable value is filled with the mean of the creator's available non-topic values (1 when
+    there are none), which is how :func:`combine` treats it.
+    """
+    V = np.where(np.isfinite(X), np.clip(X, 0.0, 1.0), np.nan)
+    topic = np.nan_to_num(V[:, 0], nan=0.0)
+    others = V[:, 1:]
+    any_ = np.isfinite(others).any(axis=1)
+    fill = np.ones(len(V))
+    fill[any_] = np.nanmean(others[any_], axis=1)
+    others = np.where(np.isfinite(others), others, fill[:, None])
+    return np.column_stack([topic, topic[:, None] * others])
+
+
 def _score_with(X: np.ndarray, w: Weights) -> np.ndarray:
-    out = np.empty(len(X))
-    for i, row in enumerate(X):
-        out[i] = combine({n: (None if np.isnan(v) else v) for n, v in zip(COMPONENTS, row)}, w)[0]
-    return out
+    return combine_many(X, w)[0]
 
 
 def train_weights(
@@ -363,7 +423,9 @@ def train_weights(
     Each outcome row (brand_id, creator_id, outcome) becomes the component values matcher would
     give that creator for that brand's brief. The target is the outcome's percentile within its
     brand (so brands of different sizes weigh alike); a non-negative linear model
-    (scikit-learn ``LinearRegression(positive=True)``) is fitted on a split of brands and validated
+    (scikit-learn ``LinearRegression(positive=True)``) over ``topic`` and ``topic × value`` of each
+    other component (the features in which the score is linear in its weights, see
+    :func:`combine`) is fitted on a split of brands and validated
     on the held-out brands (nDCG@10 of the outcomes, learned vs default weights, and Spearman).
 
     Returns:
@@ -394,7 +456,7 @@ def train_weights(
     brand_vecs = dict(zip(used, vecs))
     X = _features(snapshot, reranker, brand_vecs, brands, o)
     y = o.groupby("brand_id")["outcome"].rank(pct=True).to_numpy()
-    Xf = np.nan_to_num(X, nan=0.0)
+    Xf = _linear_features(X)
     split = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
     tr, te = next(split.split(Xf, y, groups=o["brand_id"]))
     model = LinearRegression(positive=True).fit(Xf[tr], y[tr])
@@ -423,7 +485,7 @@ def train_weights(
         "snapshot_id": snapshot.snapshot_id,
         "features": list(COMPONENTS),
         "target": "outcome percentile within brand",
-        "model": "sklearn LinearRegression(positive=True), coefficients normalised to sum to 1",
+        "model": "sklearn LinearRegression(positive=True) over topic and topic x component, coefficients normalised to sum to 1",
         "weights": {n: round(getattr(learned, n), 6) for n in COMPONENTS},
         "coefficients": {n: round(float(c), 6) for n, c in zip(COMPONENTS, model.coef_)},
         "intercept": round(float(model.intercept_), 6),

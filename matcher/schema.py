@@ -192,9 +192,9 @@ class Match:
     """One ranked creator for a brief, with every score component and the evidence behind it.
 
     ``components`` holds each component's value in [0, 1], or None when the signal is unavailable
-    for this creator (its weight then goes to the others); ``contributions`` holds weight × value,
-    plus a negative ``penalty`` for competitor conflicts or unsafe content, and they add up to
-    ``score``. ``signals["reasons"]`` gives a detail with the creator's own numbers for each flag.
+    for this creator (left out of the quality mean); ``contributions`` splits the score into each
+    component's part (see :func:`matcher.rerank.combine`), plus a negative ``penalty`` for
+    competitor conflicts or unsafe content, and they add up to ``score``. ``signals["reasons"]`` gives a detail with the creator's own numbers for each flag.
     """
 
     rank: int
