@@ -152,3 +152,164 @@ def test_competitor_conflict_is_flagged_and_penalised(matcher_):
     assert b[cid].contributions["penalty"] < 0
     assert b[cid].score == pytest.approx(a[cid].score * 0.5, abs=1e-5)
     assert "Halcyon Skin" in b[cid].signals["reasons"]["COMPETITOR_CONFLICT"]
+
+
+# -- the filter mask ----------------------------------------------------------------------------
+def _reference_mask(snapshot, filters, *, exclude_brand_accounts=True):
+    """The mask as first written, straight on the pandas columns: the definition the fast path keeps."""
+    c, sig = snapshot.creators, snapshot.signals
+    drop_brands = exclude_brand_accounts and not (filters is not None and filters.include_brand_accounts) and "is_brand_account" in sig
+    if (filters is None or not filters.active) and not (drop_brands and sig["is_brand_account"].any()):
+        return None
+    mask = np.ones(len(c), dtype=bool)
+    if drop_brands:
+        mask &= ~sig["is_brand_account"].to_numpy(dtype=bool)
+    if filters is None:
+        return mask
+    if filters.min_trust is not None:
+        mask &= sig["trust_score"].to_numpy(dtype="float64") >= filters.min_trust
+    if filters.min_followers is not None or filters.max_followers is not None:
+        f = c["followers"].astype("Float64")
+        known = f.notna().to_numpy()
+        ok = np.ones(len(c), dtype=bool)
+        if filters.min_followers is not None:
+            ok &= (f >= filters.min_followers).fillna(False).to_numpy(dtype=bool)
+        if filters.max_followers is not None:
+            ok &= (f <= filters.max_followers).fillna(False).to_numpy(dtype=bool)
+        mask &= np.where(known, ok, filters.allow_unknown_followers)
+    if filters.countries:
+        mask &= c["country"].isin(filters.countries).fillna(False).to_numpy(dtype=bool)
+    if filters.languages:
+        mask &= c["language"].isin(filters.languages).fillna(False).to_numpy(dtype=bool)
+    if filters.platforms:
+        mask &= c["platform"].isin(filters.platforms).fillna(False).to_numpy(dtype=bool)
+    if filters.exclude_creators:
+        mask &= ~c["creator_id"].isin(filters.exclude_creators).to_numpy(dtype=bool)
+    return mask
+
+
+COUNTRIES = ["US", "GB", "DE", "FR", "IT", "ES", "BR", "NZ", "IE", "CA", "AU", "JP", "KR", "MX", "AR", "SE", "NO", "PL", "NL", "BE"]
+
+
+def _synthetic_snapshot(n, seed, *, string_dtype=False, nullable_followers=False, brands=True, with_index=True):
+    from matcher.index import VectorIndex
+    from matcher.store import Snapshot
+
+    rng = np.random.default_rng(seed)
+
+    def col(values, p_missing):
+        v = pd.Series(rng.choice(np.array(values, dtype=object), size=n), dtype=object)
+        v[rng.random(n) < p_missing] = None
+        v[rng.random(n) < p_missing / 2] = np.nan
+        return v.astype("string") if string_dtype else v
+
+    followers = np.round(rng.lognormal(9, 2.5, n)).astype(float)
+    followers[rng.random(n) < 0.15] = np.nan  # unknown (YouTube-style exports)
+    followers[:4] = [1_000, 100_000, 0, 999]  # on and next to the bounds
+    ids = [f"c{i:05d}" for i in range(n)]
+    creators = pd.DataFrame(
+        {
+            "creator_id": pd.Series(ids, dtype="string") if string_dtype else ids,
+            "country": col(COUNTRIES, 0.1),
+            "language": col(["en", "de", "fr", "es", "it", "pt"], 0.1),
+            "platform": col(["instagram", "tiktok", "youtube"], 0.05),
+            "followers": pd.array(followers, dtype="Int64") if nullable_followers else followers,
+        }
+    )
+    trust = rng.random(n)
+    trust[rng.random(n) < 0.05] = np.nan
+    signals = pd.DataFrame({"creator_id": ids, "trust_score": trust, "is_brand_account": (rng.random(n) < 0.02) if brands else np.zeros(n, bool)})
+    index = VectorIndex().build(rng.standard_normal((n, 8)).astype(np.float32), ids) if with_index else None
+    empty = pd.DataFrame()
+    return Snapshot(
+        snapshot_id="synthetic", creators=creators, signals=signals, posts=empty, post_vectors=np.zeros((0, 8), np.float32),
+        post_offsets=np.zeros(n + 1, np.int64), index=index, brands=empty, manifest={},
+    )
+
+
+def _random_filters(rng, ids):
+    def some(values, upto):
+        return tuple(rng.choice(values, size=int(rng.integers(1, upto + 1)), replace=False).tolist()) if rng.random() < 0.5 else ()
+
+    lo = int(rng.choice([0, 999, 1_000, 5_000])) if rng.random() < 0.5 else None
+    hi = int(rng.choice([1_000, 100_000, 10**12])) if rng.random() < 0.5 else None
+    if lo is not None and hi is not None and lo > hi:
+        lo, hi = hi, lo
+    return Filters(
+        min_followers=lo,
+        max_followers=hi,
+        countries=some(COUNTRIES + ["ZZ"], 14),  # more than the few codes compared one by one, and unknown ones
+        languages=some(["en", "de", "fr", "xx"], 3),
+        platforms=some(["instagram", "tiktok", "youtube", "twitch"], 2),
+        exclude_creators=some(ids[:50] + ["nobody", "c99999"], 6),
+        allow_unknown_followers=bool(rng.random() < 0.5),
+        include_brand_accounts=bool(rng.random() < 0.3),
+        min_trust=float(rng.choice([0.0, 0.5, 0.9])) if rng.random() < 0.3 else None,
+    )
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [{}, {"string_dtype": True, "nullable_followers": True}, {"brands": False}, {"with_index": False}],
+    ids=["object-columns", "string-and-nullable-columns", "no-brand-accounts", "no-index"],
+)
+def test_filter_mask_equals_the_pandas_reference(variant):
+    from matcher.engine import filter_mask
+
+    snap = _synthetic_snapshot(3_000, seed=len(str(variant)), **variant)
+    ids = [str(i) for i in snap.creators["creator_id"]]
+    rng = np.random.default_rng(0)
+    cases = [None, Filters(), Filters(include_brand_accounts=True)] + [_random_filters(rng, ids) for _ in range(300)]
+    for flt in cases:
+        for drop in (True, False):
+            want = _reference_mask(snap, flt, exclude_brand_accounts=drop)
+            got = filter_mask(snap, flt, exclude_brand_accounts=drop)
+            if want is None:
+                assert got is None, flt
+            else:
+                assert got is not None and got.dtype == bool and np.array_equal(got, want), flt
+                got[:] = False  # the caller's own array: changing it changes no later mask
+    assert np.array_equal(filter_mask(snap, cases[-1]), _reference_mask(snap, cases[-1]))
+
+
+def test_filter_columns_are_built_once_per_snapshot_and_dropped_with_it():
+    import gc
+
+    from matcher.engine import _filter_columns, filter_columns
+
+    snap = _synthetic_snapshot(500, seed=1)
+    cols = filter_columns(snap).warm()
+    assert filter_columns(snap) is cols
+    other = _synthetic_snapshot(500, seed=2)
+    assert filter_columns(other) is not cols
+    snap.creators = snap.creators.copy()  # replaced tables are converted again
+    assert filter_columns(snap) is not cols
+    key = id(other)
+    del other
+    gc.collect()
+    assert key not in _filter_columns
+
+
+def test_leaving_out_only_brand_accounts_gives_the_exact_filtered_answer(monkeypatch):
+    # Unfiltered queries leave out brand accounts by over-fetching from the index and dropping them;
+    # on an exact index that must equal the exact scan over every other creator.
+    import matcher.index as index_mod
+    from matcher.engine import filter_mask, topical_candidates
+
+    snap = _synthetic_snapshot(4_000, seed=3)
+    assert snap.index.kind_ == "flat" and 0 < snap.signals["is_brand_account"].sum() < 200
+    rng = np.random.default_rng(5)
+    queries = rng.standard_normal((25, 8)).astype(np.float32)
+    # Brand accounts crowding the top of a query force a larger fetch.
+    near = np.argsort(-(snap.index.vectors_ @ (queries[0] / np.linalg.norm(queries[0]))))
+    snap.signals.loc[near[:60], "is_brand_account"] = True
+    for flt in (None, Filters(min_trust=0.01)):
+        mask = filter_mask(snap, flt)
+        assert mask is not None and mask.mean() > 0.8  # wide: the over-fetching path
+        for k in (1, 10, 200):
+            fast = [topical_candidates(snap, q, k, flt) for q in queries]
+            monkeypatch.setattr(index_mod, "OVERFETCH_MIN_FRACTION", 2.0)  # the filtered exact scan
+            exact = [topical_candidates(snap, q, k, flt) for q in queries]
+            monkeypatch.undo()
+            assert fast == exact
+            assert all(len(h) == k and all(mask[x.row] for x in h) for h in fast)

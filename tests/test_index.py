@@ -118,3 +118,145 @@ def test_save_load_roundtrip_verifies_checksums(tmp_path):
     (tmp_path / "index.faiss").write_bytes(bytes(data))
     with pytest.raises(StoreError, match="checksum"):
         VectorIndex.load(tmp_path, checksums=sums)
+
+
+@pytest.mark.parametrize("exact_max", [100_000, 1_000])  # flat, and HNSW (its storage is scanned)
+def test_filtered_exact_scan_equals_brute_force_and_orders_ties_by_row(exact_max, monkeypatch):
+    import matcher.index as index_mod
+
+    rng = np.random.default_rng(0)
+    n = 3_000
+    x = rng.standard_normal((n, 24)).astype(np.float32)
+    x[7] = x[11]  # a tie: order must still follow the row
+    x[100:140] = x[11]  # more ties at one score than the fetch margin holds
+    idx = VectorIndex(exact_max=exact_max, hnsw_m=8, ef_construction=20).build(x, [f"c{i}" for i in range(n)])
+    allowed = rng.random(n) < 0.3
+    allowed[[7, 11]] = True
+    monkeypatch.setattr(idx, "exact_filter_fraction", 1.0)  # the exact scan, also for HNSW
+    queries = np.vstack([x[7], rng.standard_normal((2, 24)).astype(np.float32)])
+    for k in (1, 5, 40):
+        got = idx.search(queries, k, allowed=allowed)
+        for q, hits in zip(queries, got):
+            rows, scores = _brute(x, q[None, :], k, allowed)
+            assert [h.row for h in hits] == rows.tolist()
+            np.testing.assert_allclose([h.score for h in hits], scores, rtol=1e-5, atol=1e-5)
+    hits = idx.search(x[7], 30, allowed=allowed)[0]
+    tied = [h.row for h in hits if h.score == hits[0].score]
+    assert tied == sorted(tied) and tied[:2] == [7, 11] and len(tied) == 2 + int(allowed[100:140].sum())
+    # Fewer rows tie at the cut than the margin: the same answer.
+    monkeypatch.setattr(index_mod, "TIE_MARGIN", 0)
+    assert [h.row for h in idx.search(x[7], 30, allowed=allowed)[0]] == [h.row for h in hits]
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_a_subset_scan_split_across_threads_equals_brute_force(threads, monkeypatch):
+    import faiss
+
+    import matcher.index as index_mod
+
+    rng = np.random.default_rng(3)
+    n = 2_000
+    x = rng.standard_normal((n, 16)).astype(np.float32)
+    x[50:90] = x[5]  # ties spread over the slices, more than the fetch margin
+    idx = VectorIndex().build(x, [f"c{i}" for i in range(n)])
+    allowed = rng.random(n) < 0.4
+    allowed[[5, 50, 89]] = True
+    monkeypatch.setattr(index_mod, "PARALLEL_SCAN_MIN_ROWS", 10)
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(threads)
+    try:
+        for q in (x[5], rng.standard_normal(16).astype(np.float32)):
+            for k in (1, 7, 60, int(allowed.sum()) + 5):
+                got = idx.search(q, k, allowed=allowed)[0]
+                rows, scores = _brute(x, q[None, :], k, allowed)
+                assert [h.row for h in got] == rows.tolist()
+                np.testing.assert_allclose([h.score for h in got], scores, rtol=1e-5, atol=1e-5)
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
+def test_a_wide_filter_over_fetches_and_equals_the_exact_filtered_scan(monkeypatch):
+    # A mask that leaves out a few rows (brand accounts) is applied after an ordinary search with
+    # over-fetch; on an exact index that must give exactly what the scan of the allowed rows gives.
+    import matcher.index as index_mod
+
+    x, ids = _data(2000, seed=4)
+    x[50:80] = x[3]  # a block of equal scores
+    idx = VectorIndex().build(x, ids)
+    assert idx.kind_ == "flat"
+    rng = np.random.default_rng(8)
+    queries = np.vstack([x[3], rng.normal(size=(20, 32)).astype(np.float32)])
+    masks = [rng.random(2000) > 0.02, rng.random(2000) > 0.4]
+    # Excluded rows crowding the top of one query force a second, larger fetch.
+    near = np.argsort(-(normalize_rows(x) @ normalize_rows(queries[1])[0]))
+    crowded = np.ones(2000, bool)
+    crowded[near[:150]] = False
+    masks.append(crowded)
+    for allowed in masks:
+        for k in (1, 10, 200):
+            over = idx.search(queries, k, allowed=allowed)
+            monkeypatch.setattr(index_mod, "OVERFETCH_MIN_FRACTION", 2.0)  # never: the exact scan of the allowed rows
+            scan = idx.search(queries, k, allowed=allowed)
+            monkeypatch.undo()
+            assert over == scan  # ids, rows and scores, bit for bit
+            assert all(len(h) == k and all(allowed[x.row] for x in h) for h in over)
+
+
+def test_a_wide_filter_on_hnsw_returns_k_allowed_hits():
+    x, ids = _data(3000, seed=5)
+    ann = VectorIndex(exact_max=1000).build(x, ids)
+    exact = VectorIndex().build(x, ids)
+    rng = np.random.default_rng(9)
+    allowed = rng.random(3000) > 0.03
+    qs = rng.normal(size=(30, 32)).astype(np.float32)
+    a, e = ann.search(qs, 10, allowed=allowed), exact.search(qs, 10, allowed=allowed)
+    assert all(len(h) == 10 and all(allowed[x.row] for x in h) for h in a)
+    recall = np.mean([len({h.id for h in ai} & {h.id for h in ei}) / 10 for ai, ei in zip(a, e)])
+    assert recall >= 0.95
+    # Allowed rows rare near the query: larger fetches, then the exact scan, but never short.
+    near = np.argsort(-(normalize_rows(x) @ normalize_rows(qs[0])[0]))
+    crowded = np.ones(3000, bool)
+    crowded[near[:1400]] = False
+    hits = ann.search(qs[0], 10, allowed=crowded)[0]
+    assert len(hits) == 10 and all(crowded[h.row] for h in hits)
+
+
+@pytest.mark.parametrize("exact_max", [10_000, 100])  # flat, HNSW
+def test_vectors_are_a_read_only_view_of_the_index_storage(exact_max, tmp_path):
+    import gc
+    import hashlib
+
+    x, ids = _data(500)
+    idx = VectorIndex(exact_max=exact_max).build(x, ids)
+    v = idx.vectors_
+    np.testing.assert_array_equal(v, normalize_rows(x))
+    assert v.dtype == np.float32 and not v.flags.writeable
+    with pytest.raises(ValueError):
+        v[0, 0] = 1.0
+    # No second copy: the view's memory is FAISS's own.
+    import faiss
+
+    flat = idx.index_ if idx.kind_ == "flat" else faiss.downcast_index(idx.index_.storage)
+    assert np.shares_memory(v, faiss.rev_swig_ptr(flat.get_xb(), 500 * 32))
+    # The view keeps the index alive after the VectorIndex is gone.
+    del idx, flat
+    gc.collect()
+    np.testing.assert_array_equal(v, normalize_rows(x))
+
+    idx = VectorIndex(exact_max=exact_max).build(x, ids)
+    idx.vectors_ = normalize_rows(x)  # what it holds: accepted
+    with pytest.raises(ValueError, match="add vectors to index_"):
+        idx.vectors_ = normalize_rows(x)[::-1]
+    names = idx.save(tmp_path)
+    sums = {n: hashlib.sha256((tmp_path / n).read_bytes()).hexdigest() for n in names}
+    back = VectorIndex.load(tmp_path, checksums=sums)
+    np.testing.assert_array_equal(back.vectors_, idx.vectors_)
+    assert (back.size, back.dim) == (500, 32)
+    np.save(tmp_path / "creator_vectors.npy", normalize_rows(x)[:10])
+    with pytest.raises(StoreError, match="checksum"):
+        VectorIndex.load(tmp_path, checksums=sums)
+    sums["creator_vectors.npy"] = hashlib.sha256((tmp_path / "creator_vectors.npy").read_bytes()).hexdigest()
+    with pytest.raises(StoreError, match="shape"):
+        VectorIndex.load(tmp_path, checksums=sums)
+    with pytest.raises(NotFittedError):
+        VectorIndex().vectors_
