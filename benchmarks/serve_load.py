@@ -4,6 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/serve_load.py                       # 100k creators, 30 requests/s for 20 s
     .venv/bin/python benchmarks/serve_load.py --creators 20000 --duration 10 --out /tmp/x.md
+    .venv/bin/python benchmarks/serve_load.py --compare-threads 2  # then the same load with 2 encoder threads per request
 
 The store is built once in ``--workdir`` (default: a folder under the system temp dir) and reused:
 the embedding cache there means a rebuild encodes nothing new. Encoding is what makes a 100k build
@@ -13,13 +14,22 @@ while the store keeps 100k creators, ~150k posts with their real engagement coun
 consistent post vectors. Serving latency depends on the number of creators and candidate posts, not
 on the captions' wording. ``--post-text sample`` keeps the generated captions.
 
+Every request carries a brief no other request of the run (reference, warm-up, light or load
+run) sends: the sample's brand descriptions with their sentences reordered and a campaign lead-in
+(see ``distinct_briefs``), so the service's brief cache cannot make the run look faster than real
+traffic; its hit rate is reported. The in-process reference runs twice, with one ONNX Runtime thread
+per call (as the service encodes) and with one per core (the batch default, and what the service
+used before), so the effect of the thread setting is measured in the same run.
+
 Traffic goes only to 127.0.0.1, and the run is bounded in both request count (rate x duration) and time.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import re
 import logging
 import os
 import platform
@@ -44,6 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from matcher.batch import run_batch  # noqa: E402
+from matcher.config import Config, EmbedConfig  # noqa: E402
 from matcher.embed import Encoder  # noqa: E402
 from matcher.engine import Matcher  # noqa: E402
 from matcher.errors import StoreError  # noqa: E402
@@ -97,9 +108,49 @@ def machine() -> dict[str, str]:
     return {"cpu": model, "cores": str(os.cpu_count()), "ram": ram, "python": platform.python_version(), "os": platform.platform()}
 
 
-def requests_mix(brands: pd.DataFrame, n: int, seed: int) -> list[dict[str, Any]]:
-    """``n`` request bodies: the sample brands' descriptions under four filter variants."""
+# How marketers open a brief; with the sentence orders they make each description many distinct briefs.
+LEADS = (
+    "",
+    "Campaign brief: ",
+    "Looking for creators for a paid collaboration. ",
+    "Product seeding for our spring launch. ",
+    "Holiday campaign. ",
+    "New in our range. ",
+    "Ambassador programme, six months. ",
+    "We want honest reviews from creators whose audience buys this. ",
+)
+
+
+def distinct_briefs(descriptions: list[str], n: int, seed: int) -> list[str]:
+    """``n`` different briefs, in random order: each is a description with its sentences in one of
+    their orders (up to 24) behind one of the ``LEADS``. As long as the originals or longer, so
+    encoding costs no less than for the descriptions themselves.
+
+    Raises:
+        ValueError: fewer than ``n`` distinct briefs can be made.
+    """
+    combos = []
+    for d, text in enumerate(descriptions):
+        sentences = [x for x in re.split(r"(?<=[.!?])\s+", text.strip()) if x]
+        orders = list(itertools.islice(itertools.permutations(range(len(sentences))), 24))
+        combos += [(d, o, lead) for o in orders for lead in LEADS]
     rng = np.random.default_rng(seed)
+    out: list[str] = []
+    seen: set[str] = set()
+    for i in rng.permutation(len(combos)):
+        d, order, lead = combos[i]
+        sentences = [x for x in re.split(r"(?<=[.!?])\s+", descriptions[d].strip()) if x]
+        brief = lead + " ".join(sentences[j] for j in order)
+        if brief not in seen:
+            seen.add(brief)
+            out.append(brief)
+            if len(out) == n:
+                return out
+    raise ValueError(f"only {len(out)} distinct briefs can be made from {len(descriptions)} descriptions; ask for fewer requests")
+
+
+def requests_mix(brands: pd.DataFrame, n: int, seed: int) -> list[dict[str, Any]]:
+    """``n`` request bodies, each with a brief no other body has, under four filter variants in turn."""
     texts = [str(t) for t in brands["description"].dropna().tolist()]
     variants: list[dict[str, Any]] = [
         {},
@@ -107,10 +158,7 @@ def requests_mix(brands: pd.DataFrame, n: int, seed: int) -> list[dict[str, Any]
         {"countries": ["US", "GB", "CA"], "platforms": ["instagram"]},
         {"min_followers": 1000, "max_followers": 100_000, "min_trust": 0.6},
     ]
-    out = []
-    for i in range(n):
-        out.append({"brief": texts[int(rng.integers(len(texts)))], "k": 10, "filters": variants[i % len(variants)]})
-    return out
+    return [{"brief": b, "k": 10, "filters": variants[i % len(variants)]} for i, b in enumerate(distinct_briefs(texts, n, seed))]
 
 
 def build_store(work: Path, *, creators: int, posts: tuple[int, int], seed: int, post_text: str, rebuild: bool) -> dict[str, Any]:
@@ -154,24 +202,18 @@ def build_store(work: Path, *, creators: int, posts: tuple[int, int], seed: int,
     return info
 
 
-def reference(store: Path, bodies: list[dict[str, Any]]) -> tuple[list[float], list[float]]:
-    """In-process ``Matcher.recommend`` latency (ms) for the same requests, one after another, and
-    the time of encoding each brief alone (ms)."""
-    m = Matcher(store, encoder=Encoder().load()).load()
-    sig = m.snapshot_.signals
-    trust = pd.to_numeric(sig["trust_score"], errors="coerce").fillna(0.0)
-    ids = sig["creator_id"].astype(str)
+def reference(store: Path, bodies: list[dict[str, Any]], *, threads: int) -> tuple[list[float], list[float]]:
+    """In-process ``Matcher.recommend`` latency (ms) for ``bodies``, one after another, with
+    ``embed.threads = threads`` (0: one per core), and the time of encoding each brief alone (ms)."""
+    m = Matcher(store, encoder=Encoder(EmbedConfig(threads=threads)).load()).load()
 
     def call(body: dict[str, Any]) -> None:
-        f = dict(body["filters"])
-        min_trust = f.pop("min_trust", None)
-        exclude = tuple(ids[trust < min_trust]) if min_trust else ()
-        m.recommend(body["brief"], body["k"], filters=Filters(**f, exclude_creators=exclude))
+        m.recommend(body["brief"], body["k"], filters=Filters(**body["filters"]))
 
-    for b in bodies[:5]:
+    for b in bodies[-5:]:  # warm-up; the timed calls below still see each brief for the first time
         call(b)
     out, enc = [], []
-    for b in bodies:
+    for b in bodies[:-5]:
         t = time.perf_counter()
         call(b)
         out.append(1000 * (time.perf_counter() - t))
@@ -187,8 +229,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(store: Path, port: int, log: Path) -> tuple[subprocess.Popen, float]:
-    """``matcher serve`` in a child process; returns it and its time to a healthy /healthz."""
+def start_server(store: Path, port: int, log: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, float]:
+    """``matcher serve`` in a child process (with ``env`` added to its environment); returns it and
+    its time to a healthy /healthz."""
     import httpx
 
     t = time.perf_counter()
@@ -198,6 +241,7 @@ def start_server(store: Path, port: int, log: Path) -> tuple[subprocess.Popen, f
             cwd=ROOT,
             stdout=fh,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
@@ -270,8 +314,22 @@ def _row(name: str, values: list[float], n: int | None = None, errors: int | Non
     return f"| {name} | {' | '.join(fmt)} | {len(values) if n is None else n} | {'' if errors is None else (f'**{errors}**' if bold else errors)} |"
 
 
-def report(args: argparse.Namespace, info: dict[str, Any], ref: list[float], enc: list[float], light: Run, run: Run, startup_s: float, loads: list[str]) -> str:
+def report(
+    args: argparse.Namespace,
+    info: dict[str, Any],
+    refs: dict[int, tuple[list[float], list[float]]],
+    light: Run,
+    run: Run,
+    startup_s: float,
+    loads: list[str],
+    health: dict[str, Any],
+    compare: Run | None = None,
+) -> str:
     m = machine()
+    ref, enc = refs[1]
+    ref_all, enc_all = refs[0]
+    load = health.get("load", {})
+    threads = Config.load().embed.threads or 1  # the server reads the same environment; 0 means 1 there
 
     def lat(r: Run) -> list[float]:
         return [s.latency_ms for s in r.ok()]
@@ -301,26 +359,45 @@ def report(args: argparse.Namespace, info: dict[str, Any], ref: list[float], enc
         + (f"Built in {info['build_s']:.0f} s ({info['encoded']:,} texts encoded). " if info.get("rebuilt") else "Reused a store built earlier by this script. ")
         + f"`matcher serve` took {startup_s:.1f} s from start to a healthy `/healthz` (model + snapshot load).",
         "",
-        "**Requests:** `POST /recommend`, k=10, briefs drawn from the sample's brand descriptions, four filter variants in turn "
-        "(none; 1k-100k followers; US/GB/CA on Instagram; 1k-100k followers with `min_trust` 0.6). "
+        f"**Requests:** `POST /recommend`, k=10, four filter variants in turn (none; 1k-100k followers; US/GB/CA on Instagram; "
+        f"1k-100k followers with `min_trust` 0.6). Every request of the run has a brief no other request sends "
+        f"({len(run.samples) + len(light.samples) + 10:,} distinct briefs: the sample's brand descriptions with their sentences "
+        f"reordered behind a campaign lead-in, as long as the originals or longer), so every brief is encoded: the service's "
+        f"brief cache answered {load.get('brief_cache_hits', '?')} of "
+        f"{(load.get('brief_cache_hits') or 0) + (load.get('brief_cache_misses') or 0):,} look-ups. "
         "Open loop from a separate process: every request is sent at its scheduled time whatever the earlier ones are doing, "
         "and its latency is counted from that time, so queueing in the server is included.",
         "",
+        f"**Service:** {load.get('workers', '?')} worker threads (`serve.workers`, 0 = one per core), {threads} ONNX Runtime "
+        f"thread{'s' if threads > 1 else ''} per request (`embed.threads`, 0 = one in a server); {load.get('shed', '?')} requests shed "
+        "(503 at once because the queue ahead could not finish before the deadline).",
+        "",
         "| measure | p50 ms | p95 ms | p99 ms | max ms | requests | errors |",
         "|---|---:|---:|---:|---:|---:|---:|",
-        _row("in-process `Matcher.recommend` (reference, one at a time)", ref, errors=0),
-        _row("of which: encoding the brief alone", enc),
+        _row("in-process `Matcher.recommend`, one at a time, 1 encoder thread (as served)", ref, errors=0),
+        _row("of which: encoding the brief alone, 1 thread", enc),
+        _row("in-process `Matcher.recommend`, one encoder thread per core (the batch default; served so before)", ref_all, errors=0),
+        _row("of which: encoding the brief alone, one thread per core", enc_all),
         _row(f"HTTP at {args.light_rate:g}/s for {args.light_duration:g} s: server time (`took_ms`)", srv(light)),
         _row(f"HTTP at {args.light_rate:g}/s for {args.light_duration:g} s: round trip", lat(light), len(light.samples), len(light.errors())),
         _row(f"HTTP at {args.rate:g}/s for {args.duration:g} s: server time (`took_ms`)", srv(run)),
         _row(f"**HTTP at {args.rate:g}/s for {args.duration:g} s: round trip**", lat(run), n, len(errors), bold=True),
+        *(
+            [
+                _row(f"the same load, server with `embed.threads = {args.compare_threads}`: server time (`took_ms`)", srv(compare)),
+                _row(f"the same load, server with `embed.threads = {args.compare_threads}`: round trip", lat(compare), len(compare.samples), len(compare.errors())),
+            ]
+            if compare is not None
+            else []
+        ),
         "",
         f"HTTP overhead over the in-process call, at the light rate where nothing queues: {pct(lat(light), 50) - pct(ref, 50):+.1f} ms at p50, "
-        f"{pct(lat(light), 95) - pct(ref, 95):+.1f} ms at p95. The service runs one recommendation at a time (the encoder and the index "
-        f"are not thread-safe), so it can serve about 1000 / {pct(srv(light), 50):.0f} ms = {1000 / pct(srv(light), 50):.0f} requests/s "
-        f"at the light run's median; above that, requests queue until the {10:g} s deadline turns them into 503s. "
+        f"{pct(lat(light), 95) - pct(ref, 95):+.1f} ms at p95. "
         f"Encoding the brief is {100 * pct(enc, 50) / pct(ref, 50):.0f}% of an in-process call at the median; the rest is the search and "
-        f"the reranker. Achieved {len(run.ok()) / run.wall_s:.1f} answered requests/s at the {args.rate:g}/s schedule.",
+        f"the reranker. One at a time, one encoder thread per core instead of one gives p50 {pct(ref_all, 50):.1f} against "
+        f"{pct(ref, 50):.1f} ms and p95 {pct(ref_all, 95):.1f} against {pct(ref, 95):.1f} ms (see the load averages above: the "
+        "second thread needs the other core free). Achieved "
+        f"{len(run.ok()) / run.wall_s:.1f} answered requests/s at the {args.rate:g}/s schedule.",
         "",
         f"**Target** (p95 <= {TARGET_P95_MS:.0f} ms with zero errors at {args.rate:g} requests/s): **{verdict}**.",
     ]
@@ -331,6 +408,46 @@ def report(args: argparse.Namespace, info: dict[str, Any], ref: list[float], enc
             kinds[key] = kinds.get(key, 0) + 1
         lines += ["", "Errors:", ""] + [f"- {c} x {k}" for k, c in sorted(kinds.items(), key=lambda kv: -kv[1])]
     return "\n".join(lines) + "\n"
+
+
+def serve_runs(
+    args: argparse.Namespace,
+    store: Path,
+    warm: list[dict[str, Any]],
+    light_bodies: list[dict[str, Any]],
+    load_bodies: list[dict[str, Any]],
+    loads: list[str],
+    env: dict[str, str] | None = None,
+) -> tuple[Run, Run, float, dict[str, Any]]:
+    """Start a server, warm it up, run the light load (if any bodies) then the load; stop it.
+
+    Returns the light and the load run, the server's start-up time and its /healthz after the load.
+    """
+    import httpx
+
+    port = free_port()
+    proc, startup_s = start_server(store, port, args.workdir / "server.log", env)
+    try:
+        base = f"http://{HOST}:{port}"
+        for b in warm:  # warm-up, not measured
+            httpx.post(base + "/recommend", json=b, timeout=30)
+        light = Run()
+        if light_bodies:
+            logger.info("light load: %d requests at %g/s", len(light_bodies), args.light_rate)
+            light = load(base, light_bodies, args.light_rate, timeout_s=args.light_duration + 30)
+            loads.append(loadavg())
+        logger.info("load: %d requests at %g/s", len(load_bodies), args.rate)
+        run = load(base, load_bodies, args.rate, timeout_s=args.duration + 30)
+        loads.append(loadavg())
+        health = httpx.get(base + "/healthz", timeout=30).json()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return light, run, startup_s, health
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -346,6 +463,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--light-duration", type=float, default=10.0)
     p.add_argument("--reference", type=int, default=200, help="in-process calls for the reference latency")
     p.add_argument("--rebuild", action="store_true", help="run the batch again even if the store loads")
+    p.add_argument(
+        "--compare-threads", type=int, default=0, metavar="N",
+        help="then run the same load on a second server with embed.threads = N (0: skip), to compare with one encoder thread per request",
+    )
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "serve_load.md")
     args = p.parse_args(argv)
     for rate, duration in ((args.rate, args.duration), (args.light_rate, args.light_duration)):
@@ -358,35 +479,26 @@ def main(argv: list[str] | None = None) -> int:
     info = build_store(args.workdir, creators=args.creators, posts=tuple(args.posts), seed=args.seed, post_text=args.post_text, rebuild=args.rebuild)
     store = Path(info["store"])
     n_light, n = int(args.light_rate * args.light_duration), int(args.rate * args.duration)
-    bodies = requests_mix(pd.read_csv(args.workdir / "data" / "brands.csv"), max(n, n_light, args.reference) + 10, args.seed)
+    # One slice per phase, so no request of the server's runs repeats a brief it has seen; the
+    # in-process reference reuses the load run's briefs (it has no cache).
+    bodies = requests_mix(pd.read_csv(args.workdir / "data" / "brands.csv"), max(n, args.reference + 5) + n_light + 10, args.seed)
+    load_bodies, light_bodies, warm_bodies = bodies[:n], bodies[-(n_light + 10) : -10], bodies[-10:]
 
     loads = [loadavg()]
-    logger.info("reference: %d in-process calls", args.reference)
-    ref, enc = reference(store, bodies[: args.reference])
-    logger.info("reference p50 %.1f ms, p95 %.1f ms", pct(ref, 50), pct(ref, 95))
+    refs: dict[int, tuple[list[float], list[float]]] = {}
+    for threads in (0, 1):
+        logger.info("reference: %d in-process calls, embed.threads = %d", args.reference, threads)
+        refs[threads] = reference(store, bodies[: args.reference + 5], threads=threads)
+        logger.info("reference p50 %.1f ms, p95 %.1f ms", pct(refs[threads][0], 50), pct(refs[threads][0], 95))
 
-    port = free_port()
-    proc, startup_s = start_server(store, port, args.workdir / "server.log")
-    try:
-        import httpx
-
-        base = f"http://{HOST}:{port}"
-        for b in bodies[-10:]:  # warm-up, not measured
-            httpx.post(base + "/recommend", json=b, timeout=30)
-        logger.info("light load: %d requests at %g/s", n_light, args.light_rate)
-        light = load(base, bodies[:n_light], args.light_rate, timeout_s=args.light_duration + 30)
-        loads.append(loadavg())
-        logger.info("load: %d requests at %g/s", n, args.rate)
-        run = load(base, bodies[:n], args.rate, timeout_s=args.duration + 30)
-        loads.append(loadavg())
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    text = report(args, info, ref, enc, light, run, startup_s, loads)
+    light, run, startup_s, health = serve_runs(args, store, warm_bodies, light_bodies, load_bodies, loads)
+    compare = None
+    if args.compare_threads:
+        # Fresh briefs again, so the second server's cache starts as cold as the first one's.
+        extra = requests_mix(pd.read_csv(args.workdir / "data" / "brands.csv"), len(bodies) + n + 10, args.seed)[len(bodies) :]
+        logger.info("the same load on a server with embed.threads = %d", args.compare_threads)
+        _, compare, _, _ = serve_runs(args, store, extra[-10:], [], extra[:n], [], env={"MATCHER_EMBED__THREADS": str(args.compare_threads)})
+    text = report(args, info, refs, light, run, startup_s, loads, health, compare)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)

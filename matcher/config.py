@@ -23,6 +23,7 @@ __all__ = [
     "SignalConfig",
     "FitConfig",
     "BatchConfig",
+    "ServeConfig",
     "Config",
 ]
 
@@ -266,6 +267,25 @@ class BatchConfig:
 
 
 @dataclass(frozen=True)
+class ServeConfig:
+    """The HTTP service (``matcher serve``): how many requests run side by side and what it caches.
+
+    Serving settings never change what a batch writes, so :meth:`Config.fingerprint` leaves them out.
+    """
+
+    # Recommendations worked on at once. The encoder and FAISS release the GIL, so each request
+    # uses its own core while it encodes and searches; more workers than cores only share them out.
+    workers: int = 0  # 0: one per core
+    brief_cache: int = 1024  # vectors of the most recent distinct briefs kept in memory; 0: off
+
+    def __post_init__(self) -> None:
+        _check(isinstance(self.workers, int) and not isinstance(self.workers, bool) and self.workers >= 0,
+               f"config 'serve.workers' is {self.workers!r}; use 0 (one per core) or a positive count")
+        _check(isinstance(self.brief_cache, int) and not isinstance(self.brief_cache, bool) and self.brief_cache >= 0,
+               f"config 'serve.brief_cache' is {self.brief_cache!r}; use a whole number of briefs, 0 to turn the cache off")
+
+
+@dataclass(frozen=True)
 class Config:
     """All of matcher's settings. Build with :meth:`load`; every value is validated on construction."""
 
@@ -275,6 +295,7 @@ class Config:
     signals: SignalConfig = field(default_factory=SignalConfig)
     fit: FitConfig = field(default_factory=FitConfig)
     batch: BatchConfig = field(default_factory=BatchConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
     max_text_chars: int = 2000
     top_k: int = 50  # matches stored per brand by the batch
     evidence_posts: int = 3
@@ -335,8 +356,14 @@ class Config:
         return dataclasses.asdict(self)
 
     def fingerprint(self) -> str:
-        """A stable hash of every setting, recorded in each snapshot's manifest."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """A stable hash of every setting a batch depends on, recorded in each snapshot's manifest.
+
+        ``serve`` is left out: tuning the service must not make the next batch start over instead
+        of resuming its checkpoints.
+        """
+        data = self.to_dict()
+        data.pop("serve", None)
+        blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 
 

@@ -9,13 +9,14 @@ import hashlib
 import json
 import logging
 import math
+import os
 import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -34,8 +35,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from matcher.config import Config, Weights
-from matcher.embed import Encoder
-from matcher.engine import Matcher
+from matcher.embed import Encoder, QueryCache
+from matcher.engine import Matcher, rank_snapshot
 from matcher.errors import ConfigError, MatcherError
 from matcher.schema import Filters, Match
 from matcher.store import Snapshot, Store
@@ -99,16 +100,19 @@ class FiltersIn(BaseModel):
             raise ValueError(f"max_followers {v} is below min_followers {lo}; swap or widen them")
         return v
 
-    def to_filters(self, *, exclude: tuple[str, ...] = ()) -> Filters:
-        """The engine's :class:`Filters`, with ``exclude`` added to the excluded creators."""
+    def to_filters(self) -> Filters:
+        """The engine's :class:`Filters`."""
         return Filters(
             min_followers=self.min_followers,
             max_followers=self.max_followers,
             countries=tuple(self.countries),
             languages=tuple(self.languages),
             platforms=tuple(self.platforms),
-            exclude_creators=tuple(self.exclude_creators) + exclude,
+            exclude_creators=tuple(self.exclude_creators),
             allow_unknown_followers=self.allow_unknown_followers,
+            # 0 restricts nothing here, but the engine's threshold would also drop creators whose
+            # trust is unknown.
+            min_trust=self.min_trust or None,
         )
 
 
@@ -199,7 +203,7 @@ class MatchOut(BaseModel):
     creator_id: str
     score: float
     components: dict[str, float | None] = Field(description="each component in [0, 1], or null when the signal is unavailable for this creator")
-    contributions: dict[str, float] = Field(description="normalised weight x component, plus a negative 'penalty' when one applies; they add up to score")
+    contributions: dict[str, float] = Field(description="each component's part of the score (topic x share for topic, topic x (1 - share) x its part of the quality mean for the others), plus a negative 'penalty' when one applies; they add up to score")
     handle: str
     platform: str
     followers: int | None
@@ -299,6 +303,17 @@ class BrandMatchesResponse(BaseModel):
     matches: list[StoredMatch]
 
 
+class LoadOut(BaseModel):
+    """How busy the service is, and how often the brief cache answered since it started."""
+
+    workers: int = Field(description="requests worked on at once")
+    queued: int = Field(description="requests admitted to the workers and not yet finished")
+    shed: int = Field(description="requests answered 503 at once because the queue could not finish them before the deadline")
+    brief_cache_size: int
+    brief_cache_hits: int
+    brief_cache_misses: int
+
+
 class HealthResponse(BaseModel):
     """Service status and what it serves."""
 
@@ -313,6 +328,7 @@ class HealthResponse(BaseModel):
     model: str | None
     platforms: list[str]
     countries: list[str]
+    load: LoadOut
 
 
 class ErrorOut(BaseModel):
@@ -333,6 +349,17 @@ class SafeJSONResponse(JSONResponse):
 
 class ServiceBusy(Exception):
     """The work did not finish within the request deadline."""
+
+
+class ServiceOverloaded(Exception):
+    """The requests queued ahead cannot finish before this one's deadline, so it is not started."""
+
+    def __init__(self, queued: int, wait_s: float, limit_s: float) -> None:
+        super().__init__(f"{queued} requests queued, about {wait_s:.1f} s of work")
+        self.queued = queued
+        self.wait_s = wait_s
+        # Once the work over the limit has drained, a request sent then is admitted again.
+        self.retry_after = max(1, math.ceil(wait_s - limit_s))
 
 
 class BodyLimitMiddleware:
@@ -443,86 +470,193 @@ def _match_out(m: Match) -> MatchOut:
 
 
 class _SnapshotView:
-    """Per-snapshot lookups built once: trust order for ``min_trust``, facets for the page."""
+    """Per-snapshot lookups built once: facets for the page, brand ids for the 404 check."""
 
     def __init__(self, snap: Snapshot) -> None:
         self.snapshot_id = snap.snapshot_id
-        sig = snap.signals
-        trust = pd.to_numeric(sig["trust_score"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
-        order = np.argsort(trust, kind="stable")
-        self.trust_sorted = trust[order]
-        self.ids_by_trust = sig["creator_id"].astype(str).to_numpy()[order]
         c = snap.creators
         self.platforms = sorted(str(v) for v in c["platform"].dropna().unique()) if "platform" in c else []
         self.countries = sorted(str(v) for v in c["country"].dropna().unique()) if "country" in c else []
         brands = snap.brands
         self.brand_ids = set(brands["brand_id"].astype(str)) if "brand_id" in brands else set()
 
-    def below_trust(self, min_trust: float) -> tuple[str, ...]:
-        """Ids of creators whose trust is below ``min_trust``."""
-        n = int(np.searchsorted(self.trust_sorted, min_trust, side="left"))
-        return tuple(self.ids_by_trust[:n].tolist())
+
+@dataclass(frozen=True)
+class Served:
+    """A snapshot and its lookups, replaced together as one reference so a request never mixes two."""
+
+    snapshot: Snapshot
+    view: _SnapshotView
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _serving_embed(config: Config) -> Config:
+    """``config`` with one encoder thread per request unless ``embed.threads`` is set.
+
+    Requests run side by side, one per core. A second ONNX Runtime thread per request speeds up a
+    brief alone on an idle machine, but waits for a core whenever another request or process runs,
+    and under load it made the 30 requests/s run queue up to the deadline
+    (``benchmarks/results/serve_load.md``, README "Load").
+    """
+    if config.embed.threads:
+        return config
+    return dataclasses.replace(config, embed=dataclasses.replace(config.embed, threads=1))
+
+
+def _worker_init() -> None:
+    # FAISS's OpenMP setting is per thread (libgomp), so each worker sets its own: one query at a
+    # time per worker, and the cores are already shared out between workers.
+    import faiss
+
+    faiss.omp_set_num_threads(1)
+
+
+# How much each finished job moves the estimate of a job's time, for load shedding.
+_EWMA_ALPHA = 0.1
+# The estimate is an average of past jobs, so it lags when the machine slows down (other work on
+# the same cores): shedding at this share of the deadline keeps admitted requests from timing out.
+_SHED_AT = 0.8
 
 
 class Service:
-    """The state behind the app: one :class:`Matcher`, a lock around its use, and a worker pool.
+    """The state behind the app: one :class:`Matcher` and a pool of ``serve.workers`` threads.
 
-    The encoder, the FAISS index (search settings are set per call) and ``Matcher.refresh`` are not
-    safe to call from several threads at once, so refresh + recommend run under one lock. A newly
-    published snapshot is loaded completely by ``refresh`` before the matcher's reference to it is
-    replaced, so a request sees either the old or the new snapshot, never a mix.
+    Requests run side by side: encoding (ONNX Runtime) and the index search release the GIL, and
+    the reranker only reads the snapshot. Each request takes one reference to the served snapshot
+    and uses it throughout. A newly published snapshot is loaded by one request at a time, while the
+    others keep serving the previous one, and then swapped in as one reference.
+
+    Admission: a request whose queue ahead cannot finish before its deadline (at the recent time per
+    job, with a margin) answers 503 at once with a ``Retry-After``, instead of waiting the whole
+    deadline for it.
     """
 
-    def __init__(self, store: str | Path, *, config: Config | None = None, encoder: Encoder | None = None, timeout_s: float = DEFAULT_TIMEOUT_S, workers: int = 4) -> None:
+    def __init__(self, store: str | Path, *, config: Config | None = None, encoder: Encoder | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self.config = config or Config()
         self.store = Store(store)
+        if encoder is None:
+            encoder = Encoder(_serving_embed(self.config).embed)
         self.matcher = Matcher(store, config=self.config, encoder=encoder).load()
+        self.encoder: Encoder = self.matcher.encoder  # type: ignore[assignment]
         self.timeout_s = timeout_s
-        self._lock = threading.Lock()
-        self._view: _SnapshotView | None = None
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="matcher-serve")
+        self.workers = self.config.serve.workers or _cores()
+        self.briefs = QueryCache(self.config.serve.brief_cache)
+        self._served = Served(self.matcher.snapshot_, _SnapshotView(self.matcher.snapshot_))
+        self._refresh_lock = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._pending = 0
+        self._job_s: float | None = None
+        self._shed = 0
+        self.pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="matcher-serve", initializer=_worker_init)
+        # Health checks get a thread of their own, so they answer (and show the queue) while the
+        # workers are saturated.
+        self.control = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matcher-health")
 
-    @contextmanager
-    def _locked(self, deadline: float) -> Iterator[None]:
-        if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
-            raise ServiceBusy()
-        try:
-            yield
-        finally:
-            self._lock.release()
+    def current(self) -> Served:
+        """The snapshot to serve from, switching to a newly published one first.
 
-    def _current(self) -> tuple[Snapshot, _SnapshotView]:
-        # Call with the lock held.
-        self.matcher.refresh()
-        snap = self.matcher.snapshot_
-        view = self._view
-        if view is None or view.snapshot_id != snap.snapshot_id:
-            view = self._view = _SnapshotView(snap)
-        return snap, view
+        Raises:
+            StoreError: the store's pointer cannot be read.
+        """
+        # Non-blocking: while one request loads a new snapshot (seconds at 100k creators), the
+        # others go on with the one they have rather than queue behind the load.
+        if self._refresh_lock.acquire(blocking=False):
+            try:
+                self.matcher.refresh()
+                snap = self.matcher.snapshot_
+                if snap is not self._served.snapshot:
+                    self._served = Served(snap, _SnapshotView(snap))
+            finally:
+                self._refresh_lock.release()
+        return self._served
 
     def snapshot(self, deadline: float) -> tuple[Snapshot, _SnapshotView]:
-        """The latest published snapshot (switching to it first if it is new)."""
-        with self._locked(deadline):
-            return self._current()
+        """The latest published snapshot (switching to it first if it is new) and its lookups."""
+        served = self.current()
+        return served.snapshot, served.view
 
     def recommend(self, req: RecommendRequest, weights: Weights | None, deadline: float) -> tuple[str, list[Match]]:
-        """Run one recommendation. Returns the snapshot id it was served from and the matches."""
-        with self._locked(deadline):
-            if time.monotonic() > deadline:
-                raise ServiceBusy()
-            snap, view = self._current()
-            exclude = view.below_trust(req.filters.min_trust) if req.filters.min_trust else ()
-            flt = req.filters.to_filters(exclude=exclude)
-            matches = self.matcher.recommend(req.brief, req.k, filters=flt, weights=weights, diversity=req.diversity)
-            return self.matcher.snapshot_id, matches
+        """Run one recommendation. Returns the snapshot id it was served from and the matches.
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(*args, deadline)`` in the worker pool; raise :class:`ServiceBusy` past the deadline."""
-        deadline = time.monotonic() + self.timeout_s
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self.pool, fn, *args, deadline)
+        The same steps as :meth:`Matcher.recommend`, on one snapshot reference taken up front and
+        with the brief's vector from the cache when the brief was seen recently.
+        """
+        served = self.current()
+        text = normalize_text(req.brief, max_chars=self.config.max_text_chars)
+        if not text:
+            raise ValueError("the brief is blank; describe the product to match creators to")
+        query = self.briefs.encode(self.encoder, text)
+        if time.monotonic() > deadline:
+            raise ServiceBusy()
+        matches = rank_snapshot(
+            served.snapshot, query[None, :], req.k, filters=[req.filters.to_filters()], reranker=self.matcher.reranker_,
+            candidates=self.config.index.candidates, weights=weights, diversity=req.diversity,
+        )[0]
+        return served.snapshot.snapshot_id, matches
+
+    def load(self) -> LoadOut:
+        """Queue length, shed requests and brief-cache counts."""
+        cache = self.briefs.stats()
+        with self._queue_lock:
+            queued, shed = self._pending, self._shed
+        return LoadOut(workers=self.workers, queued=queued, shed=shed, brief_cache_size=cache.size, brief_cache_hits=cache.hits, brief_cache_misses=cache.misses)
+
+    def _admit(self) -> None:
+        """Count one more job in the queue, or raise :class:`ServiceOverloaded`."""
+        with self._queue_lock:
+            ahead, job_s = self._pending, self._job_s
+            # Work left ahead of this request, spread over the workers, plus its own turn (no
+            # estimate before the first job has finished).
+            wait_s = 0.0 if job_s is None else (ahead // self.workers + 1) * job_s
+            if wait_s <= _SHED_AT * self.timeout_s:
+                self._pending += 1
+                return
+            self._shed += 1
+        raise ServiceOverloaded(ahead, wait_s, _SHED_AT * self.timeout_s)
+
+    def _timed(self, fn: Callable[..., T], args: tuple[Any, ...], deadline: float) -> T:
+        if time.monotonic() > deadline:  # waited out its deadline in the queue: nobody awaits it
+            raise ServiceBusy()
+        t = time.perf_counter()
         try:
-            return await asyncio.wait_for(future, timeout=self.timeout_s)
+            return fn(*args, deadline)
+        finally:
+            took = time.perf_counter() - t
+            with self._queue_lock:
+                self._job_s = took if self._job_s is None else (1 - _EWMA_ALPHA) * self._job_s + _EWMA_ALPHA * took
+
+    def _finished(self, _: Future) -> None:
+        with self._queue_lock:
+            self._pending -= 1
+
+    async def run(self, fn: Callable[..., T], *args: Any, control: bool = False) -> T:
+        """Run ``fn(*args, deadline)`` in the worker pool, or on the health thread if ``control``
+        (neither queued behind the workers' jobs nor shed nor counted in the queue).
+
+        Raises:
+            ServiceOverloaded: the queue ahead cannot finish before the deadline.
+            ServiceBusy: the deadline passed before ``fn`` finished.
+        """
+        deadline = time.monotonic() + self.timeout_s
+        if control:
+            try:
+                return await asyncio.wait_for(asyncio.wrap_future(self.control.submit(fn, *args, deadline)), timeout=self.timeout_s)
+            except asyncio.TimeoutError:
+                raise ServiceBusy() from None
+        self._admit()
+        try:
+            future = self.pool.submit(self._timed, fn, args, deadline)
+        except BaseException:
+            with self._queue_lock:
+                self._pending -= 1
+            raise
+        # Runs once the job is done, or cancelled before it started (a timed-out wait cancels it).
+        future.add_done_callback(self._finished)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), timeout=max(0.0, deadline - time.monotonic()))
         except asyncio.TimeoutError:
             raise ServiceBusy() from None
 
@@ -655,6 +789,7 @@ def _health(service: Service, deadline: float) -> HealthResponse:
         model=model.get("name") if isinstance(model, dict) else None,
         platforms=view.platforms,
         countries=view.countries,
+        load=service.load(),
     )
 
 
@@ -684,6 +819,17 @@ def _busy(service: Service) -> SafeJSONResponse:
     )
 
 
+def _overloaded(service: Service, exc: ServiceOverloaded) -> SafeJSONResponse:
+    return SafeJSONResponse(
+        {
+            "detail": f"the service is overloaded: {exc.queued} requests are queued, about {exc.wait_s:.1f} s of work, too close to "
+            f"the {service.timeout_s:g} s deadline to start this one; retry after {exc.retry_after} s or send fewer requests at once"
+        },
+        status_code=503,
+        headers={"Retry-After": str(exc.retry_after)},
+    )
+
+
 def _unavailable(exc: Exception) -> SafeJSONResponse:
     return SafeJSONResponse({"detail": f"the store cannot be served: {exc}"}, status_code=503, headers={"Retry-After": "5"})
 
@@ -699,7 +845,9 @@ def _field(loc: Any) -> str:
 
 
 _RESPONSES_404 = {404: {"model": ErrorOut, "description": "unknown id"}}
-_RESPONSES_503 = {503: {"model": ErrorOut, "description": "busy past the request deadline, or the store cannot be read"}}
+_RESPONSES_503 = {
+    503: {"model": ErrorOut, "description": "busy past the request deadline, too much queued to finish before it, or the store cannot be read"}
+}
 
 
 def create_app(
@@ -714,9 +862,11 @@ def create_app(
 
     Args:
         store: store directory written by ``matcher batch``.
-        config: settings; defaults when None.
-        encoder: a loaded :class:`Encoder` to share (one is loaded from the config if None).
-        timeout_s: request deadline; work past it answers 503 instead of hanging.
+        config: settings (``serve`` among them); defaults when None.
+        encoder: a loaded :class:`Encoder` to share (one is loaded from the config if None, with one
+            thread per request unless ``embed.threads`` says otherwise).
+        timeout_s: request deadline; work past it answers 503 instead of hanging, and a request
+            that the queue ahead of it cannot let finish in time answers 503 at once.
         max_body_bytes: larger request bodies answer 413 before they are parsed.
 
     Returns:
@@ -780,6 +930,10 @@ def create_app(
     async def on_busy(request: Request, exc: ServiceBusy) -> SafeJSONResponse:
         return _busy(service)
 
+    @app.exception_handler(ServiceOverloaded)
+    async def on_overloaded(request: Request, exc: ServiceOverloaded) -> SafeJSONResponse:
+        return _overloaded(service, exc)
+
     @app.exception_handler(MatcherError)
     async def on_store(request: Request, exc: MatcherError) -> SafeJSONResponse:
         logger.error("cannot serve %s: %s", request.url.path, exc)
@@ -797,7 +951,8 @@ def create_app(
     @app.get("/healthz", response_model=HealthResponse, responses=_RESPONSES_503, tags=["service"])
     async def healthz() -> HealthResponse:
         """Status and the id of the snapshot being served (switching to a newly published one first)."""
-        return await service.run(_health, service)
+        # On its own thread and never shed: it shows the queue (``load``) when the workers are saturated.
+        return await service.run(_health, service, control=True)
 
     @app.post(
         "/recommend",
@@ -854,8 +1009,12 @@ def serve(store: str | Path, *, host: str = "127.0.0.1", port: int = 8000, confi
         StoreError: nothing is published in ``store``.
     """
     import uvicorn
+    from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
+    # Requests already run one per core; BLAS threads inside each (numpy's matrix products in the
+    # exact search) would only oversubscribe the cores. Process-wide, so only here, not in create_app.
+    threadpool_limits(limits=1, user_api="blas")
     app = create_app(store, config=config, timeout_s=timeout_s)
     logger.info("serving %s on http://%s:%d (page at /, API docs at /docs)", store, host, port)
-    # One process: the model and the snapshot live in memory, and the lock orders their use.
+    # One process: the model and the snapshot live in memory once, shared by the worker threads.
     uvicorn.run(app, host=host, port=port, log_level=log_level, workers=1)

@@ -41,3 +41,43 @@ def test_model_is_never_downloaded(tmp_path):
         resolve_model_path("sentence-transformers/all-mpnet-base-v2")
     with pytest.raises(NotFittedError):
         Encoder(EmbedConfig()).encode(["x"])
+
+
+def test_concurrent_encodes_equal_sequential_ones(encoder):
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [f"{topic} number {i}" for i, topic in enumerate(["trail running shoes", "retinol serum", "vegan curry", "hostel in Lisbon"] * 4)]
+    sequential = [encoder.encode([t])[0] for t in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        concurrent = list(pool.map(lambda t: encoder.encode([t])[0], texts))
+    for a, b in zip(concurrent, sequential):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_query_cache_returns_the_fresh_vector_and_counts_hits(encoder):
+    from matcher.embed import QueryCache
+
+    cache = QueryCache(2)
+    fresh = encoder.encode(["trail running shoes"])[0]
+    first = cache.encode(encoder, "trail running shoes")
+    again = cache.encode(encoder, "trail running shoes")
+    np.testing.assert_allclose(first, fresh, atol=1e-6)
+    assert again is first and not again.flags.writeable  # shared between requests, so nobody may change it
+    s = cache.stats()
+    assert (s.hits, s.misses, s.size, s.hit_rate) == (1, 1, 1, 0.5)
+
+
+def test_query_cache_drops_the_least_recently_used():
+    from matcher.embed import QueryCache
+
+    cache = QueryCache(2)
+    for text in ("a", "b"):
+        cache.put(text, np.ones(3))
+    assert cache.get("a") is not None  # "b" is now the least recently used
+    cache.put("c", np.zeros(3))
+    assert cache.get("b") is None and cache.get("a") is not None and cache.get("c") is not None
+    off = QueryCache(0)
+    off.put("a", np.ones(3))
+    assert off.get("a") is None and off.stats().size == 0
+    with pytest.raises(ValueError, match="0 to disable"):
+        QueryCache(-1)

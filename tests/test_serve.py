@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import itertools
 import shutil
 import threading
@@ -448,3 +449,103 @@ def test_fuzz_from_openapi_schema_finds_no_server_error(client, snap):
                 assert mode is GenerationMode.NEGATIVE
     assert {"POST /recommend", "GET /creators/{creator_id}", "GET /brands/{brand_id}/matches", "GET /healthz"} <= set(statuses)
     assert {200, 422} <= statuses["POST /recommend"] and {200, 404} <= statuses["GET /creators/{creator_id}"]
+
+
+def test_concurrent_requests_overlap_instead_of_taking_turns(store_dir, encoder, monkeypatch):
+    """Two requests run side by side: one waiting inside the encoder does not hold back the other."""
+    from matcher.config import Config, ServeConfig
+
+    app = create_app(store_dir, encoder=encoder, config=Config(serve=ServeConfig(workers=2)))
+    inside, release = threading.Event(), threading.Event()
+    real = encoder.encode
+
+    def slow_for_the_first(texts, **kw):
+        if texts == ["Brief that waits"]:
+            inside.set()
+            assert release.wait(30)
+        return real(texts, **kw)
+
+    monkeypatch.setattr(encoder, "encode", slow_for_the_first)
+    with TestClient(app) as c, ThreadPoolExecutor(max_workers=1) as pool:
+        waiting = pool.submit(c.post, "/recommend", json={"brief": "Brief that waits", "k": 3})
+        assert inside.wait(30)
+        r = c.post("/recommend", json={"brief": TRAIL, "k": 3})  # answered while the first is still encoding
+        assert r.status_code == 200 and not waiting.done()
+        release.set()
+        assert waiting.result(timeout=30).status_code == 200
+
+
+def test_a_repeated_brief_is_served_from_the_cache_with_the_same_answer(store_dir, encoder):
+    with TestClient(create_app(store_dir, encoder=encoder)) as c:
+        first = c.post("/recommend", json={"brief": TRAIL, "k": 5}).json()
+        # Normalised the same way (whitespace), so the same cached vector serves it.
+        second = c.post("/recommend", json={"brief": "  " + TRAIL.replace(" ", "  ") + " ", "k": 5}).json()
+        load = c.get("/healthz").json()["load"]
+    assert _without_timing(first) == _without_timing(second)
+    assert (load["brief_cache_hits"], load["brief_cache_misses"], load["brief_cache_size"]) == (1, 1, 1)
+
+
+def test_an_overloaded_service_sheds_at_once_with_retry_after(store_dir, encoder):
+    """When the queue ahead cannot finish before the deadline, a request answers 503 immediately."""
+    import asyncio
+
+    from matcher.config import Config, ServeConfig
+    from matcher.serve import ServiceOverloaded
+
+    # A deadline long enough that no held job times out while the queue fills.
+    app = create_app(store_dir, encoder=encoder, timeout_s=5.0, config=Config(serve=ServeConfig(workers=1)))
+    service = app.state.service
+    gate = threading.Event()
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_forever, daemon=True)
+    runner.start()
+    try:
+        with TestClient(app) as c:
+            assert c.post("/recommend", json={"brief": TRAIL, "k": 3}).status_code == 200  # gives the service a time per job
+            # Jobs that hold the only worker until the gate opens, queued until the service refuses one:
+            # at that point more than the 5 s deadline of work is queued.
+            held = []
+            for _ in range(10_000):
+                f = asyncio.run_coroutine_threadsafe(service.run(lambda deadline: gate.wait(30)), loop)
+                until = time.monotonic() + 5
+                while not f.done() and service.load().queued < len(held) + 1:
+                    assert time.monotonic() < until, "a job neither queued nor refused"
+                    time.sleep(0.001)
+                if f.done():
+                    break
+                held.append(f)
+            assert isinstance(f.exception(), ServiceOverloaded) and held
+            t = time.perf_counter()
+            r = c.post("/recommend", json={"brief": TRAIL, "k": 3})
+            assert time.perf_counter() - t < 0.5, "shed at once, not after the deadline"
+            assert r.status_code == 503 and "overloaded" in r.json()["detail"]
+            assert int(r.headers["retry-after"]) >= 1
+            health = c.get("/healthz")  # answered on its own thread while the worker is held
+            assert health.status_code == 200
+            assert health.json()["load"]["shed"] == 2 and health.json()["load"]["queued"] == len(held)
+            gate.set()
+            concurrent.futures.wait(held, timeout=30)
+            assert c.post("/recommend", json={"brief": TRAIL, "k": 3}).status_code == 200
+    finally:
+        gate.set()
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join(timeout=10)
+
+
+def test_the_service_encodes_on_one_thread_per_request_unless_configured(store_dir):
+    from matcher.config import Config, EmbedConfig
+
+    assert create_app(store_dir).state.service.encoder.config.threads == 1
+    assert create_app(store_dir, config=Config(embed=EmbedConfig(threads=2))).state.service.encoder.config.threads == 2
+
+
+def test_serve_settings_are_validated_and_do_not_change_the_batch_fingerprint():
+    from matcher.config import Config, ServeConfig
+    from matcher.errors import ConfigError
+
+    assert Config(serve=ServeConfig(workers=3, brief_cache=0)).fingerprint() == Config().fingerprint()
+    assert Config.load(env={"MATCHER_SERVE__WORKERS": "3"}).serve.workers == 3
+    with pytest.raises(ConfigError, match="serve.workers"):
+        ServeConfig(workers=-1)
+    with pytest.raises(ConfigError, match="serve.brief_cache"):
+        Config.from_dict({"serve": {"brief_cache": -5}})
