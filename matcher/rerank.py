@@ -237,21 +237,19 @@ class Reranker:
         comps = self.components(snapshot, query, rows, np.array([h.score for h in hits]), brand=brand)
         X = np.column_stack([np.asarray(comps[n], dtype="float64") for n in COMPONENTS])
         scores, contribs = combine_many(X, weights, np.asarray(comps["multiplier"], dtype="float64"))
-        scored = []
-        for i, hit in enumerate(hits):
+        # Ties break on creator id so rankings are reproducible. Only the top k become Match
+        # objects: building dicts for all candidates cost more than scoring them.
+        scored = sorted(((float(scores[i]), hit.id, i) for i, hit in enumerate(hits)), key=lambda t: (-t[0], t[1]))
+        if diversity > 0 and len(scored) > 1:
+            scored = self._mmr(snapshot, scored, rows, k, diversity)
+        out = []
+        for rank, (score, _cid, i) in enumerate(scored[:k], start=1):
             values = {n: (None if np.isnan(X[i, j]) else float(X[i, j])) for j, n in enumerate(COMPONENTS)}
             contrib = {n: float(contribs[i, j]) for j, n in enumerate(COMPONENTS)}
             if contribs[i, -1] != 0.0:
                 contrib["penalty"] = float(contribs[i, -1])
-            scored.append((float(scores[i]), hit.id, i, values, contrib))
-        # Ties break on creator id so rankings are reproducible.
-        scored.sort(key=lambda t: (-t[0], t[1]))
-        if diversity > 0 and len(scored) > 1:
-            scored = self._mmr(snapshot, scored, rows, k, diversity)
-        return [
-            self._match(snapshot, rank, score, hits[i], values, contrib, comps["post_sims"][i], comps["conflicts"][i])
-            for rank, (score, _cid, i, values, contrib) in enumerate(scored[:k], start=1)
-        ]
+            out.append(self._match(snapshot, rank, score, hits[i], values, contrib, comps["post_sims"][i], comps["conflicts"][i]))
+        return out
 
     @staticmethod
     def _mmr(snapshot: Any, scored: list, rows: np.ndarray, k: int, diversity: float) -> list:
