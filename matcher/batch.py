@@ -32,7 +32,7 @@ from matcher.config import Config
 from matcher.embed import EmbeddingCache, Encoder, embed_cached
 from matcher.engine import rank_snapshot
 from matcher.errors import InputFileError, MatcherError, StoreError
-from matcher.index import VectorIndex, normalize_rows
+from matcher.index import IDS_FILE, META_FILE, VECTORS_FILE, VectorIndex, normalize_rows
 from matcher.ingest import load_dataset
 from matcher.rerank import WEIGHTS_FILE, Reranker, load_weights
 from matcher.schema import Brand
@@ -55,6 +55,8 @@ __all__ = ["BatchResult", "AuditError", "run_batch", "creator_vectors", "audit"]
 
 logger = logging.getLogger(__name__)
 
+#: Per-post signals (:func:`post_signals`) stored with the snapshot's posts.
+POST_SIGNAL_COLUMNS = ("is_sponsored", "disclosure", "is_promo", "unsafe")
 #: Stages whose outputs are checkpointed, in order.
 STAGES = ("ingest", "embed", "index", "signals", "rank")
 # Unique texts are encoded in fixed chunks of a fixed order, and the cache commits each chunk at once:
@@ -112,24 +114,57 @@ def _code_fingerprint() -> str:
     return h.hexdigest()
 
 
+#: Creators per block in the profile-vector and focus computations, so their float64 temporaries
+#: stay small (a few hundred MB) whatever the number of creators.
+ROW_BLOCK = 65_536
+
+
+def _post_sums(post_vecs: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Float64 sum of each creator's post vectors (posts grouped by creator, ``offsets`` from 0).
+
+    Adds the i-th post of every creator that has one, i = 0, 1, ...: the same additions in the same
+    order as ``np.add.at`` (bit-identical sums), at about twice its speed.
+    """
+    counts = np.diff(offsets)
+    sums = np.zeros((len(counts), post_vecs.shape[1]), dtype=np.float64)
+    for i in range(int(counts.max()) if len(counts) else 0):
+        rows = np.flatnonzero(counts > i)
+        sums[rows] += post_vecs[offsets[rows] + i]
+    return sums
+
+
 def creator_vectors(bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.ndarray, offsets: np.ndarray, bio_weight: float) -> np.ndarray:
     """One unit vector per creator: ``bio_weight`` × bio + (1 − ``bio_weight``) × mean of post vectors.
 
     A creator with only a bio or only posts gets that part alone; with neither, a zero vector
-    (similarity 0 to every brief).
+    (similarity 0 to every brief). Computed in blocks of creators (every step is per creator).
     """
     n, d = bio_vecs.shape
-    counts = np.diff(offsets)
-    sums = np.zeros((n, d), dtype=np.float64)
-    if len(post_vecs):
-        owner = np.repeat(np.arange(n), counts)
-        np.add.at(sums, owner, post_vecs)
-    means = np.divide(sums, counts[:, None], out=np.zeros_like(sums), where=counts[:, None] > 0)
-    means = normalize_rows(means)
-    has_posts = counts > 0
-    wb = np.where(has_bio & has_posts, bio_weight, np.where(has_bio, 1.0, 0.0))[:, None]
-    mixed = wb * bio_vecs + (1.0 - wb) * np.where(has_posts[:, None], means, 0.0)
-    return normalize_rows(mixed)
+    out = np.empty((n, d), dtype=np.float32)
+    for lo in range(0, n, ROW_BLOCK):
+        hi = min(n, lo + ROW_BLOCK)
+        off = offsets[lo : hi + 1] - offsets[lo]
+        counts = np.diff(off)
+        sums = _post_sums(post_vecs[offsets[lo] : offsets[hi]], off)
+        means = np.divide(sums, counts[:, None], out=np.zeros_like(sums), where=counts[:, None] > 0)
+        means = normalize_rows(means)
+        has_posts = counts > 0
+        wb = np.where(has_bio[lo:hi] & has_posts, bio_weight, np.where(has_bio[lo:hi], 1.0, 0.0))[:, None]
+        mixed = wb * bio_vecs[lo:hi] + (1.0 - wb) * np.where(has_posts[:, None], means, 0.0)
+        out[lo:hi] = normalize_rows(mixed)
+    return out
+
+
+def _focus(bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.ndarray, offsets: np.ndarray) -> pd.DataFrame:
+    """:func:`topical_focus` in blocks of creators, so its float64 temporaries stay small."""
+    n = len(has_bio)
+    if n <= ROW_BLOCK:
+        return topical_focus(bio_vecs, has_bio, post_vecs, offsets)
+    parts = []
+    for lo in range(0, n, ROW_BLOCK):
+        hi = min(n, lo + ROW_BLOCK)
+        parts.append(topical_focus(bio_vecs[lo:hi], has_bio[lo:hi], post_vecs[offsets[lo] : offsets[hi]], offsets[lo : hi + 1] - offsets[lo]))
+    return pd.concat(parts, ignore_index=True)
 
 
 def audit(
@@ -193,8 +228,40 @@ def audit(
     return {"passed": all(c["ok"] for c in checks), "checks": checks}
 
 
+def _texts(posts: pd.DataFrame) -> np.ndarray:
+    return posts["text"].fillna("").astype(str).to_numpy(dtype=object) if "text" in posts else np.full(len(posts), "", dtype=object)
+
+
+def _flags(posts: pd.DataFrame) -> np.ndarray:
+    """The paid-partnership flag as 1 / 0 / -1 (missing), for comparing two frames."""
+    if "sponsored" not in posts:
+        return np.full(len(posts), -1, dtype=np.int8)
+    f = posts["sponsored"].astype("boolean")
+    return np.where(f.isna().to_numpy(), -1, f.fillna(False).to_numpy(dtype=bool).astype(np.int8)).astype(np.int8)
+
+
 def _join(values: list[str] | tuple[str, ...]) -> str:
     return "|".join(values)
+
+
+def _may_hold_contacts(texts: pd.Series) -> np.ndarray:
+    """False where :func:`extract_contacts` cannot find anything, decided without running it.
+
+    An email needs an ``@`` or a bracketed "at" (``[at]``, ``(at)``, ``{at}``); every phone number
+    form has at least 8 digits. So a text with neither an ``@``, nor a bracket and "at", nor 8
+    digits (Unicode decimal digits, as Python's ``\\d``) holds no contact detail.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arr = pa.array(texts.fillna("").astype(str), type=pa.large_string())
+    except (pa.ArrowException, UnicodeError, TypeError, ValueError):  # e.g. a lone surrogate: search them all
+        return np.ones(len(texts), dtype=bool)
+    at = pc.match_substring(arr, "@")
+    bracket_at = pc.and_(pc.match_substring_regex(arr, r"[\[({]"), pc.match_substring(arr, "at", ignore_case=True))
+    digits = pc.greater_equal(pc.count_substring_regex(arr, r"\p{Nd}"), 8)
+    return pc.or_(pc.or_(at, bracket_at), digits).to_numpy(zero_copy_only=False).astype(bool)
 
 
 def _with_contacts(creators: pd.DataFrame, posts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -217,8 +284,11 @@ def _with_contacts(creators: pd.DataFrame, posts: pd.DataFrame) -> tuple[pd.Data
         return clean
 
     ids = creators["creator_id"].astype(str).tolist()
-    bios = [take(c, b) for c, b in zip(ids, creators["bio"].tolist())]
-    texts = [take(c, t) for c, t in zip(posts["creator_id"].astype(str).tolist(), posts["text"].tolist())]
+    # Only texts that can hold one are searched (most captions cannot; the search costs minutes at millions).
+    bio_in = _may_hold_contacts(creators["bio"])
+    post_in = _may_hold_contacts(posts["text"])
+    bios = [take(c, b) if m else b for c, b, m in zip(ids, creators["bio"].tolist(), bio_in)]
+    texts = [take(c, t) if m else t for c, t, m in zip(posts["creator_id"].astype(str).tolist(), posts["text"].tolist(), post_in)]
     creators["bio"] = pd.array(bios, dtype="string")
     posts["text"] = pd.array(texts, dtype="string")
     creators["contact_emails"] = pd.array([_join(emails.get(c, [])) for c in ids], dtype="string")
@@ -238,12 +308,40 @@ def _npy(arr: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+def _npy_alloc(shape: tuple[int, ...], dtype: Any) -> tuple[bytearray, np.ndarray]:
+    """The bytes of an ``.npy`` file (the same bytes ``np.save`` writes) and a writable array over its data.
+
+    Filling the array fills the file's bytes, so a large array is held once, not once as an array
+    and again as its serialised copy.
+    """
+    dt = np.dtype(dtype)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": np.lib.format.dtype_to_descr(dt), "fortran_order": False, "shape": tuple(shape)})
+    head = header.getvalue()
+    count = int(np.prod(shape, dtype=np.int64))
+    buf = bytearray(len(head) + count * dt.itemsize)
+    buf[: len(head)] = head
+    return buf, np.frombuffer(buf, dtype=dt, count=count, offset=len(head)).reshape(shape)
+
+
 def _read_parquet(data: bytes) -> pd.DataFrame:
     return pd.read_parquet(io.BytesIO(data))
 
 
-def _read_npy(data: bytes) -> np.ndarray:
-    return np.load(io.BytesIO(data), allow_pickle=False)
+def _read_npy(data: bytes | bytearray) -> np.ndarray:
+    """A read-only array over the data of ``.npy`` bytes, without copying them (no pickles)."""
+    head = io.BytesIO(bytes(memoryview(data)[:65536]))
+    version = np.lib.format.read_magic(head)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(head)
+    else:
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(head)
+    if dtype.hasobject:
+        raise ValueError("object arrays are not allowed in a checkpoint")
+    count = int(np.prod(shape, dtype=np.int64))
+    arr = np.frombuffer(data, dtype=dtype, count=count, offset=head.tell()).reshape(shape, order="F" if fortran else "C")
+    arr.flags.writeable = False
+    return arr
 
 
 def run_batch(
@@ -404,6 +502,10 @@ class _Run:
         st, cfg = self.st, self.cfg
         ingest, ingest_info = self._stage("ingest", self._ingest)
         tables = {name[: -len(".parquet")]: _read_parquet(data) for name, data in ingest.items() if name.endswith(".parquet")}
+        # Each stage's bytes are dropped once parsed (their checkpoint files stay on disk), and the
+        # vectors are read-only views of the embed stage's bytes: at a million creators every copy
+        # of them is gigabytes.
+        del ingest
         counts: dict[str, dict[str, int]] = ingest_info["counts"]
         cr = tables["creators"]
 
@@ -413,15 +515,22 @@ class _Run:
         bio_vecs = _read_npy(embedded["bio_vectors.npy"])
         post_vecs = _read_npy(embedded["post_vectors.npy"])
         brand_vecs = _read_npy(embedded["brand_vectors.npy"])
+        del embedded
+        dim = int(post_vecs.shape[1])
         has_bio = cr["bio"].fillna("").astype(str).str.strip().ne("").to_numpy(dtype=bool)
-        focus = topical_focus(bio_vecs, has_bio, post_vecs, offsets)
+        focus = _focus(bio_vecs, has_bio, post_vecs, offsets)
 
         indexed, index_info = self._stage("index", lambda: self._index(cr, bio_vecs, has_bio, post_vecs, offsets, focus))
-        index = VectorIndex.load(self.ck.path("index"), checksums={n: hashlib.sha256(b).hexdigest() for n, b in indexed.items()})
+        index_sums = {n: hashlib.sha256(b).hexdigest() for n, b in indexed.items()}
+        del indexed, bio_vecs  # the bios only feed focus and the profile vectors
+        index = VectorIndex.load(self.ck.path("index"), checksums=index_sums)
 
         signalled, _ = self._stage("signals", lambda: self._signals(tables, posts, focus))
         signals = _read_parquet(signalled["signals.parquet"])
         posts = _read_parquet(signalled["posts.parquet"])
+        del signalled
+        tables.pop("comments", None)
+        tables.pop("posts", None)  # the snapshot serves the embedded posts, read back just above
 
         brands = tables.get("brands", pd.DataFrame())
         snap = Snapshot(self.snapshot_id, cr, signals, posts, post_vecs, offsets, index, brands, manifest={})
@@ -464,8 +573,9 @@ class _Run:
                 "suppressed": sum(c.get("suppressed", 0) for c in counts.values()),
             },
             "index": {"kind": index.kind_, "size": index.size, "dim": index.dim, "build": index_info["build"]},
-            "model": {"name": cfg.embed.model, "id": self._model_id(), "dim": int(bio_vecs.shape[1])},
+            "model": {"name": cfg.embed.model, "id": self._model_id(), "dim": dim},
             "config_hash": cfg.fingerprint(),
+            "code": _code_fingerprint(),
             "input_fingerprint": self.input_fingerprint,
             "inputs": {k: str(v) for k, v in self.inputs.items()},
             "ingest": counts,
@@ -626,23 +736,21 @@ class _Run:
         bios = cr["bio"].fillna("").astype(str).tolist()
         post_texts = po["text"].fillna("").astype(str).tolist()
         brand_texts = [Brand.from_record(r).query_text for r in tables["brands"].to_dict("records")] if len(tables["brands"]) else []
-        vectors, encoded, dim = self._embed_texts(bios + post_texts + brand_texts)
-        self.encoded = encoded
-
-        def stack(texts: list[str]) -> np.ndarray:
-            return np.stack([vectors[t] for t in texts]).astype(np.float32) if texts else np.zeros((0, dim), dtype=np.float32)
-
-        bio_vecs = stack(bios)
+        dim = self._dim_hint()
+        if dim is None:  # no earlier snapshot of this model says it: the model has to tell
+            dim = int(self._encoder().dim_)
+        # Vectors are written straight into the bytes of their .npy checkpoints: held once.
+        blobs = {name: _npy_alloc((len(texts), dim), np.float32) for name, texts in (("bio_vectors.npy", bios), ("post_vectors.npy", post_texts), ("brand_vectors.npy", brand_texts))}
+        self.encoded = self._embed_texts([bios, post_texts, brand_texts], [arr for _, arr in blobs.values()], dim)
+        bio_vecs = blobs["bio_vectors.npy"][1]
         if len(bio_vecs):
             bio_vecs[~np.array([bool(b.strip()) for b in bios], dtype=bool)] = 0.0
-        files = {
+        files: dict[str, bytes] = {
             "posts.parquet": _parquet(po.drop(columns=["_row"])),
             "post_offsets.npy": _npy(offsets),
-            "bio_vectors.npy": _npy(bio_vecs),
-            "post_vectors.npy": _npy(stack(post_texts)),
-            "brand_vectors.npy": _npy(stack(brand_texts)),
+            **{name: buf for name, (buf, _) in blobs.items()},  # type: ignore[dict-item]  # bytearray: bytes-like
         }
-        return files, {"encoded": encoded, "dim": dim}
+        return files, {"encoded": self.encoded, "dim": dim}
 
     def _dim_hint(self) -> int | None:
         if self.encoder is not None and hasattr(self.encoder, "dim_"):
@@ -652,31 +760,46 @@ class _Run:
             return int(model["dim"])
         return None
 
-    def _embed_texts(self, texts: list[str]) -> tuple[dict[str, np.ndarray], int, int]:
-        """Vectors of every distinct text, through the cache; the model is loaded only if some text is missing."""
+    def _embed_texts(self, groups: list[list[str]], outs: list[np.ndarray], dim: int) -> int:
+        """Fill ``outs[g][i]`` with the vector of ``groups[g][i]``, through the cache; returns how many texts were encoded.
+
+        Distinct texts are taken in fixed chunks of a fixed order (shortest first), looked up once;
+        a chunk found whole in the cache needs no model, so a rerun on unchanged inputs never loads
+        it, and a chunk's missing texts are encoded together and cached at once, so a resumed run
+        encodes exactly the batches an uninterrupted one would. Only one chunk's vectors are held.
+        """
+        texts = [t for g in groups for t in g]
         unique = sorted(set(texts), key=lambda t: (len(t), t))
-        dim = self._dim_hint()
-        have: dict[str, np.ndarray] = {}
+        slot = {t: i for i, t in enumerate(unique)}
+        which = np.fromiter((slot[t] for t in texts), dtype=np.int64, count=len(texts))  # text position -> distinct text
+        del slot, texts
+        by_slot = np.argsort(which, kind="stable")
+        sorted_slots = which[by_slot]
+        bounds = np.cumsum([0] + [len(g) for g in groups])
+        model_id = self._model_id()
         encoded = 0
         with EmbeddingCache(self.st.cache_path) as cache:
-            if dim is not None and unique:
-                # The same keys embed_cached uses; a lookup needs no model, so a rerun on unchanged
-                # inputs never loads it.
-                model_id = self._model_id()
-                keys = [content_hash(t, namespace=model_id) for t in unique]
-                found = cache.get_many(keys, dim)
-                have = {t: found[k] for t, k in zip(unique, keys) if k in found}
-            for start in tqdm(range(0, len(unique), EMBED_CHUNK), desc="embedding", unit="chunk", disable=not self.show or len(have) == len(unique)):
+            for start in tqdm(range(0, len(unique), EMBED_CHUNK), desc="embedding", unit="chunk", disable=not self.show):
                 part = unique[start : start + EMBED_CHUNK]
-                if all(t in have for t in part):
-                    continue
-                vecs, n = embed_cached(self._encoder(), part, cache)
-                encoded += n
-                have.update(zip(part, vecs))
-        if dim is None:
-            dim = int(self._encoder().dim_)
+                # The same keys embed_cached uses; a lookup needs no model.
+                keys = [content_hash(t, namespace=model_id) for t in part]
+                found = cache.get_many(keys, dim)
+                if len(found) < len(part):
+                    # Only the chunk's missing texts, in chunk order: the list embed_cached would
+                    # encode for the whole chunk, so the batches (and vectors) are the same.
+                    missing = [(t, k) for t, k in zip(part, keys) if k not in found]
+                    new, n = embed_cached(self._encoder(), [t for t, _ in missing], cache)
+                    encoded += n
+                    found.update((k, v) for (_, k), v in zip(missing, new))
+                vecs = np.stack([found[k] for k in keys]) if keys else np.zeros((0, dim), dtype=np.float32)
+                lo, hi = np.searchsorted(sorted_slots, [start, start + len(part)])
+                pos = by_slot[lo:hi]
+                rows = which[pos] - start
+                for g, out in enumerate(outs):
+                    mine = (pos >= bounds[g]) & (pos < bounds[g + 1])
+                    out[pos[mine] - bounds[g]] = vecs[rows[mine]]
         logger.info("embedding: %d distinct texts, %d encoded, %d from the cache", len(unique), encoded, len(unique) - encoded)
-        return have, encoded, dim
+        return encoded
 
     def _index(self, cr: pd.DataFrame, bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.ndarray, offsets: np.ndarray, focus: pd.DataFrame) -> tuple[dict[str, bytes], dict[str, Any]]:
         cfg = self.cfg
@@ -687,8 +810,8 @@ class _Run:
         stored = normalize_rows(vecs)  # what VectorIndex.build keeps, so it compares with a built index bit for bit
         ids = cr["creator_id"].astype(str).tolist()
         params = {"exact_max": cfg.index.exact_max, "hnsw_m": cfg.index.hnsw_m, "ef_construction": cfg.index.ef_construction, "ef_search": cfg.index.ef_search}
-        prev = self._previous_index(params)
         kind = "hnsw" if len(ids) > cfg.index.exact_max else "flat"
+        prev = self._previous_index(params) if self._previous_is_prefix(params, kind, ids, stored) else None
         if prev is not None and prev.kind_ == kind:
             m = prev.size
             same_prefix = m <= len(ids) and prev.ids_.tolist() == ids[:m] and np.array_equal(prev.vectors_, stored[:m])
@@ -701,8 +824,32 @@ class _Run:
                 prev.ids_ = np.asarray(ids, dtype=str)
                 prev._row_of = {cid: i for i, cid in enumerate(ids)}
                 return index_files(prev), {"build": "extended"}
+        del prev, stored  # gigabytes at a million creators: freed before the new index is built
         index = VectorIndex(**params).build(vecs, ids)
+        del vecs
         return index_files(index), {"build": "rebuilt"}
+
+    def _previous_is_prefix(self, params: Mapping[str, int], kind: str, ids: list[str], stored: np.ndarray) -> bool:
+        """Whether the previous index could be reused or extended, from its ids and vectors alone.
+
+        Loading the index itself (the HNSW graph: gigabytes at a million creators) is only worth it
+        when its creators and vectors are a prefix of this run's; the caller checks again on it.
+        """
+        if self.previous is None:
+            return False
+        sid, manifest = self.previous
+        try:
+            blob = self.st._blob_reader(sid, manifest)
+            meta = json.loads(blob(META_FILE))
+            if meta.get("kind") != kind or any(meta.get(k) != v for k, v in params.items()):
+                return False
+            m = int(meta["size"])
+            if m > len(ids) or not (m == len(ids) or (kind == "hnsw" and m)):
+                return False
+            return _read_npy(blob(IDS_FILE)).tolist() == ids[:m] and np.array_equal(_read_npy(blob(VECTORS_FILE)), stored[:m])
+        except (StoreError, ValueError, KeyError, TypeError) as exc:
+            logger.warning("cannot reuse the index of snapshot %s (%s); rebuilding", sid, exc)
+            return False
 
     def _previous_index(self, params: Mapping[str, int]) -> VectorIndex | None:
         if self.previous is None:
@@ -719,10 +866,69 @@ class _Run:
 
     def _signals(self, tables: dict[str, pd.DataFrame], posts: pd.DataFrame, focus: pd.DataFrame) -> tuple[dict[str, bytes], dict[str, Any]]:
         cfg = self.cfg
-        sig = compute_signals(tables["creators"], tables["posts"], cfg.signals, comments=tables.get("comments"), focus=focus, fit=cfg.fit)
+        table, reused = self._post_table(tables["posts"])
+        sig = compute_signals(tables["creators"], tables["posts"], cfg.signals, comments=tables.get("comments"), focus=focus, fit=cfg.fit, post_table=table)
+        # The served posts carry their post signals: the reranker reads is_sponsored, and the next
+        # run takes the rows of unchanged posts from here instead of matching every pattern again.
+        at = pd.Index(tables["posts"]["post_id"].astype(str)).get_indexer(posts["post_id"].astype(str))
         posts = posts.copy()
-        posts["is_sponsored"] = post_signals(posts, early_chars=cfg.signals.early_chars)["is_sponsored"].to_numpy()
-        return {"signals.parquet": _parquet(sig), "posts.parquet": _parquet(posts)}, {}
+        for col in POST_SIGNAL_COLUMNS:
+            posts[col] = table[col].to_numpy()[at]
+        return {"signals.parquet": _parquet(sig), "posts.parquet": _parquet(posts)}, {"post_signals_reused": reused}
+
+    def _post_table(self, posts: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+        """:func:`post_signals` of ``posts`` (all of them, aligned by position), and how many rows came from the previous snapshot.
+
+        A post whose id, text and paid-partnership flag are unchanged keeps the previous snapshot's
+        row, when that snapshot was written by this very code and config (the patterns and word
+        lists decide the values): a night changes a few percent of the posts, and the patterns cost
+        minutes at millions of posts.
+        """
+        cfg = self.cfg
+        todo = np.ones(len(posts), dtype=bool)
+        cols: dict[str, np.ndarray] = {
+            "is_sponsored": np.zeros(len(posts), dtype=bool),
+            "disclosure": np.full(len(posts), np.nan),
+            "is_promo": np.zeros(len(posts), dtype=bool),
+            "unsafe": np.full(len(posts), "", dtype=object),
+        }
+        prev = self._previous_posts() if len(posts) else None
+        if prev is not None:
+            at = pd.Index(prev["post_id"].astype(str)).get_indexer(posts["post_id"].astype(str))
+            known = np.flatnonzero(at >= 0)
+            if len(known):
+                was = prev.iloc[at[known]]
+                now = posts.iloc[known]
+                same = (_texts(now) == _texts(was)) & (_flags(now) == _flags(was))
+                for col, values in cols.items():
+                    values[known[same]] = was[col].to_numpy(dtype=values.dtype)[same]
+                todo[known[same]] = False
+        if todo.any():
+            fresh = post_signals(posts.iloc[np.flatnonzero(todo)], early_chars=cfg.signals.early_chars, unsafe_words=cfg.fit.unsafe_words, safe_phrases=cfg.fit.safe_phrases)
+            for col, values in cols.items():
+                values[todo] = fresh[col].to_numpy(dtype=values.dtype)
+        return pd.DataFrame(cols, index=posts.index), int(len(posts) - todo.sum())
+
+    def _previous_posts(self) -> pd.DataFrame | None:
+        """The previous snapshot's posts (id, text, flag and post signals), verified, if the same code and config wrote them; else None."""
+        if self.previous is None:
+            return None
+        sid, manifest = self.previous
+        if manifest.get("code") != _code_fingerprint() or manifest.get("config_hash") != self.cfg.fingerprint() or "posts.parquet" not in manifest.get("files", {}):
+            return None
+        want = ["post_id", "text", "sponsored", *POST_SIGNAL_COLUMNS]
+        try:
+            import pyarrow.parquet as pq
+
+            data = self.st._blob_reader(sid, manifest)("posts.parquet")
+            names = set(pq.ParquetFile(io.BytesIO(data)).schema_arrow.names)
+            if not {"post_id", *POST_SIGNAL_COLUMNS} <= names:
+                return None
+            frame = pd.read_parquet(io.BytesIO(data), columns=[c for c in want if c in names])
+        except Exception as exc:  # a damaged previous snapshot only costs the reuse
+            logger.warning("cannot reuse the post signals of snapshot %s (%s); computing them all", sid, exc)
+            return None
+        return frame if frame["post_id"].is_unique else None
 
     def _rank(self, snap: Snapshot, brand_vecs: np.ndarray) -> tuple[dict[str, bytes], dict[str, Any]]:
         cfg = self.cfg

@@ -293,8 +293,11 @@ def topical_focus(bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.ndarr
     n, d = bio_vecs.shape
     counts = np.diff(offsets)
     sums = np.zeros((n, d), dtype=np.float64)
-    if len(post_vecs):
-        np.add.at(sums, np.repeat(np.arange(n), counts), post_vecs)
+    # The i-th post of every creator that has one, i = 0, 1, ...: the additions np.add.at makes, in
+    # the same order (the same sums), at twice its speed.
+    for i in range(int(counts.max()) if n else 0):
+        rows = np.flatnonzero(counts > i)
+        sums[rows] += post_vecs[offsets[rows] + i]
     means = np.divide(sums, counts[:, None], out=np.zeros_like(sums), where=counts[:, None] > 0)
     focus = np.linalg.norm(means, axis=1)
     unit = np.divide(means, focus[:, None], out=np.zeros_like(means), where=focus[:, None] > 0)
@@ -321,6 +324,7 @@ def compute_signals(
     comments: pd.DataFrame | None = None,
     focus: pd.DataFrame | None = None,
     fit: FitConfig | None = None,
+    post_table: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Compute every creator signal, one row per creator, aligned with ``creators``.
 
@@ -340,6 +344,8 @@ def compute_signals(
         comments: optional comments table (canonical); without it conversation is unavailable.
         focus: optional output of :func:`topical_focus`, aligned with ``creators``.
         fit: brand-safety word lists.
+        post_table: optional :func:`post_signals` of ``posts`` (same settings, aligned by position),
+            already computed: the batch takes unchanged posts' rows from its previous snapshot.
     """
     cfg = config or SignalConfig()
     fit = fit or FitConfig()
@@ -355,7 +361,7 @@ def compute_signals(
     out["following"] = following
     out["tier"] = tier_of(followers).to_numpy()
 
-    ps = post_signals(posts, early_chars=cfg.early_chars, unsafe_words=fit.unsafe_words, safe_phrases=fit.safe_phrases)
+    ps = post_table if post_table is not None else post_signals(posts, early_chars=cfg.early_chars, unsafe_words=fit.unsafe_words, safe_phrases=fit.safe_phrases)
     p = pd.DataFrame({"creator_id": posts["creator_id"].astype(str).to_numpy()})
     for col in ("likes", "comments", "shares", "views"):
         p[col] = pd.to_numeric(posts[col], errors="coerce").astype("float64").to_numpy() if col in posts else np.nan

@@ -145,3 +145,179 @@ def test_conversation_signal_matches_the_labelled_behaviour(built, sample):
     enough = sig["comments_seen"] >= 10
     assert pod_flag[pod & enough].mean() >= 0.9 and pod_flag[~pod].mean() < 0.01
     assert not sig["flags"].str.contains("NO_COMMENT_DATA").any()
+
+
+# -- memory-lean internals: checkpoint bytes, block-wise vectors ---------------------------------
+def _reference_creator_vectors(bio_vecs, has_bio, post_vecs, offsets, bio_weight):
+    """The one-shot computation the block-wise one must reproduce bit for bit."""
+    import numpy as np
+
+    from matcher.index import normalize_rows
+
+    n, d = bio_vecs.shape
+    counts = np.diff(offsets)
+    sums = np.zeros((n, d), dtype=np.float64)
+    np.add.at(sums, np.repeat(np.arange(n), counts), post_vecs)
+    means = normalize_rows(np.divide(sums, counts[:, None], out=np.zeros_like(sums), where=counts[:, None] > 0))
+    has_posts = counts > 0
+    wb = np.where(has_bio & has_posts, bio_weight, np.where(has_bio, 1.0, 0.0))[:, None]
+    return normalize_rows(wb * bio_vecs + (1.0 - wb) * np.where(has_posts[:, None], means, 0.0))
+
+
+def _random_creators(n=200, d=16, seed=3):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(0, 7, n)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    bio = rng.standard_normal((n, d)).astype(np.float32)
+    has_bio = rng.random(n) < 0.8
+    bio[~has_bio] = 0.0
+    posts = rng.standard_normal((int(offsets[-1]), d)).astype(np.float32)
+    return bio, has_bio, posts, offsets
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 10_000])
+def test_blockwise_profile_vectors_and_focus_equal_the_one_shot_computation(monkeypatch, block):
+    import numpy as np
+
+    import matcher.batch as batch
+    from matcher.signals import topical_focus
+
+    bio, has_bio, posts, offsets = _random_creators()
+    monkeypatch.setattr(batch, "ROW_BLOCK", block)
+    got = batch.creator_vectors(bio, has_bio, posts, offsets, 0.3)
+    assert got.dtype == np.float32
+    assert np.array_equal(got, _reference_creator_vectors(bio, has_bio, posts, offsets, 0.3))
+    pd.testing.assert_frame_equal(batch._focus(bio, has_bio, posts, offsets), topical_focus(bio, has_bio, posts, offsets))
+
+
+def test_vectors_without_posts_or_creators():
+    import numpy as np
+
+    import matcher.batch as batch
+
+    bio = np.eye(3, 4, dtype=np.float32)
+    got = batch.creator_vectors(bio, np.array([True, True, False]), np.zeros((0, 4), np.float32), np.zeros(4, np.int64), 0.3)
+    assert np.array_equal(got, bio[[0, 1, 2]] * np.array([[1], [1], [0]], dtype=np.float32))
+    assert batch.creator_vectors(np.zeros((0, 4), np.float32), np.zeros(0, bool), np.zeros((0, 4), np.float32), np.zeros(1, np.int64), 0.3).shape == (0, 4)
+
+
+@pytest.mark.parametrize("shape,dtype", [((5, 3), "float32"), ((0, 384), "float32"), ((7,), "int64"), ((2, 2, 2), "float64")])
+def test_npy_checkpoint_bytes_are_np_saves_and_read_back_without_a_copy(shape, dtype):
+    import io
+
+    import numpy as np
+
+    from matcher.batch import _npy_alloc, _read_npy
+
+    arr = np.arange(int(np.prod(shape)), dtype=dtype).reshape(shape)
+    buf, view = _npy_alloc(shape, dtype)
+    view[...] = arr
+    ref = io.BytesIO()
+    np.save(ref, arr, allow_pickle=False)
+    assert bytes(buf) == ref.getvalue()
+    for data in (buf, ref.getvalue()):
+        back = _read_npy(data)
+        assert back.shape == arr.shape and back.dtype == arr.dtype and np.array_equal(back, arr)
+        assert not back.flags.writeable
+        assert arr.size == 0 or np.shares_memory(back, np.frombuffer(data, dtype=np.uint8))
+
+
+def test_read_npy_refuses_object_arrays():
+    import io
+
+    import numpy as np
+
+    from matcher.batch import _read_npy
+
+    buf = io.BytesIO()
+    np.save(buf, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError):
+        _read_npy(buf.getvalue())
+
+
+def test_every_text_position_gets_its_own_texts_vector(built, encoder):
+    """Bios, posts and briefs share the chunked cache look-up; each position must get its own text's vector."""
+    import numpy as np
+
+    snap = Store(built.store).load()
+    posts = snap.posts["text"].fillna("").astype(str).tolist()
+    pick = list(range(0, len(posts), max(1, len(posts) // 40)))
+    want = encoder.encode([posts[i] for i in pick])
+    assert np.allclose(snap.post_vectors[pick], want, atol=1e-5)
+    # A text used several times has one vector everywhere.
+    first: dict[str, int] = {}
+    for i, t in enumerate(posts):
+        j = first.setdefault(t, i)
+        if j != i:
+            assert np.array_equal(snap.post_vectors[i], snap.post_vectors[j])
+
+
+def test_rerun_reuses_unchanged_posts_signals_and_equals_a_fresh_run(tmp_path, encoder, monkeypatch):
+    import numpy as np
+
+    import matcher.batch as batch
+    from matcher.sample import generate
+    from matcher.signals import post_signals
+
+    s = generate(tmp_path / "data", seed=5, n_creators=60, n_brands=4, posts_per_creator=(2, 4), comments=False, outcomes=False)
+    store = tmp_path / "store"
+    run_batch(s.creators, s.posts, s.brands, store, encoder=encoder, progress=False)
+    posts = pd.read_csv(s.posts, dtype=str, keep_default_na=False)
+    ok = posts["post_id"].str.fullmatch(r"p\d+") & posts["post_id"].duplicated(keep=False).eq(False)
+    rows = posts.index[ok]
+    posts.loc[rows[:5], "text"] = posts.loc[rows[:5], "text"] + " use code SAVE20 for 15% off"  # now sponsored
+    unflagged = [r for r in rows[5:] if posts.at[r, "sponsored"] != "true"][:5]
+    posts.loc[unflagged, "sponsored"] = "true"  # the platform's flag set
+    changed = set(posts.loc[list(rows[:5]) + unflagged, "post_id"])
+    night = tmp_path / "posts2.csv"
+    posts.to_csv(night, index=False)
+
+    computed: list[int] = []
+
+    def counting(frame, **kw):
+        computed.append(len(frame))
+        return post_signals(frame, **kw)
+
+    monkeypatch.setattr(batch, "post_signals", counting)
+    again = run_batch(s.creators, night, s.brands, store, encoder=encoder, progress=False)
+    snap = Store(store).load(again.snapshot_id)
+    want = post_signals(snap.posts)["is_sponsored"].to_numpy(dtype=bool)
+    assert np.array_equal(snap.posts["is_sponsored"].to_numpy(dtype=bool), want)
+    assert snap.posts.loc[snap.posts["post_id"].isin(changed), "is_sponsored"].all()
+    assert computed == [len(changed)]  # only the changed posts went through the patterns again
+    # Everything equals a run that computed every post's signals afresh.
+    monkeypatch.undo()
+    fresh = run_batch(s.creators, night, s.brands, tmp_path / "fresh", encoder=encoder, progress=False)
+    ref = Store(tmp_path / "fresh").load(fresh.snapshot_id)
+    pd.testing.assert_frame_equal(snap.posts, ref.posts)
+    pd.testing.assert_frame_equal(snap.signals, ref.signals)
+    pd.testing.assert_frame_equal(Store(store).read_matches(again.snapshot_id), Store(tmp_path / "fresh").read_matches(fresh.snapshot_id))
+    assert {"is_sponsored", "disclosure", "is_promo", "unsafe"} <= set(snap.posts.columns)
+
+
+def test_contact_prefilter_skips_only_texts_without_contact_details(sample):
+    """_with_contacts searches only texts _may_hold_contacts lets through; the result must equal searching all."""
+    from matcher.batch import _may_hold_contacts, _with_contacts
+    from matcher.text import extract_contacts
+
+    tricky = [
+        "mail me: jane.doe@example.com", "jane [at] example [dot] com", "JANE(AT)EXAMPLE(DOT)COM", "bob {at} mail {dot} org",
+        "call +44 20 7946 0958", "0044 20 7946 0958", "020 7946 0958", "(020) 7946 0958", "555-123-4567", "1 (555) 123-4567",
+        "+٤٤ ٢٠ ٧٩٤٦ ٠٩٥٨", "12345678", "1234567 followers", "15% off with code SAVE20", "2026-10-03 at 14:22", "", None,
+        "we met at (the) cafe", "ab@", "@handle", "no contacts here",
+    ]
+    texts = pd.Series(tricky + pd.read_csv(sample.posts, dtype=str, keep_default_na=False)["text"].tolist()[:3000], dtype="str")
+    may = _may_hold_contacts(texts)
+    for t, m in zip(texts.tolist(), may):
+        if not m and isinstance(t, str):
+            assert extract_contacts(t) == (t, (), ()), t
+    creators = pd.DataFrame({"creator_id": [f"c{i}" for i in range(len(texts))], "bio": texts})
+    posts = pd.DataFrame({"creator_id": [f"c{i}" for i in range(len(texts))], "text": texts})
+    cr, po = _with_contacts(creators, posts)
+    want = [extract_contacts(t)[0] if isinstance(t, str) else t for t in texts.tolist()]
+    assert [None if pd.isna(x) else x for x in cr["bio"].tolist()] == [None if pd.isna(x) else x for x in want]
+    assert [None if pd.isna(x) else x for x in po["text"].tolist()] == [None if pd.isna(x) else x for x in want]
+    assert cr.loc[0, "contact_emails"] == "jane.doe@example.com" and "+44 20 7946 0958" in cr.loc[4, "contact_phones"]
