@@ -154,6 +154,46 @@ def test_competitor_conflict_is_flagged_and_penalised(matcher_):
     assert "Halcyon Skin" in b[cid].signals["reasons"]["COMPETITOR_CONFLICT"]
 
 
+def _reference_conflicts(snapshot, rows, competitors, days):
+    """Competitor conflicts as first written, per creator on the pandas columns: the definition kept."""
+    import re
+
+    posts = snapshot.posts
+    pattern = re.compile(r"\b(" + "|".join(re.escape(c) for c in competitors) + r")\b", re.IGNORECASE)
+    when = pd.to_datetime(posts["posted_at"], utc=True)
+    cutoff = when.max() - pd.Timedelta(days=days)
+    out = []
+    for row in rows:
+        lo, hi = int(snapshot.post_offsets[row]), int(snapshot.post_offsets[row + 1])
+        part = posts.iloc[lo:hi]
+        pick = part["is_sponsored"].to_numpy(dtype=bool) & (when.iloc[lo:hi] >= cutoff).fillna(False).to_numpy(dtype=bool)
+        names = {m.group(1).lower() for t in part["text"].astype(str).to_numpy()[pick] for m in pattern.finditer(t)}
+        out.append(tuple(c for c in competitors if c.lower() in names))
+    return out
+
+
+@pytest.mark.parametrize("days", [1, 30, 90, 3650])
+def test_competitor_conflicts_equal_the_per_creator_definition(matcher_, days):
+    from types import SimpleNamespace
+
+    from matcher.config import FitConfig
+    from matcher.rerank import Reranker
+
+    snap = matcher_.snapshot_
+    posts = snap.posts.copy()
+    # Some undated posts: never recent, and they must not hide the newest date.
+    posts.loc[posts.index[::7], "posted_at"] = None
+    view = SimpleNamespace(snapshot_id=f"undated-{days}", creators=snap.creators, signals=snap.signals, posts=posts, post_offsets=snap.post_offsets)
+    named = sorted({w for t in posts.loc[posts["is_sponsored"], "text"] for w in ("Halcyon Skin", "Bolt", "Ridgeline") if w.lower() in t.lower()})
+    competitors = tuple(named) + ("Nobody Co",)
+    rows = np.arange(len(snap.creators))
+    got = Reranker(fit=FitConfig(competitor_days=days))._conflicts(view, rows, Brand(brand_id="z", description="x", competitors=competitors))
+    want = _reference_conflicts(view, rows, competitors, days)
+    assert got == want
+    if days == 3650:
+        assert sum(bool(c) for c in got) > 0, "the sample has sponsored posts naming these competitors"
+
+
 # -- the filter mask ----------------------------------------------------------------------------
 def _reference_mask(snapshot, filters, *, exclude_brand_accounts=True):
     """The mask as first written, straight on the pandas columns: the definition the fast path keeps."""
