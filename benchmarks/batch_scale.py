@@ -391,6 +391,7 @@ class _RssWatch:
 def batch(a: argparse.Namespace) -> dict[str, Any]:
     """One ``run_batch`` into ``--store``, with stage timings, encoded count and peak RSS per stage."""
     import matcher.batch as B
+    from matcher.config import Config
 
     files = json.loads(a.files)
     watch = _RssWatch()
@@ -413,7 +414,7 @@ def batch(a: argparse.Namespace) -> dict[str, Any]:
         t = time.perf_counter()
         if prof is not None:
             prof.enable()
-        res = B.run_batch(files["creators"], files["posts"], files["brands"], a.store, progress=False)
+        res = B.run_batch(files["creators"], files["posts"], files["brands"], a.store, config=Config(top_k=a.top_k), progress=False)
         if prof is not None:
             prof.disable()
         wall = time.perf_counter() - t
@@ -447,7 +448,7 @@ def batch(a: argparse.Namespace) -> dict[str, Any]:
 
 def _child(step: str, a: argparse.Namespace, *extra: str) -> dict[str, Any]:
     out = Path(a.workdir) / f"{step}-{len(list(Path(a.workdir).glob(f'{step}-*.json')))}.json"
-    cmd = [sys.executable, str(Path(__file__).resolve()), f"_{step}", "--creators", str(a.creators), "--brands", str(a.brands), "--seed", str(a.seed),
+    cmd = [sys.executable, str(Path(__file__).resolve()), f"_{step}", "--creators", str(a.creators), "--brands", str(a.brands), "--top-k", str(a.top_k), "--seed", str(a.seed),
            "--share", str(a.share), "--bio-share", str(a.bio_share), "--base-creators", str(a.base_creators), "--noise", str(a.noise),
            "--workdir", str(a.workdir), "--json", str(out), *extra]
     t = time.perf_counter()
@@ -549,6 +550,7 @@ def run(a: argparse.Namespace) -> int:
     record = {
         "creators": a.creators,
         "brands": a.brands,
+        "top_k": a.top_k,
         "share": a.share,
         "date": started.strftime("%Y-%m-%d %H:%M UTC"),
         "machine": host,
@@ -610,7 +612,7 @@ def render(allrec: dict[str, Any], md: Path) -> str:
         L.append(
             f"Run {r['date']} on {r['machine']['cpu']}, {r['machine']['cores']} cores, {r['machine']['ram']} (shared; load average "
             f"{r['load_at_start']} at start, {r['load_at_end']} at end{'; the rerun was repeated with --rerun-only after the base run of the same data' if r.get('rerun_only') else ''}). Inputs: {pr['rows']['creators']:,} creator rows, "
-            f"{pr['rows']['posts']:,} post rows, {pr['rows']['brands']:,} brand rows; {pr['distinct_texts']:,} distinct bio and post texts "
+            f"{pr['rows']['posts']:,} post rows, {pr['rows']['brands']:,} brand rows (top {r.get('top_k', 50)} matches stored per brand); {pr['distinct_texts']:,} distinct bio and post texts "
             f"in the cache ({pr['real_encoded']:,} encoded for real from {pr['base_creators']} base creators and the briefs, the rest derived). "
             f"Night: {nt['changed_creators']:,} creators changed ({r['share']:.0%}), {nt['new_posts']:,} new posts, "
             f"{nt['new_bios']:,} new bios, {nt['recounted_posts']:,} posts with new counts, and follower counts."
@@ -631,7 +633,9 @@ def render(allrec: dict[str, Any], md: Path) -> str:
         L.append(
             f"Rerun end to end {rr['timings']['total_s']:.0f} s ({rr['timings']['total_s'] / 60:.1f} min; the child process incl. "
             f"Python start-up {rr['process_s']:.0f} s): **{verdict} the 15-minute target** at {n:,} creators. "
-            f"Embed stage: {rr['encoded']:,} texts encoded, {enc_rate:.0f} texts/s counting the whole stage."
+            f"Embed stage: {rr['encoded']:,} texts encoded, {enc_rate:.0f} texts/s counting the whole stage. "
+            f"Rank stage (index search, rerank and match rows for every brand): {1000 * rr['timings'].get('rank_s', 0) / max(1, pr['rows']['brands']):.1f} ms per brand "
+            f"in the rerun, {1000 * b['timings'].get('rank_s', 0) / max(1, pr['rows']['brands']):.1f} ms in the base run."
         )
         if "niche_precision" in r:
             npx = r["niche_precision"]
@@ -675,6 +679,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("step", nargs="?", default="run", choices=["run", "_prepare", "_batch", "_night", "render"])
     ap.add_argument("--creators", type=int, default=1_000_000)
     ap.add_argument("--brands", type=int, default=1000)
+    ap.add_argument("--top-k", type=int, default=100, help="matches stored per brand (the batch's top_k)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--share", type=float, default=0.05, help="share of creators changed for the rerun")
     ap.add_argument("--bio-share", type=float, default=0.05, help="share of the changed creators whose bio changes")
