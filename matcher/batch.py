@@ -36,7 +36,7 @@ from matcher.index import IDS_FILE, META_FILE, VECTORS_FILE, VectorIndex, normal
 from matcher.ingest import load_dataset
 from matcher.rerank import WEIGHTS_FILE, Reranker, load_weights
 from matcher.schema import Brand
-from matcher.signals import compute_signals, post_signals, topical_focus
+from matcher.signals import compute_signals, post_signals, post_sums, topical_focus
 from matcher.store import (
     FORMAT_VERSION,
     MATCHES_FILE,
@@ -119,20 +119,6 @@ def _code_fingerprint() -> str:
 ROW_BLOCK = 65_536
 
 
-def _post_sums(post_vecs: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Float64 sum of each creator's post vectors (posts grouped by creator, ``offsets`` from 0).
-
-    Adds the i-th post of every creator that has one, i = 0, 1, ...: the same additions in the same
-    order as ``np.add.at`` (bit-identical sums), at about twice its speed.
-    """
-    counts = np.diff(offsets)
-    sums = np.zeros((len(counts), post_vecs.shape[1]), dtype=np.float64)
-    for i in range(int(counts.max()) if len(counts) else 0):
-        rows = np.flatnonzero(counts > i)
-        sums[rows] += post_vecs[offsets[rows] + i]
-    return sums
-
-
 def creator_vectors(bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.ndarray, offsets: np.ndarray, bio_weight: float) -> np.ndarray:
     """One unit vector per creator: ``bio_weight`` × bio + (1 − ``bio_weight``) × mean of post vectors.
 
@@ -145,7 +131,7 @@ def creator_vectors(bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.nda
         hi = min(n, lo + ROW_BLOCK)
         off = offsets[lo : hi + 1] - offsets[lo]
         counts = np.diff(off)
-        sums = _post_sums(post_vecs[offsets[lo] : offsets[hi]], off)
+        sums = post_sums(post_vecs[offsets[lo] : offsets[hi]], off)
         means = np.divide(sums, counts[:, None], out=np.zeros_like(sums), where=counts[:, None] > 0)
         means = normalize_rows(means)
         has_posts = counts > 0

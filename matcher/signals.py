@@ -283,6 +283,20 @@ def conversation_signals(comments: pd.DataFrame, posts: pd.DataFrame, cfg: Signa
     return out
 
 
+def post_sums(post_vecs: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Float64 sum of each creator's post vectors (posts grouped by creator, ``offsets`` from 0).
+
+    Adds the i-th post of every creator that has one, i = 0, 1, ...: the same additions in the same
+    order as ``np.add.at`` (bit-identical sums), at about twice its speed.
+    """
+    counts = np.diff(offsets)
+    sums = np.zeros((len(counts), post_vecs.shape[1]), dtype=np.float64)
+    for i in range(int(counts.max()) if len(counts) else 0):
+        rows = np.flatnonzero(counts > i)
+        sums[rows] += post_vecs[offsets[rows] + i]
+    return sums
+
+
 def topical_focus(bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.ndarray, offsets: np.ndarray) -> pd.DataFrame:
     """Topical focus and bio–posts agreement per creator row, from unit vectors.
 
@@ -290,14 +304,8 @@ def topical_focus(bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.ndarr
     near 0: scattered); ``bio_agreement`` is the cosine between the bio and the mean post vector
     (NaN without a bio or posts).
     """
-    n, d = bio_vecs.shape
     counts = np.diff(offsets)
-    sums = np.zeros((n, d), dtype=np.float64)
-    # The i-th post of every creator that has one, i = 0, 1, ...: the additions np.add.at makes, in
-    # the same order (the same sums), at twice its speed.
-    for i in range(int(counts.max()) if n else 0):
-        rows = np.flatnonzero(counts > i)
-        sums[rows] += post_vecs[offsets[rows] + i]
+    sums = post_sums(post_vecs, offsets)
     means = np.divide(sums, counts[:, None], out=np.zeros_like(sums), where=counts[:, None] > 0)
     focus = np.linalg.norm(means, axis=1)
     unit = np.divide(means, focus[:, None], out=np.zeros_like(means), where=focus[:, None] > 0)
