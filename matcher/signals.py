@@ -16,7 +16,11 @@ __all__ = [
     "TIERS",
     "REASONS",
     "AUTHENTICITY_FLAGS",
+    "SEVERITY",
+    "ENGAGEMENT_BENCHMARKS",
+    "PER_VIEW_BENCHMARK",
     "tier_of",
+    "benchmark_rate",
     "is_disclosed",
     "is_commercial",
     "post_signals",
@@ -41,6 +45,8 @@ TIERS: tuple[tuple[str, float, float], ...] = (
 REASONS: dict[str, str] = {
     "ENGAGEMENT_FAR_BELOW_TIER": "engagement rate far below the median of the creator's tier (bought or inactive followers)",
     "ENGAGEMENT_FAR_ABOVE_TIER": "engagement rate far above the median of the creator's tier (bought likes or views)",
+    "INTERACTIONS_ABOVE_FOLLOWERS": "most posts draw more likes and comments than the account has followers (implausible without bought likes)",
+    "NEAR_ZERO_COMMENTS_PER_LIKE": "thousands of likes with almost no comments (under 1 per 1,000 likes): likes without an audience",
     "FEW_COMMENTS_PER_LIKE": "comments per like under a quarter of the collection's median (likes without conversation)",
     "FOLLOWS_MORE_THAN_FOLLOWED": "follows at least as many accounts as follow it, and 1,000 or more (follow-for-follow growth)",
     "ENGAGEMENT_BURST": "a post drew many times the account's median interactions (a purchased spike)",
@@ -57,8 +63,11 @@ REASONS: dict[str, str] = {
     "NO_POSTS": "the creator has no posts to measure",
 }
 
-#: Flags that lower trust (each multiplies it by ``signals.flag_penalty``).
+#: Flags that lower trust: each multiplies authenticity by its severity's penalty, in proportion to
+#: the evidence it rests on (see :func:`compute_signals`).
 AUTHENTICITY_FLAGS = (
+    "INTERACTIONS_ABOVE_FOLLOWERS",
+    "NEAR_ZERO_COMMENTS_PER_LIKE",
     "ENGAGEMENT_FAR_BELOW_TIER",
     "ENGAGEMENT_FAR_ABOVE_TIER",
     "FEW_COMMENTS_PER_LIKE",
@@ -67,6 +76,45 @@ AUTHENTICITY_FLAGS = (
     "ENGAGEMENT_POD",
     "MOSTLY_GENERIC_COMMENTS",
 )
+
+#: How much each flag says against a creator. "severe": figures no genuine audience produces (one
+#: such flag makes the creator doubtful); "major": a strong sign of bought or traded engagement, or
+#: of hidden sponsorship; "minor": worth a look, common among honest creators too (on a real
+#: Instagram collection about one creator in ten carries each of these). Flags not listed inform
+#: without judging (no data, brand accounts, brand safety, which has its own penalty).
+SEVERITY: dict[str, str] = {
+    "INTERACTIONS_ABOVE_FOLLOWERS": "severe",
+    "NEAR_ZERO_COMMENTS_PER_LIKE": "severe",
+    "ENGAGEMENT_FAR_ABOVE_TIER": "major",
+    "FEW_COMMENTS_PER_LIKE": "major",
+    "FOLLOWS_MORE_THAN_FOLLOWED": "major",
+    "ENGAGEMENT_BURST": "major",
+    "ENGAGEMENT_POD": "major",
+    "UNDISCLOSED_SPONSORSHIP": "major",
+    "ENGAGEMENT_FAR_BELOW_TIER": "minor",
+    "MOSTLY_GENERIC_COMMENTS": "minor",
+    "LATE_OR_VAGUE_DISCLOSURE": "minor",
+    "RARELY_ANSWERS": "minor",
+}
+
+#: Published median engagement rates ((likes + comments) / followers per post) by platform and
+#: follower tier, used where a collection holds too few creators of a tier to set its own median:
+#: the mid-points of the "average" ranges in Untapper's "Influencer Marketing Benchmarks & KPIs"
+#: (2026; Instagram and TikTok tables, which split micro at 50k where matcher's tiers split at
+#: 100k), in line with HypeAuditor's "State of Influencer Marketing" (nano creators: about 2.8% on
+#: Instagram, far higher on TikTok) and Later x Fohr's tiered Instagram study (2021). Other platforms
+#: use the Instagram figures.
+ENGAGEMENT_BENCHMARKS: dict[str, dict[str, float]] = {
+    "instagram": {"nano": 0.040, "micro": 0.0275, "mid": 0.020, "macro": 0.014, "mega": 0.0095},
+    "tiktok": {"nano": 0.080, "micro": 0.055, "mid": 0.040, "macro": 0.0275, "mega": 0.015},
+}
+#: Median (likes + comments) / views on YouTube, about 3% ("YouTube Engagement Rate: Benchmarks and
+#: Data-Driven Improvement", TubeAI, 2026); used for every per-view rate.
+PER_VIEW_BENCHMARK = 0.03
+# Spread of engagement rates around a tier's median, as the standard deviation of their logarithm:
+# with 0.6, a quarter of creators engage above 1.5x the median, as the "good" bands of the sources
+# above put it.
+_BENCHMARK_SPREAD = 0.6
 
 # Clear labels, per the FTC's guidance and the platforms' paid-partnership tools.
 _CLEAR = re.compile(
@@ -118,6 +166,20 @@ def tier_of(followers: pd.Series) -> pd.Series:
     for name, lo, hi in TIERS:
         out[(f >= lo) & (f < hi)] = name
     return out
+
+
+def benchmark_rate(platform: str, tier: str) -> float:
+    """The published median engagement rate for a platform and tier (per view for ``tier="per_view"``)."""
+    if tier == "per_view":
+        return PER_VIEW_BENCHMARK
+    table = ENGAGEMENT_BENCHMARKS.get(str(platform).strip().lower(), ENGAGEMENT_BENCHMARKS["instagram"])
+    return table.get(tier, float("nan"))
+
+
+def _normal_cdf(z: np.ndarray) -> np.ndarray:
+    from scipy.special import ndtr
+
+    return ndtr(z)
 
 
 def _text(series: pd.Series) -> pd.Series:
@@ -338,10 +400,19 @@ def compute_signals(
 
     Formulas are documented in the README ("Signals"). The main outputs:
 
-    * ``engagement_score`` = 0.7 × tier percentile + 0.15 × consistency + 0.15 × recency;
-    * ``authenticity`` = ``flag_penalty`` ** (number of authenticity flags);
+    * ``engagement_score`` = 0.7 × percentile + 0.15 × consistency + 0.15 × recency (weights
+      renormalised over the parts available), where the percentile is that of the credible rate
+      (likes that fail the authenticity checks removed) within its platform and tier, blended with
+      its place in the published benchmark while the tier holds fewer than
+      ``benchmark_full_at`` creators; NaN (unknown) without followers or views, or with fewer than
+      ``min_engagement_posts`` posts;
+    * ``authenticity`` = the product over authenticity flags of ``1 - (1 - penalty) × evidence``,
+      with the penalty of the flag's severity (:data:`SEVERITY`) and evidence in [0, 1] from the
+      posts or comments the flag rests on;
+    * ``credibility`` = "doubtful" with a severe flag, two major ones or three of any kind, else "ok";
     * ``transparency`` = mean disclosure quality of sponsored posts (NaN with none);
-    * ``trust_score`` = authenticity × (0.5 + 0.5 × transparency), or authenticity alone;
+    * ``trust_score`` = authenticity × (0.5 + 0.5 × transparency), or authenticity alone; NaN
+      without posts;
     * ``conversation_score`` = weighted answer rate, reply speed and non-generic share (NaN without comments);
     * ``flags`` (``|``-joined codes) and ``reasons`` (JSON: code → detail with the numbers).
 
@@ -383,6 +454,8 @@ def compute_signals(
     p["recency_rank"] = p.groupby("creator_id").cumcount()
     recent = p[p["recency_rank"] < cfg.recent_posts].copy()
     recent["per_view"] = recent["interactions"] / recent["views"].where(recent["views"] > 0)
+    shown = pd.Series(followers.to_numpy(), index=ids.to_numpy())
+    recent["above_followers"] = recent[["likes", "comments"]].sum(axis=1, min_count=1) > recent["creator_id"].map(shown).where(lambda f: f > 0)
 
     g_all = p.groupby("creator_id")
     g = recent.groupby("creator_id")
@@ -399,6 +472,9 @@ def compute_signals(
             "median_per_view": g["per_view"].median(),
             "likes_sum": g["likes"].sum(min_count=1),
             "comments_sum": g["comments"].sum(min_count=1),
+            "engagement_posts": g["interactions"].count(),
+            "view_posts": g["per_view"].count(),
+            "posts_above_followers": g["above_followers"].sum(),
             "sponsored_posts": gs.size(),
             "disclosed_posts": (spons["disclosure"] > 0).groupby(spons["creator_id"]).sum(),
             "clear_disclosures": (spons["disclosure"] >= 1).groupby(spons["creator_id"]).sum(),
@@ -411,33 +487,46 @@ def compute_signals(
     unsafe_cats = p[p["unsafe"] != ""].groupby("creator_id")["unsafe"].agg(lambda s: ",".join(sorted({c for v in s for c in v.split(",")})))
     out = out.merge(agg, how="left", left_on="creator_id", right_index=True)
     out["unsafe_categories"] = out["creator_id"].map(unsafe_cats.astype(object) if len(unsafe_cats) else {}).astype(object).fillna("")
-    for col in ("n_posts", "sponsored_posts", "disclosed_posts", "clear_disclosures", "undisclosed_posts", "unsafe_posts"):
+    for col in ("n_posts", "sponsored_posts", "disclosed_posts", "clear_disclosures", "undisclosed_posts", "unsafe_posts", "engagement_posts", "view_posts", "posts_above_followers"):
         out[col] = out[col].fillna(0).astype("int64")
     out["sponsored_share"] = out["sponsored_posts"] / out["n_posts"].where(out["n_posts"] > 0)
     newest = p["posted_at"].max()
     out["days_since_last_post"] = (newest - out["last_post_at"]).dt.total_seconds() / 86400.0 if pd.notna(newest) else np.nan
 
     # -- engagement ---------------------------------------------------------------------------
+    platform = (
+        creators["platform"].astype("string").str.strip().str.lower().fillna("").reset_index(drop=True)
+        if "platform" in creators
+        else pd.Series("", index=out.index, dtype="string")
+    )
     by_followers = (followers > 0) & out["median_interactions"].notna()
     by_views = ~by_followers & out["median_per_view"].notna()
     rate = np.where(by_followers, out["median_interactions"] / followers.where(followers > 0), np.where(by_views, out["median_per_view"], np.nan))
     out["engagement_rate"] = rate.astype("float64")
     out["engagement_basis"] = np.where(by_followers, "followers", np.where(by_views, "views", "none"))
-    # Compare like with like: per-follower rates within a tier, per-view rates among themselves.
-    out["_group"] = np.where(by_followers, out["tier"], np.where(by_views, "per_view", "none"))
     measurable = out["engagement_basis"] != "none"
-    out["engagement_percentile"] = np.nan
-    out.loc[measurable, "engagement_percentile"] = out[measurable].groupby("_group")["engagement_rate"].rank(pct=True, method="average")
-    tier_median = out[measurable].groupby("_group")["engagement_rate"].median()
-    out["tier_median_rate"] = out["_group"].map(tier_median).astype("float64")
+    # The posts the rate rests on.
+    out["engagement_posts"] = np.where(by_followers, out["engagement_posts"], np.where(by_views, out["view_posts"], 0)).astype("int64")
+    # Compare like with like: per-follower rates within a platform and tier, per-view rates among
+    # themselves; a group's median leans on the published benchmark until the group holds
+    # ``benchmark_full_at`` creators.
+    tier_key = np.where(by_followers, out["tier"], np.where(by_views, "per_view", "none"))
+    plat_key = np.where(by_followers, platform.to_numpy(dtype=object), "")
+    out["_group"] = pd.Series(plat_key, dtype=object).astype(str) + ":" + pd.Series(tier_key, dtype=object).astype(str)
+    prior = np.array([benchmark_rate(pl, t) if t != "none" else np.nan for pl, t in zip(plat_key, tier_key)], dtype="float64")
+    grp = out[measurable & (out["engagement_rate"] > 0)].groupby("_group")["engagement_rate"]
+    own_median, own_n = out["_group"].map(grp.median()).astype("float64"), out["_group"].map(grp.size()).fillna(0).astype("float64")
+    weight = np.minimum(1.0, own_n / cfg.benchmark_full_at).where(own_median > 0, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_median = weight * np.log(own_median.where(own_median > 0, 1.0)) + (1.0 - weight) * np.log(prior)
+    out["tier_median_rate"] = np.where(measurable, np.exp(log_median), np.nan)
+    out["benchmark_weight"] = np.where(measurable, 1.0 - weight, np.nan)
     out["engagement_ratio"] = out["engagement_rate"] / out["tier_median_rate"].where(out["tier_median_rate"] > 0)
     cv = out["std_interactions"] / out["mean_interactions"].where(out["mean_interactions"] > 0)
     out["consistency"] = (1.0 / (1.0 + cv)).where(out["n_posts"] >= 2)
     out["recency"] = np.exp(-out["days_since_last_post"] / cfg.recency_days)
     out["comment_like_ratio"] = out["comments_sum"] / out["likes_sum"].where(out["likes_sum"] > 0)
     out["burst_ratio"] = out["max_interactions"] / out["median_interactions"].where(out["median_interactions"] > 0)
-    eng = 0.7 * out["engagement_percentile"] + 0.15 * out["consistency"].fillna(0.5) + 0.15 * out["recency"].fillna(0.0)
-    out["engagement_score"] = eng.where(measurable, 0.0).fillna(0.0).clip(0.0, 1.0).astype("float64")
 
     # -- conversation -------------------------------------------------------------------------
     conv_cols = ["comments_seen", "questions", "answered", "answer_rate", "median_reply_hours", "generic_share", "pod_regulars", "pod_share"]
@@ -459,7 +548,8 @@ def compute_signals(
 
     # -- focus --------------------------------------------------------------------------------
     if focus is not None:
-        out["focus"] = focus["focus"].to_numpy()
+        # One or two posts always look focused: focus needs three to mean anything.
+        out["focus"] = np.where(out["n_posts"].to_numpy() >= 3, focus["focus"].to_numpy(dtype="float64"), np.nan)
         out["bio_agreement"] = focus["bio_agreement"].to_numpy()
     else:
         out["focus"] = np.nan
@@ -476,6 +566,9 @@ def compute_signals(
     median_clr = out["comment_like_ratio"].median()
     false = pd.Series(False, index=out.index)
     flags: dict[str, pd.Series] = {
+        # Implausible whatever the collection holds: no genuine audience produces these figures.
+        "INTERACTIONS_ABOVE_FOLLOWERS": (out["posts_above_followers"] >= 3) & (out["posts_above_followers"] > 0.5 * out["engagement_posts"]),
+        "NEAR_ZERO_COMMENTS_PER_LIKE": (out["likes_sum"] >= cfg.near_zero_min_likes) & (out["comment_like_ratio"] < cfg.near_zero_comments_per_like),
         "ENGAGEMENT_FAR_BELOW_TIER": out["engagement_ratio"] < cfg.low_engagement_ratio,
         "ENGAGEMENT_FAR_ABOVE_TIER": out["engagement_ratio"] > cfg.high_engagement_ratio,
         "FEW_COMMENTS_PER_LIKE": ((out["likes_sum"] >= 100) & (out["comment_like_ratio"] < 0.25 * median_clr)) if pd.notna(median_clr) else false,
@@ -496,17 +589,82 @@ def compute_signals(
     }
     fmat = pd.DataFrame({k: v.fillna(False).astype(bool).to_numpy() for k, v in flags.items()})
     codes = np.array(list(flags))
+
+    # -- credible engagement ------------------------------------------------------------------
+    # Likes that fail the authenticity checks do not count: with too few comments per like, the
+    # likes are those the comments imply at the collection's typical ratio; a rate far above the
+    # tier, or above the follower count, counts as the tier's median at most.
+    likes_doubtful = (fmat["FEW_COMMENTS_PER_LIKE"] | fmat["NEAR_ZERO_COMMENTS_PER_LIKE"]).to_numpy()
+    ref_clr = float(median_clr) if pd.notna(median_clr) and median_clr > 0 else np.nan
+    implied = np.clip(out["comment_like_ratio"].to_numpy(dtype="float64") / ref_clr, 0.0, 1.0) if np.isfinite(ref_clr) else np.zeros(len(out))
+    credible = out["engagement_rate"].to_numpy(dtype="float64").copy()
+    credible = np.where(likes_doubtful, credible * np.nan_to_num(implied), credible)
+    capped = (fmat["ENGAGEMENT_FAR_ABOVE_TIER"] | fmat["INTERACTIONS_ABOVE_FOLLOWERS"]).to_numpy()
+    credible = np.where(capped, np.minimum(credible, out["tier_median_rate"].to_numpy(dtype="float64")), credible)
+    out["credible_engagement_rate"] = credible
+    # The percentile of the credible rate within its group, blended with its place in the
+    # published distribution as the group's median is.
+    enough = measurable & (out["engagement_posts"] >= cfg.min_engagement_posts)
+    own_pct = out["credible_engagement_rate"].where(enough).groupby(out["_group"]).rank(pct=True, method="average")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (np.log(np.maximum(credible, 1e-12)) - np.log(prior)) / _BENCHMARK_SPREAD
+    prior_pct = _normal_cdf(z)
+    w = np.nan_to_num(weight.to_numpy(dtype="float64"))
+    pct = w * own_pct.to_numpy(dtype="float64") + (1.0 - w) * prior_pct
+    out["engagement_percentile"] = np.where(enough, pct, np.nan)
+    parts = pd.DataFrame({"p": out["engagement_percentile"], "c": out["consistency"], "r": out["recency"]})
+    wts = pd.Series({"p": 0.7, "c": 0.15, "r": 0.15})
+    num = (parts * wts).sum(axis=1, min_count=1)
+    den = parts.notna().mul(wts).sum(axis=1)
+    # Unmeasurable engagement (no followers and no views, or fewer than ``min_engagement_posts``
+    # posts) is unknown, never evidence either way.
+    out["engagement_score"] = (num / den.where(den > 0)).where(enough).clip(0.0, 1.0).astype("float64")
+
+    # -- authenticity, credibility and trust ---------------------------------------------------
+    # Each flag weighs in proportion to the evidence it rests on: the posts measured for
+    # engagement flags, the comments read for comment flags.
+    posts_ev = np.minimum(1.0, out["engagement_posts"].to_numpy(dtype="float64") / cfg.evidence_posts)
+    comments_ev = np.minimum(1.0, np.nan_to_num(out["comments_seen"].to_numpy(dtype="float64")) / cfg.evidence_comments)
+    evidence = {code: posts_ev for code in AUTHENTICITY_FLAGS}
+    questions_ev = np.minimum(1.0, np.nan_to_num(out["questions"].to_numpy(dtype="float64")) / 10.0)
+    sponsored_ev = np.minimum(1.0, out["sponsored_posts"].to_numpy(dtype="float64") / 2.0)
+    evidence.update({
+        "FOLLOWS_MORE_THAN_FOLLOWED": np.ones(len(out)), "ENGAGEMENT_POD": comments_ev, "MOSTLY_GENERIC_COMMENTS": comments_ev,
+        "RARELY_ANSWERS": questions_ev, "UNDISCLOSED_SPONSORSHIP": sponsored_ev, "LATE_OR_VAGUE_DISCLOSURE": sponsored_ev,
+    })
+    penalty = {"minor": cfg.minor_flag_penalty, "major": cfg.flag_penalty, "severe": cfg.severe_flag_penalty}
+    authenticity = np.ones(len(out))
+    severe = np.zeros(len(out), dtype=bool)
+    majors = np.zeros(len(out), dtype=np.int64)
+    minors = np.zeros(len(out), dtype=np.int64)
+    for code in SEVERITY:
+        raised = fmat[code].to_numpy()
+        sev = SEVERITY[code]
+        ev = evidence.get(code, posts_ev)
+        if code in AUTHENTICITY_FLAGS:
+            authenticity *= np.where(raised, 1.0 - (1.0 - penalty[sev]) * ev, 1.0)
+        # Only flags resting on at least half the full evidence make a creator doubtful.
+        firm = raised & (ev >= 0.5)
+        severe |= firm & (sev == "severe")
+        majors += firm & (sev == "major")
+        minors += firm & (sev == "minor")
+    out["authenticity"] = authenticity.astype("float64")
+    # Doubtful: one severe flag, two major ones, or three of any kind, each on firm evidence. The
+    # reranker ranks doubtful creators below clean creators of comparable topical fit
+    # (``rank.doubtful_penalty``).
+    doubtful = severe | (majors >= 2) | (majors + minors >= 3)
+    out["credibility"] = np.where(doubtful, "doubtful", "ok")
     out["flags"] = ["|".join(codes[row]) for row in fmat.to_numpy()]
     out["reasons"] = [json.dumps(_details(r, codes[m], cfg), sort_keys=True) for r, m in zip(out.to_dict("records"), fmat.to_numpy())]
-
-    n_auth = fmat[list(AUTHENTICITY_FLAGS)].sum(axis=1).to_numpy()
-    out["authenticity"] = np.power(cfg.flag_penalty, n_auth).astype("float64")
     transparency = out["transparency"].to_numpy(dtype="float64")
-    out["trust_score"] = np.where(np.isnan(transparency), out["authenticity"], out["authenticity"] * (0.5 + 0.5 * np.nan_to_num(transparency)))
+    trust = np.where(np.isnan(transparency), out["authenticity"], out["authenticity"] * (0.5 + 0.5 * np.nan_to_num(transparency)))
+    # Nothing to judge (no posts): trust is unknown, not a clean bill of health.
+    out["trust_score"] = np.where(out["n_posts"].to_numpy() > 0, trust, np.nan)
     out = out.drop(columns=["_group"])
+    n_auth = fmat[list(AUTHENTICITY_FLAGS)].sum(axis=1).to_numpy()
     logger.info(
-        "signals: %d creators, %d with measurable engagement, %d with authenticity flags, %d brand accounts",
-        len(out), int(measurable.sum()), int((n_auth > 0).sum()), int(brand.sum()),
+        "signals: %d creators, %d with measurable engagement, %d with authenticity flags, %d doubtful, %d brand accounts",
+        len(out), int(enough.sum()), int((n_auth > 0).sum()), int(doubtful.sum()), int(brand.sum()),
     )
     return out
 
@@ -521,7 +679,12 @@ def _details(r: dict, codes: np.ndarray, cfg: SignalConfig) -> dict[str, str]:
     for code in codes:
         if code in ("ENGAGEMENT_FAR_BELOW_TIER", "ENGAGEMENT_FAR_ABOVE_TIER"):
             where = f"{r['tier']} tier" if r["engagement_basis"] == "followers" else "per-view creators"
-            d[code] = f"engagement {_pct(r['engagement_rate'])} is {r['engagement_ratio']:.2f}x the {where} median {_pct(r['tier_median_rate'])}"
+            basis = " (published benchmark)" if r["benchmark_weight"] >= 0.999 else f" ({100 * r['benchmark_weight']:.0f}% published benchmark)" if r["benchmark_weight"] > 0.001 else ""
+            d[code] = f"engagement {_pct(r['engagement_rate'])} is {r['engagement_ratio']:.2f}x the {where} median {_pct(r['tier_median_rate'])}{basis}"
+        elif code == "INTERACTIONS_ABOVE_FOLLOWERS":
+            d[code] = f"{int(r['posts_above_followers'])} of {int(r['engagement_posts'])} recent posts drew more likes and comments than its {int(r['followers']):,} followers"
+        elif code == "NEAR_ZERO_COMMENTS_PER_LIKE":
+            d[code] = f"{int(r['comments_sum']):,} comments on {int(r['likes_sum']):,} likes over the recent posts"
         elif code == "FEW_COMMENTS_PER_LIKE":
             d[code] = f"{r['comment_like_ratio']:.4f} comments per like over the recent posts"
         elif code == "FOLLOWS_MORE_THAN_FOLLOWED":

@@ -58,7 +58,8 @@ def test_per_view_when_followers_unknown_or_zero():
     assert s.loc["zero", "engagement_basis"] == "none"
     assert np.isnan(s.loc["zero", "engagement_rate"])
     assert "NO_ENGAGEMENT_DATA" in s.loc["zero", "flags"]
-    assert s.loc["zero", "engagement_score"] == 0.0
+    # Unmeasurable engagement is unknown (left out of the score), never counted as zero.
+    assert np.isnan(s.loc["zero", "engagement_score"])
 
 
 def test_one_post_no_posts_and_huge_counts():
@@ -73,8 +74,12 @@ def test_one_post_no_posts_and_huge_counts():
     assert s.loc["one", "engagement_rate"] == pytest.approx(0.05)
     assert s.loc["none", "n_posts"] == 0 and "NO_POSTS" in s.loc["none", "flags"]
     assert s.loc["big", "engagement_rate"] == pytest.approx(13e9 / 9e8)
-    assert np.isfinite(s["trust_score"]).all()
-    assert ((s["trust_score"] >= 0) & (s["trust_score"] <= 1)).all()
+    # No posts: nothing to judge, so trust is unknown rather than perfect.
+    assert np.isnan(s.loc["none", "trust_score"])
+    known = s.loc[["one", "big"], "trust_score"]
+    assert np.isfinite(known).all() and ((known >= 0) & (known <= 1)).all()
+    # One post is too little to measure engagement: unknown, not evidence.
+    assert np.isnan(s.loc["one", "engagement_score"]) and np.isnan(s.loc["one", "engagement_percentile"])
 
 
 def test_disclosure_and_commercial_cues():
