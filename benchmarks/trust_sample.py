@@ -38,7 +38,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from matcher.batch import run_batch  # noqa: E402
 from matcher.config import Config, Weights  # noqa: E402
 from matcher.engine import filter_mask  # noqa: E402
-from matcher.rerank import COMPONENTS, Reranker, combine_many  # noqa: E402
+from matcher.rerank import COMPONENTS, Reranker, calibrate_topic, combine_many  # noqa: E402
 from matcher.sample import generate  # noqa: E402
 from matcher.schema import Brand  # noqa: E402
 from matcher.signals import AUTHENTICITY_FLAGS  # noqa: E402
@@ -72,6 +72,9 @@ def detection(sig: pd.DataFrame, lab: pd.DataFrame) -> list[str]:
     if pod.any():
         rows.append(f"| engagement pod (ENGAGEMENT_POD) | {int(pod.sum())} | {rate(flags[pod].str.contains('ENGAGEMENT_POD'))} |")
     rows.append(f"| **clean creators with any authenticity flag** | {int(clean.sum())} | **{rate(auth[clean])}** |")
+    doubtful = (sig["credibility"].reindex(lab.index) == "doubtful") if "credibility" in sig else pd.Series(False, index=lab.index)
+    rows.append(f"| injected fraud ranked down (doubtful) | {int(fake.sum())} | {rate(doubtful[fake])} |")
+    rows.append(f"| clean creators ranked down (doubtful) | {int(clean.sum())} | {rate(doubtful[clean])} |")
     rows.append(f"| brand accounts recognised (BRAND_ACCOUNT) | {int(brand.sum())} | {rate(sig['is_brand_account'].reindex(lab.index)[brand])} |")
     rows.append(f"| people taken for brand accounts | {int((~brand).sum())} | {rate(sig['is_brand_account'].reindex(lab.index)[~brand])} |")
     stuffed = lab["stuffed_bio_niche"] != ""
@@ -95,7 +98,7 @@ def ndcg(gains_in_order: np.ndarray, all_gains: np.ndarray, k: int = 10) -> floa
 
 def combine_only_topic(per_brand) -> float:
     scores = []
-    for X, _m, gains, ideal in per_brand:
+    for X, _m, gains, ideal, _tf in per_brand:
         order = np.argsort(-np.nan_to_num(X[:, 0]), kind="stable")
         scores.append(ndcg(gains[order], ideal))
     return float(np.mean(scores))
@@ -103,8 +106,8 @@ def combine_only_topic(per_brand) -> float:
 
 def mean_ndcg(per_brand, w: Weights) -> float:
     scores = []
-    for X, m, gains, ideal in per_brand:
-        order = np.argsort(-combine_many(X, w, m)[0], kind="stable")
+    for X, m, gains, ideal, tf in per_brand:
+        order = np.argsort(-combine_many(X, w, m, topic_fit=tf)[0], kind="stable")
         scores.append(ndcg(gains[order], ideal))
     return float(np.mean(scores))
 
@@ -114,7 +117,7 @@ def sample_per_brand(snap, encoder, lab: pd.DataFrame, brand_niche: dict[str, st
     niche = lab["niche"]
     genuine = (lab["is_fake"] != "1") & (lab.get("in_pod", "0") != "1") & (lab["has_undisclosed_sponsorship"] != "1")
     responsive = lab.get("answers_questions", pd.Series("", index=lab.index)) == "high"
-    reranker = Reranker(cfg.weights, fit=cfg.fit)
+    reranker = Reranker.from_config(cfg)
     brands = [Brand.from_record(r) for r in snap.brands.to_dict("records")]
     vecs = encoder.encode([b.query_text for b in brands])
     followers = snap.signals["followers"].to_numpy()
@@ -135,7 +138,7 @@ def sample_per_brand(snap, encoder, lab: pd.DataFrame, brand_niche: dict[str, st
             0.0,
         )
         X = np.column_stack([np.asarray(comps[n], dtype="float64") for n in COMPONENTS])
-        per_brand.append((X, np.asarray(comps["multiplier"], dtype="float64"), gains, gains))
+        per_brand.append((X, np.asarray(comps["multiplier"], dtype="float64"), gains, gains, comps["topic_fit"]))
     return per_brand
 
 
@@ -157,15 +160,18 @@ def dev_per_brand() -> tuple[list, str] | None:
     comps["gain"] = grade.reindex(pd.MultiIndex.from_frame(comps[["brand_id", "creator_id"]])).fillna(0).to_numpy(dtype=float)
     # Fit penalties (brand safety, competitor conflicts) do not depend on the weights: recover each
     # pair's multiplier as the run's score over its unpenalised score under the run's weights.
-    X_all = np.column_stack([comps[f"c_{n}"].astype(float).to_numpy() for n in COMPONENTS])
-    base = combine_many(X_all, run["weights"])[0]
-    score = comps["score"].to_numpy(dtype=float)
-    comps["mult"] = np.where(base > 1e-9, score / np.where(base > 1e-9, base, 1.0), 1.0)
+    # The brief-calibrated topical fit, recomputed per brief as the reranker does (every channel is
+    # a candidate here).
+    rank = Config().rank
     ideal = {b: g["grade"].to_numpy(dtype=float) for b, g in q.groupby("brand_id")}
     out = []
     for b, g in comps.groupby("brand_id"):
         X = np.column_stack([g[f"c_{n}"].astype(float).to_numpy() for n in COMPONENTS])
-        out.append((X, g["mult"].to_numpy(), g["gain"].to_numpy(), ideal.get(b, np.zeros(1))))
+        tf = calibrate_topic(X[:, 0], rank)
+        base = combine_many(X, run["weights"], topic_fit=tf)[0]
+        score = g["score"].to_numpy(dtype=float)
+        mult = np.where(base > 1e-9, score / np.where(base > 1e-9, base, 1.0), 1.0)
+        out.append((X, mult, g["gain"].to_numpy(), ideal.get(b, np.zeros(1)), tf))
     return out, f"{len(ds['creators'])} YouTube channels, {len(out)} Amazon product briefs"
 
 
@@ -259,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "## Default weights",
         "",
-        "Score = topic × (share + (1 − share) × quality) (see `matcher.rerank.combine`). Sample nDCG@10 over all brands; "
+        "Score = topic_fit × (share + (1 − share) × quality) × penalties, topic_fit calibrated per brief (see "
+        "`matcher.rerank.calibrate_topic` and `combine`). Sample nDCG@10 over all brands; "
         "gain 0 outside the brand's niche, otherwise 1 + 1 if genuine + 0.5 if in the follower band + 0.5 if the creator "
         "answers its audience. Dev loss: the share of the similarity-only nDCG@10 the weights give up on the real dev set "
         "(YouTube channels against Amazon product briefs, crosswalk labels; `benchmarks/eval_dev.py`), computed from the "

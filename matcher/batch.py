@@ -920,7 +920,7 @@ class _Run:
         cfg = self.cfg
         # Weights learned by 'matcher train' (kept in the store) replace the configured defaults.
         learned = load_weights(self.st.root / WEIGHTS_FILE)
-        reranker = Reranker(learned or cfg.weights, fit=cfg.fit, evidence_posts=cfg.evidence_posts)
+        reranker = Reranker.from_config(cfg, learned)
         brand_records = [Brand.from_record(r) for r in snap.brands.to_dict("records")] if len(snap.brands) else []
         rows: list[tuple[Any, ...]] = []
         for b, q in tqdm(list(zip(brand_records, brand_vecs)), desc="ranking brands", unit="brand", disable=not self.show):

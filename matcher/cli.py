@@ -160,7 +160,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         snap,
         Encoder(cfg.embed).load(),
         frame,
-        reranker=Reranker(cfg.weights, fit=cfg.fit, evidence_posts=cfg.evidence_posts),
+        reranker=Reranker.from_config(cfg),
         test_size=args.test_size,
         seed=args.seed,
     )

@@ -22,6 +22,7 @@ __all__ = [
     "Weights",
     "SignalConfig",
     "FitConfig",
+    "RankConfig",
     "BatchConfig",
     "ServeConfig",
     "Config",
@@ -171,7 +172,21 @@ class SignalConfig:
     low_engagement_ratio: float = 0.3  # below this multiple of the tier median: suspicious
     high_engagement_ratio: float = 3.0  # above this multiple of the tier median: suspicious
     burst_ratio: float = 10.0  # a post with this multiple of the median interactions is a burst
-    flag_penalty: float = 0.6  # trust is multiplied by this for each authenticity flag
+    # Authenticity is multiplied by the penalty of each flag's severity (matcher.signals.SEVERITY),
+    # in full once the flag rests on enough evidence: evidence_posts posts, evidence_comments comments.
+    flag_penalty: float = 0.6  # a major flag
+    minor_flag_penalty: float = 0.85
+    severe_flag_penalty: float = 0.25
+    evidence_posts: int = 10
+    evidence_comments: int = 50
+    min_engagement_posts: int = 2  # fewer posts with counts: engagement is unknown, not evidence
+    # A platform-and-tier group's median engagement leans on the published benchmark until the
+    # group holds this many creators (matcher.signals.ENGAGEMENT_BENCHMARKS).
+    benchmark_full_at: int = 50
+    # Implausible whatever the collection holds: this many likes over the recent posts with fewer
+    # comments per like than this.
+    near_zero_min_likes: int = 10_000
+    near_zero_comments_per_like: float = 0.001
     early_chars: int = 100  # a disclosure within this many characters is "early" (before "more")
     recency_days: float = 60.0  # recency score = exp(-days since last post / recency_days)
     reply_hours: float = 24.0  # reply speed score = exp(-median reply delay in hours / reply_hours)
@@ -190,6 +205,11 @@ class SignalConfig:
         _finite("signals.high_engagement_ratio", self.high_engagement_ratio, 1.0, 1e6)
         _finite("signals.burst_ratio", self.burst_ratio, 1.0, 1e6)
         _finite("signals.flag_penalty", self.flag_penalty, 0.0, 1.0)
+        _finite("signals.minor_flag_penalty", self.minor_flag_penalty, 0.0, 1.0)
+        _finite("signals.severe_flag_penalty", self.severe_flag_penalty, 0.0, 1.0)
+        for name in ("evidence_posts", "evidence_comments", "min_engagement_posts", "benchmark_full_at", "near_zero_min_likes"):
+            _positive_int(f"signals.{name}", getattr(self, name))
+        _finite("signals.near_zero_comments_per_like", self.near_zero_comments_per_like, 0.0, 1.0)
         _finite("signals.recency_days", self.recency_days, 1e-3, 1e6)
         _finite("signals.reply_hours", self.reply_hours, 1e-3, 1e6)
         _finite("signals.generic_share_max", self.generic_share_max, 0.0, 1.0)
@@ -253,6 +273,37 @@ class FitConfig:
 
 
 @dataclass(frozen=True)
+class RankConfig:
+    """How a brief's topical fit and each creator's other signals combine (see matcher.rerank).
+
+    Topical similarity has its own scale for every brief, so with ``calibration = "brief"`` the
+    reranker measures each candidate's topical fit against the brief's best clean candidate, in
+    units of the spread of the brief's ``calibration_top`` best candidates:
+    ``fit = exp(min(0, topic - best) / tau)`` with ``tau = max(topic_scale × spread, min_topic_scale)``.
+    Engagement, trust, conversation and fit can then cost a creator at most
+    ``tau × ln(1 / topic share)`` of topical similarity: they reorder creators of comparable topical
+    fit and never lift a weak topical match over a strong one. ``"none"`` scales raw similarity.
+    """
+
+    calibration: str = "brief"
+    topic_scale: float = 0.5  # chosen on held-out real data: benchmarks/results/relevance.md
+    calibration_top: int = 50
+    min_topic_scale: float = 0.01
+    # A doubtful creator (a severe authenticity flag, or several: matcher.signals) has its score
+    # multiplied by this: ln(1000) = 6.9 calibration units, about 3.5 spreads of the brief's best
+    # candidates at topic_scale 0.5, so it ranks below clean creators of comparable topical fit;
+    # 1 turns the demotion off.
+    doubtful_penalty: float = 0.001
+
+    def __post_init__(self) -> None:
+        _check(self.calibration in ("brief", "none"), f"config 'rank.calibration' is {self.calibration!r}; use 'brief' or 'none'")
+        _finite("rank.topic_scale", self.topic_scale, 1e-6, 1e3)
+        _positive_int("rank.calibration_top", self.calibration_top)
+        _finite("rank.min_topic_scale", self.min_topic_scale, 1e-6, 1.0)
+        _finite("rank.doubtful_penalty", self.doubtful_penalty, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
 class BatchConfig:
     """The nightly run's safety limits: how many snapshots to keep and what the audit accepts before publishing."""
 
@@ -294,6 +345,7 @@ class Config:
     weights: Weights = field(default_factory=Weights)
     signals: SignalConfig = field(default_factory=SignalConfig)
     fit: FitConfig = field(default_factory=FitConfig)
+    rank: RankConfig = field(default_factory=RankConfig)
     batch: BatchConfig = field(default_factory=BatchConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
     max_text_chars: int = 2000

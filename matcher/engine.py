@@ -262,7 +262,7 @@ class Matcher:
         if learned is not None:
             logger.info("serving learned weights from %s", Path(self.store) / WEIGHTS_FILE)
         self.weights_ = learned or self.config.weights
-        self.reranker_ = Reranker(self.weights_, fit=self.config.fit, evidence_posts=self.config.evidence_posts)
+        self.reranker_ = Reranker.from_config(self.config, self.weights_)
         return self
 
     def refresh(self) -> bool:

@@ -15,15 +15,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from matcher.config import FitConfig, Weights
+from matcher.config import Config, FitConfig, RankConfig, Weights
 from matcher.errors import ConfigError, StoreError
 from matcher.index import Hit
 from matcher.schema import Brand, Evidence, Match
-from matcher.signals import band_fit, post_signals
+from matcher.signals import SEVERITY, band_fit, post_signals
 
 __all__ = [
     "COMPONENTS",
     "topic_score",
+    "calibrate_topic",
     "combine",
     "combine_many",
     "Reranker",
@@ -57,6 +58,25 @@ def topic_score(profile_similarity: float, post_similarities: np.ndarray, *, top
         best = np.sort(post_similarities)[::-1][:top]
         p = (1 - POST_SHARE) * p + POST_SHARE * float(best.mean())
     return min(1.0, max(0.0, p))
+
+
+def calibrate_topic(topic: np.ndarray, rank: RankConfig, *, reference: np.ndarray | None = None) -> np.ndarray:
+    """Topical fit of each candidate relative to one brief's best candidates, in (0, 1].
+
+    ``exp(min(0, topic - best) / tau)``: ``best`` is the highest topical score among the
+    ``reference`` candidates (all when None; the reranker passes the creators that are not
+    doubtful, so a doubtful creator whose posts copy the brief gains nothing over the best clean
+    one), ``tau = max(rank.topic_scale × std, rank.min_topic_scale)`` with ``std`` the standard
+    deviation of the ``rank.calibration_top`` best reference scores. With ``rank.calibration ==
+    "none"`` the raw scores come back unchanged.
+    """
+    t = np.nan_to_num(np.asarray(topic, dtype="float64"), nan=0.0)
+    if rank.calibration == "none" or t.size == 0:
+        return t
+    ref = t if reference is None or not np.any(reference) else t[np.asarray(reference, dtype=bool)]
+    top = np.sort(ref)[::-1][: rank.calibration_top]
+    tau = max(rank.topic_scale * float(top.std()), rank.min_topic_scale)
+    return np.exp(np.minimum(0.0, t - float(top[0])) / tau)
 
 
 def _num(v: Any) -> float | None:
@@ -105,7 +125,9 @@ def combine(components: Mapping[str, float | None], weights: Weights, *, multipl
     return float(scores[0]), out
 
 
-def combine_many(values: np.ndarray, weights: Weights, multipliers: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def combine_many(
+    values: np.ndarray, weights: Weights, multipliers: np.ndarray | None = None, *, topic_fit: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`combine` for many creators at once.
 
     Args:
@@ -113,6 +135,8 @@ def combine_many(values: np.ndarray, weights: Weights, multipliers: np.ndarray |
             component unavailable for that creator.
         weights: the component weights.
         multipliers: ``(n,)`` fit-penalty multipliers (default 1), clipped to [0, 1].
+        topic_fit: ``(n,)`` calibrated topical fit (:func:`calibrate_topic`) to scale instead of
+            the raw topic value.
 
     Returns:
         ``(scores, contributions)``: ``(n,)`` scores and ``(n, 6)`` contributions, one column per
@@ -124,7 +148,7 @@ def combine_many(values: np.ndarray, weights: Weights, multipliers: np.ndarray |
     share = W[0]
     avail = np.isfinite(X)
     V = np.clip(np.where(avail, X, 0.0), 0.0, 1.0)
-    topic = V[:, 0]
+    topic = V[:, 0] if topic_fit is None else np.clip(np.nan_to_num(np.asarray(topic_fit, dtype="float64")), 0.0, 1.0)
     wo = W[1:] * (avail[:, 1:] & (W[1:] > 0))
     wsum = wo.sum(axis=1)
     has = wsum > 0
@@ -141,17 +165,25 @@ def combine_many(values: np.ndarray, weights: Weights, multipliers: np.ndarray |
 class Reranker:
     """Scores topical candidates against a snapshot's signals and builds explained :class:`Match` objects."""
 
-    def __init__(self, weights: Weights | None = None, *, fit: FitConfig | None = None, evidence_posts: int = 3) -> None:
+    def __init__(self, weights: Weights | None = None, *, fit: FitConfig | None = None, rank: RankConfig | None = None, evidence_posts: int = 3) -> None:
         self.weights = weights or Weights()
         self.fit = fit or FitConfig()
+        self.rank_config = rank or RankConfig()
         self.evidence_posts = evidence_posts
+
+    @classmethod
+    def from_config(cls, config: Config, weights: Weights | None = None) -> Reranker:
+        """The reranker a config describes, with ``weights`` (learned ones, say) in place of its own."""
+        return cls(weights or config.weights, fit=config.fit, rank=config.rank, evidence_posts=config.evidence_posts)
 
     # -- components -----------------------------------------------------------------------------
     def components(self, snapshot: Any, query: np.ndarray, rows: np.ndarray, profile_sims: np.ndarray, *, brand: Brand | None = None) -> dict[str, Any]:
         """Component values (arrays over ``rows``), the post similarities and the fit penalties.
 
         Returns a dict with one array per component name (NaN: unavailable), ``post_sims`` (a list of
-        arrays), ``multiplier`` and ``conflicts`` (competitor names per row).
+        arrays), ``multiplier`` (fit and credibility penalties), ``conflicts`` (competitor names per
+        row), ``doubtful`` and ``topic_fit`` (topic calibrated over these candidates, see
+        :func:`calibrate_topic`).
         """
         sig = snapshot.signals
         offsets = snapshot.post_offsets
@@ -165,12 +197,16 @@ class Reranker:
         hi_f = brand.max_followers if brand is not None and brand.max_followers is not None else self.fit.max_followers
         band = band_fit(sig["followers"].to_numpy(dtype="float64")[rows], lo_f, hi_f)
         focus = sig["focus"].to_numpy(dtype="float64")[rows] if "focus" in sig else np.full(len(rows), np.nan)
-        fit = np.nanmean(np.vstack([band, focus]), axis=0) if len(rows) else band
-        fit = np.where(np.isnan(band) & np.isnan(focus), np.nan, fit)
+        parts = np.vstack([band, focus])
+        known = np.isfinite(parts).sum(axis=0)
+        # The mean of what is known; unknown (NaN) when neither the band nor focus can be measured.
+        fit = np.where(known > 0, np.nansum(parts, axis=0) / np.maximum(known, 1), np.nan)
         conflicts = self._conflicts(snapshot, rows, brand)
         unsafe = sig["unsafe_posts"].to_numpy()[rows] > 0 if "unsafe_posts" in sig else np.zeros(len(rows), bool)
         multiplier = np.where([bool(c) for c in conflicts], self.fit.conflict_penalty, 1.0) * np.where(unsafe, self.fit.unsafe_penalty, 1.0)
         conv = sig["conversation_score"].to_numpy(dtype="float64")[rows] if "conversation_score" in sig else np.full(len(rows), np.nan)
+        doubtful = (sig["credibility"].to_numpy(dtype=object)[rows] == "doubtful") if "credibility" in sig else np.zeros(len(rows), bool)
+        multiplier = multiplier * np.where(doubtful, self.rank_config.doubtful_penalty, 1.0)
         return {
             "topic": topic,
             "engagement": sig["engagement_score"].to_numpy(dtype="float64")[rows],
@@ -180,6 +216,8 @@ class Reranker:
             "post_sims": post_sims,
             "multiplier": multiplier,
             "conflicts": conflicts,
+            "doubtful": doubtful,
+            "topic_fit": calibrate_topic(topic, self.rank_config, reference=~doubtful),
         }
 
     def _conflicts(self, snapshot: Any, rows: np.ndarray, brand: Brand | None) -> list[tuple[str, ...]]:
@@ -236,7 +274,7 @@ class Reranker:
         rows = np.array([h.row for h in hits], dtype=np.int64)
         comps = self.components(snapshot, query, rows, np.array([h.score for h in hits]), brand=brand)
         X = np.column_stack([np.asarray(comps[n], dtype="float64") for n in COMPONENTS])
-        scores, contribs = combine_many(X, weights, np.asarray(comps["multiplier"], dtype="float64"))
+        scores, contribs = combine_many(X, weights, np.asarray(comps["multiplier"], dtype="float64"), topic_fit=comps["topic_fit"])
         # Ties break on creator id so rankings are reproducible. Only the top k become Match
         # objects: building dicts for all candidates cost more than scoring them.
         scored = sorted(((float(scores[i]), hit.id, i) for i, hit in enumerate(hits)), key=lambda t: (-t[0], t[1]))
@@ -248,7 +286,12 @@ class Reranker:
             contrib = {n: float(contribs[i, j]) for j, n in enumerate(COMPONENTS)}
             if contribs[i, -1] != 0.0:
                 contrib["penalty"] = float(contribs[i, -1])
-            out.append(self._match(snapshot, rank, score, hits[i], values, contrib, comps["post_sims"][i], comps["conflicts"][i]))
+            out.append(
+                self._match(
+                    snapshot, rank, score, hits[i], values, contrib, comps["post_sims"][i], comps["conflicts"][i],
+                    topic_fit=float(comps["topic_fit"][i]), doubtful=bool(comps["doubtful"][i]),
+                )
+            )
         return out
 
     @staticmethod
@@ -270,6 +313,7 @@ class Reranker:
         "tier", "engagement_rate", "engagement_basis", "engagement_percentile", "consistency", "recency",
         "n_posts", "sponsored_posts", "disclosed_posts", "clear_disclosures", "transparency", "authenticity",
         "days_since_last_post", "answer_rate", "median_reply_hours", "generic_share", "focus", "bio_agreement",
+        "credibility", "credible_engagement_rate", "tier_median_rate", "benchmark_weight",
     )
 
     def _columns(self, snapshot: Any) -> dict[str, np.ndarray]:
@@ -300,7 +344,10 @@ class Reranker:
         self._cols = (key, cols)
         return cols
 
-    def _match(self, snapshot: Any, rank: int, score: float, hit: Hit, comps: dict[str, float | None], contrib: dict[str, float], post_sims: np.ndarray, conflicts: tuple[str, ...]) -> Match:
+    def _match(
+        self, snapshot: Any, rank: int, score: float, hit: Hit, comps: dict[str, float | None], contrib: dict[str, float],
+        post_sims: np.ndarray, conflicts: tuple[str, ...], *, topic_fit: float, doubtful: bool,
+    ) -> Match:
         cols = self._columns(snapshot)
         row = hit.row
         lo = int(snapshot.post_offsets[row])
@@ -316,8 +363,14 @@ class Reranker:
         if conflicts:
             flags.append("COMPETITOR_CONFLICT")
             reasons["COMPETITOR_CONFLICT"] = f"recent sponsored posts for competitor(s): {', '.join(conflicts)}"
+        if doubtful and self.rank_config.doubtful_penalty < 1.0:
+            serious = [f for f in flags if SEVERITY.get(f) in ("severe", "major")] or [f for f in flags if f in SEVERITY]
+            reasons["RANKED_DOWN"] = (
+                f"doubtful credibility ({', '.join(serious)}): score x {self.rank_config.doubtful_penalty:g}, "
+                "below clean creators of comparable topical fit"
+            )
         followers = _num(cols["followers"][row])
-        signals: dict[str, Any] = {"profile_similarity": round(hit.score, 4), "reasons": reasons}
+        signals: dict[str, Any] = {"profile_similarity": round(hit.score, 4), "topic_fit": round(topic_fit, 4), "reasons": reasons}
         for name in self._SIGNAL_FIELDS:
             if "s:" + name in cols:
                 v = cols["s:" + name][row]
@@ -366,6 +419,9 @@ def explain(comps: Mapping[str, float | None], signals: Mapping[str, Any], flags
     bad = [f for f in flags if f not in _INFO_FLAGS]
     if bad:
         parts.append(f"flags: {', '.join(bad)}")
+    reasons = signals.get("reasons") or {}
+    if isinstance(reasons, Mapping) and "RANKED_DOWN" in reasons:
+        parts.append("ranked down: " + str(reasons["RANKED_DOWN"]))
     return "; ".join(parts)
 
 

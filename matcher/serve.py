@@ -193,6 +193,8 @@ class MatchSignals(BaseModel):
     disclosed_posts: int | None = None
     days_since_last_post: float | None = None
     profile_similarity: float | None = None
+    topic_fit: float | None = Field(default=None, description="topical fit relative to the brief's best clean candidates, in (0, 1]: what the score scales")
+    credibility: str | None = Field(default=None, description="'doubtful' (a severe authenticity flag, or several: ranked down) or 'ok'")
     reasons: dict[str, Any] = Field(default_factory=dict, description="flag code -> the creator's own numbers behind it")
 
 
@@ -203,7 +205,7 @@ class MatchOut(BaseModel):
     creator_id: str
     score: float
     components: dict[str, float | None] = Field(description="each component in [0, 1], or null when the signal is unavailable for this creator")
-    contributions: dict[str, float] = Field(description="each component's part of the score (topic x share for topic, topic x (1 - share) x its part of the quality mean for the others), plus a negative 'penalty' when one applies; they add up to score")
+    contributions: dict[str, float] = Field(description="each component's part of the score (topic_fit x share for topic, topic_fit x (1 - share) x its part of the quality mean for the others), plus a negative 'penalty' when one applies; they add up to score")
     handle: str
     platform: str
     followers: int | None
