@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 import pycountry
 
-__all__ = ["country_code", "language_code", "COUNTRY_HINT", "LANGUAGE_HINT"]
+__all__ = ["country_code", "language_code", "country_codes", "language_codes", "COUNTRY_HINT", "LANGUAGE_HINT"]
 
 #: What to write instead of an unrecognised country.
 COUNTRY_HINT = "write an ISO 3166-1 code such as US or GB, or a country name such as 'United States'"
@@ -178,3 +179,29 @@ def language_code(value: str) -> str | None:
         if code is not None:
             return f"{code}-{rest}" if rest else code
     return _language_names().get(_key(text))
+
+
+def _all_codes(values: Iterable[str], kind: str, convert: Callable[[str], str | None], hint: str) -> tuple[str, ...]:
+    out: dict[str, None] = {}
+    for value in values:
+        code = convert(value)
+        if code is None:
+            raise ValueError(f"{kind} {str(value)!r} is not a {kind} matcher recognises; {hint}")
+        out[code] = None
+    return tuple(out)
+
+
+def country_codes(values: Iterable[str]) -> tuple[str, ...]:
+    """:func:`country_code` of each value, without repeats, for a filter.
+
+    :raises ValueError: naming the first value that is not recognised and what to write.
+    """
+    return _all_codes(values, "country", country_code, COUNTRY_HINT)
+
+
+def language_codes(values: Iterable[str]) -> tuple[str, ...]:
+    """:func:`language_code` of each value, without repeats, for a filter.
+
+    :raises ValueError: naming the first value that is not recognised and what to write.
+    """
+    return _all_codes(values, "language", language_code, LANGUAGE_HINT)
