@@ -12,10 +12,13 @@ def test_every_row_is_accepted_or_quarantined(built):
         assert c["accepted"] + c["quarantined"] == c["read"], name
         assert c["quarantined"] >= 1, f"the sample plants bad {name} rows"
     q = pd.read_csv(built.quarantine_path, dtype=str, keep_default_na=False)
-    assert list(q.columns) == ["file", "row", "id", "field", "reason"]
-    assert len(q) == sum(c["quarantined"] for c in built.counts.values())
+    assert list(q.columns) == ["file", "row", "id", "field", "action", "reason"]
+    assert (q["action"] == "rejected").sum() == sum(c["quarantined"] for c in built.counts.values())
+    assert (q["action"] == "blanked").sum() == sum(c["blanked"] for c in built.counts.values()) >= 1
     assert (q["reason"].str.len() > 10).all()
-    assert {"followers", "creator_id", "post_id", "posted_at", "description"} <= set(q["field"])
+    # Bad optional values (a negative follower count, an unreadable date) cost the value, not the row.
+    assert {"followers", "posted_at"} <= set(q.loc[q["action"] == "blanked", "field"])
+    assert {"creator_id", "post_id", "description"} <= set(q.loc[q["action"] == "rejected", "field"])
 
 
 def test_every_brand_gets_matches_and_ranks_are_contiguous(built, sample):
