@@ -112,13 +112,19 @@ def creator_texts(creators: pd.DataFrame, posts: pd.DataFrame, *, sample_chars: 
     ids = creators["creator_id"].astype(str)
     if len(posts):
         mine = posts[posts["creator_id"].astype(str).isin(set(ids))]
-        text = _clean(mine["text"])
-        text = text[text.ne("")]
-        owner = mine.loc[text.index, "creator_id"].astype(str)
-        # Posts up to the one that reaches sample_chars: the rest would be cut anyway.
-        before = text.str.len().groupby(owner.to_numpy()).cumsum() - text.str.len()
+        owner = mine["creator_id"].astype(str).to_numpy()
+        # Only the first posts are cleaned: those up to twice sample_chars of raw text (cleaning
+        # drops links and hashtags), as the rest would be cut anyway.
+        length = mine["text"].fillna("").astype(str).str.len()
+        before = length.groupby(owner).cumsum() - length
+        first = (before < 2 * sample_chars).to_numpy()
+        text = _clean(mine["text"][first])
+        owner = owner[first]
+        kept = text.ne("").to_numpy()
+        text, owner = text[kept], owner[kept]
+        before = text.str.len().groupby(owner).cumsum() - text.str.len()
         keep = (before < sample_chars).to_numpy()
-        joined = text[keep].groupby(owner[keep].to_numpy()).agg(" ".join).str.slice(0, sample_chars)
+        joined = text[keep].groupby(owner[keep]).agg(" ".join).str.slice(0, sample_chars)
         from_posts = ids.map(joined).fillna("")
     else:
         from_posts = pd.Series("", index=creators.index)

@@ -303,9 +303,13 @@ def test_blanked_values_never_fail_the_audit_but_rejected_rows_still_do(world, t
     store = world.copy(tmp_path / "store")
     creators = pd.read_csv(world.b["creators"], dtype=str, keep_default_na=False)
     posts = pd.read_csv(world.b["posts"], dtype=str, keep_default_na=False)
-    creators["country"] = np.resize(["U.S.A", "India", "U.K.", "South Korea", "Narnia"], len(creators))
-    creators.loc[::2, "followers"] = "-500"
-    creators.loc[1::2, "language"] = "Klingon"
+    written = {"US": "U.S.A", "GB": "U.K.", "DE": "Deutschland", "ES": "España", "IN": "India", "KR": "South Korea", "BR": "Brasil"}
+    given = creators["country"].copy()
+    creators["country"] = [written.get(c, c.lower()) for c in given]
+    creators.loc[::10, "country"] = "Narnia"
+    creators.loc[::7, "followers"] = "-500"
+    languages = dict(zip(creators["creator_id"], creators["language"]))
+    creators.loc[1::3, "language"] = "Klingon"
     posts.loc[::2, "likes"] = "lots"
     posts.loc[1::3, "sponsored"] = "maybe"
     messy = {"creators": tmp_path / "creators.csv", "posts": tmp_path / "posts.csv"}
@@ -323,7 +327,16 @@ def test_blanked_values_never_fail_the_audit_but_rejected_rows_still_do(world, t
     assert (q["action"] == "rejected").sum() == sum(c["quarantined"] for c in res.counts.values())
     snap = Store(store).load()
     assert snap.snapshot_id == res.snapshot_id
-    assert {"US", "IN", "GB", "KR"} == set(snap.creators["country"].dropna())
+    stored = snap.creators.set_index("creator_id")["country"]
+    original = dict(zip(creators["creator_id"], given))
+    narnia = set(creators.loc[creators["country"] == "Narnia", "creator_id"])
+    assert all(pd.isna(v) if cid in narnia else v == original[cid] for cid, v in stored.items())
+    # The unreadable languages were left blank, then detected from the posts: as the file had them.
+    klingon = snap.creators[snap.creators["creator_id"].isin(creators.loc[1::3, "creator_id"])]
+    detected = klingon[klingon["language_source"] == "detected"]
+    assert len(detected) > 0.8 * len(klingon)
+    agree = (detected["language"] == detected["creator_id"].map(languages)).mean()
+    assert agree > 0.8, detected[["creator_id", "language"]]
     assert "unreadable optional values left blank" in res.audit["checks"][-1]["detail"]
 
     # Rejected rows still count: posts whose creator id is blank are refused above the ceiling.
