@@ -54,12 +54,22 @@ class LanguageDetector:
     :param min_letters: texts with fewer letters get ``None``.
     :param min_distance: how clearly the best language must beat the next one (Lingua's minimum
         relative distance, 0 to 0.99); below it the answer is ``None``.
+    :param low_accuracy: load only the trigram models: far less memory, and little loss on texts
+        longer than 120 characters.
     """
 
-    def __init__(self, *, languages: Sequence[str] = DETECT_LANGUAGES, min_letters: int = 25, min_distance: float = 0.1) -> None:
+    def __init__(
+        self,
+        *,
+        languages: Sequence[str] = DETECT_LANGUAGES,
+        min_letters: int = 25,
+        min_distance: float = 0.1,
+        low_accuracy: bool = True,
+    ) -> None:
         self.languages = tuple(languages)
         self.min_letters = min_letters
         self.min_distance = min_distance
+        self.low_accuracy = low_accuracy
 
     def build(self) -> LanguageDetector:
         """Load the detector for :attr:`languages`. Returns ``self``.
@@ -79,9 +89,8 @@ class LanguageDetector:
             codes.append(found)
         if len(codes) < 2:
             raise ConfigError("config 'language.languages' needs at least two languages to tell apart")
-        self.detector_ = (
-            LanguageDetectorBuilder.from_iso_codes_639_1(*codes).with_minimum_relative_distance(self.min_distance).build()
-        )
+        builder = LanguageDetectorBuilder.from_iso_codes_639_1(*codes).with_minimum_relative_distance(self.min_distance)
+        self.detector_ = (builder.with_low_accuracy_mode() if self.low_accuracy else builder).build()
         return self
 
     def detect(self, texts: Sequence[str]) -> list[str | None]:
@@ -158,7 +167,9 @@ def detect_creator_languages(
     if config.detect and todo.size:
         t = time.perf_counter()
         texts = creator_texts(out.iloc[todo], posts, sample_chars=config.sample_chars, min_letters=config.min_letters)
-        detector = detector or LanguageDetector(languages=config.languages, min_letters=config.min_letters)
+        detector = detector or LanguageDetector(
+            languages=config.languages, min_letters=config.min_letters, low_accuracy=config.low_accuracy
+        )
         found = pd.array(detector.detect(texts.tolist()), dtype="string")
         language.iloc[todo] = found
         hit = todo[~pd.isna(found)]
