@@ -283,8 +283,9 @@ class LanguageConfig:
 
     ``min_letters`` letters of text (links, @mentions and #hashtags left out) are needed for a
     guess; with fewer the language stays blank. ``sample_chars`` of a creator's text are read.
-    ``low_accuracy`` loads only Lingua's trigram models (about 35 MiB instead of about 470 MiB
-    for the default languages); texts above 120 characters, as most creators' are, lose little.
+    ``low_accuracy`` loads only Lingua's trigram models (41 MiB instead of 470 MiB for the default
+    languages, benchmarks/results/language_detect.md); texts above 120 characters, as most
+    creators' are, lose little.
     """
 
     detect: bool = True
