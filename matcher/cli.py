@@ -35,14 +35,15 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         return 1
     for name, c in res.counts.items():
         erased = f", left out {c['suppressed']} of erased creators" if c.get("suppressed") else ""
-        print(f"{name}: read {c['read']}, accepted {c['accepted']}, quarantined {c['quarantined']} ({c['duplicates']} duplicate ids){erased}")
+        blanked = f", left {c['blanked']} unreadable optional values blank" if c.get("blanked") else ""
+        print(f"{name}: read {c['read']}, accepted {c['accepted']}, quarantined {c['quarantined']} ({c['duplicates']} duplicate ids){blanked}{erased}")
     if res.resumed:
         print(f"resumed an interrupted run: took {', '.join(res.resumed)} from its checkpoints")
     print(f"encoded {res.encoded} new texts; index {res.index_build}; stored {res.matches} matches")
     print("audit passed: " + "; ".join(c["detail"] for c in res.audit.get("checks", [])))
     print(f"published snapshot {res.snapshot_id} in {res.store}")
-    if res.quarantine_path is not None and any(c["quarantined"] for c in res.counts.values()):
-        print(f"quarantined rows and reasons: {res.quarantine_path}")
+    if res.quarantine_path is not None and any(c["quarantined"] or c.get("blanked") for c in res.counts.values()):
+        print(f"quarantined rows, blanked values and reasons: {res.quarantine_path}")
     return 0
 
 
@@ -151,10 +152,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     cfg = _config(args)
     frame, rejections, report = load_outcomes(args.outcomes)
-    if report.quarantined:
-        print(f"outcomes: read {report.read}, accepted {report.accepted}, quarantined {report.quarantined}")
+    if rejections:
+        blanked = f", left {report.blanked} unreadable dates blank" if report.blanked else ""
+        print(f"outcomes: read {report.read}, accepted {report.accepted}, quarantined {report.quarantined}{blanked}")
         for r in rejections[:10]:
-            print(f"  {r.file}: row {r.row}: {r.reason}")
+            print(f"  {r.file}: row {r.row}: {r.action}: {r.reason}")
     snap = Store(args.store).load()
     trained = train_weights(
         snap,
@@ -302,8 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--min-followers", type=int)
     r.add_argument("--max-followers", type=int)
     r.add_argument("--allow-unknown-followers", action="store_true", help="let creators with no follower count pass a follower range")
-    r.add_argument("--country", action="append", help="ISO country code (repeatable)")
-    r.add_argument("--language", action="append", help="ISO language code (repeatable)")
+    r.add_argument("--country", action="append", help="country code or name: US, usa, \"United States\" (repeatable)")
+    r.add_argument("--language", action="append", help="language code or name: en, English; matches detected languages too (repeatable)")
     r.add_argument("--platform", action="append", help="instagram, tiktok, youtube, ... (repeatable)")
     r.add_argument("--exclude", action="append", help="creator id to leave out (repeatable)")
     r.add_argument("--include-brand-accounts", action="store_true", help="let accounts recognised as brands be returned")

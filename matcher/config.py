@@ -24,6 +24,7 @@ __all__ = [
     "FitConfig",
     "RankConfig",
     "BatchConfig",
+    "LanguageConfig",
     "ServeConfig",
     "Config",
 ]
@@ -317,6 +318,45 @@ class BatchConfig:
         _finite("batch.max_shrink", self.max_shrink, 0.0, 1.0)
 
 
+#: The languages the batch tells apart when it detects a creator's language: the most common on
+#: social platforms. Each one costs detection time; a creator writing in a language outside the
+#: list is left blank or given the nearest one in the list, so add the languages of your market.
+DETECT_LANGUAGES: tuple[str, ...] = (
+    "en", "es", "pt", "fr", "de", "it", "nl", "sv", "da", "fi", "pl", "cs", "ro", "tr", "ru",
+    "uk", "el", "ar", "he", "hi", "id", "vi", "th", "ja", "ko", "zh",
+)
+
+
+@dataclass(frozen=True)
+class LanguageConfig:
+    """Detecting the main language of creators whose ``language`` is blank, from their posts (the bio
+    when the posts say too little).
+
+    ``min_letters`` letters of text (links, @mentions and #hashtags left out) are needed for a
+    guess; with fewer the language stays blank. ``sample_chars`` of a creator's text are read.
+    ``low_accuracy`` loads only Lingua's trigram models (41 MiB instead of 470 MiB for the default
+    languages, benchmarks/results/language_detect.md); texts above 120 characters, as most
+    creators' are, lose little.
+    """
+
+    detect: bool = True
+    languages: tuple[str, ...] = DETECT_LANGUAGES
+    min_letters: int = 25
+    sample_chars: int = 300
+    low_accuracy: bool = True
+
+    def __post_init__(self) -> None:
+        _check(isinstance(self.detect, bool), f"config 'language.detect' is {self.detect!r}; use true or false")
+        _check(isinstance(self.low_accuracy, bool), f"config 'language.low_accuracy' is {self.low_accuracy!r}; use true or false")
+        _check(
+            isinstance(self.languages, (list, tuple)) and len(self.languages) >= 1 and all(isinstance(v, str) for v in self.languages),
+            "config 'language.languages' must be a list of ISO 639-1 codes such as [\"en\", \"es\"]",
+        )
+        object.__setattr__(self, "languages", tuple(v.strip().lower() for v in self.languages))
+        _positive_int("language.min_letters", self.min_letters)
+        _positive_int("language.sample_chars", self.sample_chars)
+
+
 @dataclass(frozen=True)
 class ServeConfig:
     """The HTTP service (``matcher serve``): how many requests run side by side and what it caches.
@@ -347,6 +387,7 @@ class Config:
     fit: FitConfig = field(default_factory=FitConfig)
     rank: RankConfig = field(default_factory=RankConfig)
     batch: BatchConfig = field(default_factory=BatchConfig)
+    language: LanguageConfig = field(default_factory=LanguageConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
     max_text_chars: int = 2000
     top_k: int = 50  # matches stored per brand by the batch

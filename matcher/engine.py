@@ -86,10 +86,16 @@ class FilterColumns:
             self._codes[column] = (codes.astype(dtype), pd.Index(uniques))
         return self._codes[column]
 
-    def isin(self, column: str, values: Sequence[str]) -> np.ndarray:
-        """Rows whose ``column`` is one of ``values`` (as ``Series.isin``; missing values never match)."""
+    def isin(self, column: str, values: Sequence[str], *, subtags: bool = False) -> np.ndarray:
+        """Rows whose ``column`` is one of ``values`` (as ``Series.isin``; missing values never match).
+
+        With ``subtags``, a value also matches its regional forms: ``en`` matches ``en-us``.
+        """
         codes, uniques = self.codes(column)
         hit = np.asarray(uniques.isin(list(values)), dtype=bool)
+        if subtags and len(uniques):
+            primary = pd.Index([str(u).split("-", 1)[0] for u in uniques])
+            hit |= np.asarray(primary.isin(list(values)), dtype=bool)
         wanted = np.flatnonzero(hit)
         if wanted.size == 0:
             return np.zeros(self.size, dtype=bool)
@@ -178,7 +184,7 @@ def filter_mask(snapshot: Snapshot, filters: Filters | None, *, exclude_brand_ac
     if filters.countries:
         mask &= cols.isin("country", filters.countries)
     if filters.languages:
-        mask &= cols.isin("language", filters.languages)
+        mask &= cols.isin("language", filters.languages, subtags=True)
     if filters.platforms:
         mask &= cols.isin("platform", filters.platforms)
     if filters.exclude_creators:

@@ -6,10 +6,20 @@ their own to learn how much each ranking signal matters).
 
 Each table is read from CSV (``.csv``, ``.csv.gz``), JSON Lines (``.jsonl``, ``.ndjson``,
 optionally ``.gz``) or Parquet (``.parquet``), chosen by the file's extension. A file that
-cannot be read at all raises one :class:`~matcher.errors.InputFileError`; a row that breaks
-the data contract is quarantined as a :class:`Rejection` and the good rows go on, so for
-every table ``accepted + quarantined == read``. Each rejected row names its first offending
-field, in the table's column order.
+cannot be read at all raises one :class:`~matcher.errors.InputFileError`. A bad value costs
+that value, not the row: an unreadable *optional* value (a count, a flag, a time, a country,
+a language, a list where text belongs) is blanked, the row is kept, and the cell is reported
+as a :class:`Rejection` with ``action="blanked"``. A row whose *required* value is missing
+or bad (its id, the creator of a post, a brand's description, an outcome) is quarantined
+(``action="rejected"``), naming its first offending field in the table's column order, and
+the good rows go on; so for every table ``accepted + quarantined == read``, where only
+rejected rows count as quarantined. A brand's filters (countries, languages, follower band,
+exclusions) are not blanked but reject the brand: a blanked filter would match the brand
+with creators it ruled out.
+
+Countries and languages are read through :func:`matcher.codes.country_code` and
+:func:`matcher.codes.language_code`, so names and variants (``U.S.A``, ``Deutschland``,
+``English``, ``pt_BR``) become ISO codes.
 
 Duplicate ids are resolved among the rows that pass every other check: the first of them in
 file order is kept and the later ones are quarantined, naming the kept row. An outcome's
@@ -30,7 +40,7 @@ import re
 import warnings
 import zlib
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -39,6 +49,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from matcher.codes import COUNTRY_HINT, LANGUAGE_HINT, country_code, language_code
 from matcher.errors import ConfigError, InputFileError
 from matcher.text import normalize_series, normalize_text
 
@@ -60,6 +71,8 @@ __all__ = [
     "BRAND_COLUMNS",
     "COMMENT_COLUMNS",
     "OUTCOME_COLUMNS",
+    "REJECTED",
+    "BLANKED",
 ]
 
 logger = logging.getLogger(__name__)
@@ -127,22 +140,28 @@ _MAX_COUNT = 2**53
 _MIN_EPOCH = pd.Timestamp.min.value / 1e9
 _MAX_EPOCH = pd.Timestamp.max.value / 1e9
 _EPOCH_RE = r"[+-]?\d+(?:\.\d*)?"
-_COUNTRY_RE = r"[A-Z]{2}"
-_LANGUAGE_RE = r"[a-z]{2,3}(?:-[a-z0-9]{1,8})*"
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no")
 _SHOW_LIMIT = 60
 
 
+#: A required value is bad: the row is left out.
+REJECTED = "rejected"
+#: An optional value is unreadable: it is left blank and the row is kept.
+BLANKED = "blanked"
+
+
 @dataclass(frozen=True)
 class Rejection:
-    """One quarantined row.
+    """One entry of the quarantine report: a rejected row or a blanked value.
 
     :param file: the input path as it was given.
     :param row: 1-based data-record number (CSV: line number minus 1 for the header).
     :param id: the row's id, or ``None`` if it has none.
-    :param field: the first offending field.
+    :param field: the first offending field of a rejected row, or the blanked field.
     :param reason: what is wrong and how to fix it.
+    :param action: ``"rejected"`` (the row was left out) or ``"blanked"`` (the value was left
+        blank and the row kept).
     """
 
     file: str
@@ -150,6 +169,7 @@ class Rejection:
     id: str | None
     field: str
     reason: str
+    action: str = REJECTED
 
 
 @dataclass(frozen=True)
@@ -163,6 +183,8 @@ class TableReport:
     :param quarantined: rows rejected, duplicates included.
     :param duplicates: rows rejected because an earlier row had the same id (for outcomes:
         the same brand_id, creator_id and date).
+    :param blanked: unreadable optional values left blank in accepted rows (each one is in
+        the quarantine report with ``action="blanked"``).
     """
 
     name: str
@@ -171,9 +193,11 @@ class TableReport:
     accepted: int
     quarantined: int
     duplicates: int
+    blanked: int = 0
 
 
-_QUARANTINE_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Rejection))
+# The report's columns: the action before the reason, so a reader sees what happened first.
+_QUARANTINE_COLUMNS: tuple[str, ...] = ("file", "row", "id", "field", "action", "reason")
 
 
 # eq=False: comparing DataFrames with == has no single truth value.
@@ -184,8 +208,8 @@ class Dataset:
     :param creators: accepted creators, columns :data:`CREATOR_COLUMNS` then extras.
     :param posts: accepted posts, columns :data:`POST_COLUMNS` then extras.
     :param brands: accepted brands, columns :data:`BRAND_COLUMNS` then extras, or ``None``.
-    :param rejections: every quarantined row, in table then row order (creators, posts,
-        brands, comments).
+    :param rejections: every rejected row and blanked value, in table then row order
+        (creators, posts, brands, comments).
     :param reports: one report per table read, in the same order.
     :param comments: accepted comments, columns :data:`COMMENT_COLUMNS` then extras, or
         ``None`` when no comments file was given.
@@ -199,7 +223,7 @@ class Dataset:
     comments: pd.DataFrame | None = None
 
     def quarantine_frame(self) -> pd.DataFrame:
-        """Return the rejections as a frame with columns file, row, id, field, reason."""
+        """Return the rejections as a frame with columns file, row, id, field, action, reason."""
         return quarantine_frame(self.rejections)
 
 
@@ -491,12 +515,13 @@ def _show_number(text: object) -> str:
 
 
 class _Quarantine:
-    """Keeps the first offending field and reason of each row."""
+    """Keeps the first offending field and reason of each rejected row, and every blanked value."""
 
     def __init__(self, n: int) -> None:
         self.field = np.full(n, None, dtype=object)
         self.reason = np.full(n, None, dtype=object)
         self.duplicates = 0
+        self.blanked: list[tuple[np.ndarray, str, list[str]]] = []
 
     @property
     def ok(self) -> np.ndarray:
@@ -509,6 +534,18 @@ class _Quarantine:
             self.field[rows] = field
             # Building messages row by row is fine: this runs only for the bad rows.
             self.reason[rows] = [reason(int(i)) for i in rows]
+
+    def blank(self, mask: np.ndarray | pd.Series, field: str, reason: Callable[[int], str]) -> None:
+        """Report unreadable optional values; the caller leaves them blank and the rows stay."""
+        rows = np.flatnonzero(np.asarray(mask, dtype=bool))
+        if rows.size:
+            self.blanked.append((rows, field, [reason(int(i)) for i in rows]))
+
+    def report(
+        self, mask: np.ndarray | pd.Series, field: str, reason: Callable[[int], str], *, reject: bool
+    ) -> None:
+        """:meth:`flag` the rows when ``reject``, else :meth:`blank` the values."""
+        (self.flag if reject else self.blank)(mask, field, reason)
 
 
 def _to_mask(values: pd.Series) -> np.ndarray:
@@ -538,7 +575,8 @@ def _parse_numbers(view: pd.Series) -> np.ndarray:
     return numbers
 
 
-def _count_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
+def _count_column(raw: pd.Series, field: str, q: _Quarantine, *, reject: bool = False) -> pd.Series:
+    """A whole number >= 0 as Int64; a bad value is blanked, or rejects the row when ``reject``."""
     view, nonscalar = _text_view(raw)
     numbers = _parse_numbers(view)
     present = view.notna().to_numpy()
@@ -548,16 +586,23 @@ def _count_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
         )
         huge = present & ~malformed & (numbers > _MAX_COUNT)
     values = view.to_numpy(dtype=object, na_value=None)
-    q.flag(nonscalar, field, lambda i: f"'{field}' is a list or object; counts must be whole numbers >= 0")
-    q.flag(
+    q.report(
+        nonscalar,
+        field,
+        lambda i: f"'{field}' is a list or object; counts must be whole numbers >= 0",
+        reject=reject,
+    )
+    q.report(
         malformed,
         field,
         lambda i: f"'{field}' is {_show_number(values[i])}; counts must be whole numbers >= 0",
+        reject=reject,
     )
-    q.flag(
+    q.report(
         huge,
         field,
         lambda i: f"'{field}' is {_show_number(values[i])}, larger than any real count; check the column",
+        reject=reject,
     )
     good = present & ~malformed & ~huge
     numbers = np.where(good, numbers, np.nan)
@@ -565,14 +610,15 @@ def _count_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
 
 
 def _flag_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
+    """An optional true/false value; an unreadable one is blanked."""
     view, nonscalar = _text_view(raw)
     lowered = view.str.lower()
     truthy = _to_mask(lowered.isin(_TRUE))
     falsy = _to_mask(lowered.isin(_FALSE))
     present = view.notna().to_numpy()
     values = view.to_numpy(dtype=object, na_value=None)
-    q.flag(nonscalar, field, lambda i: f"'{field}' is a list or object; write true or false")
-    q.flag(
+    q.blank(nonscalar, field, lambda i: f"'{field}' is a list or object; write true or false")
+    q.blank(
         present & ~truthy & ~falsy,
         field,
         lambda i: f"'{field}' is {_show(values[i])}; write true/false, yes/no or 1/0, or leave it blank",
@@ -595,6 +641,7 @@ def _within_ns(parsed: pd.Series) -> np.ndarray:
 
 
 def _time_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
+    """An optional UTC time; an unreadable or out-of-range one is blanked."""
     out = pd.Series(pd.NaT, index=raw.index, dtype=_TIME_DTYPE)
     if isinstance(raw.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(raw.dtype):
         # Parquet timestamps: one without a zone is taken as UTC, like an ISO string
@@ -603,7 +650,7 @@ def _time_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
         fits = _within_ns(parsed)
         out[fits] = parsed[fits].astype(_TIME_DTYPE)
         shown = raw.astype("string").to_numpy(dtype=object, na_value=None)
-        q.flag(
+        q.blank(
             parsed.notna().to_numpy() & ~fits,
             field,
             lambda i: f"'{field}' {_show(shown[i])} is outside the years 1678-2261; {_TIME_EXAMPLE}",
@@ -639,14 +686,14 @@ def _time_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
             f"{_TIME_EXAMPLE}"
         )
 
-    q.flag(nonscalar, field, lambda i: f"'{field}' is a list or object; {_TIME_EXAMPLE}")
-    q.flag(epoch & ~epoch_ok, field, epoch_reason)
-    q.flag(
+    q.blank(nonscalar, field, lambda i: f"'{field}' is a list or object; {_TIME_EXAMPLE}")
+    q.blank(epoch & ~epoch_ok, field, epoch_reason)
+    q.blank(
         iso_far,
         field,
         lambda i: f"'{field}' {_show(values[i])} is outside the years 1678-2261; {_TIME_EXAMPLE}",
     )
-    q.flag(
+    q.blank(
         unparsed,
         field,
         lambda i: f"'{field}' {_show(values[i])} is neither ISO-8601 nor epoch seconds; {_TIME_EXAMPLE}",
@@ -654,25 +701,34 @@ def _time_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
     return out
 
 
-def _flag_nonscalar(raw: pd.Series, field: str, q: _Quarantine) -> None:
-    if pd.api.types.is_object_dtype(raw.dtype):
-        nonscalar = np.fromiter(
-            (isinstance(v, list | tuple | dict | set | np.ndarray) for v in raw.tolist()),
-            dtype=bool,
-            count=len(raw),
-        )
-        q.flag(nonscalar, field, lambda i: f"'{field}' is a list or object; write plain text")
+def _flag_nonscalar(raw: pd.Series, field: str, q: _Quarantine, *, reject: bool = False) -> np.ndarray:
+    """Report lists and objects where text belongs; returns where they are."""
+    if not pd.api.types.is_object_dtype(raw.dtype):
+        return np.zeros(len(raw), dtype=bool)
+    nonscalar = np.fromiter(
+        (isinstance(v, list | tuple | dict | set | np.ndarray) for v in raw.tolist()),
+        dtype=bool,
+        count=len(raw),
+    )
+    q.report(nonscalar, field, lambda i: f"'{field}' is a list or object; write plain text", reject=reject)
+    return nonscalar
 
 
-def _text_column(raw: pd.Series, field: str, max_chars: int, q: _Quarantine) -> pd.Series:
-    _flag_nonscalar(raw, field, q)
-    return normalize_series(raw, max_chars=max_chars)
+def _text_column(
+    raw: pd.Series, field: str, max_chars: int, q: _Quarantine, *, reject: bool = False
+) -> pd.Series:
+    """Normalised text; a list or object is blanked, or rejects the row when ``reject``."""
+    nonscalar = _flag_nonscalar(raw, field, q, reject=reject)
+    text = normalize_series(raw, max_chars=max_chars)
+    return text.mask(nonscalar, "") if nonscalar.any() else text
 
 
 def _repeated_text_column(raw: pd.Series, field: str, max_chars: int, q: _Quarantine) -> pd.Series:
     """Like :func:`_text_column` for a column whose values repeat a lot (comments): each
     distinct value is normalised once."""
-    _flag_nonscalar(raw, field, q)
+    nonscalar = _flag_nonscalar(raw, field, q)
+    if nonscalar.any():
+        raw = raw.mask(nonscalar, None)
     if pd.api.types.is_object_dtype(raw.dtype):
         textual = pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty")
     else:
@@ -717,47 +773,44 @@ def _amount_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
 
 
 def _label_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
-    view, _ = _text_view(raw)
+    view, _ = _text_view(raw)  # a list or object comes back blank
     _flag_nonscalar(raw, field, q)
     return view.str.lower().fillna("")
 
 
-def _country_ok(code: str) -> bool:
-    return re.fullmatch(_COUNTRY_RE, code) is not None
+_COUNTRY_FIX = f"is not a country matcher recognises; {COUNTRY_HINT}"
+_LANGUAGE_FIX = f"is not a language matcher recognises; {LANGUAGE_HINT}"
 
 
-def _language_ok(code: str) -> bool:
-    return re.fullmatch(_LANGUAGE_RE, code) is not None
+def _coded(view: pd.Series, convert: Callable[[str], str | None]) -> pd.Series:
+    """``convert`` applied once per distinct value of a ``"string"`` column; NA stays NA."""
+    codes, uniques = pd.factorize(view, use_na_sentinel=True)
+    mapped = np.array([convert(str(u)) for u in uniques] + [None], dtype=object)
+    return pd.Series(mapped[codes], index=view.index, dtype="string")
 
 
-_COUNTRY_FIX = "is not a two-letter ISO 3166-1 country code; write e.g. US or GB"
-_LANGUAGE_FIX = "is not a language code; write e.g. en or pt-br"
+def _code_column(
+    raw: pd.Series, field: str, q: _Quarantine, convert: Callable[[str], str | None], fix: str, example: str
+) -> pd.Series:
+    """An optional country or language as its code; an unrecognised value is blanked."""
+    view, nonscalar = _text_view(raw)
+    codes = _coded(view, convert)
+    values = view.to_numpy(dtype=object, na_value=None)
+    q.blank(nonscalar, field, lambda i: f"'{field}' is a list or object; write one value such as {example}")
+    q.blank(
+        view.notna().to_numpy() & codes.isna().to_numpy(),
+        field,
+        lambda i: f"'{field}' {_show(values[i])} {fix}, or leave it blank",
+    )
+    return codes
 
 
 def _country_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
-    view, nonscalar = _text_view(raw)
-    codes = view.str.upper()
-    values = view.to_numpy(dtype=object, na_value=None)
-    q.flag(nonscalar, field, lambda i: f"'{field}' is a list or object; write one code such as US")
-    q.flag(
-        codes.notna().to_numpy() & ~_to_mask(codes.str.fullmatch(_COUNTRY_RE)),
-        field,
-        lambda i: f"'{field}' {_show(values[i])} {_COUNTRY_FIX}, or leave it blank",
-    )
-    return codes
+    return _code_column(raw, field, q, country_code, _COUNTRY_FIX, "US")
 
 
 def _language_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
-    view, nonscalar = _text_view(raw)
-    codes = view.str.lower().str.replace("_", "-", regex=False)
-    values = view.to_numpy(dtype=object, na_value=None)
-    q.flag(nonscalar, field, lambda i: f"'{field}' is a list or object; write one code such as en")
-    q.flag(
-        codes.notna().to_numpy() & ~_to_mask(codes.str.fullmatch(_LANGUAGE_RE)),
-        field,
-        lambda i: f"'{field}' {_show(values[i])} {_LANGUAGE_FIX}, or leave it blank",
-    )
-    return codes
+    return _code_column(raw, field, q, language_code, _LANGUAGE_FIX, "en")
 
 
 def _split_items(value: object) -> list[object] | None:
@@ -900,18 +953,34 @@ def _finish(
     frame = frame[keep].reset_index(drop=True)
     shown = str(path)
     bad = np.flatnonzero(~keep)
-    bad_ids = ids.iloc[bad].to_numpy(dtype=object, na_value=None)
-    rejections = [
-        Rejection(shown, int(i) + 1, bad_ids[j], str(q.field[i]), str(q.reason[i]))
-        for j, i in enumerate(bad)
+    id_values = ids.to_numpy(dtype=object, na_value=None)
+    # (row, field position, entry): each table's report lists its rows in file order, and a
+    # row's blanked values in column order. A rejected row's blanked values are not listed:
+    # the row itself is out.
+    order = {name: k for k, name in enumerate(columns)}
+    entries = [
+        (int(i), 0, Rejection(shown, int(i) + 1, id_values[i], str(q.field[i]), str(q.reason[i]), REJECTED))
+        for i in bad
     ]
+    blanked = 0
+    for rows, field, reasons in q.blanked:
+        kept = keep[rows]
+        blanked += int(kept.sum())
+        entries.extend(
+            (int(i), order.get(field, len(order)), Rejection(shown, int(i) + 1, id_values[i], field, reason, BLANKED))
+            for i, reason, k in zip(rows.tolist(), reasons, kept.tolist())
+            if k
+        )
+    entries.sort(key=lambda e: (e[0], e[1]))
+    rejections = [e[2] for e in entries]
     report = TableReport(
         name=table,
         path=shown,
         read=len(raw),
         accepted=len(frame),
-        quarantined=len(rejections),
+        quarantined=len(bad),
         duplicates=q.duplicates,
+        blanked=blanked,
     )
     if q.duplicates:
         logger.warning(
@@ -920,12 +989,20 @@ def _finish(
             q.duplicates,
             table,
         )
-    if rejections:
+    if len(bad):
         logger.warning(
             "%s: quarantined %d of %d %s row(s); the quarantine report gives each reason",
             shown,
-            len(rejections),
+            len(bad),
             len(raw),
+            table,
+        )
+    if blanked:
+        logger.warning(
+            "%s: left %d unreadable optional value(s) blank in accepted %s rows; the quarantine "
+            "report lists each one",
+            shown,
+            blanked,
             table,
         )
     logger.info("%s: accepted %d of %d %s row(s)", shown, len(frame), len(raw), table)
@@ -1052,20 +1129,12 @@ def load_brands(
     q = _Quarantine(len(raw))
     ids = _id_column(raw["brand_id"], "brand_id", "'brand_id' is blank; every brand needs a unique id", q)
     name = _text_column(_raw(raw, "name"), "name", max_text_chars, q)
-    description = _text_column(raw["description"], "description", max_text_chars, q)
+    description = _text_column(raw["description"], "description", max_text_chars, q, reject=True)
     q.flag(
         (description == "").to_numpy(dtype=bool),
         "description",
         lambda i: "'description' is blank; describe the brand's product so creators can be matched to it",
     )
-
-    def country(code: str) -> str | None:
-        code = code.upper()
-        return code if _country_ok(code) else None
-
-    def language(code: str) -> str | None:
-        code = code.lower().replace("_", "-")
-        return code if _language_ok(code) else None
 
     def competitor(text: str) -> str | None:
         return normalize_text(text, max_chars=max_text_chars) or None
@@ -1074,16 +1143,17 @@ def load_brands(
         "brand_id": ids,
         "name": name,
         "description": description,
-        "countries": _list_column(_raw(raw, "countries"), "countries", country, _COUNTRY_FIX, q),
-        "languages": _list_column(_raw(raw, "languages"), "languages", language, _LANGUAGE_FIX, q),
+        "countries": _list_column(_raw(raw, "countries"), "countries", country_code, _COUNTRY_FIX, q),
+        "languages": _list_column(_raw(raw, "languages"), "languages", language_code, _LANGUAGE_FIX, q),
         "competitors": _list_column(
             _raw(raw, "competitors"), "competitors", competitor, "is empty after clean-up", q
         ),
         "exclude_creators": _list_column(
             _raw(raw, "exclude_creators"), "exclude_creators", lambda s: s, "", q
         ),
-        "min_followers": _count_column(_raw(raw, "min_followers"), "min_followers", q),
-        "max_followers": _count_column(_raw(raw, "max_followers"), "max_followers", q),
+        # A brand's filters fail closed: a blanked bound would widen whom the brand is matched with.
+        "min_followers": _count_column(_raw(raw, "min_followers"), "min_followers", q, reject=True),
+        "max_followers": _count_column(_raw(raw, "max_followers"), "max_followers", q, reject=True),
     }
     low, high = columns["min_followers"], columns["max_followers"]
     q.flag(
@@ -1265,15 +1335,22 @@ def load_dataset(
 
 
 def quarantine_frame(rejections: Iterable[Rejection]) -> pd.DataFrame:
-    """Return rejections as a frame with columns file, row, id, field, reason.
+    """Return rejections as a frame with columns file, row, id, field, action, reason.
 
     :param rejections: the rejections, in any order.
     :returns: one row per rejection, in the order given.
     """
-    rows = [astuple(r) for r in rejections]
+    rows = [[getattr(r, name) for name in _QUARANTINE_COLUMNS] for r in rejections]
     frame = pd.DataFrame(rows, columns=list(_QUARANTINE_COLUMNS))
     return frame.astype(
-        {"file": "string", "row": "int64", "id": "string", "field": "string", "reason": "string"}
+        {
+            "file": "string",
+            "row": "int64",
+            "id": "string",
+            "field": "string",
+            "action": "string",
+            "reason": "string",
+        }
     )
 
 

@@ -338,6 +338,9 @@ class Reranker:
         }
         for name in ("country", "language", "handle", "platform"):
             cols[name] = c[name].astype(object).where(c[name].notna(), None).to_numpy(dtype=object)
+        # Snapshots written before language detection have no source column.
+        source = c["language_source"] if "language_source" in c else pd.Series(None, index=c.index, dtype=object)
+        cols["language_source"] = source.astype(object).where(source.notna(), None).to_numpy(dtype=object)
         for name in self._SIGNAL_FIELDS:
             if name in s:
                 cols["s:" + name] = s[name].astype(object).where(s[name].notna(), None).to_numpy(dtype=object)
@@ -375,7 +378,7 @@ class Reranker:
             if "s:" + name in cols:
                 v = cols["s:" + name][row]
                 signals[name] = v if isinstance(v, str) else (int(v) if isinstance(v, (int, np.integer)) else _num(v))
-        country, language = cols["country"][row], cols["language"][row]
+        country, language, source = cols["country"][row], cols["language"][row], cols["language_source"][row]
         return Match(
             rank=rank,
             creator_id=hit.id,
@@ -387,6 +390,7 @@ class Reranker:
             followers=None if followers is None else int(followers),
             country=None if country is None else str(country),
             language=None if language is None else str(language),
+            language_source=None if source is None else str(source),
             flags=tuple(flags),
             signals=signals,
             evidence=evidence,

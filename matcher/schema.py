@@ -9,6 +9,8 @@ from typing import Any
 
 import pandas as pd
 
+from matcher.codes import country_codes, language_codes
+
 __all__ = ["Brand", "Filters", "Evidence", "Match"]
 
 
@@ -41,7 +43,11 @@ class Filters:
     """Which creators may be returned. Empty tuples and None mean "no restriction".
 
     Creators whose follower count is unknown (YouTube-style exports) pass a follower range only
-    when ``allow_unknown_followers`` is true.
+    when ``allow_unknown_followers`` is true. ``countries`` and ``languages`` take codes or names
+    (``"US"``, ``"usa"``, ``"United States"``; ``"en"``, ``"English"``), kept as ISO codes; the
+    language filter also matches languages the batch detected from a creator's posts.
+
+    :raises ValueError: a country or language is not recognised, or a bound is invalid.
     """
 
     min_followers: int | None = None
@@ -59,8 +65,8 @@ class Filters:
             raise ValueError(f"min_trust is {self.min_trust!r}; use a number between 0 and 1")
         object.__setattr__(self, "min_followers", _count(self.min_followers, "min_followers"))
         object.__setattr__(self, "max_followers", _count(self.max_followers, "max_followers"))
-        object.__setattr__(self, "countries", _tuple(self.countries, case="upper"))
-        object.__setattr__(self, "languages", _tuple(self.languages, case="lower"))
+        object.__setattr__(self, "countries", country_codes(_tuple(self.countries)))
+        object.__setattr__(self, "languages", language_codes(_tuple(self.languages)))
         object.__setattr__(self, "platforms", _tuple(self.platforms, case="lower"))
         object.__setattr__(self, "exclude_creators", _tuple(self.exclude_creators))
         if self.min_followers is not None and self.max_followers is not None and self.min_followers > self.max_followers:
@@ -129,8 +135,11 @@ class Brand:
     def __post_init__(self) -> None:
         if not str(self.description or "").strip():
             raise ValueError(f"brand '{self.brand_id}': 'description' is blank; give the product description to match on")
-        object.__setattr__(self, "countries", _tuple(self.countries, case="upper"))
-        object.__setattr__(self, "languages", _tuple(self.languages, case="lower"))
+        try:
+            object.__setattr__(self, "countries", country_codes(_tuple(self.countries)))
+            object.__setattr__(self, "languages", language_codes(_tuple(self.languages)))
+        except ValueError as exc:
+            raise ValueError(f"brand '{self.brand_id}': {exc}") from None
         object.__setattr__(self, "competitors", _tuple(self.competitors))
         object.__setattr__(self, "exclude_creators", _tuple(self.exclude_creators))
         object.__setattr__(self, "min_followers", _count(self.min_followers, "min_followers"))
@@ -195,6 +204,8 @@ class Match:
     for this creator (left out of the quality mean); ``contributions`` splits the score into each
     component's part (see :func:`matcher.rerank.combine`), plus a negative ``penalty`` for
     competitor conflicts or unsafe content, and they add up to ``score``. ``signals["reasons"]`` gives a detail with the creator's own numbers for each flag.
+    ``language_source`` says where ``language`` came from: ``"given"`` (the creators file),
+    ``"detected"`` (from the creator's posts, by the batch) or None (unknown).
     """
 
     rank: int
@@ -207,6 +218,7 @@ class Match:
     followers: int | None = None
     country: str | None = None
     language: str | None = None
+    language_source: str | None = None
     flags: tuple[str, ...] = ()
     signals: dict[str, Any] = field(default_factory=dict)
     evidence: tuple[Evidence, ...] = ()

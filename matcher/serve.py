@@ -30,13 +30,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from matcher.config import Config, Weights
 from matcher.embed import Encoder, QueryCache
 from matcher.engine import Matcher, rank_snapshot
+from matcher.codes import country_codes, language_codes
 from matcher.errors import ConfigError, MatcherError
 from matcher.schema import Filters, Match
 from matcher.store import Snapshot, Store
@@ -70,8 +71,10 @@ T = TypeVar("T")
 
 # -- request models ---------------------------------------------------------------------------
 
-CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")]
-LanguageCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}$")]
+# A code or a name ("US", "usa", "United States"; "en", "English"), mapped to its ISO code by
+# matcher.codes, the mapping ingest and Filters use too.
+CountryCode = Annotated[str, StringConstraints(min_length=1, max_length=80), AfterValidator(lambda v: country_codes([v])[0])]
+LanguageCode = Annotated[str, StringConstraints(min_length=1, max_length=80), AfterValidator(lambda v: language_codes([v])[0])]
 PlatformName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,40}$")]
 CreatorId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
@@ -82,8 +85,13 @@ class FiltersIn(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     platforms: list[PlatformName] = Field(default_factory=list, max_length=20, description="instagram, tiktok, youtube, ...")
-    countries: list[CountryCode] = Field(default_factory=list, max_length=250, description="ISO 3166 alpha-2 codes")
-    languages: list[LanguageCode] = Field(default_factory=list, max_length=50, description="ISO 639-1 codes")
+    countries: list[CountryCode] = Field(
+        default_factory=list, max_length=250, description="ISO 3166 alpha-2 codes or country names (US, usa, United States)"
+    )
+    languages: list[LanguageCode] = Field(
+        default_factory=list, max_length=50,
+        description="ISO 639-1 codes or language names (en, English); also matches languages detected from creators' posts",
+    )
     min_followers: int | None = Field(None, ge=0, le=MAX_FOLLOWERS, strict=True)
     max_followers: int | None = Field(None, ge=0, le=MAX_FOLLOWERS, strict=True)
     allow_unknown_followers: bool = Field(False, description="let creators without a follower count pass a follower band")
@@ -211,6 +219,7 @@ class MatchOut(BaseModel):
     followers: int | None
     country: str | None
     language: str | None
+    language_source: str | None = Field(None, description="'given' (creators file), 'detected' (from the creator's posts) or null")
     flags: list[str]
     signals: MatchSignals
     evidence: list[EvidenceOut]
@@ -237,6 +246,7 @@ class CreatorProfile(BaseModel):
     following: int | None
     country: str | None
     language: str | None
+    language_source: str | None = Field(None, description="'given' (creators file), 'detected' (from the creator's posts) or null")
 
 
 class PostOut(BaseModel):
@@ -727,6 +737,7 @@ def _creator(service: Service, creator_id: str, n_posts: int, deadline: float) -
             following=_int(c.get("following")),
             country=_str(c.get("country")),
             language=_str(c.get("language")),
+            language_source=_str(c.get("language_source")),
         ),
         signals=signals,
         flags=_flags(s.get("flags")),

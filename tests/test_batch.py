@@ -12,10 +12,13 @@ def test_every_row_is_accepted_or_quarantined(built):
         assert c["accepted"] + c["quarantined"] == c["read"], name
         assert c["quarantined"] >= 1, f"the sample plants bad {name} rows"
     q = pd.read_csv(built.quarantine_path, dtype=str, keep_default_na=False)
-    assert list(q.columns) == ["file", "row", "id", "field", "reason"]
-    assert len(q) == sum(c["quarantined"] for c in built.counts.values())
+    assert list(q.columns) == ["file", "row", "id", "field", "action", "reason"]
+    assert (q["action"] == "rejected").sum() == sum(c["quarantined"] for c in built.counts.values())
+    assert (q["action"] == "blanked").sum() == sum(c["blanked"] for c in built.counts.values()) >= 1
     assert (q["reason"].str.len() > 10).all()
-    assert {"followers", "creator_id", "post_id", "posted_at", "description"} <= set(q["field"])
+    # Bad optional values (a negative follower count, an unreadable date) cost the value, not the row.
+    assert {"followers", "posted_at"} <= set(q.loc[q["action"] == "blanked", "field"])
+    assert {"creator_id", "post_id", "description"} <= set(q.loc[q["action"] == "rejected", "field"])
 
 
 def test_every_brand_gets_matches_and_ranks_are_contiguous(built, sample):
@@ -321,3 +324,26 @@ def test_contact_prefilter_skips_only_texts_without_contact_details(sample):
     assert [None if pd.isna(x) else x for x in cr["bio"].tolist()] == [None if pd.isna(x) else x for x in want]
     assert [None if pd.isna(x) else x for x in po["text"].tolist()] == [None if pd.isna(x) else x for x in want]
     assert cr.loc[0, "contact_emails"] == "jane.doe@example.com" and "+44 20 7946 0958" in cr.loc[4, "contact_phones"]
+
+
+def test_audit_counts_rejected_rows_only():
+    from matcher.batch import audit
+
+    def run(quarantined, blanked):
+        counts = {
+            "creators": {"read": 1000, "accepted": 1000 - quarantined, "quarantined": quarantined, "blanked": blanked},
+            "posts": {"read": 9000, "accepted": 9000, "quarantined": 0, "blanked": blanked},
+        }
+        return audit(
+            counts=counts, previous_counts=None, n_creators=1000 - quarantined, index_size=1000 - quarantined,
+            brand_ids=["b1"], matches=pd.DataFrame({"brand_id": ["b1"]}), max_quarantine_rate=0.05, max_shrink=0.25,
+        )
+
+    # Every creator and post with a blanked value (12,559 such rows in one real export) publishes.
+    report = run(0, 9000)
+    assert report["passed"]
+    assert "0 of 10000 rows quarantined" in report["checks"][-1]["detail"]
+    assert "18000 unreadable optional values left blank, rows kept" in report["checks"][-1]["detail"]
+    assert run(500, 0)["passed"]
+    failed = run(501, 0)
+    assert not failed["passed"] and "raise batch.max_quarantine_rate" in failed["checks"][-1]["detail"]

@@ -281,8 +281,8 @@ def _random_filters(rng, ids):
     return Filters(
         min_followers=lo,
         max_followers=hi,
-        countries=some(COUNTRIES + ["ZZ"], 14),  # more than the few codes compared one by one, and unknown ones
-        languages=some(["en", "de", "fr", "xx"], 3),
+        countries=some(COUNTRIES + ["AQ"], 14),  # more than the few codes compared one by one, and one nobody has
+        languages=some(["en", "de", "fr", "eo"], 3),
         platforms=some(["instagram", "tiktok", "youtube", "twitch"], 2),
         exclude_creators=some(ids[:50] + ["nobody", "c99999"], 6),
         allow_unknown_followers=bool(rng.random() < 0.5),
@@ -356,3 +356,16 @@ def test_leaving_out_only_brand_accounts_gives_the_exact_filtered_answer(monkeyp
             monkeypatch.undo()
             assert fast == exact
             assert all(len(h) == k and all(mask[x.row] for x in h) for h in fast)
+
+
+def test_language_filter_matches_regional_tags_and_detected_languages():
+    from matcher.engine import filter_mask
+
+    snap = _synthetic_snapshot(8, seed=3)
+    snap.creators = snap.creators.assign(language=["en", "en-us", "en-gb", "pt-br", "pt", None, "de", "es"])
+    got = filter_mask(snap, Filters(languages=("English",)), exclude_brand_accounts=False)
+    assert got.tolist() == [True, True, True, False, False, False, False, False]
+    got = filter_mask(snap, Filters(languages=("pt-BR",)), exclude_brand_accounts=False)
+    assert got.tolist() == [False, False, False, True, False, False, False, False]
+    got = filter_mask(snap, Filters(languages=("pt", "de")), exclude_brand_accounts=False)
+    assert got.tolist() == [False, False, False, True, True, False, True, False]

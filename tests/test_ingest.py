@@ -140,24 +140,34 @@ def test_duplicate_creator_id_keeps_first(tmp_path: Path, caplog: pytest.LogCapt
 
 
 def test_duplicate_of_a_quarantined_row_is_kept(tmp_path: Path) -> None:
+    path = posts_csv(tmp_path, [post("p1", "c9", text="orphan"), post("p1", "c1", text="kept")])
+    frame, rejections, report = load_posts(path, ["c1"])
+    assert frame.text.tolist() == ["kept"]
+    assert only_rejection(rejections).field == "creator_id"
+    assert report.duplicates == 0
+
+
+def test_duplicate_of_a_row_with_a_blanked_value_is_a_duplicate(tmp_path: Path) -> None:
     path = creators_csv(tmp_path, [creator("c1", "-1"), creator("c1", "5")])
     frame, rejections, report = load_creators(path)
-    assert frame.followers.tolist() == [5]
-    assert only_rejection(rejections).field == "followers"
-    assert report.duplicates == 0
+    assert pd.isna(frame.followers[0]) and len(frame) == 1
+    assert [(r.row, r.field, r.action) for r in rejections] == [(1, "followers", "blanked"), (2, "creator_id", "rejected")]
+    assert (report.duplicates, report.quarantined, report.blanked) == (1, 1, 1)
 
 
 @pytest.mark.parametrize(
     ("value", "shown"),
     [("-3", "-3"), ("2.5", "2.5"), ("12k!", "'12k!'"), ("1,200", "'1,200'"), ("inf", "'inf'")],
 )
-def test_bad_follower_counts_are_quarantined(tmp_path: Path, value: str, shown: str) -> None:
+def test_bad_follower_counts_are_blanked(tmp_path: Path, value: str, shown: str) -> None:
     path = creators_csv(tmp_path, [creator("c1", value), creator("c2")])
-    frame, rejections, _ = load_creators(path)
+    frame, rejections, report = load_creators(path)
     rejection = only_rejection(rejections)
-    assert (rejection.row, rejection.id, rejection.field) == (1, "c1", "followers")
+    assert (rejection.row, rejection.id, rejection.field, rejection.action) == (1, "c1", "followers", "blanked")
     assert rejection.reason == f"'followers' is {shown}; counts must be whole numbers >= 0"
-    assert frame.creator_id.tolist() == ["c2"]
+    assert frame.creator_id.tolist() == ["c1", "c2"]
+    assert pd.isna(frame.followers[0]) and frame.followers[1] == 100
+    assert (report.read, report.accepted, report.quarantined, report.blanked) == (2, 2, 0, 1)
 
 
 @pytest.mark.parametrize("value", ["1200", "1200.0", " 1200 ", "1.2e3"])
@@ -167,25 +177,59 @@ def test_whole_number_counts_are_accepted(tmp_path: Path, value: str) -> None:
     assert frame.followers.tolist() == [1200]
 
 
-def test_absurdly_large_count_is_quarantined(tmp_path: Path) -> None:
-    _, rejections, _ = load_creators(creators_csv(tmp_path, [creator("c1", "1" + "0" * 20)]))
+def test_absurdly_large_count_is_blanked(tmp_path: Path) -> None:
+    frame, rejections, _ = load_creators(creators_csv(tmp_path, [creator("c1", "1" + "0" * 20)]))
     assert "larger than any real count" in only_rejection(rejections).reason
+    assert frame.creator_id.tolist() == ["c1"] and pd.isna(frame.followers[0])
 
 
-def test_bad_country_and_language_are_quarantined(tmp_path: Path) -> None:
+def test_country_and_language_names_and_variants_become_codes(tmp_path: Path) -> None:
+    countries = ["U.S.A", "India", "U.K.", "South Korea", "Deutschland", "usa", "gb"]
+    languages = ["English", "Deutsch", "Português", "eng", "en-US", "pt_BR", "ES"]
     path = creators_csv(
-        tmp_path,
-        [creator("c1", country="USA"), creator("c2", language="English"), creator("c3", language="pt_BR")],
+        tmp_path, [creator(f"c{i}", country=c, language=lang) for i, (c, lang) in enumerate(zip(countries, languages))]
     )
     frame, rejections, _ = load_creators(path)
-    assert [(r.id, r.field) for r in rejections] == [("c1", "country"), ("c2", "language")]
-    assert frame.language.tolist() == ["pt-br"]
+    assert rejections == []
+    assert frame.country.tolist() == ["US", "IN", "GB", "KR", "DE", "US", "GB"]
+    assert frame.language.tolist() == ["en", "de", "pt", "en", "en-us", "pt-br", "es"]
 
 
-def test_first_offending_field_is_reported(tmp_path: Path) -> None:
-    path = creators_csv(tmp_path, [creator("c1", "-1", following="x", country="USA")])
-    _, rejections, _ = load_creators(path)
-    assert only_rejection(rejections).field == "followers"
+def test_unrecognised_country_and_language_are_blanked(tmp_path: Path) -> None:
+    path = creators_csv(
+        tmp_path,
+        [creator("c1", country="Narnia"), creator("c2", language="Elvish"), creator("c3", language="pt_BR")],
+    )
+    frame, rejections, report = load_creators(path)
+    assert [(r.id, r.field, r.action) for r in rejections] == [("c1", "country", "blanked"), ("c2", "language", "blanked")]
+    assert rejections[0].reason == (
+        "'country' 'Narnia' is not a country matcher recognises; write an ISO 3166-1 code such as US or GB, "
+        "or a country name such as 'United States', or leave it blank"
+    )
+    assert frame.creator_id.tolist() == ["c1", "c2", "c3"]
+    assert frame.country.isna().all() and frame.language.tolist()[2] == "pt-br" and pd.isna(frame.language[1])
+    assert (report.accepted, report.quarantined, report.blanked) == (3, 0, 2)
+
+
+def test_every_blanked_field_is_reported_in_column_order(tmp_path: Path) -> None:
+    path = creators_csv(tmp_path, [creator("c1", "-1", following="x", country="Narnia"), creator("c2")])
+    frame, rejections, report = load_creators(path)
+    assert [(r.row, r.field, r.action) for r in rejections] == [
+        (1, "followers", "blanked"), (1, "following", "blanked"), (1, "country", "blanked"),
+    ]
+    assert frame.creator_id.tolist() == ["c1", "c2"]
+    assert (report.read, report.accepted, report.quarantined, report.blanked) == (2, 2, 0, 3)
+
+
+def test_a_real_export_country_column_costs_no_creator_or_post(tmp_path: Path) -> None:
+    countries = ["U.S.A", "India", "U.K.", "South Korea", "Atlantis"]
+    creators = creators_csv(tmp_path, [creator(f"c{i}", country=c) for i, c in enumerate(countries)])
+    posts = posts_csv(tmp_path, [post(f"p{i}{j}", f"c{i}") for i in range(len(countries)) for j in range(3)])
+    dataset = load_dataset(creators, posts)
+    assert len(dataset.creators) == 5 and len(dataset.posts) == 15
+    assert dataset.creators.country.tolist()[:4] == ["US", "IN", "GB", "KR"]
+    assert [(r.id, r.field, r.action) for r in dataset.rejections] == [("c4", "country", "blanked")]
+    assert [(r.accepted, r.quarantined, r.blanked) for r in dataset.reports] == [(5, 0, 1), (15, 0, 0)]
 
 
 def test_numeric_ids_stay_strings_with_leading_zeros(tmp_path: Path) -> None:
@@ -260,13 +304,14 @@ def test_duplicate_post_id_keeps_first(tmp_path: Path) -> None:
     assert report.duplicates == 1
 
 
-def test_bad_date_is_quarantined(tmp_path: Path) -> None:
+def test_bad_date_is_blanked(tmp_path: Path) -> None:
     path = posts_csv(tmp_path, [post("p1", posted_at="yesterday"), post("p2", posted_at="")])
     frame, rejections, _ = load_posts(path, ["c1"])
     assert only_rejection(rejections).reason == (
         "'posted_at' 'yesterday' is neither ISO-8601 nor epoch seconds; write e.g. 2026-10-03T14:22:00Z"
     )
-    assert frame.posted_at.isna().all()
+    assert only_rejection(rejections).action == "blanked"
+    assert frame.post_id.tolist() == ["p1", "p2"] and frame.posted_at.isna().all()
 
 
 def test_epoch_in_milliseconds_gets_a_hint(tmp_path: Path) -> None:
@@ -298,11 +343,12 @@ def test_epoch_and_iso_dates_are_the_same_instant(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("count_field", ["likes", "comments", "views", "shares"])
 @pytest.mark.parametrize("value", ["-1", "0.5", "lots"])
-def test_bad_post_counts_are_quarantined(tmp_path: Path, count_field: str, value: str) -> None:
+def test_bad_post_counts_are_blanked(tmp_path: Path, count_field: str, value: str) -> None:
     path = posts_csv(tmp_path, [post("p1", **{count_field: value}), post("p2", **{count_field: "3"})])
     frame, rejections, _ = load_posts(path, ["c1"])
-    assert only_rejection(rejections).field == count_field
-    assert frame[count_field].tolist() == [3]
+    assert (only_rejection(rejections).field, only_rejection(rejections).action) == (count_field, "blanked")
+    assert frame.post_id.tolist() == ["p1", "p2"]
+    assert pd.isna(frame[count_field][0]) and frame[count_field][1] == 3
 
 
 def test_sponsored_flags(tmp_path: Path) -> None:
@@ -313,8 +359,9 @@ def test_sponsored_flags(tmp_path: Path) -> None:
     assert frame.sponsored.tolist()[:6] == [True, False, True, False, True, False]
     assert pd.isna(frame.sponsored.tolist()[6])
     rejection = only_rejection(rejections)
-    assert (rejection.id, rejection.field) == ("p7", "sponsored")
+    assert (rejection.id, rejection.field, rejection.action) == ("p7", "sponsored", "blanked")
     assert "'maybe'" in rejection.reason
+    assert len(frame) == len(values) and pd.isna(frame.sponsored.tolist()[7])
 
 
 # -------------------------------------------------------------------- brands rows
@@ -356,7 +403,8 @@ def test_brand_list_fields_from_csv(tmp_path: Path) -> None:
             brand("b1", countries="us|gb", languages="EN, de", competitors="Acme, Inc.|Bolt",
                   exclude_creators="007, c2 ,, c2"),
             brand("b2"),
-            brand("b3", countries="USA"),
+            brand("b3", countries="Narnia|US"),
+            brand("b4", countries="USA|United Kingdom|Deutschland", languages="English|Português|pt_BR"),
         ],
     )
     frame, rejections, _ = load_brands(path)
@@ -367,7 +415,12 @@ def test_brand_list_fields_from_csv(tmp_path: Path) -> None:
     assert first.exclude_creators == ["007", "c2"]
     second = frame.iloc[1]
     assert (second.countries, second.languages, second.competitors, second.exclude_creators) == ([], [], [], [])
-    assert only_rejection(rejections).field == "countries"
+    # A brand's filter fails closed: an unknown country rejects the brand rather than widen its filter.
+    rejection = only_rejection(rejections)
+    assert (rejection.id, rejection.field, rejection.action) == ("b3", "countries", "rejected")
+    assert "'Narnia'" in rejection.reason and "such as US or GB" in rejection.reason
+    fourth = frame.iloc[2]
+    assert (fourth.countries, fourth.languages) == (["US", "GB", "DE"], ["en", "pt", "pt-br"])
 
 
 def test_brand_list_fields_from_jsonl(tmp_path: Path) -> None:
@@ -475,16 +528,26 @@ def test_compressed_inputs(tmp_path: Path) -> None:
 
 
 def test_load_dataset_chains_creators_into_posts(tmp_path: Path) -> None:
-    creators = creators_csv(tmp_path, [creator("c1"), creator("c2", "-5")])
-    posts = posts_csv(tmp_path, [post("p1", "c1"), post("p2", "c2")])
+    creators = creators_csv(tmp_path, [creator("c1"), creator("c2", "-500"), creator(" ")])
+    posts = posts_csv(
+        tmp_path, [post("p1", "c1"), *(post(f"p2{j}", "c2") for j in range(5)), post("p3", "c3")]
+    )
     dataset = load_dataset(creators, posts)
     assert dataset.brands is None
-    assert dataset.posts.post_id.tolist() == ["p1"]
-    assert [(r.file, r.field) for r in dataset.rejections] == [(str(creators), "followers"), (str(posts), "creator_id")]
+    # followers = -500 costs the count, not the creator nor its five posts.
+    assert dataset.creators.creator_id.tolist() == ["c1", "c2"] and pd.isna(dataset.creators.followers[1])
+    assert dataset.posts.post_id.tolist() == ["p1", "p20", "p21", "p22", "p23", "p24"]
+    assert [(r.file, r.field, r.action) for r in dataset.rejections] == [
+        (str(creators), "followers", "blanked"),
+        (str(creators), "creator_id", "rejected"),
+        (str(posts), "creator_id", "rejected"),
+    ]
     assert [r.name for r in dataset.reports] == ["creators", "posts"]
+    assert [(r.read, r.accepted, r.quarantined, r.blanked) for r in dataset.reports] == [(3, 2, 1, 1), (7, 6, 1, 0)]
     frame = dataset.quarantine_frame()
-    assert list(frame.columns) == ["file", "row", "id", "field", "reason"]
-    assert frame.row.tolist() == [2, 2]
+    assert list(frame.columns) == ["file", "row", "id", "field", "action", "reason"]
+    assert frame.row.tolist() == [2, 3, 7]
+    assert frame.action.tolist() == ["blanked", "rejected", "rejected"]
 
 
 # ------------------------------------------------------------------ invariant
@@ -533,12 +596,17 @@ def test_accepted_plus_quarantined_equals_read(
     frames = {"creators": dataset.creators, "posts": dataset.posts, "brands": dataset.brands}
     id_columns = {"creators": "creator_id", "posts": "post_id", "brands": "brand_id"}
     for report, rows in zip(dataset.reports, (creator_rows, post_rows, brand_rows), strict=True):
-        rejections = [r for r in dataset.rejections if r.file == report.path]
+        entries = [r for r in dataset.rejections if r.file == report.path]
+        rejections = [r for r in entries if r.action == "rejected"]
+        blanked = [r for r in entries if r.action == "blanked"]
+        assert len(rejections) + len(blanked) == len(entries)
         assert report.read == len(rows)
         assert report.accepted + report.quarantined == report.read
-        assert report.quarantined == len(rejections)
+        assert report.quarantined == len(rejections) and report.blanked == len(blanked)
         assert len({r.row for r in rejections}) == len(rejections)
-        assert all(1 <= r.row <= report.read and r.reason for r in rejections)
+        assert not {r.row for r in rejections} & {r.row for r in blanked}
+        assert len({(r.row, r.field) for r in blanked}) == len(blanked)
+        assert all(1 <= r.row <= report.read and r.reason for r in entries)
         frame = frames[report.name]
         assert frame is not None and len(frame) == report.accepted
         assert frame[id_columns[report.name]].is_unique
@@ -574,14 +642,16 @@ def test_typed_json_rows_are_accepted_or_quarantined(
         return
     path = write_jsonl(folder / "creators.jsonl", records)
     frame, rejections, report = load_creators(path)
+    rejected = [r for r in rejections if r.action == "rejected"]
     assert report.read == len(records)
-    assert report.accepted + report.quarantined == report.read == len(frame) + len(rejections)
+    assert report.accepted + report.quarantined == report.read == len(frame) + len(rejected)
+    assert report.blanked == len(rejections) - len(rejected)
     assert frame.creator_id.is_unique
     assert list(frame.columns[: len(CREATOR_COLUMNS)]) == list(CREATOR_COLUMNS)
     assert str(frame.followers.dtype) == "Int64" and (frame.followers.dropna() >= 0).all()
 
 
-def test_iso_date_beyond_supported_years_is_quarantined(tmp_path: Path) -> None:
+def test_iso_date_beyond_supported_years_is_blanked(tmp_path: Path) -> None:
     _, rejections, _ = load_posts(posts_csv(tmp_path, [post("p1", posted_at="9999-01-01")]), ["c1"])
     assert "outside the years" in only_rejection(rejections).reason
 
@@ -713,19 +783,19 @@ def test_read_table_returns_raw_strings(tmp_path: Path) -> None:
 
 def test_write_quarantine_writes_header_when_empty(tmp_path: Path) -> None:
     path = write_quarantine([], tmp_path / "out" / "quarantine.csv")
-    assert path.read_text(encoding="utf-8").splitlines() == ["file,row,id,field,reason"]
+    assert path.read_text(encoding="utf-8").splitlines() == ["file,row,id,field,action,reason"]
 
 
 def test_write_quarantine_round_trips(tmp_path: Path) -> None:
     rejections = [
         Rejection("c.csv", 3, None, "creator_id", "'creator_id' is blank; every creator needs a unique id"),
-        Rejection("c.csv", 4, "c1", "bio", 'has "quotes", commas'),
+        Rejection("c.csv", 4, "c1", "bio", 'has "quotes", commas', "blanked"),
     ]
     path = write_quarantine(rejections, tmp_path / "quarantine.csv")
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     assert frame.values.tolist() == [
-        ["c.csv", "3", "", "creator_id", rejections[0].reason],
-        ["c.csv", "4", "c1", "bio", rejections[1].reason],
+        ["c.csv", "3", "", "creator_id", "rejected", rejections[0].reason],
+        ["c.csv", "4", "c1", "bio", "blanked", rejections[1].reason],
     ]
 
 
@@ -801,10 +871,6 @@ def test_is_creator_reply_is_derived_only_when_blank(tmp_path: Path) -> None:
          "'post_id' 'p9' is not in the posts file (or was quarantined); add the post or drop the comment"),
         (comment("m1", author=""), "author_id",
          "'author_id' is blank; every comment needs the id of its author"),
-        (comment("m1", created_at="soon"), "created_at",
-         "'created_at' 'soon' is neither ISO-8601 nor epoch seconds; write e.g. 2026-10-03T14:22:00Z"),
-        (comment("m1", is_creator_reply="maybe"), "is_creator_reply",
-         "'is_creator_reply' is 'maybe'; write true/false, yes/no or 1/0, or leave it blank"),
     ],
 )
 def test_bad_comment_rows_are_quarantined(tmp_path: Path, row: list[object], field: str, reason: str) -> None:
@@ -812,8 +878,27 @@ def test_bad_comment_rows_are_quarantined(tmp_path: Path, row: list[object], fie
     frame, rejections, report = load_comments(path, POSTS)
     rejection = only_rejection(rejections)
     assert (rejection.file, rejection.row, rejection.field, rejection.reason) == (str(path), 2, field, reason)
+    assert rejection.action == "rejected"
     assert frame.comment_id.tolist() == ["m0"]
     assert report.accepted + report.quarantined == report.read == 2
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "reason"),
+    [
+        (comment("m1", created_at="soon"), "created_at",
+         "'created_at' 'soon' is neither ISO-8601 nor epoch seconds; write e.g. 2026-10-03T14:22:00Z"),
+        (comment("m1", is_creator_reply="maybe"), "is_creator_reply",
+         "'is_creator_reply' is 'maybe'; write true/false, yes/no or 1/0, or leave it blank"),
+    ],
+)
+def test_bad_optional_comment_values_are_blanked(tmp_path: Path, row: list[object], field: str, reason: str) -> None:
+    path = comments_csv(tmp_path, [comment("m0"), row])
+    frame, rejections, report = load_comments(path, POSTS)
+    rejection = only_rejection(rejections)
+    assert (rejection.row, rejection.field, rejection.reason, rejection.action) == (2, field, reason, "blanked")
+    assert frame.comment_id.tolist() == ["m0", "m1"]
+    assert (report.accepted, report.quarantined, report.blanked) == (2, 0, 1)
 
 
 def test_duplicate_comment_id_keeps_first(tmp_path: Path) -> None:
@@ -836,16 +921,17 @@ def test_comments_need_their_columns_and_a_posts_frame(tmp_path: Path) -> None:
 
 def test_load_dataset_chains_posts_into_comments(tmp_path: Path) -> None:
     creators = creators_csv(tmp_path, [creator("c1")])
-    posts = posts_csv(tmp_path, [post("p1", "c1"), post("p2", "c1", likes="-1")])
-    comments = comments_csv(tmp_path, [comment("m1", "p1", "c1"), comment("m2", "p2")])
+    posts = posts_csv(tmp_path, [post("p1", "c1"), post("p2", "c1", likes="-1"), post("p3", "c9")])
+    comments = comments_csv(tmp_path, [comment("m1", "p1", "c1"), comment("m2", "p2"), comment("m3", "p3")])
     dataset = load_dataset(creators, posts, comments=comments)
     assert dataset.brands is None and dataset.comments is not None
-    assert dataset.comments.comment_id.tolist() == ["m1"]
-    assert dataset.comments.is_creator_reply.tolist() == [True]
+    assert dataset.comments.comment_id.tolist() == ["m1", "m2"]
+    assert dataset.comments.is_creator_reply.tolist() == [True, False]
     assert [r.name for r in dataset.reports] == ["creators", "posts", "comments"]
-    assert [(r.file, r.id, r.field) for r in dataset.rejections] == [
-        (str(posts), "p2", "likes"),
-        (str(comments), "m2", "post_id"),
+    assert [(r.file, r.id, r.field, r.action) for r in dataset.rejections] == [
+        (str(posts), "p2", "likes", "blanked"),
+        (str(posts), "p3", "creator_id", "rejected"),
+        (str(comments), "m3", "post_id", "rejected"),
     ]
     brands = brands_csv(tmp_path, [brand("b1")])
     with_brands = load_dataset(creators, posts, brands, comments=comments, max_text_chars=50)
@@ -908,8 +994,6 @@ def test_good_outcomes_are_canonical(tmp_path: Path) -> None:
          "'outcome' is 'inf', not a finite number; write a number >= 0 such as 12 or 3.5"),
         (outcome(value="1,200"), "outcome",
          "'outcome' is '1,200', not a finite number; write a number >= 0 such as 12 or 3.5"),
-        (outcome(date="last spring"), "date",
-         "'date' 'last spring' is neither ISO-8601 nor epoch seconds; write e.g. 2026-10-03T14:22:00Z"),
     ],
 )
 def test_bad_outcome_rows_are_quarantined(tmp_path: Path, row: list[object], field: str, reason: str) -> None:
@@ -919,6 +1003,18 @@ def test_bad_outcome_rows_are_quarantined(tmp_path: Path, row: list[object], fie
     assert (rejection.row, rejection.field, rejection.reason) == (2, field, reason)
     assert frame.creator_id.tolist() == ["c0"]
     assert report.accepted + report.quarantined == report.read == 2
+
+
+def test_bad_outcome_date_is_blanked(tmp_path: Path) -> None:
+    path = outcomes_csv(tmp_path, [outcome(cid="c0"), outcome(date="last spring")])
+    frame, rejections, report = load_outcomes(path)
+    rejection = only_rejection(rejections)
+    assert (rejection.row, rejection.field, rejection.action) == (2, "date", "blanked")
+    assert rejection.reason == (
+        "'date' 'last spring' is neither ISO-8601 nor epoch seconds; write e.g. 2026-10-03T14:22:00Z"
+    )
+    assert frame.creator_id.tolist() == ["c0", "c1"] and frame.date.isna().all()
+    assert (report.accepted, report.quarantined, report.blanked) == (2, 0, 1)
 
 
 def test_repeated_brand_creator_and_date_keeps_first(tmp_path: Path) -> None:
@@ -1055,10 +1151,12 @@ def test_comments_and_outcomes_accepted_plus_quarantined_equals_read(
         (comments, comment_rejections, comment_report, comment_rows),
         (outcomes, outcome_rejections, outcome_report, outcome_rows),
     ):
+        rejected = [r for r in rejections if r.action == "rejected"]
         assert report.read == len(rows)
         assert report.accepted + report.quarantined == report.read
-        assert report.quarantined == len(rejections) and len(frame) == report.accepted
-        assert len({r.row for r in rejections}) == len(rejections)
+        assert report.quarantined == len(rejected) and len(frame) == report.accepted
+        assert report.blanked == len(rejections) - len(rejected)
+        assert len({r.row for r in rejected}) == len(rejected)
         assert all(1 <= r.row <= report.read and r.reason for r in rejections)
     assert comments.comment_id.is_unique and comments.comment_id.notna().all()
     assert set(comments.post_id) <= set(posts.post_id)

@@ -296,3 +296,52 @@ def test_manifest_records_what_the_brief_asks(two):
     assert "matches.parquet" in m["files"] and all({"sha256", "bytes"} <= set(v) for v in m["files"].values())
     frame = pd.read_parquet(io.BytesIO((st.snapshots_dir / st.current_id() / "matches.parquet").read_bytes()))
     pd.testing.assert_frame_equal(frame, st.read_matches())
+
+
+def test_blanked_values_never_fail_the_audit_but_rejected_rows_still_do(world, tmp_path):
+    # A real export's messy optional fields: country names, negative and garbled counts, odd flags.
+    store = world.copy(tmp_path / "store")
+    creators = pd.read_csv(world.b["creators"], dtype=str, keep_default_na=False)
+    posts = pd.read_csv(world.b["posts"], dtype=str, keep_default_na=False)
+    written = {"US": "U.S.A", "GB": "U.K.", "DE": "Deutschland", "ES": "España", "IN": "India", "KR": "South Korea", "BR": "Brasil"}
+    given = creators["country"].copy()
+    creators["country"] = [written.get(c, c.lower()) for c in given]
+    creators.loc[::10, "country"] = "Narnia"
+    creators.loc[::7, "followers"] = "-500"
+    languages = dict(zip(creators["creator_id"], creators["language"]))
+    creators.loc[1::3, "language"] = "Klingon"
+    posts.loc[::2, "likes"] = "lots"
+    posts.loc[1::3, "sponsored"] = "maybe"
+    messy = {"creators": tmp_path / "creators.csv", "posts": tmp_path / "posts.csv"}
+    creators.to_csv(messy["creators"], index=False)
+    posts.to_csv(messy["posts"], index=False)
+    res = run_batch(messy["creators"], messy["posts"], world.b["brands"], store, progress=False)
+    blanked = sum(c["blanked"] for c in res.counts.values())
+    read = sum(c["read"] for c in res.counts.values())
+    assert blanked > 0.5 * read  # far above the 5% ceiling, were they counted
+    assert res.counts["creators"]["accepted"] == len(set(creators["creator_id"]) - {""})
+    assert all(c["accepted"] + c["quarantined"] + c["suppressed"] == c["read"] for c in res.counts.values())
+    q = pd.read_csv(res.quarantine_path, dtype=str, keep_default_na=False)
+    assert list(q.columns) == ["file", "row", "id", "field", "action", "reason"]
+    assert (q["action"] == "blanked").sum() == blanked
+    assert (q["action"] == "rejected").sum() == sum(c["quarantined"] for c in res.counts.values())
+    snap = Store(store).load()
+    assert snap.snapshot_id == res.snapshot_id
+    stored = snap.creators.set_index("creator_id")["country"]
+    original = dict(zip(creators["creator_id"], given))
+    narnia = set(creators.loc[creators["country"] == "Narnia", "creator_id"])
+    assert all(pd.isna(v) if cid in narnia else v == original[cid] for cid, v in stored.items())
+    # The unreadable languages were left blank, then detected from the posts: as the file had them.
+    klingon = snap.creators[snap.creators["creator_id"].isin(creators.loc[1::3, "creator_id"])]
+    detected = klingon[klingon["language_source"] == "detected"]
+    assert len(detected) > 0.8 * len(klingon)
+    agree = (detected["language"] == detected["creator_id"].map(languages)).mean()
+    assert agree > 0.8, detected[["creator_id", "language"]]
+    assert "unreadable optional values left blank" in res.audit["checks"][-1]["detail"]
+
+    # Rejected rows still count: posts whose creator id is blank are refused above the ceiling.
+    posts.loc[: len(posts) // 5, "creator_id"] = ""
+    posts.to_csv(messy["posts"], index=False)
+    with pytest.raises(AuditError, match=r"rows quarantined .*ceiling 5%"):
+        run_batch(messy["creators"], messy["posts"], world.b["brands"], store, progress=False)
+    assert Store(store).current_id() == res.snapshot_id
