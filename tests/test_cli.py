@@ -63,3 +63,17 @@ def test_bad_input_is_one_clear_line_not_a_traceback(tmp_path, sample):
 
     p = run("recommend", "--store", str(tmp_path / "empty"), "anything", check=False)
     assert p.returncode == 2 and "no published snapshot" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_niches_command_and_niche_filter(built):
+    listing = run("niches")
+    lines = listing.stdout.strip().splitlines()
+    assert lines[0].startswith("matcher niches") and len(lines) == 1 + int(lines[0].split(": ")[1].split()[0])
+    assert any(line.split()[0] == "running" for line in lines[1:])
+    as_json = json.loads(run("niches", "--store", str(built.store), "--json").stdout)
+    assert "running" in {n["id"] for n in as_json["niches"]}
+    rec = json.loads(run("recommend", "--store", str(built.store), "trail running shoes", "--k", "5", "--niche", "running", "--niche", "cycling", "--json").stdout)
+    assert len(rec["matches"]) == 5
+    assert all({n["niche_id"] for n in m["niches"]} & {"running", "cycling"} for m in rec["matches"])
+    p = run("recommend", "--store", str(built.store), "trail running shoes", "--niche", "jogging", check=False)
+    assert p.returncode == 2 and "'jogging'" in p.stderr and "matcher niches" in p.stderr and "Traceback" not in p.stderr
