@@ -206,7 +206,7 @@ def read_niche_labels(path: str | Path, taxonomy: Taxonomy) -> pd.DataFrame:
     rows = []
     problems = []
     for i, (cid, niche) in enumerate(zip(frame["creator_id"].tolist(), frame["niche"].tolist())):
-        row = i + 2  # the header is line 1 of a CSV; rows count from there in every format
+        row = i + 1  # 1-based data record, as the ingest reports rows (CSV: line number minus the header)
         cid = "" if cid is None or (isinstance(cid, float) and np.isnan(cid)) else str(cid).strip()
         niche = "" if niche is None or (isinstance(niche, float) and np.isnan(niche)) else str(niche).strip().lower()
         if not cid:

@@ -276,7 +276,7 @@ def test_labels_file_read_and_validated(tmp_path):
     with pytest.raises(SchemaError) as exc:
         read_niche_labels(bad, tax)
     msg = str(exc.value)
-    assert str(bad) in msg and "row 3: field 'niche' is 'jogging'" in msg and "row 4: field 'creator_id' is blank" in msg and "matcher niches" in msg
+    assert str(bad) in msg and "row 2: field 'niche' is 'jogging'" in msg and "row 3: field 'creator_id' is blank" in msg and "matcher niches" in msg
     cols = tmp_path / "cols.csv"
     cols.write_text("creator,niche\nc1,running\n")
     with pytest.raises(InputFileError, match="lacks column.*'creator_id'"):
@@ -424,7 +424,7 @@ def test_batch_learns_from_a_labels_file_and_forget_keeps_niches(tmp_path_factor
     pd.DataFrame(rows, columns=["creator_id", "niche"]).to_csv(path, index=False)
     bad = tmp_path / "bad_labels.csv"
     bad.write_text("creator_id,niche\nc000001,jogging\n")
-    with pytest.raises(SchemaError, match="row 2: field 'niche' is 'jogging'"):
+    with pytest.raises(SchemaError, match="row 1: field 'niche' is 'jogging'"):
         run_batch(w.b["creators"], w.b["posts"], w.b["brands"], store, niche_labels=bad, encoder=encoder, progress=False)
     res = run_batch(w.b["creators"], w.b["posts"], w.b["brands"], store, niche_labels=path, encoder=encoder, progress=False)
     snap = Store(store).load()
