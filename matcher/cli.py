@@ -129,11 +129,16 @@ def _cmd_matches(args: argparse.Namespace) -> int:
     handles = dict(zip(snap.creators["creator_id"].astype(str), snap.creators["handle"].astype(str)))
     names = dict(zip(snap.brands["brand_id"].astype(str), snap.brands["name"].astype(str))) if len(snap.brands) else {}
     brands = args.brand or sorted(frame["brand_id"].unique().tolist())[: args.brands]
+    brief_niches = snap.brand_niches
     for b in brands:
         rows = frame[frame["brand_id"] == b].head(args.k)
         if rows.empty:
             raise MatcherError(f"brand '{b}' has no stored matches in {args.store}; check the brand id ('matcher matches' lists them)")
         print(f"\n{b}  {names.get(b, '')}")
+        if brief_niches is not None:
+            mine = brief_niches[brief_niches["brand_id"] == b].sort_values("rank")
+            if len(mine):
+                print("     brief niches: " + ", ".join(f"{n} {c:.2f}" for n, c in zip(mine["niche_id"], mine["confidence"])))
         for r in rows.itertuples():
             print(f"{r.rank:>3}. {handles.get(r.creator_id, r.creator_id)}  score {r.score:.3f}")
             print(f"     {r.why}")

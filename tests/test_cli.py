@@ -75,5 +75,17 @@ def test_niches_command_and_niche_filter(built):
     rec = json.loads(run("recommend", "--store", str(built.store), "trail running shoes", "--k", "5", "--niche", "running", "--niche", "cycling", "--json").stdout)
     assert len(rec["matches"]) == 5
     assert all({n["niche_id"] for n in m["niches"]} & {"running", "cycling"} for m in rec["matches"])
+    shown = run("matches", "--store", str(built.store), "--brand", "b003", "--k", "1")
+    assert "brief niches: running" in shown.stdout
     p = run("recommend", "--store", str(built.store), "trail running shoes", "--niche", "jogging", check=False)
     assert p.returncode == 2 and "'jogging'" in p.stderr and "matcher niches" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_bad_niche_labels_fail_before_any_work(sample, tmp_path):
+    bad = tmp_path / "labels.csv"
+    bad.write_text("creator_id,niche\nc000001,running\nc000002,jogging\n")
+    store = tmp_path / "store"
+    p = run("batch", "--creators", str(sample.creators), "--posts", str(sample.posts), "--brands", str(sample.brands), "--store", str(store), "--niche-labels", str(bad), check=False)
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert str(bad) in p.stderr and "row 2: field 'niche' is 'jogging'" in p.stderr and "matcher niches" in p.stderr
+    assert not store.exists()
