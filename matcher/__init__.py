@@ -4,12 +4,16 @@ from matcher.batch import BatchResult, run_batch
 from matcher.config import Config, Weights
 from matcher.engine import Matcher
 from matcher.errors import MatcherError
-from matcher.schema import Brand, Evidence, Filters, Match
+from matcher.niches import NicheModel, niche_agreement
+from matcher.schema import Brand, Evidence, Filters, Match, NicheScore
 
 __all__ = [
     "Matcher",
     "Match",
     "Evidence",
+    "NicheScore",
+    "NicheModel",
+    "niche_agreement",
     "Brand",
     "Filters",
     "Config",

@@ -35,10 +35,12 @@ from matcher.errors import InputFileError, MatcherError, StoreError
 from matcher.index import IDS_FILE, META_FILE, VECTORS_FILE, VectorIndex, normalize_rows
 from matcher.ingest import BLANKED, load_dataset
 from matcher.language import detect_creator_languages
+from matcher.niches import NicheModel, Taxonomy, load_taxonomy, niche_columns, post_means, read_niche_labels
 from matcher.rerank import WEIGHTS_FILE, Reranker, load_weights
 from matcher.schema import Brand
 from matcher.signals import compute_signals, post_signals, post_sums, topical_focus
 from matcher.store import (
+    BRAND_NICHES_FILE,
     FORMAT_VERSION,
     MATCHES_FILE,
     Checkpoints,
@@ -92,6 +94,7 @@ class BatchResult:
     index_build: str = "rebuilt"
     audit: dict[str, Any] = field(default_factory=dict)
     pruned: tuple[str, ...] = ()
+    niches: dict[str, Any] = field(default_factory=dict)
 
 
 def _fingerprint(inputs: Mapping[str, Path]) -> str:
@@ -341,6 +344,7 @@ def run_batch(
     store: str | Path,
     *,
     comments: str | Path | None = None,
+    niche_labels: str | Path | None = None,
     config: Config | None = None,
     encoder: Encoder | None = None,
     progress: bool = True,
@@ -350,6 +354,8 @@ def run_batch(
     Args:
         creators, posts, brands: input tables (CSV, JSON Lines or Parquet).
         comments: optional comments table; without it the conversation signal is unavailable.
+        niche_labels: optional table of ``creator_id, niche`` examples that refine the niche
+            assignment (see :class:`matcher.niches.NicheModel`); checked before anything runs.
         store: store directory (created if needed).
         config: settings; defaults when None.
         encoder: a loaded or unloaded :class:`Encoder` to reuse; one is made from the config, and only
@@ -361,6 +367,8 @@ def run_batch(
 
     Raises:
         InputFileError: an input file cannot be read.
+        SchemaError: a row of the niche labels file is invalid (file, row and field named).
+        ConfigError: the niche taxonomy file (``niches.taxonomy``) is missing or invalid.
         AuditError: the run failed its audit; nothing was published.
         StoreBusyError: another batch run (or forget, rollback) holds the store's lock.
         StoreWriteError: writing to the store failed (e.g. disk full); nothing was published.
@@ -368,17 +376,27 @@ def run_batch(
     inputs = {"creators": Path(creators), "posts": Path(posts), "brands": Path(brands)}
     if comments is not None:
         inputs["comments"] = Path(comments)
+    cfg = config or Config()
+    taxonomy = load_taxonomy(cfg.niches.taxonomy)
+    labels = None
+    if niche_labels is not None:
+        inputs["niche_labels"] = Path(niche_labels)
+        labels = read_niche_labels(niche_labels, taxonomy)  # bad labels fail now, not after the embedding
     st = Store(store)
     with st.lock("matcher batch"):
         crash_point("locked")
-        return _Run(st, inputs, config or Config(), encoder=encoder, progress=progress).execute()
+        return _Run(st, inputs, cfg, encoder=encoder, progress=progress, taxonomy=taxonomy, labels=labels).execute()
 
 
 class _Run:
     """One attempt at a batch run; stages read their inputs from the previous stage's checkpoint."""
 
-    def __init__(self, st: Store, inputs: dict[str, Path], cfg: Config, *, encoder: Encoder | None, progress: bool) -> None:
+    def __init__(
+        self, st: Store, inputs: dict[str, Path], cfg: Config, *, encoder: Encoder | None, progress: bool, taxonomy: Taxonomy, labels: pd.DataFrame | None
+    ) -> None:
         self.st = st
+        self.taxonomy = taxonomy
+        self.labels = labels
         self.inputs = inputs
         self.cfg = cfg
         self.encoder = encoder
@@ -419,6 +437,8 @@ class _Run:
             "suppressed": hashlib.sha256("\n".join(sorted(self.suppressed)).encode()).hexdigest(),
             "previous": self.previous[0] if self.previous else None,
             "weights": hashlib.sha256(weights).hexdigest() if weights is not None else None,
+            # The taxonomy's content, not only its path: an edited file must not reuse checkpoints.
+            "taxonomy": hashlib.sha256(json.dumps(self.taxonomy.to_dict(), sort_keys=True).encode()).hexdigest(),
         }
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -505,6 +525,7 @@ class _Run:
         bio_vecs = _read_npy(embedded["bio_vectors.npy"])
         post_vecs = _read_npy(embedded["post_vectors.npy"])
         brand_vecs = _read_npy(embedded["brand_vectors.npy"])
+        niche_vecs = _read_npy(embedded["niche_vectors.npy"])
         del embedded
         dim = int(post_vecs.shape[1])
         has_bio = cr["bio"].fillna("").astype(str).str.strip().ne("").to_numpy(dtype=bool)
@@ -515,7 +536,7 @@ class _Run:
         del indexed, bio_vecs  # the bios only feed focus and the profile vectors
         index = VectorIndex.load(self.ck.path("index"), checksums=index_sums)
 
-        signalled, _ = self._stage("signals", lambda: self._signals(tables, posts, focus))
+        signalled, signals_info = self._stage("signals", lambda: self._signals(tables, posts, focus, post_vecs, offsets, brand_vecs, niche_vecs))
         signals = _read_parquet(signalled["signals.parquet"])
         posts = _read_parquet(signalled["posts.parquet"])
         del signalled
@@ -571,6 +592,7 @@ class _Run:
             "inputs": {k: str(v) for k, v in self.inputs.items()},
             "ingest": counts,
             "weights": rank_info["weights"],
+            "niches": signals_info.get("niches", {}),
             "audit": report,
         }
         sid = self.snapshot_id
@@ -618,6 +640,7 @@ class _Run:
             index_build=index_info["build"],
             audit=report,
             pruned=tuple(pruned),
+            niches=signals_info.get("niches", {}),
         )
 
     def _snapshot_files(self) -> dict[str, bytes | Path]:
@@ -635,6 +658,8 @@ class _Run:
         }
         for p in sorted(ck.path("index").iterdir()):
             files[p.name] = p
+        for p in sorted(ck.path("signals").iterdir()):  # the niche model and the brands' niches
+            files.setdefault(p.name, p)
         return files
 
     # -- stages -----------------------------------------------------------------------------
@@ -736,12 +761,13 @@ class _Run:
         bios = cr["bio"].fillna("").astype(str).tolist()
         post_texts = po["text"].fillna("").astype(str).tolist()
         brand_texts = [Brand.from_record(r).query_text for r in tables["brands"].to_dict("records")] if len(tables["brands"]) else []
+        niche_texts = [n.description for n in self.taxonomy.niches]
         dim = self._dim_hint()
         if dim is None:  # no earlier snapshot of this model says it: the model has to tell
             dim = int(self._encoder().dim_)
         # Vectors are written straight into the bytes of their .npy checkpoints: held once.
-        blobs = {name: _npy_alloc((len(texts), dim), np.float32) for name, texts in (("bio_vectors.npy", bios), ("post_vectors.npy", post_texts), ("brand_vectors.npy", brand_texts))}
-        self.encoded = self._embed_texts([bios, post_texts, brand_texts], [arr for _, arr in blobs.values()], dim)
+        blobs = {name: _npy_alloc((len(texts), dim), np.float32) for name, texts in (("bio_vectors.npy", bios), ("post_vectors.npy", post_texts), ("brand_vectors.npy", brand_texts), ("niche_vectors.npy", niche_texts))}
+        self.encoded = self._embed_texts([bios, post_texts, brand_texts, niche_texts], [arr for _, arr in blobs.values()], dim)
         bio_vecs = blobs["bio_vectors.npy"][1]
         if len(bio_vecs):
             bio_vecs[~np.array([bool(b.strip()) for b in bios], dtype=bool)] = 0.0
@@ -864,17 +890,58 @@ class _Run:
             return None
         return prev
 
-    def _signals(self, tables: dict[str, pd.DataFrame], posts: pd.DataFrame, focus: pd.DataFrame) -> tuple[dict[str, bytes], dict[str, Any]]:
+    def _signals(
+        self, tables: dict[str, pd.DataFrame], posts: pd.DataFrame, focus: pd.DataFrame,
+        post_vecs: np.ndarray, offsets: np.ndarray, brand_vecs: np.ndarray, niche_vecs: np.ndarray,
+    ) -> tuple[dict[str, bytes], dict[str, Any]]:
         cfg = self.cfg
         table, reused = self._post_table(tables["posts"])
         sig = compute_signals(tables["creators"], tables["posts"], cfg.signals, comments=tables.get("comments"), focus=focus, fit=cfg.fit, post_table=table)
+        model, columns, brand_niches, niche_info = self._niches(tables, post_vecs, offsets, brand_vecs, niche_vecs)
+        sig = pd.concat([sig.reset_index(drop=True), columns], axis=1)
         # The served posts carry their post signals: the reranker reads is_sponsored, and the next
         # run takes the rows of unchanged posts from here instead of matching every pattern again.
         at = pd.Index(tables["posts"]["post_id"].astype(str)).get_indexer(posts["post_id"].astype(str))
         posts = posts.copy()
         for col in POST_SIGNAL_COLUMNS:
             posts[col] = table[col].to_numpy()[at]
-        return {"signals.parquet": _parquet(sig), "posts.parquet": _parquet(posts)}, {"post_signals_reused": reused}
+        files = {"signals.parquet": _parquet(sig), "posts.parquet": _parquet(posts), BRAND_NICHES_FILE: _parquet(brand_niches), **model.to_files()}
+        return files, {"post_signals_reused": reused, "niches": niche_info}
+
+    def _niches(
+        self, tables: dict[str, pd.DataFrame], post_vecs: np.ndarray, offsets: np.ndarray, brand_vecs: np.ndarray, niche_vecs: np.ndarray
+    ) -> tuple[NicheModel, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+        """Fit the niche model (on the labels, if given) and assign every creator (from its posts) and brand."""
+        means = post_means(post_vecs, offsets)
+        vectors = labels = None
+        info: dict[str, Any] = {"taxonomy": f"{self.taxonomy.name} {self.taxonomy.version}", "labels": 0}
+        if self.labels is not None:
+            at = pd.Index(tables["creators"]["creator_id"].astype(str)).get_indexer(self.labels["creator_id"])
+            missing = self.labels.loc[at < 0, "creator_id"].tolist()
+            if missing:
+                logger.warning(
+                    "niche labels: %d of %d rows name creators not in this run (e.g. %s); they are not used",
+                    len(missing), len(at), ", ".join(repr(c) for c in missing[:3]),
+                )
+            vectors, labels = means[at[at >= 0]], self.labels.loc[at >= 0, "niche"].tolist()
+            info.update(labels=len(labels), labels_unmatched=len(missing))
+        model = NicheModel(self.taxonomy, config=self.cfg.niches).fit(vectors, labels, niche_vectors=niche_vecs)
+        ids, conf = model.top(means)
+        b_ids, b_conf = model.top(brand_vecs)
+        brand_ids = tables["brands"]["brand_id"].astype(str).tolist() if len(tables["brands"]) else []
+        rows = [
+            (b, j + 1, self.taxonomy.ids[int(n)], float(c))
+            for b, row_ids, row_conf in zip(brand_ids, b_ids, b_conf)
+            for j, (n, c) in enumerate(zip(row_ids, row_conf))
+            if n >= 0
+        ]
+        brand_niches = pd.DataFrame(rows, columns=["brand_id", "rank", "niche_id", "confidence"]).astype({"brand_id": str, "rank": "int64", "niche_id": str, "confidence": "float32"})
+        info.update(
+            learned=list(model.classes_),
+            temperature=round(model.temperature_, 6),
+            creators_with_niche=int((ids[:, 0] >= 0).sum()) if len(ids) else 0,
+        )
+        return model, niche_columns(model, ids, conf), brand_niches, info
 
     def _post_table(self, posts: pd.DataFrame) -> tuple[pd.DataFrame, int]:
         """:func:`post_signals` of ``posts`` (all of them, aligned by position), and how many rows came from the previous snapshot.

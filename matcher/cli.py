@@ -1,4 +1,4 @@
-"""Command line: matcher batch | recommend | matches | export | sample | serve | runs | rollback | forget | eval."""
+"""Command line: matcher batch | recommend | matches | export | sample | serve | runs | rollback | forget | eval | niches."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
     try:
         res = run_batch(
-            args.creators, args.posts, args.brands, args.store, comments=args.comments, config=_config(args), progress=not args.quiet
+            args.creators, args.posts, args.brands, args.store, comments=args.comments, niche_labels=args.niche_labels,
+            config=_config(args), progress=not args.quiet,
         )
     except StoreWriteError as exc:  # not bad input: the machine (disk, permissions) failed
         print(f"matcher: error: {exc}", file=sys.stderr)
@@ -40,6 +41,10 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     if res.resumed:
         print(f"resumed an interrupted run: took {', '.join(res.resumed)} from its checkpoints")
     print(f"encoded {res.encoded} new texts; index {res.index_build}; stored {res.matches} matches")
+    if res.niches:
+        n = res.niches
+        learned = f"; learned {len(n['learned'])} niches from {n['labels']} labelled creators" if n.get("learned") else ""
+        print(f"niches ({n['taxonomy']}): {n['creators_with_niche']} of {res.counts['creators']['accepted']} creators assigned{learned}")
     print("audit passed: " + "; ".join(c["detail"] for c in res.audit.get("checks", [])))
     print(f"published snapshot {res.snapshot_id} in {res.store}")
     if res.quarantine_path is not None and any(c["quarantined"] or c.get("blanked") for c in res.counts.values()):
@@ -60,6 +65,7 @@ def _filters(args: argparse.Namespace):
         allow_unknown_followers=args.allow_unknown_followers,
         include_brand_accounts=args.include_brand_accounts,
         min_trust=args.min_trust,
+        niches=tuple(args.niche or ()),
     )
 
 
@@ -84,7 +90,34 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     for x in matches:
         followers = f"{x.followers:,}" if x.followers is not None else "n/a"
         print(f"{x.rank:>3}. {x.handle or x.creator_id} ({x.platform}, {followers} followers)  score {x.score:.3f}")
+        if x.niches:
+            print("     niches: " + ", ".join(f"{n.niche_id} {n.confidence:.2f}" for n in x.niches))
         print(f"     {x.why}")
+    return 0
+
+
+def _cmd_niches(args: argparse.Namespace) -> int:
+    from matcher.niches import load_taxonomy
+
+    if args.store is not None:
+        from matcher.store import Store
+
+        model = Store(args.store).load().niche_model
+        if model is None:
+            raise MatcherError(f"the snapshot served from {args.store} has no niches; run 'matcher batch' again")
+        taxonomy = model.taxonomy_
+    else:
+        taxonomy = load_taxonomy(_config(args).niches.taxonomy)
+    if args.json:
+        json.dump(taxonomy.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
+        print()
+        return 0
+    print(f"{taxonomy.name} {taxonomy.version}: {len(taxonomy.niches)} niches")
+    width = max(len(n.id) for n in taxonomy.niches)
+    for n in taxonomy.niches:
+        print(f"{n.id:<{width}}  {n.name} ({n.iab_parent})")
+        if args.verbose_descriptions:
+            print(f"{'':<{width}}  {n.description}")
     return 0
 
 
@@ -97,11 +130,16 @@ def _cmd_matches(args: argparse.Namespace) -> int:
     handles = dict(zip(snap.creators["creator_id"].astype(str), snap.creators["handle"].astype(str)))
     names = dict(zip(snap.brands["brand_id"].astype(str), snap.brands["name"].astype(str))) if len(snap.brands) else {}
     brands = args.brand or sorted(frame["brand_id"].unique().tolist())[: args.brands]
+    brief_niches = snap.brand_niches
     for b in brands:
         rows = frame[frame["brand_id"] == b].head(args.k)
         if rows.empty:
             raise MatcherError(f"brand '{b}' has no stored matches in {args.store}; check the brand id ('matcher matches' lists them)")
         print(f"\n{b}  {names.get(b, '')}")
+        if brief_niches is not None:
+            mine = brief_niches[brief_niches["brand_id"] == b].sort_values("rank")
+            if len(mine):
+                print("     brief niches: " + ", ".join(f"{n} {c:.2f}" for n, c in zip(mine["niche_id"], mine["confidence"])))
         for r in rows.itertuples():
             print(f"{r.rank:>3}. {handles.get(r.creator_id, r.creator_id)}  score {r.score:.3f}")
             print(f"     {r.why}")
@@ -293,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--posts", required=True, type=Path)
     b.add_argument("--brands", required=True, type=Path)
     b.add_argument("--comments", type=Path, help="optional comments table (enables the conversation signal)")
+    b.add_argument("--niche-labels", type=Path, help="optional table of creator_id, niche examples that refine the niche assignment")
     b.add_argument("--store", required=True, type=Path)
     b.set_defaults(func=_cmd_batch)
 
@@ -310,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--exclude", action="append", help="creator id to leave out (repeatable)")
     r.add_argument("--include-brand-accounts", action="store_true", help="let accounts recognised as brands be returned")
     r.add_argument("--min-trust", type=float, help="only creators with a trust score at least this (0..1)")
+    r.add_argument("--niche", action="append", help="only creators assigned this niche id (repeatable: any of them; 'matcher niches' lists the ids)")
     r.add_argument("--diversity", type=float, default=0.0, help="0 (off) to 1: variety among the top k (MMR)")
     r.set_defaults(func=_cmd_recommend)
 
@@ -375,6 +415,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--rel", type=int, default=1, help="lowest grade that counts as relevant (default 1)")
     ev.add_argument("--json", action="store_true", help="print the scores as JSON")
     ev.set_defaults(func=_cmd_eval)
+
+    n = sub.add_parser("niches", help="list the niche taxonomy (ids for --niche)")
+    n.add_argument("--store", type=Path, help="the taxonomy of the snapshot served from this store (default: the configured one)")
+    n.add_argument("--descriptions", dest="verbose_descriptions", action="store_true", help="show each niche's description too")
+    n.add_argument("--json", action="store_true", help="print the taxonomy as JSON")
+    n.set_defaults(func=_cmd_niches)
     return p
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "RankConfig",
     "BatchConfig",
     "LanguageConfig",
+    "NicheConfig",
     "ServeConfig",
     "Config",
 ]
@@ -358,6 +359,36 @@ class LanguageConfig:
 
 
 @dataclass(frozen=True)
+class NicheConfig:
+    """Niche assignment (:mod:`matcher.niches`): which taxonomy, how sharp its confidences, how many per creator.
+
+    A creator's (or brief's) confidence in each niche is a softmax over the cosine between its mean
+    post vector and each niche description's vector, divided by ``temperature``; it gets the niches
+    whose confidence is at least ``min_confidence``, at most ``max_niches`` of them, best first.
+    With labelled examples, a logistic regression (inverse regularisation ``label_c``) learns the
+    niches that have at least ``min_label_examples`` examples and takes the ``label_weight`` share of
+    the confidence among them.
+    """
+
+    taxonomy: str = ""  # "": the taxonomy shipped with matcher (matcher/niches.json); else a JSON file of the same layout
+    temperature: float = 0.02
+    max_niches: int = 3
+    min_confidence: float = 0.2
+    label_weight: float = 0.8
+    min_label_examples: int = 3
+    label_c: float = 10.0
+
+    def __post_init__(self) -> None:
+        _check(isinstance(self.taxonomy, str), f"config 'niches.taxonomy' is {self.taxonomy!r}; give a JSON file path or \"\" for the packaged taxonomy")
+        _finite("niches.temperature", self.temperature, 1e-4, 10.0)
+        _positive_int("niches.max_niches", self.max_niches)
+        _finite("niches.min_confidence", self.min_confidence, 0.0, 1.0)
+        _finite("niches.label_weight", self.label_weight, 0.0, 1.0)
+        _positive_int("niches.min_label_examples", self.min_label_examples)
+        _finite("niches.label_c", self.label_c, 1e-6, 1e6)
+
+
+@dataclass(frozen=True)
 class ServeConfig:
     """The HTTP service (``matcher serve``): how many requests run side by side and what it caches.
 
@@ -388,6 +419,7 @@ class Config:
     rank: RankConfig = field(default_factory=RankConfig)
     batch: BatchConfig = field(default_factory=BatchConfig)
     language: LanguageConfig = field(default_factory=LanguageConfig)
+    niches: NicheConfig = field(default_factory=NicheConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
     max_text_chars: int = 2000
     top_k: int = 50  # matches stored per brand by the batch

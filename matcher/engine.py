@@ -15,12 +15,13 @@ from matcher.config import Config, Weights
 from matcher.embed import Encoder
 from matcher.errors import NotFittedError
 from matcher.index import Hit, VectorIndex
+from matcher.niches import niche_arrays
 from matcher.rerank import WEIGHTS_FILE, Reranker, load_weights
-from matcher.schema import Brand, Filters, Match
+from matcher.schema import Brand, Filters, Match, NicheScore
 from matcher.store import Snapshot, Store
 from matcher.text import normalize_text
 
-__all__ = ["Matcher", "FilterColumns", "filter_columns", "filter_mask", "rank_snapshot", "topical_candidates"]
+__all__ = ["Matcher", "FilterColumns", "filter_columns", "filter_mask", "rank_snapshot", "topical_candidates", "brief_niche_probabilities"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class FilterColumns:
         self.creators = snapshot.creators
         self.signals = snapshot.signals
         self.index = getattr(snapshot, "index", None)
+        self.niche_model = getattr(snapshot, "niche_model", None)
         self.size = len(self.creators)
         self._codes: dict[str, tuple[np.ndarray, pd.Index]] = {}
 
@@ -77,6 +79,29 @@ class FilterColumns:
     @cached_property
     def creator_ids(self) -> np.ndarray:
         return self.creators["creator_id"].to_numpy(dtype=object)
+
+    @cached_property
+    def niche_ids(self) -> np.ndarray:
+        """Each creator's niches as taxonomy positions, ``(n, max_niches)`` int16, -1 where none."""
+        if self.niche_model is None:
+            return np.full((self.size, 0), -1, dtype=np.int16)
+        return niche_arrays(self.signals, self.niche_model.taxonomy_)[0]
+
+    def has_niche(self, niche_ids: Sequence[str]) -> np.ndarray:
+        """Rows assigned any of ``niche_ids``.
+
+        Raises:
+            ValueError: the snapshot has no niches, or an id is not in its taxonomy.
+        """
+        if self.niche_model is None:
+            raise ValueError("this snapshot has no niches (it was written before niches existed); run 'matcher batch' again to filter by niche")
+        taxonomy = self.niche_model.taxonomy_
+        wanted = [taxonomy.position(n) for n in taxonomy.check(list(niche_ids), where="niche filter")]
+        ids = self.niche_ids
+        out = np.zeros(self.size, dtype=bool)
+        for w in wanted:
+            out |= (ids == w).any(axis=1)
+        return out
 
     def codes(self, column: str) -> tuple[np.ndarray, pd.Index]:
         """``column`` as small integer codes (-1: missing) and the distinct values they stand for."""
@@ -124,6 +149,7 @@ class FilterColumns:
             "trust": "trust_score" in self.signals,
             "not_brand_account": self.any_brand_account,
             "creator_ids": "creator_id" in self.creators,
+            "niche_ids": self.niche_model is not None,
         }
         columns = [lambda name=name: getattr(self, name) for name, ok in present.items() if ok]
         columns += [lambda column=column: self.codes(column) for column in ("country", "language", "platform") if column in self.creators]
@@ -187,9 +213,26 @@ def filter_mask(snapshot: Snapshot, filters: Filters | None, *, exclude_brand_ac
         mask &= cols.isin("language", filters.languages, subtags=True)
     if filters.platforms:
         mask &= cols.isin("platform", filters.platforms)
+    if filters.niches:
+        mask &= cols.has_niche(filters.niches)
     if filters.exclude_creators:
         mask[cols.rows_of(filters.exclude_creators)] = False
     return mask
+
+
+def brief_niche_probabilities(snapshot: Snapshot, queries: np.ndarray) -> np.ndarray:
+    """Confidence of every niche (columns in the snapshot taxonomy's order) for each query vector.
+
+    The same model that assigned the snapshot's creators, so a brief and a creator are compared on
+    one scale (see :func:`matcher.niches.niche_agreement`).
+
+    Raises:
+        ValueError: the snapshot has no niche model (written before niches existed).
+    """
+    model = getattr(snapshot, "niche_model", None)
+    if model is None:
+        raise ValueError("this snapshot has no niches (it was written before niches existed); run 'matcher batch' again")
+    return model.predict_proba(np.atleast_2d(queries))
 
 
 def topical_candidates(snapshot: Snapshot, query: np.ndarray, n: int, filters: Filters | None, *, exclude_brand_accounts: bool = True) -> list[Hit]:
@@ -321,6 +364,26 @@ class Matcher:
             ValueError: blank brief or ``k`` out of range.
         """
         return self.recommend_many([brief], k, filters=filters, weights=weights, diversity=diversity)[0]
+
+    def brief_niches(self, brief: str | Brand) -> tuple[NicheScore, ...]:
+        """The niches of a brief, best first (at most ``niches.max_niches``, each at least ``niches.min_confidence``).
+
+        Raises:
+            NotFittedError: :meth:`load` was not called.
+            ValueError: blank brief, or the snapshot has no niches.
+        """
+        probs = self.niche_probabilities(brief)
+        model = self.snapshot_.niche_model
+        return model.records(*model.select(probs[None, :]))[0]  # type: ignore[union-attr]
+
+    def niche_probabilities(self, brief: str | Brand) -> np.ndarray:
+        """A brief's confidence in every niche of the served snapshot's taxonomy (for :func:`matcher.niches.niche_agreement`)."""
+        self._check()
+        self.refresh()
+        text = normalize_text(brief.query_text if isinstance(brief, Brand) else brief, max_chars=self.config.max_text_chars)
+        if not text:
+            raise ValueError("the brief is blank; describe the product to match creators to")
+        return brief_niche_probabilities(self.snapshot_, self.encoder.encode([text]))[0]
 
     def recommend_many(
         self,

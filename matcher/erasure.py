@@ -181,6 +181,8 @@ def _without(
         index=index,
         brands=brands,
         manifest={},
+        niche_model=snap.niche_model,
+        brand_niches=snap.brand_niches,
     )
     files = snapshot_files(slim)
     m = matches[~matches["creator_id"].astype(str).isin(ids)].sort_values(["brand_id", "rank"], kind="mergesort").copy()

@@ -18,6 +18,7 @@ import pandas as pd
 from matcher.config import Config, FitConfig, RankConfig, Weights
 from matcher.errors import ConfigError, StoreError
 from matcher.index import Hit
+from matcher.niches import niche_arrays
 from matcher.schema import Brand, Evidence, Match
 from matcher.signals import SEVERITY, band_fit, post_signals
 
@@ -344,6 +345,9 @@ class Reranker:
         for name in self._SIGNAL_FIELDS:
             if name in s:
                 cols["s:" + name] = s[name].astype(object).where(s[name].notna(), None).to_numpy(dtype=object)
+        model = getattr(snapshot, "niche_model", None)
+        if model is not None:
+            cols["niche_ids"], cols["niche_conf"] = niche_arrays(s, model.taxonomy_)
         self._cols = (key, cols)
         return cols
 
@@ -379,6 +383,7 @@ class Reranker:
                 v = cols["s:" + name][row]
                 signals[name] = v if isinstance(v, str) else (int(v) if isinstance(v, (int, np.integer)) else _num(v))
         country, language, source = cols["country"][row], cols["language"][row], cols["language_source"][row]
+        niches = snapshot.niche_model.records(cols["niche_ids"][row : row + 1], cols["niche_conf"][row : row + 1])[0] if "niche_ids" in cols else ()
         return Match(
             rank=rank,
             creator_id=hit.id,
@@ -395,6 +400,7 @@ class Reranker:
             signals=signals,
             evidence=evidence,
             why=explain(comps, signals, flags, evidence),
+            niches=niches,
         )
 
 

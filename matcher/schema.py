@@ -11,7 +11,7 @@ import pandas as pd
 
 from matcher.codes import country_codes, language_codes
 
-__all__ = ["Brand", "Filters", "Evidence", "Match"]
+__all__ = ["Brand", "Filters", "Evidence", "NicheScore", "Match"]
 
 
 def _tuple(values: Iterable[Any] | str | None, *, case: str | None = None) -> tuple[str, ...]:
@@ -59,6 +59,7 @@ class Filters:
     allow_unknown_followers: bool = False
     include_brand_accounts: bool = False
     min_trust: float | None = None
+    niches: tuple[str, ...] = ()  # niche ids (``matcher niches`` lists them): creators assigned any of them
 
     def __post_init__(self) -> None:
         if self.min_trust is not None and not (isinstance(self.min_trust, (int, float)) and 0.0 <= float(self.min_trust) <= 1.0):
@@ -69,6 +70,7 @@ class Filters:
         object.__setattr__(self, "languages", language_codes(_tuple(self.languages)))
         object.__setattr__(self, "platforms", _tuple(self.platforms, case="lower"))
         object.__setattr__(self, "exclude_creators", _tuple(self.exclude_creators))
+        object.__setattr__(self, "niches", tuple(dict.fromkeys(_tuple(self.niches, case="lower"))))
         if self.min_followers is not None and self.max_followers is not None and self.min_followers > self.max_followers:
             raise ValueError(
                 f"min_followers {self.min_followers} is above max_followers {self.max_followers}; swap or widen them"
@@ -85,6 +87,7 @@ class Filters:
             or self.platforms
             or self.exclude_creators
             or self.min_trust is not None
+            or self.niches
         )
 
     def merge(self, other: Filters | None) -> Filters:
@@ -109,6 +112,7 @@ class Filters:
             allow_unknown_followers=self.allow_unknown_followers and other.allow_unknown_followers,
             include_brand_accounts=self.include_brand_accounts or other.include_brand_accounts,
             min_trust=max((t for t in (self.min_trust, other.min_trust) if t is not None), default=None),
+            niches=pick(self.niches, other.niches),
         )
 
 
@@ -197,6 +201,15 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class NicheScore:
+    """One niche of a creator or brief: its id and name in the taxonomy, and the confidence in [0, 1]."""
+
+    niche_id: str
+    name: str
+    confidence: float
+
+
+@dataclass(frozen=True)
 class Match:
     """One ranked creator for a brief, with every score component and the evidence behind it.
 
@@ -206,6 +219,8 @@ class Match:
     competitor conflicts or unsafe content, and they add up to ``score``. ``signals["reasons"]`` gives a detail with the creator's own numbers for each flag.
     ``language_source`` says where ``language`` came from: ``"given"`` (the creators file),
     ``"detected"`` (from the creator's posts, by the batch) or None (unknown).
+    ``niches`` are the creator's niches from its own posts, best first (see :mod:`matcher.niches`);
+    they never change the score.
     """
 
     rank: int
@@ -223,6 +238,7 @@ class Match:
     signals: dict[str, Any] = field(default_factory=dict)
     evidence: tuple[Evidence, ...] = ()
     why: str = ""
+    niches: tuple[NicheScore, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every field."""

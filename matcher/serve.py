@@ -36,10 +36,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from matcher.config import Config, Weights
 from matcher.embed import Encoder, QueryCache
-from matcher.engine import Matcher, rank_snapshot
 from matcher.codes import country_codes, language_codes
+from matcher.engine import Matcher, filter_columns, rank_snapshot
 from matcher.errors import ConfigError, MatcherError
-from matcher.schema import Filters, Match
+from matcher.schema import Filters, Match, NicheScore
 from matcher.store import Snapshot, Store
 from matcher.text import normalize_text
 
@@ -55,6 +55,7 @@ __all__ = [
     "CreatorResponse",
     "BrandMatchesResponse",
     "HealthResponse",
+    "NichesResponse",
 ]
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ CountryCode = Annotated[str, StringConstraints(min_length=1, max_length=80), Aft
 LanguageCode = Annotated[str, StringConstraints(min_length=1, max_length=80), AfterValidator(lambda v: language_codes([v])[0])]
 PlatformName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,40}$")]
 CreatorId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+NicheId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,39}$")]
 
 
 class FiltersIn(BaseModel):
@@ -98,6 +100,9 @@ class FiltersIn(BaseModel):
     exclude_creators: list[CreatorId] = Field(default_factory=list, max_length=MAX_EXCLUDED)
     min_trust: float | None = Field(
         None, ge=0.0, le=1.0, description="leave out creators whose trust component is below this (applied inside the search, so k still fills)"
+    )
+    niches: list[NicheId] = Field(
+        default_factory=list, max_length=100, description="niche ids (GET /niches lists them): only creators assigned any of them"
     )
 
     @field_validator("max_followers")
@@ -121,6 +126,7 @@ class FiltersIn(BaseModel):
             # 0 restricts nothing here, but the engine's threshold would also drop creators whose
             # trust is unknown.
             min_trust=self.min_trust or None,
+            niches=tuple(self.niches),
         )
 
 
@@ -206,6 +212,14 @@ class MatchSignals(BaseModel):
     reasons: dict[str, Any] = Field(default_factory=dict, description="flag code -> the creator's own numbers behind it")
 
 
+class NicheScoreOut(BaseModel):
+    """One niche of a creator or brief, with the confidence in [0, 1]."""
+
+    niche_id: str
+    name: str
+    confidence: float
+
+
 class MatchOut(BaseModel):
     """One ranked creator: mirrors :class:`matcher.schema.Match`."""
 
@@ -224,6 +238,7 @@ class MatchOut(BaseModel):
     signals: MatchSignals
     evidence: list[EvidenceOut]
     why: str
+    niches: list[NicheScoreOut] = Field(default_factory=list, description="the creator's niches from its own posts, best first; they do not change the score")
 
 
 class RecommendResponse(BaseModel):
@@ -233,6 +248,27 @@ class RecommendResponse(BaseModel):
     k: int
     took_ms: float
     matches: list[MatchOut]
+    brief_niches: list[NicheScoreOut] = Field(default_factory=list, description="the brief's niches, on the same scale as the creators'")
+
+
+class NicheOut(BaseModel):
+    """One niche of the taxonomy."""
+
+    id: str
+    name: str
+    iab_parent: str = Field(description="the IAB Content Taxonomy tier-1 category it comes from")
+    description: str = Field(description="what creators in this niche post about; embedded to assign niches")
+    creators: int = Field(description="creators of the served snapshot assigned this niche")
+
+
+class NichesResponse(BaseModel):
+    """The niche taxonomy of the served snapshot: the valid ids of filters.niches."""
+
+    snapshot_id: str
+    taxonomy: str
+    version: str
+    based_on: str
+    niches: list[NicheOut]
 
 
 class CreatorProfile(BaseModel):
@@ -291,6 +327,7 @@ class BrandOut(BaseModel):
     brand_id: str
     name: str
     description: str
+    niches: list[NicheScoreOut] = Field(default_factory=list, description="the brief's niches, best first, as the batch assigned them")
 
 
 class StoredMatch(BaseModel):
@@ -478,6 +515,7 @@ def _match_out(m: Match) -> MatchOut:
     d["signals"] = {k: _plain(v) for k, v in d["signals"].items()}
     d["flags"] = list(d["flags"])
     d["evidence"] = list(d["evidence"])
+    d["niches"] = list(d["niches"])
     return MatchOut.model_validate(d)
 
 
@@ -590,8 +628,8 @@ class Service:
         served = self.current()
         return served.snapshot, served.view
 
-    def recommend(self, req: RecommendRequest, weights: Weights | None, deadline: float) -> tuple[str, list[Match]]:
-        """Run one recommendation. Returns the snapshot id it was served from and the matches.
+    def recommend(self, req: RecommendRequest, weights: Weights | None, deadline: float) -> tuple[str, list[Match], list[NicheScore]]:
+        """Run one recommendation. Returns the snapshot id it was served from, the matches and the brief's niches.
 
         The same steps as :meth:`Matcher.recommend`, on one snapshot reference taken up front and
         with the brief's vector from the cache when the brief was seen recently.
@@ -607,7 +645,9 @@ class Service:
             served.snapshot, query[None, :], req.k, filters=[req.filters.to_filters()], reranker=self.matcher.reranker_,
             candidates=self.config.index.candidates, weights=weights, diversity=req.diversity,
         )[0]
-        return served.snapshot.snapshot_id, matches
+        model = served.snapshot.niche_model
+        brief_niches = list(model.assign(query[None, :])[0]) if model is not None else []
+        return served.snapshot.snapshot_id, matches, brief_niches
 
     def load(self) -> LoadOut:
         """Queue length, shed requests and brief-cache counts."""
@@ -774,9 +814,57 @@ def _brand_matches(service: Service, brand_id: str, k: int, deadline: float) -> 
         )
     return BrandMatchesResponse(
         snapshot_id=snap.snapshot_id,
-        brand=BrandOut(brand_id=brand_id, name=_str(b.get("name")) or "", description=_str(b.get("description")) or ""),
+        brand=BrandOut(brand_id=brand_id, name=_str(b.get("name")) or "", description=_str(b.get("description")) or "", niches=_brand_niches(snap, brand_id)),
         matches=matches,
     )
+
+
+def _niches(service: Service, deadline: float) -> NichesResponse | None:
+    snap, _ = service.snapshot(deadline)
+    model = snap.niche_model
+    if model is None:
+        return None
+    ids = filter_columns(snap).niche_ids
+    taxonomy = model.taxonomy_
+    counts = np.zeros(len(taxonomy.niches), dtype=np.int64)
+    for j in range(ids.shape[1]):
+        col = ids[:, j]
+        counts += np.bincount(col[col >= 0], minlength=len(taxonomy.niches))
+    return NichesResponse(
+        snapshot_id=snap.snapshot_id,
+        taxonomy=taxonomy.name,
+        version=taxonomy.version,
+        based_on=taxonomy.based_on,
+        niches=[NicheOut(id=n.id, name=n.name, iab_parent=n.iab_parent, description=n.description, creators=int(c)) for n, c in zip(taxonomy.niches, counts)],
+    )
+
+
+def _unknown_niches(service: Service, niches: list[str]) -> SafeJSONResponse | None:
+    """A 422 naming each ``filters.niches`` entry the served snapshot's taxonomy does not have, or None."""
+    if not niches:
+        return None
+    model = service.current().snapshot.niche_model
+    if model is None:
+        msg = "the served snapshot has no niches (written before niches existed); run 'matcher batch' again to filter by niche"
+        return SafeJSONResponse({"detail": [{"loc": ["body", "filters", "niches"], "msg": msg, "type": "value_error"}], "message": f"filters.niches: {msg}"}, status_code=422)
+    known = set(model.taxonomy_.ids)
+    errors = [
+        {"loc": ["body", "filters", "niches", i], "msg": f"unknown niche {n!r}; GET /niches (or 'matcher niches') lists the valid ids", "type": "value_error"}
+        for i, n in enumerate(niches)
+        if n.lower() not in known
+    ]
+    if not errors:
+        return None
+    return SafeJSONResponse({"detail": errors, "message": "; ".join(f"{_field(e['loc'])}: {e['msg']}" for e in errors[:5])}, status_code=422)
+
+
+def _brand_niches(snap: Snapshot, brand_id: str) -> list[NicheScoreOut]:
+    frame, model = snap.brand_niches, snap.niche_model
+    if frame is None or model is None:
+        return []
+    names = {n.id: n.name for n in model.taxonomy_.niches}
+    rows = frame[frame["brand_id"].astype(str) == brand_id].sort_values("rank")
+    return [NicheScoreOut(niche_id=str(r.niche_id), name=names.get(str(r.niche_id), str(r.niche_id)), confidence=round(float(r.confidence), 4)) for r in rows.itertuples()]
 
 
 def _health(service: Service, deadline: float) -> HealthResponse:
@@ -884,7 +972,7 @@ def create_app(
 
     Returns:
         A FastAPI app: ``POST /recommend``, ``GET /creators/{id}``, ``GET /brands/{id}/matches``,
-        ``GET /healthz``, the page at ``/`` and the API docs at ``/docs``.
+        ``GET /niches``, ``GET /healthz``, the page at ``/`` and the API docs at ``/docs``.
 
     Raises:
         StoreError: nothing is published in ``store``, or the snapshot fails verification.
@@ -982,10 +1070,22 @@ def create_app(
             return SafeJSONResponse(
                 {"detail": [{"loc": ["body", "weights"], "msg": str(exc), "type": "value_error"}], "message": f"weights: {exc}"}, status_code=422
             )
-        snapshot_id, matches = await service.run(service.recommend, req, weights)
+        unknown = _unknown_niches(service, req.filters.niches)
+        if unknown is not None:
+            return unknown
+        snapshot_id, matches, brief_niches = await service.run(service.recommend, req, weights)
         return RecommendResponse(
-            snapshot_id=snapshot_id, k=req.k, took_ms=round(1000 * (time.perf_counter() - t0), 3), matches=[_match_out(m) for m in matches]
+            snapshot_id=snapshot_id, k=req.k, took_ms=round(1000 * (time.perf_counter() - t0), 3), matches=[_match_out(m) for m in matches],
+            brief_niches=[NicheScoreOut(**dataclasses.asdict(n)) for n in brief_niches],
         )
+
+    @app.get("/niches", response_model=NichesResponse, responses={**_RESPONSES_404, **_RESPONSES_503}, tags=["matching"])
+    async def niches() -> NichesResponse | SafeJSONResponse:
+        """The niche taxonomy of the served snapshot (the valid ids of ``filters.niches``), with how many creators each niche has."""
+        out = await service.run(_niches, service)
+        if out is None:
+            return SafeJSONResponse({"detail": "the served snapshot has no niches (written before niches existed); run 'matcher batch' again"}, status_code=404)
+        return out
 
     @app.get("/creators/{creator_id}", response_model=CreatorResponse, responses={**_RESPONSES_404, **_RESPONSES_503}, tags=["creators"])
     async def creator(

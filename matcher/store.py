@@ -29,6 +29,8 @@ import pandas as pd
 
 from matcher.errors import StoreError
 from matcher.index import IDS_FILE, INDEX_FILE, META_FILE, VECTORS_FILE, VectorIndex
+from matcher.niches import MODEL_FILE as NICHE_MODEL_FILE
+from matcher.niches import NicheModel
 
 __all__ = [
     "FORMAT_VERSION",
@@ -51,6 +53,7 @@ FORMAT = "matcher.snapshot"
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 MATCHES_FILE = "matches.parquet"
+BRAND_NICHES_FILE = "brand_niches.parquet"
 POINTER = "CURRENT"
 PUBLISHED_FILE = "published.json"
 LOCK_FILE = "batch.lock"
@@ -117,7 +120,9 @@ class Snapshot:
     the posts of creator row ``i`` are ``posts[post_offsets[i]:post_offsets[i + 1]]``, aligned
     with ``post_vectors``. ``served_for`` is the published id this snapshot was loaded for: it
     differs from ``snapshot_id`` when the published one failed verification and an earlier one
-    is served instead.
+    is served instead. ``niche_model`` assigns niches (the creators' own are columns of
+    ``signals``); ``brand_niches`` lists each brand's brief niches (``brand_id, rank, niche_id,
+    confidence``). Both are None in a snapshot written before niches existed.
     """
 
     snapshot_id: str
@@ -130,6 +135,8 @@ class Snapshot:
     brands: pd.DataFrame
     manifest: dict[str, Any]
     served_for: str | None = None
+    niche_model: NicheModel | None = None
+    brand_niches: pd.DataFrame | None = None
 
 
 # -- durable I/O: the seam fault tests replace ---------------------------------------------------
@@ -276,6 +283,10 @@ def snapshot_files(snap: Snapshot) -> dict[str, bytes]:
             "post_offsets.npy": _npy_bytes(np.asarray(snap.post_offsets, dtype=np.int64)),
         }
     )
+    if snap.niche_model is not None:
+        files.update(snap.niche_model.to_files())
+    if snap.brand_niches is not None:
+        files[BRAND_NICHES_FILE] = _parquet_bytes(snap.brand_niches)
     return files
 
 
@@ -759,12 +770,14 @@ class Store:
             index=index,
             brands=parquet("brands.parquet"),
             manifest=manifest,
+            niche_model=NicheModel.from_files(blob, where=str(d)) if NICHE_MODEL_FILE in manifest["files"] else None,
+            brand_niches=parquet(BRAND_NICHES_FILE) if BRAND_NICHES_FILE in manifest["files"] else None,
         )
         if len(snap.creators) != index.size or len(snap.post_offsets) != len(snap.creators) + 1:
             raise StoreError(f"{d}: creators, index and posts disagree in size; run 'matcher batch' again")
         # The files not parsed here (matches, quarantine, config) are checked too, so that every
         # reader agrees on whether a snapshot is good.
-        parsed = {"creators.parquet", "signals.parquet", "posts.parquet", "post_vectors.npy", "post_offsets.npy", "brands.parquet", *index_files_names}
+        parsed = {"creators.parquet", "signals.parquet", "posts.parquet", "post_vectors.npy", "post_offsets.npy", "brands.parquet", BRAND_NICHES_FILE, *index_files_names}
         for name in manifest["files"]:
             if name not in parsed:
                 blob(name)

@@ -63,3 +63,29 @@ def test_bad_input_is_one_clear_line_not_a_traceback(tmp_path, sample):
 
     p = run("recommend", "--store", str(tmp_path / "empty"), "anything", check=False)
     assert p.returncode == 2 and "no published snapshot" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_niches_command_and_niche_filter(built):
+    listing = run("niches")
+    lines = listing.stdout.strip().splitlines()
+    assert lines[0].startswith("matcher niches") and len(lines) == 1 + int(lines[0].split(": ")[1].split()[0])
+    assert any(line.split()[0] == "running" for line in lines[1:])
+    as_json = json.loads(run("niches", "--store", str(built.store), "--json").stdout)
+    assert "running" in {n["id"] for n in as_json["niches"]}
+    rec = json.loads(run("recommend", "--store", str(built.store), "trail running shoes", "--k", "5", "--niche", "running", "--niche", "cycling", "--json").stdout)
+    assert len(rec["matches"]) == 5
+    assert all({n["niche_id"] for n in m["niches"]} & {"running", "cycling"} for m in rec["matches"])
+    shown = run("matches", "--store", str(built.store), "--brand", "b003", "--k", "1")
+    assert "brief niches: running" in shown.stdout
+    p = run("recommend", "--store", str(built.store), "trail running shoes", "--niche", "jogging", check=False)
+    assert p.returncode == 2 and "'jogging'" in p.stderr and "matcher niches" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_bad_niche_labels_fail_before_any_work(sample, tmp_path):
+    bad = tmp_path / "labels.csv"
+    bad.write_text("creator_id,niche\nc000001,running\nc000002,jogging\n")
+    store = tmp_path / "store"
+    p = run("batch", "--creators", str(sample.creators), "--posts", str(sample.posts), "--brands", str(sample.brands), "--store", str(store), "--niche-labels", str(bad), check=False)
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert str(bad) in p.stderr and "row 2: field 'niche' is 'jogging'" in p.stderr and "matcher niches" in p.stderr
+    assert not store.exists()

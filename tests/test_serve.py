@@ -549,3 +549,55 @@ def test_serve_settings_are_validated_and_do_not_change_the_batch_fingerprint():
         ServeConfig(workers=-1)
     with pytest.raises(ConfigError, match="serve.brief_cache"):
         Config.from_dict({"serve": {"brief_cache": -5}})
+
+
+# -- niches -----------------------------------------------------------------------------------
+
+
+def test_niches_listing_counts_the_served_creators(client, snap):
+    r = client.get("/niches")
+    assert r.status_code == 200
+    body = r.json()
+    tax = snap.niche_model.taxonomy_
+    assert body["snapshot_id"] == snap.snapshot_id and body["version"] == tax.version
+    assert [n["id"] for n in body["niches"]] == list(tax.ids)
+    cells = snap.signals[[c for c in snap.signals if c.startswith("niche_") and not c.endswith("_confidence")]]
+    want = cells.stack().value_counts().to_dict()
+    assert {n["id"]: n["creators"] for n in body["niches"] if n["creators"]} == want
+    assert all(n["description"] and n["iab_parent"] for n in body["niches"])
+
+
+def test_recommend_filters_on_niches_and_returns_them(client, snap):
+    r = client.post("/recommend", json={"brief": TRAIL, "k": 10, "filters": {"niches": ["Running"]}})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["brief_niches"][0]["niche_id"] == "running"
+    assert len(body["matches"]) == 10
+    row = {cid: i for i, cid in enumerate(snap.creators["creator_id"].astype(str))}
+    for m in body["matches"]:
+        assert "running" in {n["niche_id"] for n in m["niches"]}
+        s = snap.signals.iloc[row[m["creator_id"]]]
+        assert [n["niche_id"] for n in m["niches"]] == [s[f"niche_{j}"] for j in (1, 2, 3) if not pd.isna(s[f"niche_{j}"])]
+
+
+@pytest.mark.parametrize(
+    "niches,loc,words",
+    [
+        (["running", "jogging"], ["body", "filters", "niches", 1], ["jogging", "GET /niches"]),
+        (["not an id!"], ["body", "filters", "niches", 0], ["pattern"]),
+    ],
+)
+def test_unknown_niche_answers_422_naming_the_field(client, niches, loc, words):
+    r = client.post("/recommend", json={"brief": TRAIL, "filters": {"niches": niches}})
+    assert r.status_code == 422
+    body = r.json()
+    assert body["detail"][0]["loc"] == loc
+    assert body["message"].startswith("filters.niches.")
+    assert all(w in body["message"] for w in words), body["message"]
+
+
+def test_brand_matches_carry_the_briefs_niches(client, snap):
+    brand = str(snap.brands["brand_id"].iat[0])
+    got = client.get(f"/brands/{brand}/matches?k=1").json()["brand"]["niches"]
+    stored = snap.brand_niches[snap.brand_niches["brand_id"] == brand].sort_values("rank")
+    assert [n["niche_id"] for n in got] == stored["niche_id"].tolist() and got

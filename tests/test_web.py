@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import shutil
 import socket
@@ -142,6 +143,11 @@ def test_page_shows_ranked_explained_matches(server, browser, tmp_path):
         assert card.find_element(By.CSS_SELECTOR, ".score").text == f"{m['score']:.3f}"
         assert card.find_element(By.CSS_SELECTOR, ".badge.trust").text.startswith("trust ")
         assert card.find_element(By.CSS_SELECTOR, ".eng").text.startswith("engagement")
+        # Niche chips: the creator's niches from the API, best first, as text.
+        chips = card.find_elements(By.CSS_SELECTOR, ".niches .niche")
+        assert m["niches"], "every trail-running creator of the sample has a niche"
+        assert [c.get_attribute("data-niche") for c in chips] == [n["niche_id"] for n in m["niches"]]
+        assert chips[0].text == f"{m['niches'][0]['name']} {math.floor(100 * m['niches'][0]['confidence'] + 0.5)}%"
         posts = card.find_elements(By.CSS_SELECTOR, ".posts li")
         assert 1 <= len(posts) <= 3
         assert posts[0].text.startswith(m["evidence"][0]["text"][:40])
