@@ -49,7 +49,7 @@ from matcher.store import (
     match_row,
     matches_frame,
 )
-from matcher.text import content_hash, extract_contacts, redact_contacts
+from matcher.text import content_hash, extract_contacts, redact_contacts, spreadsheet_safe_frame
 
 __all__ = ["BatchResult", "AuditError", "run_batch", "creator_vectors", "audit"]
 
@@ -508,8 +508,9 @@ class _Run:
 
         indexed, index_info = self._stage("index", lambda: self._index(cr, bio_vecs, has_bio, post_vecs, offsets, focus))
         index_sums = {n: hashlib.sha256(b).hexdigest() for n, b in indexed.items()}
+        index_sizes = {n: len(b) for n, b in indexed.items()}
         del indexed, bio_vecs  # the bios only feed focus and the profile vectors
-        index = VectorIndex.load(self.ck.path("index"), checksums=index_sums)
+        index = VectorIndex.load(self.ck.path("index"), checksums=index_sums, sizes=index_sizes)
 
         signalled, _ = self._stage("signals", lambda: self._signals(tables, posts, focus))
         signals = _read_parquet(signalled["signals.parquet"])
@@ -655,7 +656,7 @@ class _Run:
             )
         quarantine["reason"] = [redact_contacts(str(r)) for r in quarantine["reason"].tolist()]
         buf = io.StringIO()
-        quarantine.to_csv(buf, index=False)
+        spreadsheet_safe_frame(quarantine).to_csv(buf, index=False)
         files = {f"{name}.parquet": _parquet(frame) for name, frame in tables.items()}
         files["quarantine.csv"] = buf.getvalue().encode()
         return files, {"counts": counts}
@@ -842,7 +843,11 @@ class _Run:
             return None
         sid, manifest = self.previous
         try:
-            prev = VectorIndex.load(self.st.snapshots_dir / sid, checksums={n: m["sha256"] for n, m in manifest["files"].items()})
+            prev = VectorIndex.load(
+                self.st.snapshots_dir / sid,
+                checksums={n: m["sha256"] for n, m in manifest["files"].items()},
+                sizes={n: m["bytes"] for n, m in manifest["files"].items()},
+            )
         except (StoreError, RuntimeError, ValueError, KeyError) as exc:
             logger.warning("cannot reuse the index of snapshot %s (%s); rebuilding", sid, exc)
             return None

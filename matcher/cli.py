@@ -110,10 +110,13 @@ def _cmd_matches(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from matcher.store import Store
 
+    from matcher.text import spreadsheet_safe_frame
+
     frame = Store(args.store).read_matches().drop(columns=["why"])
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False, float_format="%.6f")
+    # Ids come from the input files: a creator id such as "=HYPERLINK(...)" must stay text in a spreadsheet.
+    spreadsheet_safe_frame(frame).to_csv(out, index=False, float_format="%.6f")
     print(f"wrote {len(frame)} rows to {out}")
     return 0
 

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from matcher.errors import StoreError
+from matcher.files import check_name, read_confined, sha256_confined
 from matcher.index import IDS_FILE, INDEX_FILE, META_FILE, VECTORS_FILE, VectorIndex
 
 __all__ = [
@@ -95,6 +96,10 @@ CREATE TABLE IF NOT EXISTS suppressed (
     added_at TEXT NOT NULL
 );
 """
+
+# The manifest and the small store-level files are JSON of a few kB; a larger one is not ours.
+MAX_MANIFEST_BYTES = 64 << 20
+MAX_POINTER_BYTES = 4096
 
 _REVISION_RE = re.compile(r"^(?P<base>.+?)(?:-r(?P<rev>\d+))?$")
 
@@ -446,9 +451,11 @@ class Store:
 
     def _read_published(self) -> list[str]:
         try:
-            data = json.loads((self.root / PUBLISHED_FILE).read_text())
+            data = json.loads(read_confined(self.root, PUBLISHED_FILE, size=None, max_bytes=MAX_MANIFEST_BYTES))
             return [str(x) for x in data["snapshots"]]
-        except FileNotFoundError:
+        except (FileNotFoundError, StoreError) as exc:
+            if (self.root / PUBLISHED_FILE).exists() or (self.root / PUBLISHED_FILE).is_symlink():
+                logger.warning("%s cannot be read (%s); treating only the current snapshot as published", self.root / PUBLISHED_FILE, exc)
             # A store written before the list existed: its published snapshot is the only one known good.
             cur = self._current_or_none()
             return [cur] if cur else []
@@ -597,12 +604,14 @@ class Store:
             StoreError: nothing has been published in this store.
         """
         try:
-            value = (self.root / POINTER).read_text().strip()
+            if not (self.root / POINTER).exists() and not (self.root / POINTER).is_symlink():
+                raise FileNotFoundError(self.root / POINTER)
+            value = read_confined(self.root, POINTER, size=None, max_bytes=MAX_POINTER_BYTES).decode("utf-8", "replace").strip()
         except FileNotFoundError:
             raise StoreError(
                 f"{self.root}: no published snapshot; run 'matcher batch --store {self.root} ...' first"
             ) from None
-        if not value or "/" in value or value.startswith("."):
+        if not value or "/" in value or "\\" in value or "\x00" in value or value.startswith("."):
             raise StoreError(f"{self.root / POINTER}: does not name a snapshot; run 'matcher batch' again")
         return value
 
@@ -618,9 +627,12 @@ class Store:
         Raises:
             StoreError: missing, unreadable, or written by an incompatible version.
         """
+        check_name(snapshot_id, self.snapshots_dir)
         path = self.snapshots_dir / snapshot_id / MANIFEST
         try:
-            manifest = json.loads(path.read_text())
+            if not path.exists() and not path.is_symlink():
+                raise FileNotFoundError(path)
+            manifest = json.loads(read_confined(path.parent, MANIFEST, size=None, max_bytes=MAX_MANIFEST_BYTES))
         except FileNotFoundError:
             raise StoreError(f"{path}: snapshot manifest missing; run 'matcher batch' again") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -633,6 +645,12 @@ class Store:
             )
         if not isinstance(manifest.get("files"), dict):
             raise StoreError(f"{path}: manifest lists no files; run 'matcher batch' again")
+        # Every name is a plain file of the snapshot directory, with a stated size and checksum,
+        # before anything it names is opened.
+        for name, meta in manifest["files"].items():
+            check_name(name, path.parent)
+            if name == MANIFEST or not isinstance(meta, dict) or not isinstance(meta.get("sha256"), str) or isinstance(meta.get("bytes"), bool) or not isinstance(meta.get("bytes"), int) or meta["bytes"] < 0:
+                raise StoreError(f"{path}: the entry for {name!r} has no valid size and sha256; run 'matcher batch' again")
         return manifest
 
     def verify(self, snapshot_id: str) -> dict[str, Any]:
@@ -645,11 +663,9 @@ class Store:
         d = self.snapshots_dir / snapshot_id
         for name, meta in manifest["files"].items():
             path = d / name
-            try:
-                size = path.stat().st_size
-            except FileNotFoundError:
-                raise StoreError(f"{path}: missing from snapshot {snapshot_id}; run 'matcher batch' again or 'matcher rollback'") from None
-            if size != meta.get("bytes") or _sha256_file(path) != meta.get("sha256"):
+            if not path.exists() and not path.is_symlink():
+                raise StoreError(f"{path}: missing from snapshot {snapshot_id}; run 'matcher batch' again or 'matcher rollback'")
+            if sha256_confined(d, name, size=meta["bytes"]) != meta["sha256"]:
                 raise StoreError(f"{path}: checksum differs from the manifest (corrupt, truncated or altered); run 'matcher batch' again or 'matcher rollback'")
         return manifest
 
@@ -708,14 +724,12 @@ class Store:
     def _blob_reader(self, sid: str, manifest: Mapping[str, Any]) -> Callable[[str], bytes]:
         d = self.snapshots_dir / sid
         sums = {name: meta["sha256"] for name, meta in manifest["files"].items()}
+        sizes = {name: meta["bytes"] for name, meta in manifest["files"].items()}
 
         def blob(name: str) -> bytes:
             if name not in sums:
                 raise StoreError(f"{d / name}: not listed in the manifest of snapshot {sid}; run 'matcher batch' again")
-            try:
-                data = (d / name).read_bytes()
-            except FileNotFoundError:
-                raise StoreError(f"{d / name}: missing from snapshot {sid}; run 'matcher batch' again or 'matcher rollback'") from None
+            data = read_confined(d, name, size=sizes[name])
             if _sha256(data) != sums[name]:
                 raise StoreError(f"{d / name}: checksum differs from the manifest (corrupt or altered); run 'matcher batch' again or 'matcher rollback'")
             return data
@@ -727,6 +741,7 @@ class Store:
         d = self.snapshots_dir / sid
         blob = self._blob_reader(sid, manifest)
         sums = {name: meta["sha256"] for name, meta in manifest["files"].items()}
+        sizes = {name: meta["bytes"] for name, meta in manifest["files"].items()}
 
         def npy(name: str) -> np.ndarray:
             try:
@@ -742,11 +757,11 @@ class Store:
                 raise StoreError(f"{d / name}: not a readable Parquet file ({type(exc).__name__}); run 'matcher batch' again") from None
 
         for name in manifest["files"]:
-            if not (d / name).exists():
+            if not (d / name).exists() and not (d / name).is_symlink():
                 raise StoreError(f"{d / name}: missing from snapshot {sid}; run 'matcher batch' again or 'matcher rollback'")
         index_files_names = {INDEX_FILE, VECTORS_FILE, IDS_FILE, META_FILE}
         try:
-            index = VectorIndex.load(d, checksums=sums)
+            index = VectorIndex.load(d, checksums=sums, sizes=sizes)
         except (RuntimeError, ValueError, KeyError) as exc:
             raise StoreError(f"{d}: the index cannot be read ({exc}); run 'matcher batch' again") from None
         snap = Snapshot(
@@ -918,10 +933,11 @@ class Checkpoints:
         except (FileNotFoundError, ValueError):
             return None
         files: dict[str, bytes] = {}
+        sizes = marker.get("bytes", {}) if isinstance(marker.get("bytes"), dict) else {}
         for name, sha in marker.get("files", {}).items():
             try:
-                data = (self.path(stage) / name).read_bytes()
-            except FileNotFoundError:
+                data = read_confined(self.path(stage), name, size=sizes.get(name))
+            except StoreError:
                 data = None
             if data is None or _sha256(data) != sha:
                 logger.warning("checkpoint %s/%s is missing or damaged; redoing stage %s", stage, name, stage)
@@ -942,7 +958,11 @@ class Checkpoints:
             for name, data in files.items():
                 _write_durable(d / name, data)
             _fsync_dir(d)
-            marker = {"files": {name: _sha256(data) for name, data in files.items()}, "info": dict(info or {})}
+            marker = {
+                "files": {name: _sha256(data) for name, data in files.items()},
+                "bytes": {name: len(data) for name, data in files.items()},
+                "info": dict(info or {}),
+            }
             atomic_write(self.dir / f"{stage}.done.json", json.dumps(marker, sort_keys=True, default=str).encode())
         except BaseException:
             shutil.rmtree(d, ignore_errors=True)

@@ -13,7 +13,18 @@ import pandas as pd
 
 from matcher.errors import ConfigError
 
-__all__ = ["normalize_text", "normalize_series", "content_hash", "INVISIBLE_CHARS", "extract_contacts", "redact_contacts"]
+__all__ = [
+    "normalize_text",
+    "normalize_series",
+    "content_hash",
+    "INVISIBLE_CHARS",
+    "extract_contacts",
+    "redact_contacts",
+    "strip_controls",
+    "spreadsheet_safe",
+    "spreadsheet_safe_frame",
+    "FORMULA_STARTS",
+]
 
 #: Zero-width and bidirectional-control characters that ``normalize_text`` always removes.
 INVISIBLE_CHARS: frozenset[str] = frozenset(
@@ -29,6 +40,8 @@ INVISIBLE_CHARS: frozenset[str] = frozenset(
 _DROP_RE = re.compile(
     "[" + "".join(sorted(INVISIBLE_CHARS)) + "\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ud800-\udfff]"
 )
+# Every C0/C1 control (whitespace ones too) and the invisible characters: an id keeps none of them.
+_CONTROL_RE = re.compile("[" + "".join(sorted(INVISIBLE_CHARS)) + "\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 # Regex rather than a full parser: the inputs are short bios and captions, and a regex keeps
 # a stray "<3" or "a < b" intact where a lenient parser would swallow the rest of the text.
@@ -292,3 +305,47 @@ def extract_contacts(text: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
 def redact_contacts(text: str) -> str:
     """``text`` without emails and phone numbers (see :func:`extract_contacts`)."""
     return extract_contacts(text)[0]
+
+
+# -- ids and spreadsheet cells ------------------------------------------------------------------
+def strip_controls(value: str) -> str:
+    """``value`` without control characters (C0 and C1, tab and newline included), lone surrogates,
+    zero-width and bidi controls: what is left of an id after an ANSI escape sequence, a NUL or a
+    hidden direction mark was typed into it."""
+    return _CONTROL_RE.sub("", value)
+
+
+#: First characters that make a spreadsheet (Excel, LibreOffice, Google Sheets) read a cell as a
+#: formula, after OWASP's "CSV injection" guidance: = + - @, tab and carriage return.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell with a leading ``'`` when it would start a formula; any other value unchanged.
+
+    Only strings are escaped: numbers (a negative score, a count) stay numbers in the file.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def spreadsheet_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells are escaped with :func:`spreadsheet_safe`, for writing as CSV.
+
+    Numeric, boolean and datetime columns are left as they are; text columns (``object`` or
+    ``string`` dtype, categoricals of text) have each string value escaped.
+    """
+    out = frame.copy()
+    for name in out.columns:
+        col = out[name]
+        dtype = col.dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            col = col.astype(object)
+        elif not (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)):
+            continue
+        values = col.tolist()
+        if any(isinstance(v, str) and v.startswith(FORMULA_STARTS) for v in values):
+            escaped = [spreadsheet_safe(v) for v in values]
+            out[name] = pd.Series(escaped, index=out.index, dtype=col.dtype if not isinstance(dtype, pd.CategoricalDtype) else object)
+    return out
