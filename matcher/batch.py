@@ -282,6 +282,33 @@ def _with_contacts(creators: pd.DataFrame, posts: pd.DataFrame) -> tuple[pd.Data
     return creators, posts
 
 
+#: Tables a run cannot do without: no creator means nothing to match, no brand nothing to match for.
+REQUIRED_ROWS = {"creators": "creator", "brands": "brand"}
+
+
+def _require_rows(ds: Any) -> None:
+    """Stop with one line naming the file when a required table has no accepted row.
+
+    Raises:
+        InputFileError: the file holds no rows (only a header), or every row was quarantined.
+    """
+    for report in ds.reports:
+        noun = REQUIRED_ROWS.get(report.name)
+        if noun is None or report.accepted > 0:
+            continue
+        if report.read == 0:
+            raise InputFileError(
+                f"{report.path}: holds no {report.name} (a header, but no rows); give the file with at least one {noun} "
+                "(check that the export finished)"
+            )
+        first = next((r for r in ds.rejections if r.file == report.path), None)
+        why = f"; row {first.row}: {first.reason}" if first is not None else ""
+        raise InputFileError(
+            f"{report.path}: none of its {report.read} {report.name} rows can be used, every one was quarantined{why}; "
+            "fix the rows as the reason says and run again"
+        )
+
+
 def _parquet(frame: pd.DataFrame) -> bytes:
     buf = io.BytesIO()
     frame.to_parquet(buf, index=False)
@@ -640,6 +667,7 @@ class _Run:
             self.inputs["creators"], self.inputs["posts"], self.inputs["brands"],
             comments=self.inputs.get("comments"), max_text_chars=cfg.max_text_chars,
         )
+        _require_rows(ds)
         counts = {r.name: {"read": r.read, "accepted": r.accepted, "quarantined": r.quarantined, "duplicates": r.duplicates, "suppressed": 0} for r in ds.reports}
         tables: dict[str, pd.DataFrame] = {"creators": ds.creators.reset_index(drop=True), "posts": ds.posts.reset_index(drop=True)}
         tables["brands"] = ds.brands.reset_index(drop=True) if ds.brands is not None else pd.DataFrame({"brand_id": pd.Series(dtype="string")})

@@ -91,8 +91,8 @@ def _cmd_matches(args: argparse.Namespace) -> int:
     from matcher.store import Store
 
     st = Store(args.store)
-    frame = st.read_matches()
-    snap = st.load()
+    snap = st.served()
+    frame = st.read_matches(snap.snapshot_id)
     handles = dict(zip(snap.creators["creator_id"].astype(str), snap.creators["handle"].astype(str)))
     names = dict(zip(snap.brands["brand_id"].astype(str), snap.brands["name"].astype(str))) if len(snap.brands) else {}
     brands = args.brand or sorted(frame["brand_id"].unique().tolist())[: args.brands]
@@ -112,7 +112,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     from matcher.text import spreadsheet_safe_frame
 
-    frame = Store(args.store).read_matches().drop(columns=["why"])
+    st = Store(args.store)
+    frame = st.read_matches(st.resolve()).drop(columns=["why"])
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     # Ids come from the input files: a creator id such as "=HYPERLINK(...)" must stay text in a spreadsheet.
@@ -260,10 +261,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if args.store is not None:
         from matcher.store import Store
 
-        st = Store(args.store)
-        sid = args.snapshot or st.current_id()
+        snap = Store(args.store).load(args.snapshot)  # without --snapshot: the served one
+        sid = snap.snapshot_id
         results[f"stored matches ({sid})"] = evaluate_store(args.store, qrels, snapshot_id=sid, rel=args.rel)
-        universe = st.load(sid).creators["creator_id"].astype(str).tolist()
+        universe = snap.creators["creator_id"].astype(str).tolist()
     for path in args.run or ():
         results[str(path)] = evaluate(read_run(path), qrels, universe=universe, rel=args.rel)
     if args.json:

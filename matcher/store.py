@@ -18,6 +18,7 @@ import shutil
 import signal
 import sqlite3
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -284,6 +285,24 @@ def snapshot_files(snap: Snapshot) -> dict[str, bytes]:
     return files
 
 
+# How long taking the lock waits for a reader's probe (:meth:`Store.locked`) to let go: a probe
+# holds it for microseconds, a run for minutes.
+_LOCK_PATIENCE_S = 0.5
+
+
+def _flock_soon(fd: int) -> None:
+    """Take the exclusive lock, retrying briefly; raises BlockingIOError if another process keeps it."""
+    deadline = time.monotonic() + _LOCK_PATIENCE_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
 class Store:
     """A directory holding snapshots, the pointer to the published one, checkpoints and ``matcher.sqlite``.
 
@@ -352,7 +371,7 @@ class Store:
             raise StoreWriteError(f"{self.root / LOCK_FILE}: cannot open the store's lock file ({exc.strerror or exc}); check that {self.root} is a writable directory") from None
         try:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                _flock_soon(fd)
             except BlockingIOError:
                 holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
                 raise StoreBusyError(
@@ -364,6 +383,23 @@ class Store:
             yield
         finally:
             os.close(fd)  # closing the descriptor releases the lock
+
+    def locked(self) -> bool:
+        """True while some process holds the store's lock (a batch, forget or rollback is running).
+
+        Probes with a shared lock taken and released at once; :meth:`lock` waits out such a probe.
+        """
+        try:
+            fd = os.open(self.root / LOCK_FILE, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # releases the probe's lock, if it was taken
+        return False
 
     def clean_temporaries(self) -> int:
         """Remove temporaries left by a killed process (call with the lock held). Returns how many."""
@@ -695,12 +731,30 @@ class Store:
         raise StoreError(f"{first}; no earlier snapshot verifies either") from None
 
     def resolve(self) -> str:
-        """Id of the snapshot readers are served: the published one if it verifies, else the newest earlier one.
+        """Id of the snapshot readers are served (see :meth:`served`).
 
         Raises:
-            StoreError: nothing published, or no retained snapshot verifies.
+            StoreError: nothing published, or no retained snapshot can be served.
         """
-        return self._first_good(self.verify)[0]
+        return self.served().snapshot_id
+
+    def served(self) -> Snapshot:
+        """The snapshot every reader serves: the published one if it loads, else the newest earlier one that does.
+
+        This is the one decision of what is served: ``recommend()``, the HTTP service, ``matcher
+        export``, ``matcher matches``, ``read_matches()`` and ``evaluate_store`` all take it from
+        here. A snapshot is good when every file matches its checksum *and* parses (the ``.npy``
+        arrays as plain arrays, the Parquet tables, the FAISS index, sizes that agree); a published
+        snapshot that fails either test is skipped with a warning. ``served_for`` names the
+        published id.
+
+        Raises:
+            StoreError: nothing published, or no retained snapshot can be served.
+        """
+        current = self.current_id()
+        _, snap = self._first_good(self._load)
+        snap.served_for = current
+        return snap
 
     def load(self, snapshot_id: str | None = None) -> Snapshot:
         """Load and verify a snapshot.
@@ -716,10 +770,7 @@ class Store:
         """
         if snapshot_id is not None:
             return self._load(snapshot_id)
-        current = self.current_id()
-        _, snap = self._first_good(self._load)
-        snap.served_for = current
-        return snap
+        return self.served()
 
     def _blob_reader(self, sid: str, manifest: Mapping[str, Any]) -> Callable[[str], bytes]:
         d = self.snapshots_dir / sid
@@ -807,16 +858,13 @@ class Store:
     def read_matches(self, snapshot_id: str | None = None, *, brand_id: str | None = None) -> pd.DataFrame:
         """Stored matches of a snapshot, ordered by brand and rank.
 
-        Without ``snapshot_id``: the snapshot readers are served (see :meth:`load`), fully verified.
+        Without ``snapshot_id``: those of the snapshot readers are served (:meth:`served`).
         With it: that snapshot's ``matches.parquet``, checked against its manifest.
 
         Raises:
             StoreError: nothing published, or the matches fail verification.
         """
-        if snapshot_id is None:
-            _, frame = self._first_good(lambda sid: self._matches(sid, full_check=True))
-        else:
-            frame = self._matches(snapshot_id)
+        frame = self._matches(self.resolve() if snapshot_id is None else snapshot_id)
         if brand_id is not None:
             return frame[frame["brand_id"] == brand_id].reset_index(drop=True)
         return frame.copy()
@@ -831,12 +879,26 @@ class Store:
             )
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
-        """The newest ``limit`` rows of the run history (batch runs, rollbacks, erasures), newest first."""
+        """The newest ``limit`` rows of the run history (batch runs, rollbacks, erasures), newest first.
+
+        A run recorded as ``running`` while nobody holds the store's lock was killed (its lock died
+        with it): it is shown as ``interrupted`` at once, as the next run will record it.
+        """
+        query = "SELECT run_id, started_at, finished_at, status, snapshot_id, details FROM runs ORDER BY started_at DESC, run_id DESC LIMIT ?"
         with self._db() as db:
-            rows = db.execute(
-                "SELECT run_id, started_at, finished_at, status, snapshot_id, details FROM runs ORDER BY started_at DESC, run_id DESC LIMIT ?",
-                (int(limit),),
-            ).fetchall()
+            rows = db.execute(query, (int(limit),)).fetchall()
+        running = {r[0] for r in rows if r[3] == "running"}
+        if running and not self.locked():
+            # Read again after the probe: a run that finished in between has its final status by now,
+            # and one read as 'running' before the probe that still is has lost its lock, so its
+            # process is gone (a run started after the probe is not among them).
+            with self._db() as db:
+                rows = db.execute(query, (int(limit),)).fetchall()
+            published = set(self._read_published())
+            rows = [
+                (*r[:3], "published" if r[4] in published else "interrupted", *r[4:]) if r[3] == "running" and r[0] in running else r
+                for r in rows
+            ]
         out = []
         for run_id, started, finished, status, sid, details in rows:
             try:

@@ -163,3 +163,22 @@ def test_content_hash_depends_on_namespace_and_text() -> None:
 def test_content_hash_rejects_non_strings() -> None:
     with pytest.raises(TypeError):
         content_hash(None)  # type: ignore[arg-type]
+
+
+def test_spreadsheet_safe_escapes_text_cells_only():
+    import pandas as pd
+
+    from matcher.text import spreadsheet_safe, spreadsheet_safe_frame, strip_controls
+
+    for bad in ("=1+1", "+1", "-1", "@SUM(1)", "\tx", "\rx", '=HYPERLINK("http://evil.example","x")'):
+        assert spreadsheet_safe(bad) == "'" + bad
+    for ok in ("c1", "a=b", "", "'=x"):
+        assert spreadsheet_safe(ok) == ok
+    assert spreadsheet_safe(-3) == -3 and spreadsheet_safe(-0.5) == -0.5
+    frame = pd.DataFrame({"id": ["=1", "ok", None], "score": [-0.25, 1.0, 0.0], "n": [-3, 2, 1], "s": pd.array(["-x", "y", None], dtype="string")})
+    out = spreadsheet_safe_frame(frame)
+    assert out["id"].tolist() == ["'=1", "ok", None]
+    assert out["s"].tolist()[:2] == ["'-x", "y"] and out["s"].dtype == frame["s"].dtype
+    assert out["score"].tolist() == [-0.25, 1.0, 0.0] and out["n"].tolist() == [-3, 2, 1]
+    assert frame["id"].tolist() == ["=1", "ok", None]  # the input is left alone
+    assert strip_controls("a\x00b\x1b[31m\u202ec\td") == "ab[31mcd"
