@@ -64,14 +64,17 @@ def _filters(args: argparse.Namespace):
 
 def _cmd_recommend(args: argparse.Namespace) -> int:
     from matcher.engine import Matcher
+    from matcher.request import validate_request
 
     try:
         flt = _filters(args)
     except ValueError as exc:
         raise _UsageError(str(exc)) from None
+    # The rules of recommend() and the HTTP API, checked before the model is loaded.
+    req = validate_request(args.brief, k=args.k, filters=flt, diversity=args.diversity)
     m = Matcher(args.store, config=_config(args)).load()
     try:
-        matches = m.recommend(args.brief, args.k, filters=flt, diversity=args.diversity)
+        matches = m.recommend(req.brief, req.k, filters=req.filters, diversity=req.diversity)
     except ValueError as exc:
         raise _UsageError(str(exc)) from None
     if args.json:
