@@ -108,7 +108,7 @@ def check_country(code: object) -> str:
     """
     text = str(code).strip().upper() if isinstance(code, str) else None
     if text is None or not _COUNTRY_RE.fullmatch(text):
-        raise RequestError(f"country {code!r} is not a two-letter ISO 3166-1 country code; write e.g. US or GB")
+        raise RequestError(f"country {text if text is not None else code!r} is not a two-letter ISO 3166-1 country code; write e.g. US or GB")
     return text
 
 
@@ -120,7 +120,7 @@ def check_language(code: object) -> str:
     """
     text = str(code).strip().lower() if isinstance(code, str) else None
     if text is None or not _LANGUAGE_RE.fullmatch(text):
-        raise RequestError(f"language {code!r} is not an ISO 639 language code; write e.g. en or pt")
+        raise RequestError(f"language {text if text is not None else code!r} is not an ISO 639 language code; write e.g. en or pt")
     return text
 
 
@@ -132,7 +132,7 @@ def check_platform(name: object) -> str:
     """
     text = str(name).strip().lower() if isinstance(name, str) else None
     if text is None or not _PLATFORM_RE.fullmatch(text):
-        raise RequestError(f"platform {name!r} is not a platform name; write e.g. instagram, tiktok or youtube")
+        raise RequestError(f"platform {text if text is not None else name!r} is not a platform name; write e.g. instagram, tiktok or youtube")
     return text
 
 

@@ -48,6 +48,7 @@ from matcher.request import (
     MAX_PLATFORMS,
     check_brief,
     check_country,
+    check_diversity,
     check_filters,
     check_k,
     check_language,
@@ -194,7 +195,7 @@ class RecommendRequest(BaseModel):
     k: int = Field(10, strict=True, description=f"matches wanted, 1..{MAX_K}", json_schema_extra={"minimum": 1, "maximum": MAX_K})
     filters: FiltersIn = Field(default_factory=FiltersIn)
     weights: WeightsIn | None = None  # type: ignore[valid-type]
-    diversity: float = Field(0.0, ge=0.0, le=1.0, allow_inf_nan=False, description="0: pure score order; above 0, trades score for variety among the creators returned")
+    diversity: float = Field(0.0, allow_inf_nan=False, json_schema_extra={"minimum": 0.0, "maximum": 1.0}, description="0: pure score order; above 0, trades score for variety among the creators returned")
 
     @field_validator("brief")
     @classmethod
@@ -205,6 +206,11 @@ class RecommendRequest(BaseModel):
     @classmethod
     def _k(cls, v: int) -> int:
         return check_k(v, limit=MAX_K)
+
+    @field_validator("diversity")
+    @classmethod
+    def _diversity(cls, v: float) -> float:
+        return check_diversity(v)
 
 
 # -- response models --------------------------------------------------------------------------
