@@ -33,7 +33,7 @@ from matcher.embed import EmbeddingCache, Encoder, embed_cached
 from matcher.engine import rank_snapshot
 from matcher.errors import InputFileError, MatcherError, StoreError
 from matcher.index import IDS_FILE, META_FILE, VECTORS_FILE, VectorIndex, normalize_rows
-from matcher.ingest import load_dataset
+from matcher.ingest import CREATOR_COLUMNS, POST_COLUMNS, load_dataset
 from matcher.rerank import WEIGHTS_FILE, Reranker, load_weights
 from matcher.schema import Brand
 from matcher.signals import compute_signals, post_signals, post_sums, topical_focus
@@ -49,7 +49,7 @@ from matcher.store import (
     match_row,
     matches_frame,
 )
-from matcher.text import content_hash, extract_contacts, redact_contacts, spreadsheet_safe_frame
+from matcher.text import contact_details, content_hash, redact_contacts, spreadsheet_safe_frame
 
 __all__ = ["BatchResult", "AuditError", "run_batch", "creator_vectors", "audit"]
 
@@ -231,11 +231,12 @@ def _join(values: list[str] | tuple[str, ...]) -> str:
 
 
 def _may_hold_contacts(texts: pd.Series) -> np.ndarray:
-    """False where :func:`extract_contacts` cannot find anything, decided without running it.
+    """False where :func:`contact_details` cannot find anything, decided without running it.
 
-    An email needs an ``@`` or a bracketed "at" (``[at]``, ``(at)``, ``{at}``); every phone number
-    form has at least 8 digits. So a text with neither an ``@``, nor a bracket and "at", nor 8
-    digits (Unicode decimal digits, as Python's ``\\d``) holds no contact detail.
+    An email needs an ``@`` (or a fullwidth one), a bracketed "at" (``[at]``, ``(at)``, ``{at}``)
+    or the words "at" and "dot"; every phone number form has at least 8 digits; a messaging link
+    names its service. A text with none of these (digits counted as Unicode decimal digits, as
+    Python's ``\\d``) holds no contact detail.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -244,41 +245,71 @@ def _may_hold_contacts(texts: pd.Series) -> np.ndarray:
         arr = pa.array(texts.fillna("").astype(str), type=pa.large_string())
     except (pa.ArrowException, UnicodeError, TypeError, ValueError):  # e.g. a lone surrogate: search them all
         return np.ones(len(texts), dtype=bool)
-    at = pc.match_substring(arr, "@")
-    bracket_at = pc.and_(pc.match_substring_regex(arr, r"[\[({]"), pc.match_substring(arr, "at", ignore_case=True))
+    at = pc.or_(pc.match_substring(arr, "@"), pc.match_substring(arr, "\uff20"))
+    bracket_at = pc.and_(pc.match_substring_regex(arr, r"[\[({<]"), pc.match_substring(arr, "at", ignore_case=True))
+    words = pc.and_(pc.match_substring_regex(arr, r"\sat\s", ignore_case=True), pc.match_substring_regex(arr, r"\sdot\s", ignore_case=True))
     digits = pc.greater_equal(pc.count_substring_regex(arr, r"\p{Nd}"), 8)
-    return pc.or_(pc.or_(at, bracket_at), digits).to_numpy(zero_copy_only=False).astype(bool)
+    links = pc.match_substring_regex(arr, _MESSAGING_HINT, ignore_case=True)
+    return pc.or_(pc.or_(pc.or_(at, bracket_at), pc.or_(words, digits)), links).to_numpy(zero_copy_only=False).astype(bool)
+
+
+# Every messaging link contact_details removes names one of these services.
+_MESSAGING_HINT = r"wa\.me|whatsapp|t\.me|telegram|tg://|m\.me|ig\.me|signal\.|line\.me|lin\.ee|viber|msng\.link|wechat|kakao|discord|skype:"
+#: Creator and post columns that are not free text (ids, codes, counts, times): never searched for contacts.
+_NOT_TEXT = frozenset({"creator_id", "post_id", "platform", "country", "language", "posted_at", "contact_emails", "contact_phones", "contact_links"})
+
+
+def _text_columns(frame: pd.DataFrame, known: tuple[str, ...], main: str) -> list[str]:
+    """``main``, then the handle and every extra column of text: where a contact detail can hide."""
+    extra = [
+        c for c in frame.columns
+        if c not in known and c not in _NOT_TEXT and (pd.api.types.is_string_dtype(frame[c].dtype) or pd.api.types.is_object_dtype(frame[c].dtype))
+    ]
+    return [main, *(["handle"] if "handle" in frame.columns and main != "handle" else []), *extra]
 
 
 def _with_contacts(creators: pd.DataFrame, posts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Move emails and phone numbers out of bios and post texts into the creators' contact columns."""
+    """Move emails, phone numbers and messaging links out of every text field into the creators' contact columns.
+
+    Bios, handles and post texts, and every extra column of text (kept from the input files), are
+    searched; what is found leaves the text (and so the embeddings, the store's text and the API)
+    and is kept in ``contact_emails``, ``contact_phones`` and ``contact_links``.
+    """
     creators = creators.copy()
     posts = posts.copy()
-    emails: dict[str, list[str]] = {}
-    phones: dict[str, list[str]] = {}
+    found: dict[str, dict[str, list[str]]] = {"emails": {}, "phones": {}, "links": {}}
 
     def take(owner: str, text: object) -> object:
         if pd.isna(text):
             return text
-        clean, e, p = extract_contacts(str(text))
-        for v in e:
-            if v not in emails.setdefault(owner, []):
-                emails[owner].append(v)
-        for v in p:
-            if v not in phones.setdefault(owner, []):
-                phones[owner].append(v)
-        return clean
+        got = contact_details(str(text))
+        for kind, values in (("emails", got.emails), ("phones", got.phones), ("links", got.links)):
+            for v in values:
+                if v not in found[kind].setdefault(owner, []):
+                    found[kind][owner].append(v)
+        return got.text
+
+    def redact(frame: pd.DataFrame, owners: list[str], column: str) -> None:
+        values = frame[column]
+        # Only texts that can hold one are searched (most captions cannot; the search costs minutes at millions).
+        may = _may_hold_contacts(values.astype("string"))
+        if not may.any():
+            return
+        out = [take(o, v) if m and isinstance(v, str) else v for o, v, m in zip(owners, values.tolist(), may)]
+        frame[column] = pd.array(out, dtype="string") if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(values.dtype) else out
 
     ids = creators["creator_id"].astype(str).tolist()
-    # Only texts that can hold one are searched (most captions cannot; the search costs minutes at millions).
-    bio_in = _may_hold_contacts(creators["bio"])
-    post_in = _may_hold_contacts(posts["text"])
-    bios = [take(c, b) if m else b for c, b, m in zip(ids, creators["bio"].tolist(), bio_in)]
-    texts = [take(c, t) if m else t for c, t, m in zip(posts["creator_id"].astype(str).tolist(), posts["text"].tolist(), post_in)]
-    creators["bio"] = pd.array(bios, dtype="string")
-    posts["text"] = pd.array(texts, dtype="string")
-    creators["contact_emails"] = pd.array([_join(emails.get(c, [])) for c in ids], dtype="string")
-    creators["contact_phones"] = pd.array([_join(phones.get(c, [])) for c in ids], dtype="string")
+    for column in _text_columns(creators, CREATOR_COLUMNS, "bio"):
+        redact(creators, ids, column)
+    post_owners = posts["creator_id"].astype(str).tolist()
+    for column in _text_columns(posts, POST_COLUMNS, "text"):
+        redact(posts, post_owners, column)
+    for column in ("bio", "text"):
+        frame = creators if column == "bio" else posts
+        frame[column] = frame[column].astype("string")
+    creators["contact_emails"] = pd.array([_join(found["emails"].get(c, [])) for c in ids], dtype="string")
+    creators["contact_phones"] = pd.array([_join(found["phones"].get(c, [])) for c in ids], dtype="string")
+    creators["contact_links"] = pd.array([_join(found["links"].get(c, [])) for c in ids], dtype="string")
     return creators, posts
 
 

@@ -448,3 +448,26 @@ def test_export_escapes_formula_ids_and_ingest_strips_control_characters(world, 
     exported = {r["creator_id"] for r in rows}
     assert "'=1+1" in exported or "'@SUM(1)" in exported or "'-2+3" in exported
     assert any(r["brand_id"] == "'+cmd|' /C calc'!A0" for r in rows)
+
+
+def test_obfuscated_contacts_in_bios_handles_and_extra_columns_are_moved_out_and_never_embedded(world, tmp_path, encoder):
+    c = pd.read_csv(world.b["creators"], dtype=str, keep_default_na=False)
+    who = c["creator_id"].iloc[1]
+    raw_bio = c.loc[1, "bio"] + " Bookings (555)123-4567 or jane dot doe at gmail dot com, chat wa.me/15551234567"
+    c.loc[1, "bio"] = raw_bio
+    c.loc[1, "handle"] = "jane.doe@gmail.com"
+    c["notes"] = ""
+    c.loc[1, "notes"] = "agent: mgmt @ talenthouse.com, 555–987–6543"
+    c.to_csv(tmp_path / "creators.csv", index=False)
+    store = world.copy(tmp_path / "store")
+    run_batch(tmp_path / "creators.csv", world.b["posts"], world.b["brands"], store, encoder=encoder, progress=False)
+    row = Store(store).load().creators.set_index("creator_id").loc[who]
+    for secret in ("4567", "6543", "gmail", "talenthouse", "wa.me"):
+        for col in ("bio", "handle", "notes"):
+            assert secret not in str(row[col]), (col, row[col])
+    assert set(row["contact_emails"].split("|")) == {"jane.doe@gmail.com", "mgmt@talenthouse.com"}
+    assert {"(555)123-4567", "+15551234567", "555–987–6543"} <= set(row["contact_phones"].split("|"))
+    assert row["contact_links"] == "wa.me/15551234567"
+    with EmbeddingCache(Store(store).cache_path) as cache:
+        assert cache.get_many([content_hash(row["bio"], namespace=encoder.model_id)], encoder.dim_)
+        assert not cache.get_many([content_hash(raw_bio, namespace=encoder.model_id)], encoder.dim_)
