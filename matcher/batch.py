@@ -49,7 +49,7 @@ from matcher.store import (
     match_row,
     matches_frame,
 )
-from matcher.text import contact_details, content_hash, redact_contacts, spreadsheet_safe_frame
+from matcher.text import PHONE_RUN_PATTERN, contact_details, content_hash, redact_contacts, spreadsheet_safe_frame
 
 __all__ = ["BatchResult", "AuditError", "run_batch", "creator_vectors", "audit"]
 
@@ -234,9 +234,9 @@ def _may_hold_contacts(texts: pd.Series) -> np.ndarray:
     """False where :func:`contact_details` cannot find anything, decided without running it.
 
     An email needs an ``@`` (or a fullwidth one), a bracketed "at" (``[at]``, ``(at)``, ``{at}``)
-    or the words "at" and "dot"; every phone number form has at least 8 digits; a messaging link
-    names its service. A text with none of these (digits counted as Unicode decimal digits, as
-    Python's ``\\d``) holds no contact detail.
+    or the words "at" and "dot"; every phone number has 8 digits joined only by phone punctuation
+    (:data:`~matcher.text.PHONE_RUN_PATTERN`, digits counted as Unicode decimal digits, as Python's
+    ``\\d``); a messaging link names its service. A text with none of these holds no contact detail.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -248,11 +248,13 @@ def _may_hold_contacts(texts: pd.Series) -> np.ndarray:
     at = pc.or_(pc.match_substring(arr, "@"), pc.match_substring(arr, "\uff20"))
     bracket_at = pc.and_(pc.match_substring_regex(arr, r"[\[({<]"), pc.match_substring(arr, "at", ignore_case=True))
     words = pc.and_(pc.match_substring_regex(arr, r"\sat\s", ignore_case=True), pc.match_substring_regex(arr, r"\sdot\s", ignore_case=True))
-    digits = pc.greater_equal(pc.count_substring_regex(arr, r"\p{Nd}"), 8)
+    digits = pc.match_substring_regex(arr, _PHONE_RUN_RE2)
     links = pc.match_substring_regex(arr, _MESSAGING_HINT, ignore_case=True)
     return pc.or_(pc.or_(pc.or_(at, bracket_at), pc.or_(words, digits)), links).to_numpy(zero_copy_only=False).astype(bool)
 
 
+# The same pattern in RE2's syntax (Arrow's): Unicode digits, \x{...} escapes.
+_PHONE_RUN_RE2 = re.sub(r"\\u([0-9a-fA-F]{4})", r"\\x{\1}", PHONE_RUN_PATTERN).replace("\\d", "\\p{Nd}")
 # Every messaging link contact_details removes names one of these services.
 _MESSAGING_HINT = r"wa\.me|whatsapp|t\.me|telegram|tg://|m\.me|ig\.me|signal\.|line\.me|lin\.ee|viber|msng\.link|wechat|kakao|discord|skype:"
 #: Creator and post columns that are not free text (ids, codes, counts, times): never searched for contacts.

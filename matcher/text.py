@@ -24,6 +24,7 @@ __all__ = [
     "contact_details",
     "Contacts",
     "PHONE_REGION",
+    "PHONE_RUN_PATTERN",
     "strip_controls",
     "spreadsheet_safe",
     "spreadsheet_safe_frame",
@@ -258,7 +259,7 @@ _MESSAGING_RE = re.compile(
     r"(?:wa\.me|api\.whatsapp\.com/send|chat\.whatsapp\.com|whatsapp\.com/(?:send|channel)|t\.me|telegram\.(?:me|dog)|"
     r"m\.me|ig\.me|signal\.me|signal\.group|line\.me|lin\.ee|viber\.click|msng\.link|wechat\.com|u\.wechat\.com|"
     r"qr\.kakao\.com|open\.kakao\.com|discord\.gg|discord\.com/invite|skype:|viber://|whatsapp://|tg://)"
-    r"[^\s<>\"']*",
+    r"[^\s<>\"'\\]*",
     re.IGNORECASE,
 )
 _WA_NUMBER_RE = re.compile(r"(?:wa\.me/|phone=)\+?(\d{6,15})", re.IGNORECASE)
@@ -274,6 +275,14 @@ _DATE_RE = re.compile(r"\b(?:\d{1,2}[./-]\d{1,2}[./-](?:19|20)\d{2}|(?:19|20)\d{
 #: range), so that numbers in ranges a region keeps for fiction or has just opened are found.
 PHONE_LENIENCY = "POSSIBLE"
 MIN_NATIONAL_DIGITS = 10
+#: Fewest digits of a number written with "+" or "00" (country code included).
+MIN_INTERNATIONAL_DIGITS = 8
+_NANP_NATIONAL_RE = re.compile(r"[2-9]\d{9}")
+#: What every phone number found has: 8 digits joined only by phone punctuation (at most 4 in a
+#: row). A text without such a run is not scanned; the batch's pre-filter uses the same pattern.
+PHONE_RUN_PATTERN = r"\d(?:[\s\-\u2010-\u2015\u2212\u30fc\uff0d\uff0f()\uff08\uff09\uff3b\uff3d.\[\]/~\u2053\u223c\uff5e+]{0,4}\d){7,}"
+_PHONE_RUN_RE = re.compile(PHONE_RUN_PATTERN)
+_TRUNK_HINT_RE = re.compile(r"(?<![\d.,])\(?0\d")
 
 
 @dataclass(frozen=True)
@@ -303,7 +312,9 @@ def _phone_spans(
 
     level = getattr(phonenumbers.Leniency, leniency)
     found: list[tuple[int, int, str]] = []
-    for pass_region in (region, *trunk_regions):
+    # The other regions add only numbers written with a leading 0: scan for them only if one is there.
+    regions = (region, *trunk_regions) if _TRUNK_HINT_RE.search(text) else (region,)
+    for pass_region in regions:
         for m in phonenumbers.PhoneNumberMatcher(text, pass_region, leniency=level):
             a, b = m.start, m.end
             if any(x < b and a < y for x, y in taken) or any(x < b and a < y for x, y, _ in found):
@@ -318,6 +329,12 @@ def _phone_spans(
             # an amount or an id than a local phone number.
             if not international and digits < min_national_digits:
                 continue
+            if international and digits < MIN_INTERNATIONAL_DIGITS:
+                continue
+            # A North American number's area code starts with 2-9: a 10-digit id or an epoch
+            # timestamp (1444937239) does not pass for a +1 number.
+            if m.number.country_code == 1 and not _NANP_NATIONAL_RE.fullmatch(str(m.number.national_number)):
+                continue
             if id_labels and _NUMBER_CONTEXT_RE.search(text[max(0, a - 16) : a]):
                 continue
             # Part of a longer number (2.10.1234567, 2,000,000) or a date range: not a phone number.
@@ -326,8 +343,6 @@ def _phone_spans(
             if _DATE_RE.search(text[max(0, a - 6) : b + 6]):
                 continue
             found.append((a, b, raw))
-        if not any(ch == "0" for ch in text):
-            break
     return found
 
 
@@ -382,7 +397,7 @@ def contact_details(
             if clean not in emails:
                 emails.append(clean)
             spans.append(m.span())
-    if sum(ch.isdigit() for ch in text) >= 7:
+    if _PHONE_RUN_RE.search(text):
         phone_spans = _phone_spans(
             text, spans, region=region, trunk_regions=trunk_regions, leniency=leniency, min_national_digits=min_national_digits, id_labels=id_labels
         )
