@@ -33,7 +33,7 @@ from matcher.embed import EmbeddingCache, Encoder, embed_cached
 from matcher.engine import rank_snapshot
 from matcher.errors import InputFileError, MatcherError, StoreError
 from matcher.index import IDS_FILE, META_FILE, VECTORS_FILE, VectorIndex, normalize_rows
-from matcher.ingest import BLANKED, load_dataset
+from matcher.ingest import BLANKED, CREATOR_COLUMNS, POST_COLUMNS, load_dataset
 from matcher.language import detect_creator_languages
 from matcher.niches import NicheModel, Taxonomy, load_taxonomy, niche_columns, post_means, read_niche_labels
 from matcher.rerank import WEIGHTS_FILE, Reranker, load_weights
@@ -52,7 +52,7 @@ from matcher.store import (
     match_row,
     matches_frame,
 )
-from matcher.text import content_hash, extract_contacts, redact_contacts
+from matcher.text import PHONE_RUN_PATTERN, contact_details, content_hash, redact_contacts, spreadsheet_safe_frame
 
 __all__ = ["BatchResult", "AuditError", "run_batch", "creator_vectors", "audit"]
 
@@ -238,11 +238,12 @@ def _join(values: list[str] | tuple[str, ...]) -> str:
 
 
 def _may_hold_contacts(texts: pd.Series) -> np.ndarray:
-    """False where :func:`extract_contacts` cannot find anything, decided without running it.
+    """False where :func:`contact_details` cannot find anything, decided without running it.
 
-    An email needs an ``@`` or a bracketed "at" (``[at]``, ``(at)``, ``{at}``); every phone number
-    form has at least 8 digits. So a text with neither an ``@``, nor a bracket and "at", nor 8
-    digits (Unicode decimal digits, as Python's ``\\d``) holds no contact detail.
+    An email needs an ``@`` (or a fullwidth one), a bracketed "at" (``[at]``, ``(at)``, ``{at}``)
+    or the words "at" and "dot"; every phone number has 8 digits joined only by phone punctuation
+    (:data:`~matcher.text.PHONE_RUN_PATTERN`, digits counted as Unicode decimal digits, as Python's
+    ``\\d``); a messaging link names its service. A text with none of these holds no contact detail.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -251,42 +252,101 @@ def _may_hold_contacts(texts: pd.Series) -> np.ndarray:
         arr = pa.array(texts.fillna("").astype(str), type=pa.large_string())
     except (pa.ArrowException, UnicodeError, TypeError, ValueError):  # e.g. a lone surrogate: search them all
         return np.ones(len(texts), dtype=bool)
-    at = pc.match_substring(arr, "@")
-    bracket_at = pc.and_(pc.match_substring_regex(arr, r"[\[({]"), pc.match_substring(arr, "at", ignore_case=True))
-    digits = pc.greater_equal(pc.count_substring_regex(arr, r"\p{Nd}"), 8)
-    return pc.or_(pc.or_(at, bracket_at), digits).to_numpy(zero_copy_only=False).astype(bool)
+    at = pc.or_(pc.match_substring(arr, "@"), pc.match_substring(arr, "\uff20"))
+    bracket_at = pc.and_(pc.match_substring_regex(arr, r"[\[({<]"), pc.match_substring(arr, "at", ignore_case=True))
+    words = pc.and_(pc.match_substring_regex(arr, r"\sat\s", ignore_case=True), pc.match_substring_regex(arr, r"\sdot\s", ignore_case=True))
+    digits = pc.match_substring_regex(arr, _PHONE_RUN_RE2)
+    links = pc.match_substring_regex(arr, _MESSAGING_HINT, ignore_case=True)
+    return pc.or_(pc.or_(pc.or_(at, bracket_at), pc.or_(words, digits)), links).to_numpy(zero_copy_only=False).astype(bool)
+
+
+# The same pattern in RE2's syntax (Arrow's): Unicode digits, \x{...} escapes.
+_PHONE_RUN_RE2 = re.sub(r"\\u([0-9a-fA-F]{4})", r"\\x{\1}", PHONE_RUN_PATTERN).replace("\\d", "\\p{Nd}")
+# Every messaging link contact_details removes names one of these services.
+_MESSAGING_HINT = r"wa\.me|whatsapp|t\.me|telegram|tg://|m\.me|ig\.me|signal\.|line\.me|lin\.ee|viber|msng\.link|wechat|kakao|discord|skype:"
+#: Creator and post columns that are not free text (ids, codes, counts, times): never searched for contacts.
+_NOT_TEXT = frozenset({"creator_id", "post_id", "platform", "country", "language", "posted_at", "contact_emails", "contact_phones", "contact_links"})
+
+
+def _text_columns(frame: pd.DataFrame, known: tuple[str, ...], main: str) -> list[str]:
+    """``main``, then the handle and every extra column of text: where a contact detail can hide."""
+    extra = [
+        c for c in frame.columns
+        if c not in known and c not in _NOT_TEXT and (pd.api.types.is_string_dtype(frame[c].dtype) or pd.api.types.is_object_dtype(frame[c].dtype))
+    ]
+    return [main, *(["handle"] if "handle" in frame.columns and main != "handle" else []), *extra]
 
 
 def _with_contacts(creators: pd.DataFrame, posts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Move emails and phone numbers out of bios and post texts into the creators' contact columns."""
+    """Move emails, phone numbers and messaging links out of every text field into the creators' contact columns.
+
+    Bios, handles and post texts, and every extra column of text (kept from the input files), are
+    searched; what is found leaves the text (and so the embeddings, the store's text and the API)
+    and is kept in ``contact_emails``, ``contact_phones`` and ``contact_links``.
+    """
     creators = creators.copy()
     posts = posts.copy()
-    emails: dict[str, list[str]] = {}
-    phones: dict[str, list[str]] = {}
+    found: dict[str, dict[str, list[str]]] = {"emails": {}, "phones": {}, "links": {}}
 
     def take(owner: str, text: object) -> object:
         if pd.isna(text):
             return text
-        clean, e, p = extract_contacts(str(text))
-        for v in e:
-            if v not in emails.setdefault(owner, []):
-                emails[owner].append(v)
-        for v in p:
-            if v not in phones.setdefault(owner, []):
-                phones[owner].append(v)
-        return clean
+        got = contact_details(str(text))
+        for kind, values in (("emails", got.emails), ("phones", got.phones), ("links", got.links)):
+            for v in values:
+                if v not in found[kind].setdefault(owner, []):
+                    found[kind][owner].append(v)
+        return got.text
+
+    def redact(frame: pd.DataFrame, owners: list[str], column: str) -> None:
+        values = frame[column]
+        # Only texts that can hold one are searched (most captions cannot; the search costs minutes at millions).
+        may = _may_hold_contacts(values.astype("string"))
+        if not may.any():
+            return
+        out = [take(o, v) if m and isinstance(v, str) else v for o, v, m in zip(owners, values.tolist(), may)]
+        frame[column] = pd.array(out, dtype="string") if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(values.dtype) else out
 
     ids = creators["creator_id"].astype(str).tolist()
-    # Only texts that can hold one are searched (most captions cannot; the search costs minutes at millions).
-    bio_in = _may_hold_contacts(creators["bio"])
-    post_in = _may_hold_contacts(posts["text"])
-    bios = [take(c, b) if m else b for c, b, m in zip(ids, creators["bio"].tolist(), bio_in)]
-    texts = [take(c, t) if m else t for c, t, m in zip(posts["creator_id"].astype(str).tolist(), posts["text"].tolist(), post_in)]
-    creators["bio"] = pd.array(bios, dtype="string")
-    posts["text"] = pd.array(texts, dtype="string")
-    creators["contact_emails"] = pd.array([_join(emails.get(c, [])) for c in ids], dtype="string")
-    creators["contact_phones"] = pd.array([_join(phones.get(c, [])) for c in ids], dtype="string")
+    for column in _text_columns(creators, CREATOR_COLUMNS, "bio"):
+        redact(creators, ids, column)
+    post_owners = posts["creator_id"].astype(str).tolist()
+    for column in _text_columns(posts, POST_COLUMNS, "text"):
+        redact(posts, post_owners, column)
+    for column in ("bio", "text"):
+        frame = creators if column == "bio" else posts
+        frame[column] = frame[column].astype("string")
+    creators["contact_emails"] = pd.array([_join(found["emails"].get(c, [])) for c in ids], dtype="string")
+    creators["contact_phones"] = pd.array([_join(found["phones"].get(c, [])) for c in ids], dtype="string")
+    creators["contact_links"] = pd.array([_join(found["links"].get(c, [])) for c in ids], dtype="string")
     return creators, posts
+
+
+#: Tables a run cannot do without: no creator means nothing to match, no brand nothing to match for.
+REQUIRED_ROWS = {"creators": "creator", "brands": "brand"}
+
+
+def _require_rows(ds: Any) -> None:
+    """Stop with one line naming the file when a required table has no accepted row.
+
+    Raises:
+        InputFileError: the file holds no rows (only a header), or every row was quarantined.
+    """
+    for report in ds.reports:
+        noun = REQUIRED_ROWS.get(report.name)
+        if noun is None or report.accepted > 0:
+            continue
+        if report.read == 0:
+            raise InputFileError(
+                f"{report.path}: holds no {report.name} (a header, but no rows); give the file with at least one {noun} "
+                "(check that the export finished)"
+            )
+        first = next((r for r in ds.rejections if r.file == report.path), None)
+        why = f"; row {first.row}: {first.reason}" if first is not None else ""
+        raise InputFileError(
+            f"{report.path}: none of its {report.read} {report.name} rows can be used, every one was quarantined{why}; "
+            "fix the rows as the reason says and run again"
+        )
 
 
 def _parquet(frame: pd.DataFrame) -> bytes:
@@ -533,8 +593,9 @@ class _Run:
 
         indexed, index_info = self._stage("index", lambda: self._index(cr, bio_vecs, has_bio, post_vecs, offsets, focus))
         index_sums = {n: hashlib.sha256(b).hexdigest() for n, b in indexed.items()}
+        index_sizes = {n: len(b) for n, b in indexed.items()}
         del indexed, bio_vecs  # the bios only feed focus and the profile vectors
-        index = VectorIndex.load(self.ck.path("index"), checksums=index_sums)
+        index = VectorIndex.load(self.ck.path("index"), checksums=index_sums, sizes=index_sizes)
 
         signalled, signals_info = self._stage("signals", lambda: self._signals(tables, posts, focus, post_vecs, offsets, brand_vecs, niche_vecs))
         signals = _read_parquet(signalled["signals.parquet"])
@@ -669,6 +730,7 @@ class _Run:
             self.inputs["creators"], self.inputs["posts"], self.inputs["brands"],
             comments=self.inputs.get("comments"), max_text_chars=cfg.max_text_chars,
         )
+        _require_rows(ds)
         counts = {
             r.name: {"read": r.read, "accepted": r.accepted, "quarantined": r.quarantined, "duplicates": r.duplicates, "suppressed": 0, "blanked": r.blanked}
             for r in ds.reports
@@ -690,7 +752,7 @@ class _Run:
             )
         quarantine["reason"] = [redact_contacts(str(r)) for r in quarantine["reason"].tolist()]
         buf = io.StringIO()
-        quarantine.to_csv(buf, index=False)
+        spreadsheet_safe_frame(quarantine).to_csv(buf, index=False)
         files = {f"{name}.parquet": _parquet(frame) for name, frame in tables.items()}
         files["quarantine.csv"] = buf.getvalue().encode()
         return files, {"counts": counts}
@@ -882,7 +944,11 @@ class _Run:
             return None
         sid, manifest = self.previous
         try:
-            prev = VectorIndex.load(self.st.snapshots_dir / sid, checksums={n: m["sha256"] for n, m in manifest["files"].items()})
+            prev = VectorIndex.load(
+                self.st.snapshots_dir / sid,
+                checksums={n: m["sha256"] for n, m in manifest["files"].items()},
+                sizes={n: m["bytes"] for n, m in manifest["files"].items()},
+            )
         except (StoreError, RuntimeError, ValueError, KeyError) as exc:
             logger.warning("cannot reuse the index of snapshot %s (%s); rebuilding", sid, exc)
             return None

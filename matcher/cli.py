@@ -71,14 +71,17 @@ def _filters(args: argparse.Namespace):
 
 def _cmd_recommend(args: argparse.Namespace) -> int:
     from matcher.engine import Matcher
+    from matcher.request import validate_request
 
     try:
         flt = _filters(args)
     except ValueError as exc:
         raise _UsageError(str(exc)) from None
+    # The rules of recommend() and the HTTP API, checked before the model is loaded.
+    req = validate_request(args.brief, k=args.k, filters=flt, diversity=args.diversity)
     m = Matcher(args.store, config=_config(args)).load()
     try:
-        matches = m.recommend(args.brief, args.k, filters=flt, diversity=args.diversity)
+        matches = m.recommend(req.brief, req.k, filters=req.filters, diversity=req.diversity)
     except ValueError as exc:
         raise _UsageError(str(exc)) from None
     if args.json:
@@ -125,8 +128,8 @@ def _cmd_matches(args: argparse.Namespace) -> int:
     from matcher.store import Store
 
     st = Store(args.store)
-    frame = st.read_matches()
-    snap = st.load()
+    snap = st.served()
+    frame = st.read_matches(snap.snapshot_id)
     handles = dict(zip(snap.creators["creator_id"].astype(str), snap.creators["handle"].astype(str)))
     names = dict(zip(snap.brands["brand_id"].astype(str), snap.brands["name"].astype(str))) if len(snap.brands) else {}
     brands = args.brand or sorted(frame["brand_id"].unique().tolist())[: args.brands]
@@ -149,10 +152,14 @@ def _cmd_matches(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from matcher.store import Store
 
-    frame = Store(args.store).read_matches().drop(columns=["why"])
+    from matcher.text import spreadsheet_safe_frame
+
+    st = Store(args.store)
+    frame = st.read_matches(st.resolve()).drop(columns=["why"])
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False, float_format="%.6f")
+    # Ids come from the input files: a creator id such as "=HYPERLINK(...)" must stay text in a spreadsheet.
+    spreadsheet_safe_frame(frame).to_csv(out, index=False, float_format="%.6f")
     print(f"wrote {len(frame)} rows to {out}")
     return 0
 
@@ -297,10 +304,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if args.store is not None:
         from matcher.store import Store
 
-        st = Store(args.store)
-        sid = args.snapshot or st.current_id()
+        snap = Store(args.store).load(args.snapshot)  # without --snapshot: the served one
+        sid = snap.snapshot_id
         results[f"stored matches ({sid})"] = evaluate_store(args.store, qrels, snapshot_id=sid, rel=args.rel)
-        universe = st.load(sid).creators["creator_id"].astype(str).tolist()
+        universe = snap.creators["creator_id"].astype(str).tolist()
     for path in args.run or ():
         results[str(path)] = evaluate(read_run(path), qrels, universe=universe, rel=args.rel)
     if args.json:

@@ -16,6 +16,7 @@ from matcher.embed import Encoder
 from matcher.errors import NotFittedError
 from matcher.index import Hit, VectorIndex
 from matcher.niches import niche_arrays
+from matcher.request import MAX_K, check_brief, check_diversity, check_filters, check_k, check_weights
 from matcher.rerank import WEIGHTS_FILE, Reranker, load_weights
 from matcher.schema import Brand, Filters, Match, NicheScore
 from matcher.store import Snapshot, Store
@@ -24,8 +25,6 @@ from matcher.text import normalize_text
 __all__ = ["Matcher", "FilterColumns", "filter_columns", "filter_mask", "rank_snapshot", "topical_candidates", "brief_niche_probabilities"]
 
 logger = logging.getLogger(__name__)
-
-MAX_K = 1000
 
 
 # At most this many category codes are matched by comparing the codes with each one; more by a
@@ -350,7 +349,8 @@ class Matcher:
         """Rank creators for one brief.
 
         Args:
-            brief: product description text, or a :class:`Brand` (its own filters apply too).
+            brief: product description text (at most 2,000 characters: a longer one is refused, not
+                cut), or a :class:`Brand` (its own filters apply too).
             k: number of matches (1..1000); fewer only when fewer creators qualify.
             filters: restrictions on who may be returned.
             weights: override the configured (or learned, or brand's) weights for this call.
@@ -361,7 +361,8 @@ class Matcher:
 
         Raises:
             NotFittedError: :meth:`load` was not called.
-            ValueError: blank brief or ``k`` out of range.
+            RequestError: (a ValueError) the request breaks a rule of :mod:`matcher.request`: a blank
+                or over-long brief, ``k`` out of range, an invalid country, language or platform.
         """
         return self.recommend_many([brief], k, filters=filters, weights=weights, diversity=diversity)[0]
 
@@ -396,11 +397,12 @@ class Matcher:
     ) -> list[list[Match]]:
         """Rank creators for several briefs at once; equal to calling :meth:`recommend` per brief."""
         self._check()
-        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
-            raise ValueError(f"k is {k!r}; ask for between 1 and {MAX_K} matches")
+        # The same rules as 'matcher recommend' and the HTTP API (matcher.request).
+        k = check_k(k, limit=MAX_K)
+        diversity = check_diversity(diversity)
+        filters = check_filters(filters)
+        weights = check_weights(weights)
         self.refresh()
-        if not 0.0 <= float(diversity) <= 1.0:
-            raise ValueError(f"diversity is {diversity!r}; use a number between 0 (off) and 1")
         texts, flts, brands = [], [], []
         for b in briefs:
             if isinstance(b, Brand):
@@ -408,7 +410,7 @@ class Matcher:
                 flts.append(b.filters().merge(filters))
                 brands.append(b)
             else:
-                texts.append(normalize_text(b, max_chars=self.config.max_text_chars))
+                texts.append(normalize_text(check_brief(b), max_chars=self.config.max_text_chars))
                 flts.append(filters)
                 brands.append(None)
             if not texts[-1]:

@@ -18,7 +18,7 @@ from matcher.embed import EmbeddingCache
 from matcher.errors import MatcherError, StoreError
 from matcher.index import VectorIndex
 from matcher.store import MATCHES_FILE, Snapshot, Store, matches_frame, revision_id, snapshot_files
-from matcher.text import content_hash
+from matcher.text import content_hash, spreadsheet_safe, spreadsheet_safe_frame
 
 __all__ = ["ForgetResult", "forget"]
 
@@ -193,9 +193,10 @@ def _without(
     if quarantine is not None:
         q = pd.read_csv(io.BytesIO(quarantine), dtype=str, keep_default_na=False)
         if len(q):
-            hit = q["id"].isin(ids) | q["reason"].map(lambda r: any(x in ids for x in _QUOTED_RE.findall(r)))
+            # Ids are stored as written to a spreadsheet-safe CSV ("=x" as "'=x").
+            hit = q["id"].isin(set(ids) | {spreadsheet_safe(i) for i in ids}) | q["reason"].map(lambda r: any(x in ids for x in _QUOTED_RE.findall(r)))
             q = q[~hit]
-        files["quarantine.csv"] = q.to_csv(index=False).encode()
+        files["quarantine.csv"] = spreadsheet_safe_frame(q).to_csv(index=False).encode()
     if config is not None:
         files["config.json"] = config
     fields = {k: v for k, v in snap.manifest.items() if k not in _MANIFEST_OWN}

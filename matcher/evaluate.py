@@ -261,7 +261,7 @@ def evaluate(run: pd.DataFrame, qrels: pd.DataFrame, *, universe: Iterable[str] 
 
 
 def evaluate_store(store: str | Path, qrels: pd.DataFrame | str | Path, *, snapshot_id: str | None = None, rel: int = 1) -> EvalResult:
-    """Score the matches a batch stored (the published snapshot by default) against ``qrels``.
+    """Score the matches a batch stored (the served snapshot by default, see ``Store.served``) against ``qrels``.
 
     The universe for AUC and MedR is the snapshot's creators.
 
@@ -272,11 +272,12 @@ def evaluate_store(store: str | Path, qrels: pd.DataFrame | str | Path, *, snaps
     from matcher.store import Store
 
     st = Store(store)
-    sid = snapshot_id or st.current_id()
+    snap = st.load(snapshot_id)
+    sid = snap.snapshot_id
     matches = st.read_matches(sid)
     if matches.empty:
         raise EvalError(f"snapshot {sid} in {store} has no stored matches; run 'matcher batch' with a brands file")
-    creators = st.load(sid).creators["creator_id"].astype(str).tolist()
+    creators = snap.creators["creator_id"].astype(str).tolist()
     labels = read_qrels(qrels) if isinstance(qrels, (str, Path)) else qrels
     return evaluate(run_from_matches(matches), labels, universe=creators, rel=rel)
 

@@ -15,6 +15,7 @@ import faiss
 import numpy as np
 
 from matcher.errors import NotFittedError, StoreError
+from matcher.files import iter_confined, read_confined
 
 __all__ = ["Hit", "VectorIndex", "normalize_rows"]
 
@@ -384,20 +385,25 @@ class VectorIndex:
         return [INDEX_FILE, VECTORS_FILE, IDS_FILE, META_FILE]
 
     @classmethod
-    def load(cls, directory: str | Path, *, checksums: Mapping[str, str]) -> VectorIndex:
+    def load(cls, directory: str | Path, *, checksums: Mapping[str, str], sizes: Mapping[str, int] | None = None) -> VectorIndex:
         """Load an index written by :meth:`save`, reading each file only after its sha256 matches.
+
+        Files are opened as plain regular files of ``directory`` (no symlink, device or pipe) and
+        never read past their size in ``sizes``.
 
         Args:
             checksums: file name → expected sha256 hex, from the snapshot manifest.
+            sizes: file name → size in bytes, from the snapshot manifest (each file must have it).
 
         Raises:
             StoreError: a file is missing, or its checksum differs from the manifest.
         """
         d = Path(directory)
-        blobs = {name: _verified_bytes(d / name, checksums) for name in (META_FILE, INDEX_FILE, IDS_FILE)}
+        sizes = dict(sizes or {})
+        blobs = {name: _verified_bytes(d / name, checksums, sizes.get(name)) for name in (META_FILE, INDEX_FILE, IDS_FILE)}
         # Checked, but only its header is kept: the index holds the same vectors, and a second copy
         # would cost 1.5 kB per creator.
-        vec_shape, vec_dtype = _verified_npy_header(d / VECTORS_FILE, checksums)
+        vec_shape, vec_dtype = _verified_npy_header(d / VECTORS_FILE, checksums, sizes.get(VECTORS_FILE))
         meta = json.loads(blobs[META_FILE])
         obj = cls(
             exact_max=meta["exact_max"],
@@ -430,35 +436,28 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _verified_bytes(path: Path, checksums: Mapping[str, str]) -> bytes:
+def _verified_bytes(path: Path, checksums: Mapping[str, str], size: int | None) -> bytes:
     expected = checksums.get(path.name)
     if expected is None:
         raise StoreError(f"{path}: not listed in the snapshot manifest; refusing to read an unlisted file")
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise StoreError(f"{path}: missing from the snapshot; run 'matcher batch' again") from None
+    data = read_confined(path.parent, path.name, size=size)
     if hashlib.sha256(data).hexdigest() != expected:
         raise StoreError(f"{path}: checksum differs from the manifest (corrupt or altered); run 'matcher batch' again")
     return data
 
 
-def _verified_npy_header(path: Path, checksums: Mapping[str, str]) -> tuple[tuple[int, ...], np.dtype]:
+def _verified_npy_header(path: Path, checksums: Mapping[str, str], size: int | None) -> tuple[tuple[int, ...], np.dtype]:
     """Shape and dtype of a .npy file whose sha256 matches ``checksums``, hashed in chunks (never held whole)."""
     expected = checksums.get(path.name)
     if expected is None:
         raise StoreError(f"{path}: not listed in the snapshot manifest; refusing to read an unlisted file")
     h = hashlib.sha256()
     head = b""
-    try:
-        with open(path, "rb") as fh:
-            # The header is parsed from the very bytes that were hashed.
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                if len(head) < NPY_HEADER_MAX:
-                    head += chunk[: NPY_HEADER_MAX - len(head)]
-                h.update(chunk)
-    except FileNotFoundError:
-        raise StoreError(f"{path}: missing from the snapshot; run 'matcher batch' again") from None
+    # The header is parsed from the very bytes that were hashed.
+    for chunk in iter_confined(path.parent, path.name, size=size):
+        if len(head) < NPY_HEADER_MAX:
+            head += chunk[: NPY_HEADER_MAX - len(head)]
+        h.update(chunk)
     if h.hexdigest() != expected:
         raise StoreError(f"{path}: checksum differs from the manifest (corrupt or altered); run 'matcher batch' again")
     import io

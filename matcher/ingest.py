@@ -51,7 +51,7 @@ import pyarrow.compute as pc
 
 from matcher.codes import COUNTRY_HINT, LANGUAGE_HINT, country_code, language_code
 from matcher.errors import ConfigError, InputFileError
-from matcher.text import normalize_series, normalize_text
+from matcher.text import normalize_series, normalize_text, spreadsheet_safe_frame, strip_controls
 
 __all__ = [
     "Rejection",
@@ -554,6 +554,12 @@ def _to_mask(values: pd.Series) -> np.ndarray:
 
 def _id_column(raw: pd.Series, field: str, blank_reason: str, q: _Quarantine) -> pd.Series:
     view, nonscalar = _text_view(raw)
+    # Control characters (a NUL, an ANSI escape, a bidi override) never belong in an id: they
+    # corrupt terminals, logs and CSV exports. What is left of the id is kept; nothing left is blank.
+    stripped = view.map(strip_controls, na_action="ignore").astype("string")
+    if (stripped != view).fillna(False).any():
+        view = stripped.str.strip()
+        view = view.mask(view == "")
     q.flag(nonscalar, field, lambda i: f"'{field}' is a list or object; it must be a single id")
     q.flag(view.isna().to_numpy() & ~nonscalar, field, lambda i: blank_reason)
     return view
@@ -1364,5 +1370,5 @@ def write_quarantine(rejections: Iterable[Rejection], path: str | Path) -> Path:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    quarantine_frame(rejections).to_csv(target, index=False, encoding="utf-8")
+    spreadsheet_safe_frame(quarantine_frame(rejections)).to_csv(target, index=False, encoding="utf-8")
     return target

@@ -36,9 +36,24 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from matcher.config import Config, Weights
 from matcher.embed import Encoder, QueryCache
-from matcher.codes import country_codes, language_codes
 from matcher.engine import Matcher, filter_columns, rank_snapshot
 from matcher.errors import ConfigError, MatcherError
+from matcher.request import (
+    MAX_BRIEF_CHARS,
+    MAX_COUNTRIES,
+    MAX_EXCLUDED,
+    MAX_FOLLOWERS,
+    MAX_ID_CHARS,
+    MAX_LANGUAGES,
+    MAX_PLATFORMS,
+    check_brief,
+    check_country,
+    check_diversity,
+    check_filters,
+    check_k,
+    check_language,
+    check_platform,
+)
 from matcher.schema import Filters, Match, NicheScore
 from matcher.store import Snapshot, Store
 from matcher.text import normalize_text
@@ -50,6 +65,10 @@ __all__ = [
     "MAX_BRIEF_CHARS",
     "MAX_BODY_BYTES",
     "DEFAULT_TIMEOUT_S",
+    "HEADER_TIMEOUT_S",
+    "BODY_TIMEOUT_S",
+    "MAX_JSON_DEPTH",
+    "SECURITY_HEADERS",
     "RecommendRequest",
     "RecommendResponse",
     "CreatorResponse",
@@ -60,24 +79,38 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: Matches one HTTP request may ask for: the service caps ``matcher.request.MAX_K`` lower, as it
+#: caps the body size, so one request cannot hold a worker for long.
 MAX_K = 100
-MAX_BRIEF_CHARS = 2000
 MAX_BODY_BYTES = 64 * 1024
 DEFAULT_TIMEOUT_S = 10.0
-MAX_FOLLOWERS = 10**12  # far above any real account; keeps comparisons inside int64
-MAX_EXCLUDED = 1000
+#: Seconds a client has to send a request's line and headers, and then its whole body: a client
+#: that announces 1,000 bytes and sends 10 cannot hold a connection (and a worker slot) open.
+HEADER_TIMEOUT_S = 10.0
+BODY_TIMEOUT_S = 10.0
+#: Seconds an idle keep-alive connection stays open (uvicorn's ``timeout_keep_alive``).
+KEEP_ALIVE_S = 5
+#: Deepest nesting of arrays and objects a JSON body may have; a request needs 3.
+MAX_JSON_DEPTH = 32
+#: Headers on every response (the page and /docs add a Content-Security-Policy of their own).
+SECURITY_HEADERS: dict[str, str] = {
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
 MAX_CREATOR_POSTS = 50  # the batch keeps each creator's newest posts up to embed.max_posts (50 by default)
 
 T = TypeVar("T")
 
 # -- request models ---------------------------------------------------------------------------
 
-# A code or a name ("US", "usa", "United States"; "en", "English"), mapped to its ISO code by
-# matcher.codes, the mapping ingest and Filters use too.
-CountryCode = Annotated[str, StringConstraints(min_length=1, max_length=80), AfterValidator(lambda v: country_codes([v])[0])]
-LanguageCode = Annotated[str, StringConstraints(min_length=1, max_length=80), AfterValidator(lambda v: language_codes([v])[0])]
-PlatformName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,40}$")]
-CreatorId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# Codes and names are checked by matcher.request's functions (the CLI and recommend() use the same),
+# not by patterns here, so the service and the command line accept and refuse the same values.
+CountryCode = Annotated[str, AfterValidator(check_country)]
+LanguageCode = Annotated[str, AfterValidator(check_language)]
+PlatformName = Annotated[str, AfterValidator(check_platform)]
+CreatorId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS)]
 NicheId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,39}$")]
 
 
@@ -86,12 +119,12 @@ class FiltersIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    platforms: list[PlatformName] = Field(default_factory=list, max_length=20, description="instagram, tiktok, youtube, ...")
+    platforms: list[PlatformName] = Field(default_factory=list, max_length=MAX_PLATFORMS, description="instagram, tiktok, youtube, ...")
     countries: list[CountryCode] = Field(
-        default_factory=list, max_length=250, description="ISO 3166 alpha-2 codes or country names (US, usa, United States)"
+        default_factory=list, max_length=MAX_COUNTRIES, description="ISO 3166 alpha-2 codes or country names (US, usa, United States)"
     )
     languages: list[LanguageCode] = Field(
-        default_factory=list, max_length=50,
+        default_factory=list, max_length=MAX_LANGUAGES,
         description="ISO 639-1 codes or language names (en, English); also matches languages detected from creators' posts",
     )
     min_followers: int | None = Field(None, ge=0, le=MAX_FOLLOWERS, strict=True)
@@ -114,8 +147,8 @@ class FiltersIn(BaseModel):
         return v
 
     def to_filters(self) -> Filters:
-        """The engine's :class:`Filters`."""
-        return Filters(
+        """The engine's :class:`Filters`, checked as ``recommend()`` checks them."""
+        return check_filters(Filters(
             min_followers=self.min_followers,
             max_followers=self.max_followers,
             countries=tuple(self.countries),
@@ -127,7 +160,7 @@ class FiltersIn(BaseModel):
             # trust is unknown.
             min_trust=self.min_trust or None,
             niches=tuple(self.niches),
-        )
+        ))
 
 
 class _WeightsBase(BaseModel):
@@ -167,19 +200,28 @@ class RecommendRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    brief: str = Field(..., min_length=1, max_length=MAX_BRIEF_CHARS, description=f"product description, at most {MAX_BRIEF_CHARS} characters")
-    k: int = Field(10, ge=1, le=MAX_K, strict=True, description=f"matches wanted, 1..{MAX_K}")
+    brief: str = Field(
+        ..., description=f"product description, at most {MAX_BRIEF_CHARS} characters", json_schema_extra={"minLength": 1, "maxLength": MAX_BRIEF_CHARS}
+    )
+    k: int = Field(10, strict=True, description=f"matches wanted, 1..{MAX_K}", json_schema_extra={"minimum": 1, "maximum": MAX_K})
     filters: FiltersIn = Field(default_factory=FiltersIn)
     weights: WeightsIn | None = None  # type: ignore[valid-type]
-    diversity: float = Field(0.0, ge=0.0, le=1.0, allow_inf_nan=False, description="0: pure score order; above 0, trades score for variety among the creators returned")
+    diversity: float = Field(0.0, allow_inf_nan=False, json_schema_extra={"minimum": 0.0, "maximum": 1.0}, description="0: pure score order; above 0, trades score for variety among the creators returned")
 
     @field_validator("brief")
     @classmethod
-    def _not_blank(cls, v: str) -> str:
-        # The engine normalises first (HTML, invisible characters), so check what it will see.
-        if not normalize_text(v, max_chars=MAX_BRIEF_CHARS):
-            raise ValueError("brief is blank; describe the product to match creators to")
-        return v
+    def _brief(cls, v: str) -> str:
+        return check_brief(v)
+
+    @field_validator("k")
+    @classmethod
+    def _k(cls, v: int) -> int:
+        return check_k(v, limit=MAX_K)
+
+    @field_validator("diversity")
+    @classmethod
+    def _diversity(cls, v: float) -> float:
+        return check_diversity(v)
 
 
 # -- response models --------------------------------------------------------------------------
@@ -411,24 +453,70 @@ class ServiceOverloaded(Exception):
         self.retry_after = max(1, math.ceil(wait_s - limit_s))
 
 
-class BodyLimitMiddleware:
-    """Reject request bodies over ``max_bytes`` with 413 before the app parses them.
+def json_depth(body: bytes | str) -> int:
+    """How deeply arrays and objects nest in a JSON text (strings skipped), without parsing it."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    text = _JSON_STRING_RE.sub("", text)
+    depth = deepest = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
-    The body is read here (at most ``max_bytes``) and replayed to the app, because an error raised
-    from inside the app's own body parsing would surface as a generic 400.
+
+_JSON_STRING_RE = re.compile(r'"(?:[^"\\]|\\.)*"?', re.DOTALL)
+
+
+class BodyLimitMiddleware:
+    """Read the request body within a deadline and a size limit, and refuse what cannot be JSON.
+
+    Over ``max_bytes``: 413 before the app parses it. Not all there within ``timeout_s`` (a client
+    that announces more than it sends): 408, and the connection is closed. A JSON body that is not
+    UTF-8 or nests deeper than ``max_depth``: 422 saying which. The body is read here and replayed
+    to the app, because an error raised from inside the app's own body parsing would surface as a
+    generic 400.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, timeout_s: float = BODY_TIMEOUT_S, max_depth: int = MAX_JSON_DEPTH) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
+        self.max_depth = max_depth
+
+    async def _send(self, send: Send, status: int, content: Any) -> None:
+        body = SafeJSONResponse(content, status_code=status, headers=SECURITY_HEADERS)
+        await send({"type": "http.response.start", "status": status, "headers": body.raw_headers + [(b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body.body})
 
     async def _reject(self, send: Send, size: str) -> None:
-        body = SafeJSONResponse(
+        await self._send(
+            send, 413,
             {"detail": f"request body is {size}; the limit is {self.max_bytes} bytes ({self.max_bytes // 1024} KB): shorten the brief or the filter lists"},
-            status_code=413,
         )
-        await send({"type": "http.response.start", "status": 413, "headers": body.raw_headers + [(b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body.body})
+
+    async def _invalid(self, send: Send, msg: str) -> None:
+        await self._send(send, 422, {"detail": [{"loc": ["body"], "msg": msg, "type": "json_invalid"}], "message": f"body: {msg}"})
+
+    def _check_json(self, scope: Scope, body: bytes) -> str | None:
+        if not body:
+            return None
+        ctype = next((v for n, v in scope.get("headers", ()) if n == b"content-type"), b"application/json").lower()
+        if b"json" not in ctype:
+            return None
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return "the request body is not UTF-8; send UTF-8 JSON such as {\"brief\": \"...\", \"k\": 10}"
+        depth = json_depth(body)
+        if depth > self.max_depth:
+            return (
+                f"the JSON body nests arrays and objects {depth} levels deep; the limit is {self.max_depth} (a request needs 3): "
+                "send a JSON object such as {\"brief\": \"...\", \"k\": 10}"
+            )
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -446,8 +534,16 @@ class BodyLimitMiddleware:
         chunks: list[bytes] = []
         size = 0
         more = True
+        deadline = time.monotonic() + self.timeout_s
         while more:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), timeout=max(0.0, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                logger.info("request body not complete within %g s (%d bytes received); closing the connection", self.timeout_s, size)
+                await self._send(
+                    send, 408, {"detail": f"the request body did not arrive within {self.timeout_s:g} s ({size} bytes received); send the whole body at once"}
+                )
+                return
             if message["type"] != "http.request":
                 # The client went away: let the app see the disconnect.
                 pending: list[Message] = [message]
@@ -460,7 +556,12 @@ class BodyLimitMiddleware:
             chunks.append(chunk)
             more = message.get("more_body", False)
         else:
-            pending = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+            body = b"".join(chunks)
+            problem = self._check_json(scope, body)
+            if problem is not None:
+                await self._invalid(send, problem)
+                return
+            pending = [{"type": "http.request", "body": body, "more_body": False}]
 
         async def replay() -> Message:
             if pending:
@@ -468,6 +569,43 @@ class BodyLimitMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+class SecurityHeadersMiddleware:
+    """Add :data:`SECURITY_HEADERS` to every response that does not set the header itself."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                have = {name.lower() for name, _ in message.get("headers", ())}
+                message = {**message, "headers": [*message.get("headers", ()), *((n, v) for n, v in self.headers if n not in have)]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _inline_hashes(html: str, tag: str) -> str:
+    """CSP source expressions (``'sha256-...'``) for each inline ``<tag>`` block of ``html``."""
+    found = re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.DOTALL)
+    return " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(x.encode()).digest()).decode()}'" for x in found)
+
+
+def _docs_page(openapi_url: str, assets: Mapping[str, str]) -> tuple[str, str]:
+    """Swagger UI's page, with no remote favicon, and a CSP that lets only its own files and inline start-up script run."""
+    html = get_swagger_ui_html(openapi_url=openapi_url, title="matcher API", swagger_favicon_url="data:,", **assets).body.decode()
+    csp = (
+        f"default-src 'none'; script-src 'self' {_inline_hashes(html, 'script')}; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; connect-src 'self'; font-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+    return html, csp
 
 
 def _plain(value: Any) -> Any:
@@ -900,13 +1038,8 @@ def _health(service: Service, deadline: float) -> HealthResponse:
 def _page() -> tuple[str, str]:
     """The web page and its Content-Security-Policy (inline script and style allowed by hash only)."""
     html = (resources.files("matcher") / "web" / "index.html").read_text(encoding="utf-8")
-
-    def hashes(tag: str) -> str:
-        found = re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.DOTALL)
-        return " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(x.encode()).digest()).decode()}'" for x in found)
-
     csp = (
-        f"default-src 'none'; script-src {hashes('script')}; style-src {hashes('style')}; connect-src 'self'; "
+        f"default-src 'none'; script-src {_inline_hashes(html, 'script')}; style-src {_inline_hashes(html, 'style')}; connect-src 'self'; "
         "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
     return html, csp
@@ -958,6 +1091,7 @@ def create_app(
     encoder: Encoder | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     max_body_bytes: int = MAX_BODY_BYTES,
+    body_timeout_s: float = BODY_TIMEOUT_S,
 ) -> FastAPI:
     """Build the HTTP app serving the latest published snapshot of ``store``.
 
@@ -969,6 +1103,8 @@ def create_app(
         timeout_s: request deadline; work past it answers 503 instead of hanging, and a request
             that the queue ahead of it cannot let finish in time answers 503 at once.
         max_body_bytes: larger request bodies answer 413 before they are parsed.
+        body_timeout_s: a body not complete this many seconds after the headers answers 408 and the
+            connection is closed.
 
     Returns:
         A FastAPI app: ``POST /recommend``, ``GET /creators/{id}``, ``GET /brands/{id}/matches``,
@@ -992,7 +1128,9 @@ def create_app(
         redoc_url=None,
     )
     app.state.service = service
-    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes, timeout_s=body_timeout_s)
+    # Added last, so it is outermost: the 413/408/422 answers of the body check carry the headers too.
+    app.add_middleware(SecurityHeadersMiddleware)
 
     # Swagger UI from the swagger-ui-bundle package, so /docs works without reaching a CDN.
     try:
@@ -1003,10 +1141,11 @@ def create_app(
     except ImportError:  # pragma: no cover - a declared dependency
         logger.warning("swagger-ui-bundle is not installed; /docs loads Swagger UI from its CDN")
         docs_assets = {}
+    docs_html, docs_csp = _docs_page(app.openapi_url or "/openapi.json", docs_assets)
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title="matcher API", **docs_assets)
+        return HTMLResponse(docs_html, headers={"Content-Security-Policy": docs_csp})
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> SafeJSONResponse:
@@ -1022,8 +1161,9 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> SafeJSONResponse:
         if exc.status_code == 400 and request.method == "POST":
-            # FastAPI's own answer to a body it cannot decode (not UTF-8): say what to send instead.
-            msg = "the request body is not UTF-8 JSON; send a JSON object such as {\"brief\": \"...\", \"k\": 10}"
+            # FastAPI's own answer to a body it cannot parse (the body check has already refused
+            # bodies that are not UTF-8 or nest too deeply): say what to send instead.
+            msg = "the request body cannot be parsed as JSON; send a JSON object such as {\"brief\": \"...\", \"k\": 10}"
             return SafeJSONResponse({"detail": [{"loc": ["body"], "msg": msg, "type": "json_invalid"}], "message": f"body: {msg}"}, status_code=422)
         return SafeJSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
@@ -1047,7 +1187,7 @@ def create_app(
 
     @app.get("/", include_in_schema=False)
     async def index() -> HTMLResponse:
-        return HTMLResponse(page, headers={"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})
+        return HTMLResponse(page, headers={"Content-Security-Policy": csp})
 
     @app.get("/healthz", response_model=HealthResponse, responses=_RESPONSES_503, tags=["service"])
     async def healthz() -> HealthResponse:
@@ -1130,4 +1270,62 @@ def serve(store: str | Path, *, host: str = "127.0.0.1", port: int = 8000, confi
     app = create_app(store, config=config, timeout_s=timeout_s)
     logger.info("serving %s on http://%s:%d (page at /, API docs at /docs)", store, host, port)
     # One process: the model and the snapshot live in memory once, shared by the worker threads.
-    uvicorn.run(app, host=host, port=port, log_level=log_level, workers=1)
+    uvicorn.run(app, **server_options(), host=host, port=port, log_level=log_level, workers=1)
+
+
+def server_options(*, header_timeout_s: float = HEADER_TIMEOUT_S, keep_alive_s: int = KEEP_ALIVE_S) -> dict[str, Any]:
+    """uvicorn settings that bound how long a client may hold a connection without finishing a request.
+
+    uvicorn closes idle keep-alive connections (``timeout_keep_alive``) but has no time limit on
+    receiving a request's headers or body; the headers get one here (an h11 protocol that answers
+    408 and closes), the body in :class:`BodyLimitMiddleware`.
+    """
+    return {"http": header_timeout_protocol(header_timeout_s), "timeout_keep_alive": keep_alive_s, "h11_max_incomplete_event_size": 16 * 1024}
+
+
+def header_timeout_protocol(timeout_s: float) -> type[asyncio.Protocol]:
+    """uvicorn's h11 protocol with a deadline on each request's line and headers.
+
+    The deadline starts when a connection opens, or when the first byte of a later request on a
+    kept-alive connection arrives, and ends when the headers are complete.
+    """
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeaderTimeoutH11Protocol(H11Protocol):
+        _header_timer: asyncio.TimerHandle | None = None
+
+        def _waiting_for_headers(self) -> bool:
+            return self.cycle is None or self.cycle.response_complete
+
+        def _arm(self) -> None:
+            if self._header_timer is None:
+                self._header_timer = self.loop.call_later(timeout_s, self._headers_too_slow)
+
+        def _disarm(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            if self._waiting_for_headers():
+                self._arm()
+            super().data_received(data)
+            if not self._waiting_for_headers():
+                self._disarm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _headers_too_slow(self) -> None:
+            self._header_timer = None
+            if self._waiting_for_headers() and not self.transport.is_closing():
+                logger.info("request headers not complete within %g s; closing the connection", timeout_s)
+                self.transport.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                self.transport.close()
+
+    return HeaderTimeoutH11Protocol

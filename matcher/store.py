@@ -18,6 +18,7 @@ import shutil
 import signal
 import sqlite3
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from matcher.errors import StoreError
+from matcher.files import check_name, read_confined, sha256_confined
 from matcher.index import IDS_FILE, INDEX_FILE, META_FILE, VECTORS_FILE, VectorIndex
 from matcher.niches import MODEL_FILE as NICHE_MODEL_FILE
 from matcher.niches import NicheModel
@@ -98,6 +100,10 @@ CREATE TABLE IF NOT EXISTS suppressed (
     added_at TEXT NOT NULL
 );
 """
+
+# The manifest and the small store-level files are JSON of a few kB; a larger one is not ours.
+MAX_MANIFEST_BYTES = 64 << 20
+MAX_POINTER_BYTES = 4096
 
 _REVISION_RE = re.compile(r"^(?P<base>.+?)(?:-r(?P<rev>\d+))?$")
 
@@ -290,6 +296,24 @@ def snapshot_files(snap: Snapshot) -> dict[str, bytes]:
     return files
 
 
+# How long taking the lock waits for a reader's probe (:meth:`Store.locked`) to let go: a probe
+# holds it for microseconds, a run for minutes.
+_LOCK_PATIENCE_S = 0.5
+
+
+def _flock_soon(fd: int) -> None:
+    """Take the exclusive lock, retrying briefly; raises BlockingIOError if another process keeps it."""
+    deadline = time.monotonic() + _LOCK_PATIENCE_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
 class Store:
     """A directory holding snapshots, the pointer to the published one, checkpoints and ``matcher.sqlite``.
 
@@ -358,7 +382,7 @@ class Store:
             raise StoreWriteError(f"{self.root / LOCK_FILE}: cannot open the store's lock file ({exc.strerror or exc}); check that {self.root} is a writable directory") from None
         try:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                _flock_soon(fd)
             except BlockingIOError:
                 holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
                 raise StoreBusyError(
@@ -370,6 +394,23 @@ class Store:
             yield
         finally:
             os.close(fd)  # closing the descriptor releases the lock
+
+    def locked(self) -> bool:
+        """True while some process holds the store's lock (a batch, forget or rollback is running).
+
+        Probes with a shared lock taken and released at once; :meth:`lock` waits out such a probe.
+        """
+        try:
+            fd = os.open(self.root / LOCK_FILE, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # releases the probe's lock, if it was taken
+        return False
 
     def clean_temporaries(self) -> int:
         """Remove temporaries left by a killed process (call with the lock held). Returns how many."""
@@ -457,9 +498,11 @@ class Store:
 
     def _read_published(self) -> list[str]:
         try:
-            data = json.loads((self.root / PUBLISHED_FILE).read_text())
+            data = json.loads(read_confined(self.root, PUBLISHED_FILE, size=None, max_bytes=MAX_MANIFEST_BYTES))
             return [str(x) for x in data["snapshots"]]
-        except FileNotFoundError:
+        except (FileNotFoundError, StoreError) as exc:
+            if (self.root / PUBLISHED_FILE).exists() or (self.root / PUBLISHED_FILE).is_symlink():
+                logger.warning("%s cannot be read (%s); treating only the current snapshot as published", self.root / PUBLISHED_FILE, exc)
             # A store written before the list existed: its published snapshot is the only one known good.
             cur = self._current_or_none()
             return [cur] if cur else []
@@ -608,12 +651,14 @@ class Store:
             StoreError: nothing has been published in this store.
         """
         try:
-            value = (self.root / POINTER).read_text().strip()
+            if not (self.root / POINTER).exists() and not (self.root / POINTER).is_symlink():
+                raise FileNotFoundError(self.root / POINTER)
+            value = read_confined(self.root, POINTER, size=None, max_bytes=MAX_POINTER_BYTES).decode("utf-8", "replace").strip()
         except FileNotFoundError:
             raise StoreError(
                 f"{self.root}: no published snapshot; run 'matcher batch --store {self.root} ...' first"
             ) from None
-        if not value or "/" in value or value.startswith("."):
+        if not value or "/" in value or "\\" in value or "\x00" in value or value.startswith("."):
             raise StoreError(f"{self.root / POINTER}: does not name a snapshot; run 'matcher batch' again")
         return value
 
@@ -629,9 +674,12 @@ class Store:
         Raises:
             StoreError: missing, unreadable, or written by an incompatible version.
         """
+        check_name(snapshot_id, self.snapshots_dir)
         path = self.snapshots_dir / snapshot_id / MANIFEST
         try:
-            manifest = json.loads(path.read_text())
+            if not path.exists() and not path.is_symlink():
+                raise FileNotFoundError(path)
+            manifest = json.loads(read_confined(path.parent, MANIFEST, size=None, max_bytes=MAX_MANIFEST_BYTES))
         except FileNotFoundError:
             raise StoreError(f"{path}: snapshot manifest missing; run 'matcher batch' again") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -644,6 +692,12 @@ class Store:
             )
         if not isinstance(manifest.get("files"), dict):
             raise StoreError(f"{path}: manifest lists no files; run 'matcher batch' again")
+        # Every name is a plain file of the snapshot directory, with a stated size and checksum,
+        # before anything it names is opened.
+        for name, meta in manifest["files"].items():
+            check_name(name, path.parent)
+            if name == MANIFEST or not isinstance(meta, dict) or not isinstance(meta.get("sha256"), str) or isinstance(meta.get("bytes"), bool) or not isinstance(meta.get("bytes"), int) or meta["bytes"] < 0:
+                raise StoreError(f"{path}: the entry for {name!r} has no valid size and sha256; run 'matcher batch' again")
         return manifest
 
     def verify(self, snapshot_id: str) -> dict[str, Any]:
@@ -656,11 +710,9 @@ class Store:
         d = self.snapshots_dir / snapshot_id
         for name, meta in manifest["files"].items():
             path = d / name
-            try:
-                size = path.stat().st_size
-            except FileNotFoundError:
-                raise StoreError(f"{path}: missing from snapshot {snapshot_id}; run 'matcher batch' again or 'matcher rollback'") from None
-            if size != meta.get("bytes") or _sha256_file(path) != meta.get("sha256"):
+            if not path.exists() and not path.is_symlink():
+                raise StoreError(f"{path}: missing from snapshot {snapshot_id}; run 'matcher batch' again or 'matcher rollback'")
+            if sha256_confined(d, name, size=meta["bytes"]) != meta["sha256"]:
                 raise StoreError(f"{path}: checksum differs from the manifest (corrupt, truncated or altered); run 'matcher batch' again or 'matcher rollback'")
         return manifest
 
@@ -690,12 +742,30 @@ class Store:
         raise StoreError(f"{first}; no earlier snapshot verifies either") from None
 
     def resolve(self) -> str:
-        """Id of the snapshot readers are served: the published one if it verifies, else the newest earlier one.
+        """Id of the snapshot readers are served (see :meth:`served`).
 
         Raises:
-            StoreError: nothing published, or no retained snapshot verifies.
+            StoreError: nothing published, or no retained snapshot can be served.
         """
-        return self._first_good(self.verify)[0]
+        return self.served().snapshot_id
+
+    def served(self) -> Snapshot:
+        """The snapshot every reader serves: the published one if it loads, else the newest earlier one that does.
+
+        This is the one decision of what is served: ``recommend()``, the HTTP service, ``matcher
+        export``, ``matcher matches``, ``read_matches()`` and ``evaluate_store`` all take it from
+        here. A snapshot is good when every file matches its checksum *and* parses (the ``.npy``
+        arrays as plain arrays, the Parquet tables, the FAISS index, sizes that agree); a published
+        snapshot that fails either test is skipped with a warning. ``served_for`` names the
+        published id.
+
+        Raises:
+            StoreError: nothing published, or no retained snapshot can be served.
+        """
+        current = self.current_id()
+        _, snap = self._first_good(self._load)
+        snap.served_for = current
+        return snap
 
     def load(self, snapshot_id: str | None = None) -> Snapshot:
         """Load and verify a snapshot.
@@ -711,22 +781,17 @@ class Store:
         """
         if snapshot_id is not None:
             return self._load(snapshot_id)
-        current = self.current_id()
-        _, snap = self._first_good(self._load)
-        snap.served_for = current
-        return snap
+        return self.served()
 
     def _blob_reader(self, sid: str, manifest: Mapping[str, Any]) -> Callable[[str], bytes]:
         d = self.snapshots_dir / sid
         sums = {name: meta["sha256"] for name, meta in manifest["files"].items()}
+        sizes = {name: meta["bytes"] for name, meta in manifest["files"].items()}
 
         def blob(name: str) -> bytes:
             if name not in sums:
                 raise StoreError(f"{d / name}: not listed in the manifest of snapshot {sid}; run 'matcher batch' again")
-            try:
-                data = (d / name).read_bytes()
-            except FileNotFoundError:
-                raise StoreError(f"{d / name}: missing from snapshot {sid}; run 'matcher batch' again or 'matcher rollback'") from None
+            data = read_confined(d, name, size=sizes[name])
             if _sha256(data) != sums[name]:
                 raise StoreError(f"{d / name}: checksum differs from the manifest (corrupt or altered); run 'matcher batch' again or 'matcher rollback'")
             return data
@@ -738,6 +803,7 @@ class Store:
         d = self.snapshots_dir / sid
         blob = self._blob_reader(sid, manifest)
         sums = {name: meta["sha256"] for name, meta in manifest["files"].items()}
+        sizes = {name: meta["bytes"] for name, meta in manifest["files"].items()}
 
         def npy(name: str) -> np.ndarray:
             try:
@@ -753,11 +819,11 @@ class Store:
                 raise StoreError(f"{d / name}: not a readable Parquet file ({type(exc).__name__}); run 'matcher batch' again") from None
 
         for name in manifest["files"]:
-            if not (d / name).exists():
+            if not (d / name).exists() and not (d / name).is_symlink():
                 raise StoreError(f"{d / name}: missing from snapshot {sid}; run 'matcher batch' again or 'matcher rollback'")
         index_files_names = {INDEX_FILE, VECTORS_FILE, IDS_FILE, META_FILE}
         try:
-            index = VectorIndex.load(d, checksums=sums)
+            index = VectorIndex.load(d, checksums=sums, sizes=sizes)
         except (RuntimeError, ValueError, KeyError) as exc:
             raise StoreError(f"{d}: the index cannot be read ({exc}); run 'matcher batch' again") from None
         snap = Snapshot(
@@ -805,16 +871,13 @@ class Store:
     def read_matches(self, snapshot_id: str | None = None, *, brand_id: str | None = None) -> pd.DataFrame:
         """Stored matches of a snapshot, ordered by brand and rank.
 
-        Without ``snapshot_id``: the snapshot readers are served (see :meth:`load`), fully verified.
+        Without ``snapshot_id``: those of the snapshot readers are served (:meth:`served`).
         With it: that snapshot's ``matches.parquet``, checked against its manifest.
 
         Raises:
             StoreError: nothing published, or the matches fail verification.
         """
-        if snapshot_id is None:
-            _, frame = self._first_good(lambda sid: self._matches(sid, full_check=True))
-        else:
-            frame = self._matches(snapshot_id)
+        frame = self._matches(self.resolve() if snapshot_id is None else snapshot_id)
         if brand_id is not None:
             return frame[frame["brand_id"] == brand_id].reset_index(drop=True)
         return frame.copy()
@@ -829,12 +892,26 @@ class Store:
             )
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
-        """The newest ``limit`` rows of the run history (batch runs, rollbacks, erasures), newest first."""
+        """The newest ``limit`` rows of the run history (batch runs, rollbacks, erasures), newest first.
+
+        A run recorded as ``running`` while nobody holds the store's lock was killed (its lock died
+        with it): it is shown as ``interrupted`` at once, as the next run will record it.
+        """
+        query = "SELECT run_id, started_at, finished_at, status, snapshot_id, details FROM runs ORDER BY started_at DESC, run_id DESC LIMIT ?"
         with self._db() as db:
-            rows = db.execute(
-                "SELECT run_id, started_at, finished_at, status, snapshot_id, details FROM runs ORDER BY started_at DESC, run_id DESC LIMIT ?",
-                (int(limit),),
-            ).fetchall()
+            rows = db.execute(query, (int(limit),)).fetchall()
+        running = {r[0] for r in rows if r[3] == "running"}
+        if running and not self.locked():
+            # Read again after the probe: a run that finished in between has its final status by now,
+            # and one read as 'running' before the probe that still is has lost its lock, so its
+            # process is gone (a run started after the probe is not among them).
+            with self._db() as db:
+                rows = db.execute(query, (int(limit),)).fetchall()
+            published = set(self._read_published())
+            rows = [
+                (*r[:3], "published" if r[4] in published else "interrupted", *r[4:]) if r[3] == "running" and r[0] in running else r
+                for r in rows
+            ]
         out = []
         for run_id, started, finished, status, sid, details in rows:
             try:
@@ -931,10 +1008,11 @@ class Checkpoints:
         except (FileNotFoundError, ValueError):
             return None
         files: dict[str, bytes] = {}
+        sizes = marker.get("bytes", {}) if isinstance(marker.get("bytes"), dict) else {}
         for name, sha in marker.get("files", {}).items():
             try:
-                data = (self.path(stage) / name).read_bytes()
-            except FileNotFoundError:
+                data = read_confined(self.path(stage), name, size=sizes.get(name))
+            except StoreError:
                 data = None
             if data is None or _sha256(data) != sha:
                 logger.warning("checkpoint %s/%s is missing or damaged; redoing stage %s", stage, name, stage)
@@ -955,7 +1033,11 @@ class Checkpoints:
             for name, data in files.items():
                 _write_durable(d / name, data)
             _fsync_dir(d)
-            marker = {"files": {name: _sha256(data) for name, data in files.items()}, "info": dict(info or {})}
+            marker = {
+                "files": {name: _sha256(data) for name, data in files.items()},
+                "bytes": {name: len(data) for name, data in files.items()},
+                "info": dict(info or {}),
+            }
             atomic_write(self.dir / f"{stage}.done.json", json.dumps(marker, sort_keys=True, default=str).encode())
         except BaseException:
             shutil.rmtree(d, ignore_errors=True)

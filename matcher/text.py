@@ -7,13 +7,29 @@ import html
 import math
 import re
 import unicodedata
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from matcher.errors import ConfigError
 
-__all__ = ["normalize_text", "normalize_series", "content_hash", "INVISIBLE_CHARS", "extract_contacts", "redact_contacts"]
+__all__ = [
+    "normalize_text",
+    "normalize_series",
+    "content_hash",
+    "INVISIBLE_CHARS",
+    "extract_contacts",
+    "redact_contacts",
+    "contact_details",
+    "Contacts",
+    "PHONE_REGION",
+    "PHONE_RUN_PATTERN",
+    "strip_controls",
+    "spreadsheet_safe",
+    "spreadsheet_safe_frame",
+    "FORMULA_STARTS",
+]
 
 #: Zero-width and bidirectional-control characters that ``normalize_text`` always removes.
 INVISIBLE_CHARS: frozenset[str] = frozenset(
@@ -29,6 +45,8 @@ INVISIBLE_CHARS: frozenset[str] = frozenset(
 _DROP_RE = re.compile(
     "[" + "".join(sorted(INVISIBLE_CHARS)) + "\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ud800-\udfff]"
 )
+# Every C0/C1 control (whitespace ones too) and the invisible characters: an id keeps none of them.
+_CONTROL_RE = re.compile("[" + "".join(sorted(INVISIBLE_CHARS)) + "\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 # Regex rather than a full parser: the inputs are short bios and captions, and a regex keeps
 # a stray "<3" or "a < b" intact where a lenient parser would swallow the rest of the text.
@@ -206,89 +224,253 @@ def content_hash(text: str, *, namespace: str = "") -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-# -- contact details (emails, phone numbers) ----------------------------------------------------
-# Written-out "[at]"/"(dot)" forms are how bios usually hide an address from scrapers.
-_AT = r"(?:@|\s?[\[({]\s?at\s?[\])}]\s?)"
-_DOT = r"(?:\.|\s?[\[({]\s?dot\s?[\])}]\s?)"
+# -- contact details (emails, phone numbers, messaging links) ------------------------------------
+# Measured on tests/data/contacts.tsv (benchmarks/redaction.py, results in benchmarks/results/redaction.md).
+#: Region whose national numbers (no "+" or "00" prefix) are recognised, as an ISO 3166-1 code.
+PHONE_REGION = "US"
+#: Regions whose national numbers with a leading trunk "0" ("020 7946 0958", "030 1234567") are also
+#: recognised: a leading 0 is not a North American form, so these add no false positive there.
+TRUNK_REGIONS = ("GB", "DE", "FR", "IN", "AU", "IT", "ES", "BR")
+#: Top-level domains accepted for addresses written with spaces or words ("jane @ gmail.com",
+#: "jane dot doe at gmail dot com"), where "at" and "@" alone are too common to trust.
+_SPOKEN_TLDS = (
+    "com|net|org|io|co|me|info|biz|edu|gov|app|dev|xyz|email|mail|online|site|store|shop|live|tv|"
+    "us|uk|ca|au|nz|ie|de|fr|es|it|nl|be|ch|at|se|no|dk|fi|pl|pt|br|mx|ar|cl|in|jp|kr|cn|ru|za|ng|ke"
+)
+_AT_SIGN = r"(?:@|\uff20)"
+_BRACKET_AT = r"\s?[\[({<]\s?at\s?[\])}>]\s?"
+_BRACKET_DOT = r"\s?[\[({<]\s?dot\s?[\])}>]\s?"
+_LOCAL = r"[A-Za-z0-9][A-Za-z0-9._%+-]*"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _EMAIL_RE = re.compile(
-    rf"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*{_AT}(?:[A-Za-z0-9-]+{_DOT})+[A-Za-z]{{2,24}}(?![\w-])",
+    # jane@gmail.com, jane [at] gmail [dot] com (any mix of the two)
+    rf"(?<![\w.%+-]){_LOCAL}(?:{_AT_SIGN}|{_BRACKET_AT})(?:{_LABEL}(?:\.|{_BRACKET_DOT}))+[A-Za-z]{{2,24}}(?![\w-])"
+    # jane @ gmail.com (spaces around the sign)
+    rf"|(?<![\w.%+-]){_LOCAL}\s+{_AT_SIGN}\s+(?:{_LABEL}\.)+(?:{_SPOKEN_TLDS})(?![\w-])"
+    # jane dot doe at gmail dot com (words, every dot spelled out)
+    rf"|(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9_%+-]*(?:\s+dot\s+[A-Za-z0-9_%+-]+)*\s+at\s+(?:{_LABEL}\s+dot\s+)+(?:{_SPOKEN_TLDS})(?![\w-])",
     re.IGNORECASE,
 )
-# Candidates are digit groups joined by single separators; each group is a maximal digit run, so
-# the scan stays linear. Whether a candidate is a phone number is decided in _phone_prefix.
-_PHONE_CANDIDATE_RE = re.compile(r"(?<![\w+@#/=.%$\u20ac\u00a3])\+?\(?\d+\)?(?:[ .\-]\(?\d+\)?){0,7}")
-_PHONE_GROUP_RE = re.compile(r"[ .\-]?\(?\d+\)?")
-_NANP_RE = re.compile(r"(?:1[ .\-]?)?\(?\d{3}\)?[ .\-]?\d{3}[ .\-]\d{4}")
+_AT_FORMS_RE = re.compile(rf"\s*(?:{_AT_SIGN}|{_BRACKET_AT}|\sat\s)\s*", re.IGNORECASE)
+_DOT_FORMS_RE = re.compile(rf"\s*(?:{_BRACKET_DOT}|\s+dot\s+)\s*", re.IGNORECASE)
+# Links that open a chat with the creator: the number or account is a contact detail like a phone.
+_MESSAGING_RE = re.compile(
+    r"(?<![\w@.-])(?:https?://)?(?:www\.)?"
+    r"(?:wa\.me|api\.whatsapp\.com/send|chat\.whatsapp\.com|whatsapp\.com/(?:send|channel)|t\.me|telegram\.(?:me|dog)|"
+    r"m\.me|ig\.me|signal\.me|signal\.group|line\.me|lin\.ee|viber\.click|msng\.link|wechat\.com|u\.wechat\.com|"
+    r"qr\.kakao\.com|open\.kakao\.com|discord\.gg|discord\.com/invite|skype:|viber://|whatsapp://|tg://)"
+    r"[^\s<>\"'\\]*",
+    re.IGNORECASE,
+)
+_WA_NUMBER_RE = re.compile(r"(?:wa\.me/|phone=)\+?(\d{6,15})", re.IGNORECASE)
+# A run of digits joined by phone separators right before a match marks a longer number (an order
+# id, an ISBN) of which the match is only the tail.
+_NUMBER_CONTEXT_RE = re.compile(
+    r"(?:#|\bno\.?|\bnr\.?|\border|\binvoice|\btracking|\bisbn(?:-1[03])?|\bsku|\bref|\bid|\bserial|\bmodel|\bpart|\basin|\bupc|\bean|\bversion|\bver\.?|\bfirmware|\bbuild|\bv)\s*[:#]?\s*$",
+    re.IGNORECASE,
+)
+# A date inside a match (03.10.2026, 2026-10-03, 12/05/2024) means a date range, not a number.
+_DATE_RE = re.compile(r"\b(?:\d{1,2}[./-]\d{1,2}[./-](?:19|20)\d{2}|(?:19|20)\d{2}[./-]\d{1,2}[./-]\d{1,2})\b")
+#: libphonenumber's leniency: POSSIBLE (the length fits the region) rather than VALID (an assigned
+#: range), so that numbers in ranges a region keeps for fiction or has just opened are found.
+PHONE_LENIENCY = "POSSIBLE"
+MIN_NATIONAL_DIGITS = 10
+#: Fewest digits of a number written with "+" or "00" (country code included).
+MIN_INTERNATIONAL_DIGITS = 8
+_NANP_NATIONAL_RE = re.compile(r"[2-9]\d{9}")
+#: What every phone number found has: 8 digits joined only by phone punctuation (at most 4 in a
+#: row). A text without such a run is not scanned; the batch's pre-filter uses the same pattern.
+PHONE_RUN_PATTERN = r"\d(?:[\s\-\u2010-\u2015\u2212\u30fc\uff0d\uff0f()\uff08\uff09\uff3b\uff3d.\[\]/~\u2053\u223c\uff5e+]{0,4}\d){7,}"
+_PHONE_RUN_RE = re.compile(PHONE_RUN_PATTERN)
+_TRUNK_HINT_RE = re.compile(r"(?<![\d.,])\(?0\d")
 
 
-def _is_phone(candidate: str) -> bool:
-    digits = sum(ch.isdigit() for ch in candidate)
-    if candidate.startswith("+") or candidate.startswith("00"):
-        return 8 <= digits <= 15
-    if candidate.startswith(("0", "(")):
-        return 10 <= digits <= 13
-    # Without a trunk or country prefix only the North American 3-3-4 form is distinctive
-    # enough: dates, prices and follower counts must not pass for phone numbers.
-    return _NANP_RE.fullmatch(candidate) is not None
+@dataclass(frozen=True)
+class Contacts:
+    """Contact details found in a text, and the text without them.
+
+    ``emails`` are lower-cased with spelled-out "at"/"dot" restored; ``phones`` are as written
+    (a WhatsApp link's number as ``+<digits>``); ``links`` are messaging links (wa.me, t.me, m.me, ...).
+    """
+
+    text: str
+    emails: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
 
 
-def _phone_prefix(text: str, start: int, end: int) -> int | None:
-    """End of the longest run of whole digit groups from ``start`` that is a phone number."""
-    ends = [m.end() for m in _PHONE_GROUP_RE.finditer(text, start, end)]
-    for stop in reversed(ends):
-        nxt = text[stop : stop + 1]
-        if nxt and (nxt.isalnum() or nxt in "@%"):
-            continue
-        if _is_phone(text[start:stop]):
-            return stop
-    return None
+def _clean_email(raw: str) -> str:
+    out = _AT_FORMS_RE.sub("@", raw)
+    out = _DOT_FORMS_RE.sub(".", out)
+    return "".join(out.split()).lower()
 
 
-def extract_contacts(text: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-    """Split contact details out of a text.
+def _phone_spans(
+    text: str, taken: list[tuple[int, int]], *, region: str, trunk_regions: tuple[str, ...], leniency: str, min_national_digits: int, id_labels: bool
+) -> list[tuple[int, int, str]]:
+    import phonenumbers
 
-    Emails (also written as ``name [at] domain [dot] com``) and phone numbers (international with
-    ``+``/``00``, national with a leading ``0``, or North American ``555-123-4567``) are removed
-    from the text and returned on their own, in order of appearance and without repeats. Dates,
-    prices, discount codes and counts are left alone.
+    level = getattr(phonenumbers.Leniency, leniency)
+    found: list[tuple[int, int, str]] = []
+    # The other regions add only numbers written with a leading 0: scan for them only if one is there.
+    regions = (region, *trunk_regions) if _TRUNK_HINT_RE.search(text) else (region,)
+    for pass_region in regions:
+        for m in phonenumbers.PhoneNumberMatcher(text, pass_region, leniency=level):
+            a, b = m.start, m.end
+            if any(x < b and a < y for x, y in taken) or any(x < b and a < y for x, y, _ in found):
+                continue
+            raw = m.raw_string
+            digits = sum(ch.isdigit() for ch in raw)
+            head = raw.lstrip("(")
+            international = head.startswith("+") or (head.startswith("00") and head[2:3].isdigit() and head[2] != "0")
+            if pass_region != region and not head.startswith("0"):
+                continue  # the other regions add only numbers with their trunk "0" or the "00" prefix
+            # A national number needs its area code: a bare 7-digit run is far more often a count,
+            # an amount or an id than a local phone number.
+            if not international and digits < min_national_digits:
+                continue
+            if international and digits < MIN_INTERNATIONAL_DIGITS:
+                continue
+            # A North American number's area code starts with 2-9: a 10-digit id or an epoch
+            # timestamp (1444937239) does not pass for a +1 number.
+            if m.number.country_code == 1 and not _NANP_NATIONAL_RE.fullmatch(str(m.number.national_number)):
+                continue
+            if id_labels and _NUMBER_CONTEXT_RE.search(text[max(0, a - 16) : a]):
+                continue
+            # Part of a longer number (2.10.1234567, 2,000,000) or a date range: not a phone number.
+            if (a >= 2 and text[a - 1] in ".," and text[a - 2].isdigit()) or (text[b : b + 1] in (".", ",") and text[b + 1 : b + 2].isdigit()):
+                continue
+            if _DATE_RE.search(text[max(0, a - 6) : b + 6]):
+                continue
+            found.append((a, b, raw))
+    return found
+
+
+def contact_details(
+    text: str,
+    *,
+    region: str = PHONE_REGION,
+    trunk_regions: tuple[str, ...] = TRUNK_REGIONS,
+    leniency: str = PHONE_LENIENCY,
+    min_national_digits: int = MIN_NATIONAL_DIGITS,
+    id_labels: bool = True,
+) -> Contacts:
+    """Find emails, phone numbers and messaging links in ``text`` and return them with the text without them.
+
+    Emails: ``jane@x.com``, ``jane @ x.com``, ``jane [at] x [dot] com``, ``jane dot doe at x dot com``.
+    Phones: found by ``phonenumbers`` (libphonenumber) at its ``POSSIBLE`` leniency: international
+    numbers (``+``/``00``) of any country, national numbers of ``region`` (and, with a leading ``0``,
+    of ``trunk_regions``) with at least 10 digits, not
+    preceded by an id label (``#``, "order", "ISBN", ...). Messaging links: WhatsApp, Telegram,
+    Messenger, Instagram DM, Signal, LINE, Viber, WeChat, KakaoTalk, Discord invites.
 
     :param text: normalised text.
-    :returns: ``(text without the contact details, emails (lower-cased), phone numbers as written)``.
+    :param region: ISO 3166-1 code whose national number formats are recognised.
+    :param trunk_regions: regions whose national numbers written with a leading trunk ``0`` are
+        recognised too.
+    :param leniency: a ``phonenumbers.Leniency`` name (``POSSIBLE``, ``VALID``, ...).
+    :param min_national_digits: fewest digits of a number without ``+``/``00``.
+    :param id_labels: skip numbers right after an id label (``#``, "order", "ISBN", "SKU", ...).
+    :returns: the text without the contact details (whitespace collapsed) and what was found.
     """
     if not text:
-        return text, (), ()
+        return Contacts(text=text)
     spans: list[tuple[int, int]] = []
     emails: list[str] = []
     phones: list[str] = []
+    links: list[str] = []
     lowered = text.lower()
-    if "@" in text or "at" in lowered:
+    if "me" in lowered or "://" in lowered or "skype:" in lowered or "." in lowered:
+        for m in _MESSAGING_RE.finditer(text):
+            link = m.group(0).rstrip(".,;:!?)")
+            spans.append((m.start(), m.start() + len(link)))
+            if link not in links:
+                links.append(link)
+            wa = _WA_NUMBER_RE.search(link)
+            if wa and "+" + wa.group(1) not in phones:
+                phones.append("+" + wa.group(1))
+    if "@" in text or "\uff20" in text or "at" in lowered:
         for m in _EMAIL_RE.finditer(text):
-            raw = m.group(0)
-            clean = re.sub(r"\s?[\[({]\s?at\s?[\])}]\s?", "@", raw, flags=re.IGNORECASE)
-            clean = re.sub(r"\s?[\[({]\s?dot\s?[\])}]\s?", ".", clean, flags=re.IGNORECASE).lower()
+            if any(x < m.end() and m.start() < y for x, y in spans):
+                continue
+            clean = _clean_email(m.group(0))
             if clean not in emails:
                 emails.append(clean)
             spans.append(m.span())
-    for m in _PHONE_CANDIDATE_RE.finditer(text):
-        if any(a <= m.start() < b for a, b in spans):
-            continue
-        stop = _phone_prefix(text, m.start(), m.end())
-        if stop is None:
-            continue
-        number = text[m.start() : stop].strip()
-        if number not in phones:
-            phones.append(number)
-        spans.append((m.start(), stop))
+    if _PHONE_RUN_RE.search(text):
+        phone_spans = _phone_spans(
+            text, spans, region=region, trunk_regions=trunk_regions, leniency=leniency, min_national_digits=min_national_digits, id_labels=id_labels
+        )
+        for a, b, raw in phone_spans:
+            number = raw.strip()
+            if number not in phones:
+                phones.append(number)
+            spans.append((a, b))
     if not spans:
-        return text, (), ()
+        return Contacts(text=text)
     out, last = [], 0
     for a, b in sorted(spans):
         out.append(text[last:a])
         last = max(last, b)
     out.append(text[last:])
-    return " ".join("".join(out).split()), tuple(emails), tuple(phones)
+    return Contacts(text=" ".join("".join(out).split()), emails=tuple(emails), phones=tuple(phones), links=tuple(links))
+
+
+def extract_contacts(text: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """Split contact details out of a text (see :func:`contact_details`).
+
+    :param text: normalised text.
+    :returns: ``(text without the contact details, emails (lower-cased), phone numbers as written)``;
+        messaging links are removed from the text too.
+    """
+    found = contact_details(text)
+    return found.text, found.emails, found.phones
 
 
 def redact_contacts(text: str) -> str:
-    """``text`` without emails and phone numbers (see :func:`extract_contacts`)."""
-    return extract_contacts(text)[0]
+    """``text`` without emails, phone numbers and messaging links (see :func:`contact_details`)."""
+    return contact_details(text).text
+
+
+# -- ids and spreadsheet cells ------------------------------------------------------------------
+def strip_controls(value: str) -> str:
+    """``value`` without control characters (C0 and C1, tab and newline included), lone surrogates,
+    zero-width and bidi controls: what is left of an id after an ANSI escape sequence, a NUL or a
+    hidden direction mark was typed into it."""
+    return _CONTROL_RE.sub("", value)
+
+
+#: First characters that make a spreadsheet (Excel, LibreOffice, Google Sheets) read a cell as a
+#: formula, after OWASP's "CSV injection" guidance: = + - @, tab and carriage return.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell with a leading ``'`` when it would start a formula; any other value unchanged.
+
+    Only strings are escaped: numbers (a negative score, a count) stay numbers in the file.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def spreadsheet_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells are escaped with :func:`spreadsheet_safe`, for writing as CSV.
+
+    Numeric, boolean and datetime columns are left as they are; text columns (``object`` or
+    ``string`` dtype, categoricals of text) have each string value escaped.
+    """
+    out = frame.copy()
+    for name in out.columns:
+        col = out[name]
+        dtype = col.dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            col = col.astype(object)
+        elif not (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)):
+            continue
+        values = col.tolist()
+        if any(isinstance(v, str) and v.startswith(FORMULA_STARTS) for v in values):
+            escaped = [spreadsheet_safe(v) for v in values]
+            out[name] = pd.Series(escaped, index=out.index, dtype=col.dtype if not isinstance(dtype, pd.CategoricalDtype) else object)
+    return out

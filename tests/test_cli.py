@@ -89,3 +89,16 @@ def test_bad_niche_labels_fail_before_any_work(sample, tmp_path):
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert str(bad) in p.stderr and "row 2: field 'niche' is 'jogging'" in p.stderr and "matcher niches" in p.stderr
     assert not store.exists()
+
+
+@pytest.mark.parametrize("content", ["creator_id,handle,bio,followers\n", "creator_id,bio,followers\n,no id,10\nc2,bad count,-3\n"])
+def test_a_creators_file_with_no_usable_row_is_one_clear_line(tmp_path, sample, content):
+    creators = tmp_path / "creators.csv"
+    creators.write_text(content)
+    p = run("batch", "--creators", str(creators), "--posts", str(sample.posts), "--brands", str(sample.brands), "--store", str(tmp_path / "s"), check=False)
+    assert p.returncode == 2, p.stderr
+    assert "Traceback" not in p.stderr and "merge" not in p.stderr
+    line = [x for x in p.stderr.splitlines() if x.startswith("matcher: error:")]
+    assert len(line) == 1 and str(creators) in line[0]
+    assert ("no creators" in line[0]) if content.count("\n") == 1 else ("every one was quarantined" in line[0] and "row 1" in line[0])
+    assert not (tmp_path / "s" / "CURRENT").exists()

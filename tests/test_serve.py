@@ -601,3 +601,86 @@ def test_brand_matches_carry_the_briefs_niches(client, snap):
     got = client.get(f"/brands/{brand}/matches?k=1").json()["brand"]["niches"]
     stored = snap.brand_niches[snap.brand_niches["brand_id"] == brand].sort_values("rank")
     assert [n["niche_id"] for n in got] == stored["niche_id"].tolist() and got
+
+
+# -- hardening: nesting, slow clients, headers --------------------------------------------------------
+
+
+def test_deeply_nested_json_is_refused_for_its_depth(client):
+    for raw in ("[" * 30_000, '{"brief": ' + "[" * 5000 + "]" * 5000 + "}"):
+        r = client.post("/recommend", content=raw.encode(), headers={"content-type": "application/json"})
+        assert r.status_code == 422, r.text
+        msg = r.json()["message"]
+        assert "levels deep" in msg and "UTF-8" not in msg
+    # A brief that merely contains brackets inside its string is not nested.
+    r = client.post("/recommend", json={"brief": TRAIL + " [[[[" * 20, "k": 2})
+    assert r.status_code == 200, r.text
+    r = client.post("/recommend", content=b"\x96\x8b\xf6", headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "not UTF-8" in r.json()["message"]
+
+
+@pytest.mark.parametrize("path", ["/", "/docs", "/healthz", "/openapi.json", "/no-such-page"])
+def test_every_response_carries_the_security_headers(client, path):
+    r = client.get(path)
+    h = r.headers
+    assert h["x-content-type-options"] == "nosniff"
+    assert h["x-frame-options"] == "DENY"
+    assert h["referrer-policy"] == "no-referrer"
+    assert "frame-ancestors 'none'" in h["content-security-policy"]
+    assert "default-src 'none'" in h["content-security-policy"]
+    if path == "/docs":
+        assert "fastapi.tiangolo.com" not in r.text and "https://" not in r.text.split("<body>")[0]
+        csp = h["content-security-policy"]
+        assert "script-src 'self' 'sha256-" in csp and "'unsafe-inline'" not in csp.split("style-src")[0]
+
+
+def test_a_client_that_sends_part_of_a_body_or_its_headers_is_cut_off(store_dir, encoder):
+    """A real uvicorn server on 127.0.0.1; raw sockets that stall mid-body and mid-headers."""
+    import socket
+
+    import uvicorn
+
+    from matcher.serve import server_options
+
+    app = create_app(store_dir, encoder=encoder, body_timeout_s=1.0)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", **server_options(header_timeout_s=1.0)))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.started
+        port = server.servers[0].sockets[0].getsockname()[1]
+
+        def stall(payload: bytes) -> tuple[bytes, float]:
+            with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
+                t0 = time.monotonic()
+                s.sendall(payload)
+                got = b""
+                while True:
+                    chunk = s.recv(4096)  # ends when the server closes the connection
+                    if not chunk:
+                        break
+                    got += chunk
+                return got, time.monotonic() - t0
+
+        got, took = stall(b"POST /recommend HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n" + b'{"brief": ')
+        assert got.startswith(b"HTTP/1.1 408"), got[:200]
+        assert b"did not arrive within 1 s (10 bytes received)" in got
+        assert took < 10
+
+        got, took = stall(b"POST /recommend HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        assert got.startswith(b"HTTP/1.1 408"), got[:200]
+        assert took < 10
+
+        got, took = stall(b"")
+        assert got.startswith(b"HTTP/1.1 408") and took < 10
+
+        # An honest client on the same server is served.
+        body = b'{"brief": "trail running shoe", "k": 2}'
+        got, _ = stall(b"POST /recommend HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        assert got.startswith(b"HTTP/1.1 200"), got[:300]
+    finally:
+        server.should_exit = True
+        thread.join(30)

@@ -345,3 +345,178 @@ def test_blanked_values_never_fail_the_audit_but_rejected_rows_still_do(world, t
     with pytest.raises(AuditError, match=r"rows quarantined .*ceiling 5%"):
         run_batch(messy["creators"], messy["posts"], world.b["brands"], store, progress=False)
     assert Store(store).current_id() == res.snapshot_id
+
+
+# -- what the store trusts: confined manifests, one served snapshot, runs that died ----------------------
+def _rewrite_manifest(st: Store, sid: str, change) -> None:
+    import json
+
+    path = st.snapshots_dir / sid / "manifest.json"
+    manifest = json.loads(path.read_text())
+    change(manifest["files"])
+    path.write_text(json.dumps(manifest))
+
+
+def test_manifest_entries_outside_the_snapshot_or_never_ending_are_refused(world, two, tmp_path):
+    import hashlib
+    import os
+    import stat
+
+    st = Store(two)
+    bad = st.current_id()
+    outside = tmp_path / "secret.txt"
+    outside.write_text("not part of any snapshot")
+    digest = hashlib.sha256(outside.read_bytes()).hexdigest()
+    rel = os.path.relpath(outside, st.snapshots_dir / bad)
+    _rewrite_manifest(st, bad, lambda files: files.update({rel: {"sha256": digest, "bytes": outside.stat().st_size}}))
+    with pytest.raises(StoreError, match="not a plain file name"):
+        Store(two).load(bad)
+    assert Store(two).resolve() == world.snapshot_a
+
+    # A manifest naming a file that never ends (a FIFO with no writer, a device) must neither hang nor
+    # read without bound: every reader refuses it at once and serves the earlier snapshot.
+    _rewrite_manifest(st, bad, lambda files: files.pop(rel))
+    vectors = st.snapshots_dir / bad / "post_vectors.npy"
+    size = vectors.stat().st_size
+    vectors.unlink()
+    try:
+        os.mknod(vectors, stat.S_IFCHR | 0o600, os.makedev(1, 5))  # /dev/zero
+    except PermissionError:
+        os.mkfifo(vectors)
+    _rewrite_manifest(st, bad, lambda files: files["post_vectors.npy"].update(bytes=size))
+    for args in (["export", "--store", str(two), "--out", str(tmp_path / "x.csv")], ["recommend", "--store", str(two), "vegan protein", "--k", "2"]):
+        t0 = time.monotonic()
+        p = cli(*args, timeout=120)
+        assert p.returncode == 0, p.stderr
+        assert time.monotonic() - t0 < 120
+        assert "not a regular file" in p.stderr and "serving the earlier snapshot" in p.stderr
+    assert (tmp_path / "x.csv").read_bytes() == world.export_a
+
+
+def test_every_reader_serves_the_same_snapshot_when_a_checksummed_file_does_not_parse(world, two, encoder, tmp_path):
+    """A .npy replaced by a pickled array, its checksum rewritten to match: checksums pass, the load does not."""
+    import hashlib
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from matcher.cli import main
+    from matcher.evaluate import evaluate_store
+    from matcher.serve import create_app
+
+    st = Store(two)
+    bad = st.current_id()
+    path = st.snapshots_dir / bad / "post_offsets.npy"
+    buf = io.BytesIO()
+    np.save(buf, np.array([{"x": 1}], dtype=object), allow_pickle=True)
+    path.write_bytes(buf.getvalue())
+    _rewrite_manifest(st, bad, lambda files: files["post_offsets.npy"].update(sha256=hashlib.sha256(buf.getvalue()).hexdigest(), bytes=len(buf.getvalue())))
+    st.verify(bad)  # the checksums alone find nothing wrong
+
+    assert Store(two).served().snapshot_id == world.snapshot_a
+    assert Store(two).resolve() == world.snapshot_a
+    assert Matcher(two, encoder=encoder).load().snapshot_id == world.snapshot_a
+    assert export_bytes(two, tmp_path / "x.csv") == world.export_a
+    assert Store(two).read_matches().equals(Store(two).read_matches(world.snapshot_a))
+    with TestClient(create_app(two, encoder=encoder)) as client:
+        assert client.get("/healthz").json()["snapshot_id"] == world.snapshot_a
+        brand = Store(two).read_matches(world.snapshot_a)["brand_id"].iloc[0]
+        assert client.get(f"/brands/{brand}/matches").json()["snapshot_id"] == world.snapshot_a
+    a = Store(two).read_matches(world.snapshot_a)
+    qrels = a[a["rank"] <= 2][["brand_id", "creator_id"]].assign(grade=1)
+    assert evaluate_store(two, qrels).aggregate == evaluate_store(two, qrels, snapshot_id=world.snapshot_a).aggregate
+    out = io.StringIO()
+    import contextlib
+
+    with contextlib.redirect_stdout(out):
+        assert main(["-q", "matches", "--store", str(two), "--brand", str(brand), "--k", "3"]) == 0
+    first = a[a["brand_id"] == brand].iloc[0]
+    handles = Store(two).load(world.snapshot_a).creators.set_index("creator_id")["handle"]
+    assert f"{handles[first['creator_id']]}  score {first['score']:.3f}" in out.getvalue()
+
+
+def test_a_killed_run_shows_as_interrupted_at_once(world, tmp_path):
+    store = world.copy(tmp_path / "store")
+    p = cli(*world.batch_args(store), env=tinystore.cli_env(MATCHERTEST_CRASH_AT="embed"))
+    assert p.returncode == -9, p.stderr[-2000:]
+    st = Store(store)
+    raw = st.connect().execute("SELECT status FROM runs ORDER BY started_at DESC LIMIT 1").fetchone()[0]
+    assert raw == "running"  # nobody has closed its history row
+    assert st.runs(1)[0]["status"] == "interrupted"
+    shown = cli("runs", "--store", str(store), "--limit", "1")
+    assert "interrupted" in shown.stdout and "running" not in shown.stdout
+
+    # While a process holds the lock, its run is shown as running.
+    held, release = threading.Event(), threading.Event()
+
+    def holder():
+        with Store(store).lock("matcher batch"):
+            Store(store).record_run("zz-live", status="running", started_at="2999-01-01T00:00:00+00:00")
+            held.set()
+            release.wait(60)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    try:
+        assert held.wait(10)
+        assert Store(store).runs(1)[0] == {**Store(store).runs(1)[0], "run_id": "zz-live", "status": "running"}
+    finally:
+        release.set()
+        t.join()
+    assert Store(store).runs(1)[0]["status"] == "interrupted"
+
+
+def test_export_escapes_formula_ids_and_ingest_strips_control_characters(world, tmp_path):
+    import csv
+
+    c = pd.read_csv(world.b["creators"], dtype=str, keep_default_na=False)
+    p = pd.read_csv(world.b["posts"], dtype=str, keep_default_na=False)
+    b = pd.read_csv(world.b["brands"], dtype=str, keep_default_na=False)
+    hostile = ["=1+1", "@SUM(1)", '=HYPERLINK("http://evil.example","x")', "-2+3", "\x1b[31mred\x00x"]
+    rename = dict(zip(c["creator_id"].iloc[: len(hostile)], hostile))
+    c["creator_id"] = c["creator_id"].replace(rename)
+    p["creator_id"] = p["creator_id"].replace(rename)
+    b.loc[0, "brand_id"] = "+cmd|' /C calc'!A0"
+    files = {}
+    for name, frame in (("creators", c), ("posts", p), ("brands", b)):
+        files[name] = tmp_path / f"{name}.jsonl"
+        frame.to_json(files[name], orient="records", lines=True, force_ascii=False)
+    store = world.copy(tmp_path / "store")
+    run_batch(files["creators"], files["posts"], files["brands"], store, progress=False)
+    ids = set(Store(store).load().creators["creator_id"])
+    assert "[31mredx" in ids and not any("\x1b" in i or "\x00" in i for i in ids)
+
+    raw = export_bytes(store, tmp_path / "x.csv").decode()
+    assert "\x1b" not in raw and "\x00" not in raw
+    rows = list(csv.DictReader(io.StringIO(raw)))
+    for row in rows:
+        for col in ("brand_id", "creator_id"):
+            assert not row[col].startswith(("=", "+", "-", "@", "\t", "\r")), row
+        for col in ("rank", "score", "topic", "penalty"):
+            float(row[col])  # numbers stay numbers
+    exported = {r["creator_id"] for r in rows}
+    assert "'=1+1" in exported or "'@SUM(1)" in exported or "'-2+3" in exported
+    assert any(r["brand_id"] == "'+cmd|' /C calc'!A0" for r in rows)
+
+
+def test_obfuscated_contacts_in_bios_handles_and_extra_columns_are_moved_out_and_never_embedded(world, tmp_path, encoder):
+    c = pd.read_csv(world.b["creators"], dtype=str, keep_default_na=False)
+    who = c["creator_id"].iloc[1]
+    raw_bio = c.loc[1, "bio"] + " Bookings (555)123-4567 or jane dot doe at gmail dot com, chat wa.me/15551234567"
+    c.loc[1, "bio"] = raw_bio
+    c.loc[1, "handle"] = "jane.doe@gmail.com"
+    c["notes"] = ""
+    c.loc[1, "notes"] = "agent: mgmt @ talenthouse.com, 555–987–6543"
+    c.to_csv(tmp_path / "creators.csv", index=False)
+    store = world.copy(tmp_path / "store")
+    run_batch(tmp_path / "creators.csv", world.b["posts"], world.b["brands"], store, encoder=encoder, progress=False)
+    row = Store(store).load().creators.set_index("creator_id").loc[who]
+    for secret in ("4567", "6543", "gmail", "talenthouse", "wa.me"):
+        for col in ("bio", "handle", "notes"):
+            assert secret not in str(row[col]), (col, row[col])
+    assert set(row["contact_emails"].split("|")) == {"jane.doe@gmail.com", "mgmt@talenthouse.com"}
+    assert {"(555)123-4567", "+15551234567", "555–987–6543"} <= set(row["contact_phones"].split("|"))
+    assert row["contact_links"] == "wa.me/15551234567"
+    with EmbeddingCache(Store(store).cache_path) as cache:
+        assert cache.get_many([content_hash(row["bio"], namespace=encoder.model_id)], encoder.dim_)
+        assert not cache.get_many([content_hash(raw_bio, namespace=encoder.model_id)], encoder.dim_)

@@ -1,0 +1,119 @@
+"""Confined, bounded reads of the files a manifest lists: plain names, regular files, never past their size.
+
+A manifest (a snapshot's, or a checkpoint's done marker) names the files of one directory. Whoever
+can write the manifest chooses those names, so a name is only ever taken as a plain file name
+inside that directory: no separator, no ``..``, no absolute path. The file is opened without
+following a symlink and without blocking (a FIFO would otherwise wait for a writer), must be a
+regular file (not a device, socket or directory), and is never read past the size the manifest
+states, so a file that grew, or one that never ends, cannot exhaust memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+from matcher.errors import StoreError
+
+__all__ = ["check_name", "read_confined", "iter_confined", "sha256_confined", "CHUNK_BYTES"]
+
+CHUNK_BYTES = 1 << 20
+_FIX = "the manifest was altered or written by something else; run 'matcher batch' again or 'matcher rollback'"
+
+
+def check_name(name: object, directory: Path) -> str:
+    """``name`` if it is a plain file name of ``directory``; else :class:`StoreError`.
+
+    Raises:
+        StoreError: not a string, empty, ``.`` or ``..``, holding a path separator or NUL, or absolute.
+    """
+    if (
+        not isinstance(name, str)
+        or name in ("", ".", "..")
+        or "/" in name
+        or "\\" in name
+        or "\x00" in name
+        or os.path.isabs(name)
+        or (os.altsep is not None and os.altsep in name)
+    ):
+        raise StoreError(f"{directory}: the manifest lists {name!r}, which is not a plain file name inside it; {_FIX}")
+    return name
+
+
+def _open(directory: Path, name: str) -> tuple[int, int]:
+    """Descriptor and size of ``directory/name``, a regular file opened without following a symlink."""
+    check_name(name, directory)
+    path = directory / name
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise StoreError(f"{path}: missing; run 'matcher batch' again or 'matcher rollback'") from None
+    except OSError as exc:  # ELOOP: a symlink; ENXIO: a socket; EACCES, ...
+        raise StoreError(f"{path}: cannot be opened as a plain file ({exc.strerror or exc}); {_FIX}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise StoreError(f"{path}: is not a regular file (a device, pipe or directory); {_FIX}")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, int(st.st_size)
+
+
+def iter_confined(directory: Path, name: str, *, size: int | None) -> Iterator[bytes]:
+    """The bytes of ``directory/name`` in chunks, checked to be exactly ``size`` bytes when given.
+
+    Never reads more than ``size`` + 1 bytes, whatever the file does meanwhile.
+
+    Raises:
+        StoreError: the name is not plain, the file is missing or not a regular file, or its size differs.
+    """
+    fd, actual = _open(directory, name)
+    path = directory / name
+    try:
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or actual != size):
+            raise StoreError(
+                f"{path}: holds {actual} bytes, not the {size!r} the manifest states, so its checksum cannot match "
+                "(truncated, grown or altered); run 'matcher batch' again or 'matcher rollback'"
+            )
+        limit = actual if size is None else size
+        left = limit + 1  # one byte more shows a file that grew after the fstat
+        while left > 0:
+            chunk = os.read(fd, min(CHUNK_BYTES, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+            if left == 0:
+                raise StoreError(f"{path}: grew past the {limit} bytes the manifest states while it was read; {_FIX}")
+            yield chunk
+        if left > 1:
+            raise StoreError(f"{path}: shrank below the {limit} bytes the manifest states while it was read; {_FIX}")
+    finally:
+        os.close(fd)
+
+
+def read_confined(directory: Path, name: str, *, size: int | None, max_bytes: int | None = None) -> bytes:
+    """All bytes of ``directory/name`` (see :func:`iter_confined`); ``max_bytes`` bounds a file of unstated size.
+
+    Raises:
+        StoreError: as :func:`iter_confined`, or the file is over ``max_bytes``.
+    """
+    if size is None and max_bytes is not None:
+        fd, actual = _open(directory, name)
+        os.close(fd)
+        if actual > max_bytes:
+            raise StoreError(f"{directory / name}: {actual} bytes, over the {max_bytes} bytes such a file may hold; {_FIX}")
+        size = actual
+    return b"".join(iter_confined(directory, name, size=size))
+
+
+def sha256_confined(directory: Path, name: str, *, size: int | None) -> str:
+    """Hex sha256 of ``directory/name``, read in chunks (see :func:`iter_confined`)."""
+    h = hashlib.sha256()
+    for chunk in iter_confined(directory, name, size=size):
+        h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,221 @@
+"""What a recommendation request may ask: one validation for ``recommend()``, ``matcher recommend`` and the HTTP API.
+
+Each rule lives in one function here, and every surface calls it, so the command line and the
+service accept and refuse the same briefs, filters and weights, with the same words. Countries and
+languages are read by :func:`check_country` and :func:`check_language` alone, with the mapping of
+:mod:`matcher.codes` that ingest uses.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from matcher.codes import COUNTRY_HINT, LANGUAGE_HINT, country_code, language_code
+from matcher.config import Weights
+from matcher.errors import ConfigError, MatcherError
+from matcher.schema import Filters
+from matcher.text import normalize_text
+
+__all__ = [
+    "RequestError",
+    "Request",
+    "MAX_K",
+    "MAX_BRIEF_CHARS",
+    "MAX_FOLLOWERS",
+    "MAX_EXCLUDED",
+    "MAX_COUNTRIES",
+    "MAX_LANGUAGES",
+    "MAX_PLATFORMS",
+    "MAX_ID_CHARS",
+    "check_brief",
+    "check_k",
+    "check_country",
+    "check_language",
+    "check_platform",
+    "check_filters",
+    "check_weights",
+    "check_diversity",
+    "validate_request",
+]
+
+#: Matches one call may ask for (the HTTP service may cap this lower per request, see ``serve``).
+MAX_K = 1000
+#: Characters of a brief, as given (before HTML and invisible characters are removed).
+MAX_BRIEF_CHARS = 2000
+MAX_FOLLOWERS = 10**12  # far above any real account; keeps comparisons inside int64
+MAX_EXCLUDED = 1000
+MAX_COUNTRIES = 250
+MAX_LANGUAGES = 50
+MAX_PLATFORMS = 20
+MAX_ID_CHARS = 200
+
+_PLATFORM_RE = re.compile(r"[a-z0-9_.-]{1,40}")
+
+
+class RequestError(MatcherError, ValueError):
+    """A recommendation request breaks a rule; the message names the field and what to send instead."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """A validated request: the brief as given, ``k``, filters with checked codes, weights and diversity."""
+
+    brief: str
+    k: int
+    filters: Filters | None
+    weights: Weights | None
+    diversity: float
+
+
+def check_brief(brief: object, *, max_chars: int = MAX_BRIEF_CHARS) -> str:
+    """The brief if it is text of at most ``max_chars`` characters that is not blank once normalised.
+
+    Raises:
+        RequestError: not text, too long (it is refused, never cut), or blank (also when only HTML,
+            whitespace or invisible characters).
+    """
+    if not isinstance(brief, str):
+        raise RequestError(f"brief is {type(brief).__name__}; give the product description as text")
+    if len(brief) > max_chars:
+        raise RequestError(f"brief is {len(brief):,} characters; the limit is {max_chars:,}: shorten the product description")
+    if not normalize_text(brief, max_chars=max_chars):
+        raise RequestError("brief is blank; describe the product to match creators to")
+    return brief
+
+
+def check_k(k: object, *, limit: int = MAX_K) -> int:
+    """``k`` if it is a whole number from 1 to ``limit``.
+
+    Raises:
+        RequestError: not an int (a bool, float or string is refused), or out of range.
+    """
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= limit:
+        raise RequestError(f"k is {k!r}; ask for between 1 and {limit} matches")
+    return k
+
+
+def check_country(code: object) -> str:
+    """The ISO 3166-1 alpha-2 code a country filter value stands for: a code or a name
+    (``US``, ``usa``, ``U.S.A``, ``United States``), mapped by :mod:`matcher.codes` as ingest maps them.
+
+    Raises:
+        RequestError: not text, longer than 80 characters, or not a country matcher recognises.
+    """
+    text = code.strip() if isinstance(code, str) else None
+    found = country_code(text) if text and len(text) <= 80 else None
+    if found is None:
+        raise RequestError(f"country {text if text is not None else code!r} is not a country matcher recognises; {COUNTRY_HINT}")
+    return found
+
+
+def check_language(code: object) -> str:
+    """The ISO 639 code a language filter value stands for: a code or a name (``en``, ``English``),
+    mapped by :mod:`matcher.codes` as ingest maps them.
+
+    Raises:
+        RequestError: not text, longer than 80 characters, or not a language matcher recognises.
+    """
+    text = code.strip() if isinstance(code, str) else None
+    found = language_code(text) if text and len(text) <= 80 else None
+    if found is None:
+        raise RequestError(f"language {text if text is not None else code!r} is not a language matcher recognises; {LANGUAGE_HINT}")
+    return found
+
+
+def check_platform(name: object) -> str:
+    """A platform name (lower-cased): letters, digits, ``_``, ``.``, ``-``, at most 40 characters.
+
+    Raises:
+        RequestError: anything else.
+    """
+    text = str(name).strip().lower() if isinstance(name, str) else None
+    if text is None or not _PLATFORM_RE.fullmatch(text):
+        raise RequestError(f"platform {text if text is not None else name!r} is not a platform name; write e.g. instagram, tiktok or youtube")
+    return text
+
+
+def _bounded(values: Iterable[Any], what: str, limit: int) -> list[Any]:
+    out = list(values)
+    if len(out) > limit:
+        raise RequestError(f"{what}: {len(out)} given, at most {limit}; shorten the list")
+    return out
+
+
+def check_filters(filters: Filters | None) -> Filters | None:
+    """``filters`` with every country, language and platform checked, and its lists and bounds in range.
+
+    Raises:
+        RequestError: a code or name is not valid, a list is too long, or a follower bound is out of range.
+    """
+    if filters is None:
+        return None
+    if not isinstance(filters, Filters):
+        raise RequestError(f"filters is {type(filters).__name__}; pass a matcher.Filters")
+    for name in ("min_followers", "max_followers"):
+        v = getattr(filters, name)
+        if v is not None and v > MAX_FOLLOWERS:
+            raise RequestError(f"{name} is {v}; follower bounds go up to {MAX_FOLLOWERS:,}")
+    excluded = _bounded(filters.exclude_creators, "exclude_creators", MAX_EXCLUDED)
+    for cid in excluded:
+        if len(cid) > MAX_ID_CHARS:
+            raise RequestError(f"exclude_creators: an id of {len(cid)} characters; creator ids are at most {MAX_ID_CHARS}")
+    return replace(
+        filters,
+        countries=tuple(dict.fromkeys(check_country(c) for c in _bounded(filters.countries, "countries", MAX_COUNTRIES))),
+        languages=tuple(dict.fromkeys(check_language(c) for c in _bounded(filters.languages, "languages", MAX_LANGUAGES))),
+        platforms=tuple(dict.fromkeys(check_platform(c) for c in _bounded(filters.platforms, "platforms", MAX_PLATFORMS))),
+    )
+
+
+def check_weights(weights: Weights | Mapping[str, Any] | None) -> Weights | None:
+    """Per-request weights as :class:`Weights` (a mapping is read as ``Weights.from_mapping``).
+
+    Raises:
+        RequestError: an unknown component, a value outside [0, 1], or all zero.
+    """
+    if weights is None or isinstance(weights, Weights):
+        return weights
+    if not isinstance(weights, Mapping):
+        raise RequestError(f"weights is {type(weights).__name__}; give a mapping such as {{\"topic\": 0.6, \"trust\": 0.4}}")
+    try:
+        return Weights.from_mapping(weights, source="weights")
+    except ConfigError as exc:
+        raise RequestError(str(exc)) from None
+
+
+def check_diversity(diversity: object) -> float:
+    """``diversity`` as a float in [0, 1].
+
+    Raises:
+        RequestError: not a finite number in [0, 1].
+    """
+    if isinstance(diversity, bool) or not isinstance(diversity, (int, float)) or not math.isfinite(diversity) or not 0.0 <= diversity <= 1.0:
+        raise RequestError(f"diversity is {diversity!r}; use a number between 0 (off) and 1")
+    return float(diversity)
+
+
+def validate_request(
+    brief: object,
+    *,
+    k: object = 10,
+    filters: Filters | None = None,
+    weights: Weights | Mapping[str, Any] | None = None,
+    diversity: object = 0.0,
+    max_k: int = MAX_K,
+) -> Request:
+    """Check every part of one recommendation request (the rules of the functions above).
+
+    Raises:
+        RequestError: the first rule the request breaks, naming the field and the fix.
+    """
+    return Request(
+        brief=check_brief(brief),
+        k=check_k(k, limit=max_k),
+        filters=check_filters(filters),
+        weights=check_weights(weights),
+        diversity=check_diversity(diversity),
+    )

@@ -1,0 +1,100 @@
+"""One validation of a recommendation request: recommend(), `matcher recommend` and the HTTP API agree."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import pytest
+from pydantic import ValidationError
+
+from matcher.config import Weights
+from matcher.request import (
+    MAX_BRIEF_CHARS,
+    RequestError,
+    check_brief,
+    check_country,
+    check_filters,
+    check_k,
+    check_weights,
+    validate_request,
+)
+from matcher.schema import Filters
+
+TRAIL = "Lightweight trail running shoe with a rock plate"
+
+# (CLI arguments after the brief, API body, words both must say)
+REFUSED = [
+    (["x" * 5000], {"brief": "x" * 5000}, "brief is 5,000 characters; the limit is 2,000"),
+    (["   "], {"brief": "   "}, "brief is blank"),
+    (["<p> </p>\u200b"], {"brief": "<p> </p>\u200b"}, "brief is blank"),
+    ([TRAIL, "--country", "Narnia"], {"brief": TRAIL, "filters": {"countries": ["Narnia"]}}, "country 'Narnia' is not a country matcher recognises"),
+    ([TRAIL, "--country", "U.S.S.A"], {"brief": TRAIL, "filters": {"countries": ["U.S.S.A"]}}, "country 'U.S.S.A' is not a country matcher recognises"),
+    ([TRAIL, "--language", "elvish"], {"brief": TRAIL, "filters": {"languages": ["elvish"]}}, "language 'elvish' is not a language matcher recognises"),
+    ([TRAIL, "--platform", "<script>"], {"brief": TRAIL, "filters": {"platforms": ["<script>"]}}, "platform '<script>' is not a platform name"),
+    ([TRAIL, "--k", "0"], {"brief": TRAIL, "k": 0}, "k is 0; ask for between 1 and"),
+    ([TRAIL, "--diversity", "1.5"], {"brief": TRAIL, "diversity": 1.5}, "diversity is 1.5; use a number between 0 (off) and 1"),
+]
+
+
+def _cli(args: list[str], store) -> tuple[int, str]:
+    from matcher.cli import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["-q", "recommend", "--store", str(store), *args])
+    return code, err.getvalue()
+
+
+@pytest.mark.parametrize(("cli_args", "body", "words"), REFUSED)
+def test_cli_and_api_refuse_the_same_requests_in_the_same_words(tmp_path, cli_args, body, words):
+    from matcher.serve import RecommendRequest
+
+    # The CLI refuses before it opens the store: the store need not even exist.
+    code, err = _cli(cli_args, tmp_path / "no-store")
+    assert code == 2, err
+    assert err.startswith("matcher: error: ") and words in err and "no published snapshot" not in err
+    assert len(err.strip().splitlines()) == 1
+    with pytest.raises(ValidationError) as info:
+        RecommendRequest.model_validate(body)
+    assert words in str(info.value)
+
+
+def test_the_validator_accepts_and_normalises_good_requests():
+    req = validate_request(TRAIL, k=7, filters=Filters(countries=("us", "US", "ca"), languages=("EN",), platforms=("TikTok",)), weights={"topic": 1})
+    assert req.k == 7 and req.brief == TRAIL
+    assert req.filters.countries == ("US", "CA") and req.filters.languages == ("en",) and req.filters.platforms == ("tiktok",)
+    assert req.weights == Weights(topic=1.0, engagement=0.0, trust=0.0, conversation=0.0, fit=0.0)
+    assert check_brief("x" * MAX_BRIEF_CHARS) == "x" * MAX_BRIEF_CHARS
+    assert check_country(" gb ") == "GB" and check_country("U.S.A") == "US" and check_country("Deutschland") == "DE"
+    assert check_filters(None) is None and check_weights(None) is None
+
+
+@pytest.mark.parametrize("k", [0, -1, 1001, True, 2.0, "5"])
+def test_k_must_be_a_whole_number_in_range(k):
+    with pytest.raises(RequestError):
+        check_k(k)
+    assert check_k(100, limit=100) == 100
+    with pytest.raises(RequestError, match="between 1 and 100"):
+        check_k(101, limit=100)
+
+
+def test_request_errors_are_value_errors_with_a_fix():
+    with pytest.raises(ValueError, match="such as US or GB"):
+        check_country("Narnia")
+    with pytest.raises(RequestError, match="unknown weight"):
+        check_weights({"reach": 1})
+    import pycountry
+
+    many = tuple(lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2"))[:51]
+    with pytest.raises(RequestError, match="at most 50"):
+        check_filters(Filters(languages=many))
+
+
+@pytest.mark.slow
+def test_recommend_refuses_what_the_cli_and_api_refuse(matcher_):
+    with pytest.raises(RequestError, match="brief is 5,000 characters"):
+        matcher_.recommend("x" * 5000, k=3)
+    with pytest.raises(ValueError, match="country 'Narnia'"):
+        matcher_.recommend(TRAIL, k=3, filters=Filters(countries=("Narnia",)))
+    assert len(matcher_.recommend(TRAIL, k=3, filters=Filters(countries=("us",)))) == 3
