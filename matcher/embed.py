@@ -21,7 +21,7 @@ from matcher.config import DEFAULT_MODEL, EmbedConfig
 from matcher.errors import ConfigError, NotFittedError
 from matcher.text import content_hash
 
-__all__ = ["Encoder", "EmbeddingCache", "QueryCache", "QueryCacheStats", "resolve_model_path", "embed_cached", "export_onnx", "fuse_onnx", "onnx_model_file", "default_onnx_dir", "FUSION"]
+__all__ = ["Encoder", "EmbeddingCache", "QueryCache", "QueryCacheStats", "resolve_model_path", "embed_cached", "batch_bounds", "export_onnx", "fuse_onnx", "onnx_model_file", "default_onnx_dir", "FUSION"]
 
 logger = logging.getLogger(__name__)
 
@@ -114,8 +114,12 @@ class Encoder:
             mid += f"|chunks{self.config.max_chunks}"
         return mid
 
-    def _windows(self, texts: Sequence[str]) -> tuple[list[list[int]], np.ndarray]:
-        """Token windows with special tokens, and for each window the index of its text."""
+    def windows(self, texts: Sequence[str]) -> tuple[list[list[int]], np.ndarray]:
+        """Token windows with special tokens, and for each window the index of its text: what :meth:`encode` runs.
+
+        Only the tokenizer runs (after :meth:`load`); with ``long_text = "chunk_mean"`` a long text gives up to
+        ``max_chunks`` windows.
+        """
         tok = self.tokenizer_
         body = max(1, self.config.max_seq_length - len(tok.prefix) - len(tok.suffix))
         chunks = self.config.max_chunks if self.config.long_text == "chunk_mean" else 1
@@ -142,13 +146,13 @@ class Encoder:
             raise NotFittedError("Encoder is not loaded; call Encoder(...).load() first")
         if len(texts) == 0:
             return np.zeros((0, self.dim_), dtype=np.float32)
-        windows, owner = self._windows([str(t) for t in texts])
+        windows, owner = self.windows([str(t) for t in texts])
         lengths = np.fromiter((len(w) for w in windows), dtype=np.int64, count=len(windows))
         # Sorting by length groups similar lengths in a batch, so little time goes to padding.
         order = np.argsort(lengths, kind="stable")
         vecs = np.empty((len(windows), self.dim_), dtype=np.float32)
         show = progress and sys.stderr.isatty()
-        bounds = _batch_bounds(lengths[order], max_rows=self.config.batch_size, max_tokens=self.config.batch_tokens)
+        bounds = batch_bounds(lengths[order], max_rows=self.config.batch_size, max_tokens=self.config.batch_tokens)
         with self._lock if not self.model_.concurrent else nullcontext():
             for start, stop in tqdm(zip(bounds[:-1], bounds[1:]), total=len(bounds) - 1, desc="encoding", unit="batch", disable=not show):
                 idx = order[start:stop]
@@ -168,7 +172,7 @@ class Encoder:
         return _unit(out.astype(np.float32))
 
 
-def _batch_bounds(lengths: np.ndarray, *, max_rows: int, max_tokens: int = 0) -> np.ndarray:
+def batch_bounds(lengths: np.ndarray, *, max_rows: int, max_tokens: int = 0) -> np.ndarray:
     """Cut windows sorted by ``lengths`` (ascending) into batches; returns the batch boundaries.
 
     A batch holds at most ``max_rows`` windows and, when ``max_tokens`` > 0, at most ``max_tokens``

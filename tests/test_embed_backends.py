@@ -43,7 +43,7 @@ def test_long_text_is_the_mean_of_its_windows(backends, tmp_path):
     v = enc.encode([LONG])[0]
     trunc = Encoder(EmbedConfig(backend="onnx", long_text="truncate", onnx_dir=enc.config.onnx_dir)).load()
     first = trunc.encode([LONG])[0]
-    windows, owner = enc._windows([LONG])
+    windows, owner = enc.windows([LONG])
     assert len(windows) == -(-n_tokens // 126) and all(len(w) <= 128 for w in windows)
     assert not np.allclose(v, first, atol=1e-3)  # the later windows count
     np.testing.assert_allclose(np.linalg.norm(v), 1.0, atol=1e-5)
