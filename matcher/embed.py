@@ -455,9 +455,17 @@ def _onnx_model_bytes(path: str, config: EmbedConfig) -> bytes:
     if data is not None:
         return data
     if file != plain:
-        if _read_verified(plain) is None:
+        plain_data = _read_verified(plain)
+        if plain_data is None:
             export_onnx(path, plain)
-        fuse_onnx(path, plain, file)
+        try:
+            fuse_onnx(path, plain, file)
+        except Exception as exc:  # the exported graph gives the same vectors, only slower
+            logger.warning("could not fuse the ONNX graph (%s); running the exported graph", exc)
+            data = plain_data if plain_data is not None else _read_verified(plain)
+            if data is None:
+                raise ConfigError(f"{plain} does not match its manifest right after it was written; check the disk, or set embed.onnx_dir to another directory") from exc
+            return data
     else:
         export_onnx(path, plain)
     data = _read_verified(file)

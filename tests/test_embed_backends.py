@@ -145,3 +145,19 @@ def test_fused_graph_is_cached_under_its_settings_and_verified(backends, monkeyp
         EmbedConfig(onnx_graph="optimized")
     with pytest.raises(ConfigError, match="embed.batch_tokens"):
         EmbedConfig(batch_tokens=-1)
+
+
+def test_a_failed_fusion_falls_back_to_the_exported_graph(backends, monkeypatch, caplog, tmp_path):
+    import matcher.embed as embed
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("optimizer unavailable")
+
+    monkeypatch.setattr(embed, "fuse_onnx", broken)
+    monkeypatch.setattr(embed, "FUSION", {**embed.FUSION, "note": "not built yet"})  # a key with no file yet
+    cfg = backends["onnx"].config
+    with caplog.at_level("WARNING", logger="matcher.embed"):
+        enc = Encoder(cfg).load()
+    assert "running the exported graph" in caplog.text and enc.backend_ == "onnx"
+    assert not embed.onnx_model_file(cfg).exists()
+    np.testing.assert_allclose(enc.encode(TEXTS), backends["torch"].encode(TEXTS), atol=2e-5)
