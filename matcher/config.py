@@ -81,10 +81,11 @@ class EmbedConfig:
     long_text: str = "chunk_mean"
     max_chunks: int = 8
     onnx_dir: str = ""  # where the exported graph is kept; "": ~/.cache/matcher/onnx
-    # "fused": the exported graph rewritten by ONNX Runtime's transformer optimizer (attention,
-    # layer norms and GELU each one kernel; same vectors within 1e-6), built locally at first use
-    # and cached beside the export; "exported": the graph as torch exported it.
-    onnx_graph: str = "fused"
+    # "exported": the graph as torch exported it; "fused": rewritten by ONNX Runtime's transformer
+    # optimizer (attention, layer norms and GELU each one kernel; same vectors within 1e-6), built
+    # locally at first use and cached beside the export. Fusing measured no faster on real text
+    # (and about 10% more CPU on short titles; benchmarks/results/encode_speed.md): not the default.
+    onnx_graph: str = "exported"
 
     def __post_init__(self) -> None:
         _check(isinstance(self.model, str) and self.model.strip() != "", "config 'embed.model' must be a non-empty name or path")

@@ -82,9 +82,12 @@ VARIED = [
 ]
 
 
-def test_fused_graph_gives_the_torch_vectors_on_varied_text(backends):
-    fused = backends["onnx"]
-    assert fused.config.onnx_graph == "fused"
+@pytest.fixture(scope="module")
+def fused(backends):
+    return Encoder(EmbedConfig(backend="onnx", onnx_graph="fused", onnx_dir=backends["onnx"].config.onnx_dir)).load()
+
+
+def test_fused_graph_gives_the_torch_vectors_on_varied_text(backends, fused):
     from matcher.embed import onnx_model_file
 
     assert onnx_model_file(fused.config).name.startswith("model.fused-")
@@ -115,31 +118,31 @@ def test_token_budget_batches_keep_input_order_and_equal_one_by_one(backends):
     np.testing.assert_allclose(together, fixed.encode(texts), atol=1e-5)
 
 
-def test_fused_graph_is_cached_under_its_settings_and_verified(backends, monkeypatch, caplog):
+def test_fused_graph_is_cached_under_its_settings_and_verified(fused, monkeypatch, caplog):
     import json
 
     import matcher.embed as embed
 
-    cfg = backends["onnx"].config
-    fused = embed.onnx_model_file(cfg)
+    cfg = fused.config
+    fused_file = embed.onnx_model_file(cfg)
     exported = embed.onnx_model_file(EmbedConfig(onnx_dir=cfg.onnx_dir, onnx_graph="exported"))
-    assert fused != exported and fused.parent == exported.parent and fused.is_file() and exported.is_file()
-    manifest = json.loads(fused.with_name(fused.name + ".json").read_text())
+    assert fused_file != exported and fused_file.parent == exported.parent and fused_file.is_file() and exported.is_file()
+    manifest = json.loads(fused_file.with_name(fused_file.name + ".json").read_text())
     assert manifest["fusion"] == embed.FUSION and manifest["fused"]["Attention"] == 6
     # Another setting, another file: built beside the first, which stays.
     monkeypatch.setattr(embed, "FUSION", {**embed.FUSION, "enable_bias_gelu": False})
     other = embed.onnx_model_file(cfg)
-    assert other != fused and not other.exists()
+    assert other != fused_file and not other.exists()
     v = Encoder(cfg).load().encode(TEXTS)
-    assert other.is_file() and fused.is_file()
+    assert other.is_file() and fused_file.is_file()
     monkeypatch.undo()
     # A file that no longer matches its manifest is never run: it is rebuilt.
-    with fused.open("ab") as f:
+    with fused_file.open("ab") as f:
         f.write(b"\0")
     with caplog.at_level("WARNING", logger="matcher.embed"):
         again = Encoder(cfg).load()
     assert "does not match its manifest" in caplog.text
-    assert json.loads(fused.with_name(fused.name + ".json").read_text())["bytes"] == fused.stat().st_size
+    assert json.loads(fused_file.with_name(fused_file.name + ".json").read_text())["bytes"] == fused_file.stat().st_size
     np.testing.assert_allclose(again.encode(TEXTS), v, atol=1e-5)
     with pytest.raises(ConfigError, match="embed.onnx_graph"):
         EmbedConfig(onnx_graph="optimized")
@@ -147,7 +150,7 @@ def test_fused_graph_is_cached_under_its_settings_and_verified(backends, monkeyp
         EmbedConfig(batch_tokens=-1)
 
 
-def test_a_failed_fusion_falls_back_to_the_exported_graph(backends, monkeypatch, caplog, tmp_path):
+def test_a_failed_fusion_falls_back_to_the_exported_graph(backends, fused, monkeypatch, caplog):
     import matcher.embed as embed
 
     def broken(*args, **kwargs):
@@ -155,7 +158,7 @@ def test_a_failed_fusion_falls_back_to_the_exported_graph(backends, monkeypatch,
 
     monkeypatch.setattr(embed, "fuse_onnx", broken)
     monkeypatch.setattr(embed, "FUSION", {**embed.FUSION, "note": "not built yet"})  # a key with no file yet
-    cfg = backends["onnx"].config
+    cfg = fused.config
     with caplog.at_level("WARNING", logger="matcher.embed"):
         enc = Encoder(cfg).load()
     assert "running the exported graph" in caplog.text and enc.backend_ == "onnx"
