@@ -57,7 +57,8 @@ class Encoder:
     """A sentence-transformers model loaded from disk; :meth:`load` does the work.
 
     Text is tokenised once with the model's own fast tokenizer, sorted by length so a batch holds
-    similar lengths (little padding), and run through ONNX Runtime or torch (``embed.backend``).
+    similar lengths (little padding), packed into batches of at most ``embed.batch_tokens`` tokens
+    (:func:`batch_bounds`), and run through ONNX Runtime or torch (``embed.backend``).
     Text longer than ``max_seq_length`` tokens is averaged over windows (``embed.long_text``).
 
     :meth:`encode` may be called from several threads at once. With ONNX Runtime the calls run side
