@@ -475,7 +475,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     before_name = "before: exported graph, batch 64"
-    speedups: dict[str, float] = {}
     for sname in sets:
         for vname in variants:
             rs, cs = rates[(sname, vname)], cpu_rates[(sname, vname)]
@@ -483,7 +482,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             vs_ref = statistics.median([a / b for a, b in zip(rs, rates[(sname, ref_name)])])
             vs_before = statistics.median([a / b for a, b in zip(rs, rates[(sname, before_name)])])
             vs_before_cpu = statistics.median([a / b for a, b in zip(cs, cpu_rates[(sname, before_name)])])
-            speedups[f"{sname}|{vname}"] = vs_before
             w = work[(sname, vname)]
             per_text_tokens = w.sum() / len(sets[sname])
             per_text_gflop = flops(w).sum() / len(sets[sname]) / 1e9
