@@ -102,8 +102,11 @@ def _zscore(s: np.ndarray) -> np.ndarray:
     return (s - s.mean(axis=1, keepdims=True)) / (s.std(axis=1, keepdims=True) + 1e-9)
 
 
-def matcher_runs(ds: dict[str, pd.DataFrame], work: Path, *, embed: dict[str, object], tag: str) -> dict[str, object]:
+def matcher_runs(ds: dict[str, pd.DataFrame], work: Path, *, embed: dict[str, object], tag: str, encoder: object | None = None) -> dict[str, object]:
     """Run matcher's batch on the adapted files, then rank every creator for every query brand.
+
+    ``encoder``, when given, is a loaded :class:`~matcher.embed.Encoder` used instead of one built
+    from ``embed`` (e.g. an int8 variant under evaluation).
 
     Returns the similarity-only and full-rerank runs, the stored batch's evaluation input, and the
     similarity-only score matrix (for fusion variants).
@@ -122,9 +125,9 @@ def matcher_runs(ds: dict[str, pd.DataFrame], work: Path, *, embed: dict[str, ob
     cfg = Config.from_dict({"embed": embed, "index": {"candidates": max(n, 200)}})
     store = files / "store"
     t = time.perf_counter()
-    run_batch(files / "creators.csv", files / "posts.csv", files / "brands.csv", store, config=cfg, progress=False)
+    run_batch(files / "creators.csv", files / "posts.csv", files / "brands.csv", store, config=cfg, encoder=encoder, progress=False)  # type: ignore[arg-type]
     batch_s = time.perf_counter() - t
-    m = Matcher(store, config=cfg).load()
+    m = Matcher(store, config=cfg, encoder=encoder).load()  # type: ignore[arg-type]
     brands = [Brand.from_record(r) for r in ds["brands"].to_dict("records")]
     ids = ds["brands"]["brand_id"].astype(str).tolist()
     ranked = m.recommend_many(brands, k=min(n, 1000))

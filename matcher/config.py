@@ -65,7 +65,11 @@ class EmbedConfig:
     """
 
     model: str = DEFAULT_MODEL
-    batch_size: int = 64
+    batch_size: int = 64  # at most this many token windows per batch
+    # Batches are packed to a token budget: windows sorted by length, each batch as many as fit in
+    # batch_tokens (rows x longest window), so short captions go in large batches and 128-token
+    # windows in small ones that stay in cache. 0: a fixed batch_size whatever the length.
+    batch_tokens: int = 2048
     max_seq_length: int = 128
     bio_weight: float = 0.3
     max_posts: int = 50
@@ -80,10 +84,19 @@ class EmbedConfig:
     long_text: str = "chunk_mean"
     max_chunks: int = 8
     onnx_dir: str = ""  # where the exported graph is kept; "": ~/.cache/matcher/onnx
+    # "exported": the graph as torch exported it; "fused": rewritten by ONNX Runtime's transformer
+    # optimizer (attention, layer norms and GELU each one kernel; same vectors within 1e-6), built
+    # locally at first use and cached beside the export. Fusing measured no faster on real text
+    # (and about 10% more CPU on short titles; benchmarks/results/encode_speed.md): not the default.
+    onnx_graph: str = "exported"
 
     def __post_init__(self) -> None:
         _check(isinstance(self.model, str) and self.model.strip() != "", "config 'embed.model' must be a non-empty name or path")
         _positive_int("embed.batch_size", self.batch_size)
+        _check(
+            isinstance(self.batch_tokens, int) and not isinstance(self.batch_tokens, bool) and self.batch_tokens >= 0,
+            f"config 'embed.batch_tokens' is {self.batch_tokens!r}; use a whole number of tokens per batch, or 0 for batch_size texts per batch",
+        )
         _positive_int("embed.max_seq_length", self.max_seq_length)
         _positive_int("embed.max_posts", self.max_posts)
         _positive_int("embed.max_chunks", self.max_chunks)
@@ -92,6 +105,7 @@ class EmbedConfig:
         _check(self.backend in ("auto", "onnx", "torch"), f"config 'embed.backend' is {self.backend!r}; use 'auto', 'onnx' or 'torch'")
         _check(self.long_text in ("chunk_mean", "truncate"), f"config 'embed.long_text' is {self.long_text!r}; use 'chunk_mean' or 'truncate'")
         _check(isinstance(self.onnx_dir, str), f"config 'embed.onnx_dir' is {self.onnx_dir!r}; give a directory path or \"\"")
+        _check(self.onnx_graph in ("fused", "exported"), f"config 'embed.onnx_graph' is {self.onnx_graph!r}; use 'fused' or 'exported'")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from matcher.config import DEFAULT_MODEL, EmbedConfig
 from matcher.errors import ConfigError, NotFittedError
 from matcher.text import content_hash
 
-__all__ = ["Encoder", "EmbeddingCache", "QueryCache", "QueryCacheStats", "resolve_model_path", "embed_cached", "export_onnx", "default_onnx_dir"]
+__all__ = ["Encoder", "EmbeddingCache", "QueryCache", "QueryCacheStats", "resolve_model_path", "embed_cached", "batch_bounds", "export_onnx", "fuse_onnx", "onnx_model_file", "default_onnx_dir", "FUSION"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,8 @@ class Encoder:
     """A sentence-transformers model loaded from disk; :meth:`load` does the work.
 
     Text is tokenised once with the model's own fast tokenizer, sorted by length so a batch holds
-    similar lengths (little padding), and run through ONNX Runtime or torch (``embed.backend``).
+    similar lengths (little padding), packed into batches of at most ``embed.batch_tokens`` tokens
+    (:func:`batch_bounds`), and run through ONNX Runtime or torch (``embed.backend``).
     Text longer than ``max_seq_length`` tokens is averaged over windows (``embed.long_text``).
 
     :meth:`encode` may be called from several threads at once. With ONNX Runtime the calls run side
@@ -114,8 +115,12 @@ class Encoder:
             mid += f"|chunks{self.config.max_chunks}"
         return mid
 
-    def _windows(self, texts: Sequence[str]) -> tuple[list[list[int]], np.ndarray]:
-        """Token windows with special tokens, and for each window the index of its text."""
+    def windows(self, texts: Sequence[str]) -> tuple[list[list[int]], np.ndarray]:
+        """Token windows with special tokens, and for each window the index of its text: what :meth:`encode` runs.
+
+        Only the tokenizer runs (after :meth:`load`); with ``long_text = "chunk_mean"`` a long text gives up to
+        ``max_chunks`` windows.
+        """
         tok = self.tokenizer_
         body = max(1, self.config.max_seq_length - len(tok.prefix) - len(tok.suffix))
         chunks = self.config.max_chunks if self.config.long_text == "chunk_mean" else 1
@@ -142,16 +147,17 @@ class Encoder:
             raise NotFittedError("Encoder is not loaded; call Encoder(...).load() first")
         if len(texts) == 0:
             return np.zeros((0, self.dim_), dtype=np.float32)
-        windows, owner = self._windows([str(t) for t in texts])
+        windows, owner = self.windows([str(t) for t in texts])
+        lengths = np.fromiter((len(w) for w in windows), dtype=np.int64, count=len(windows))
         # Sorting by length groups similar lengths in a batch, so little time goes to padding.
-        order = np.argsort([len(w) for w in windows], kind="stable")
+        order = np.argsort(lengths, kind="stable")
         vecs = np.empty((len(windows), self.dim_), dtype=np.float32)
-        bs = self.config.batch_size
         show = progress and sys.stderr.isatty()
+        bounds = batch_bounds(lengths[order], max_rows=self.config.batch_size, max_tokens=self.config.batch_tokens)
         with self._lock if not self.model_.concurrent else nullcontext():
-            for start in tqdm(range(0, len(windows), bs), desc="encoding", unit="batch", disable=not show):
-                idx = order[start : start + bs]
-                width = max(len(windows[i]) for i in idx)
+            for start, stop in tqdm(zip(bounds[:-1], bounds[1:]), total=len(bounds) - 1, desc="encoding", unit="batch", disable=not show):
+                idx = order[start:stop]
+                width = int(lengths[idx[-1]])  # sorted: the last window is the longest
                 ids = np.zeros((len(idx), width), dtype=np.int64)
                 mask = np.zeros((len(idx), width), dtype=np.int64)
                 for r, i in enumerate(idx):
@@ -165,6 +171,29 @@ class Encoder:
         out = np.zeros((len(texts), self.dim_), dtype=np.float64)
         np.add.at(out, owner, vecs)
         return _unit(out.astype(np.float32))
+
+
+def batch_bounds(lengths: np.ndarray, *, max_rows: int, max_tokens: int = 0) -> np.ndarray:
+    """Cut windows sorted by ``lengths`` (ascending) into batches; returns the batch boundaries.
+
+    A batch holds at most ``max_rows`` windows and, when ``max_tokens`` > 0, at most ``max_tokens``
+    tokens once padded to its longest window (a single longer window still makes a batch of one).
+    Batch ``b`` is ``[bounds[b], bounds[b + 1])``.
+    """
+    n = len(lengths)
+    if max_tokens <= 0:
+        return np.append(np.arange(0, n, max_rows), n).astype(np.int64)
+    bounds = [0]
+    start = 0
+    while start < n:
+        # Rows that fit: (stop - start) * lengths[stop - 1] <= max_tokens, the padded size.
+        stop = start + 1
+        limit = min(n, start + max_rows)
+        while stop < limit and (stop + 1 - start) * int(lengths[stop]) <= max_tokens:
+            stop += 1
+        bounds.append(stop)
+        start = stop
+    return np.asarray(bounds, dtype=np.int64)
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -237,6 +266,23 @@ class _TorchModel:
 
 ONNX_FORMAT = 1  # bump when the exported graph changes, so old exports are not reused
 
+#: What ONNX Runtime's transformer optimizer fuses in the exported graph (``embed.onnx_graph =
+#: "fused"``). Part of the fused file's cache key, with the onnxruntime version that fused it, so
+#: changing a setting or upgrading builds a new file. GELU stays exact (no tanh approximation):
+#: the approximation moves vectors by about 1e-4.
+FUSION: dict[str, object] = {
+    "model_type": "bert",
+    "opt_level": 0,  # the optimizer's own fusions only; the session applies ORT's at load
+    "enable_attention": True,
+    "enable_embed_layer_norm": True,
+    "enable_skip_layer_norm": True,
+    "enable_bias_skip_layer_norm": True,
+    "enable_layer_norm": True,
+    "enable_gelu": True,
+    "enable_bias_gelu": True,
+    "enable_gelu_approximation": False,
+}
+
 
 def default_onnx_dir() -> Path:
     """Where exported ONNX graphs are kept unless ``embed.onnx_dir`` says otherwise."""
@@ -256,10 +302,76 @@ def _onnx_path(path: str, config: EmbedConfig) -> Path:
     return root / h.hexdigest()[:16] / "model.onnx"
 
 
+def _fusion_key() -> str:
+    import hashlib
+    import json
+
+    import onnxruntime
+
+    payload = json.dumps({"fusion": FUSION, "onnxruntime": onnxruntime.__version__}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+def onnx_model_file(config: EmbedConfig | None = None) -> Path:
+    """The graph file the ONNX backend runs for ``config`` (it need not exist yet).
+
+    The export sits in a directory keyed by the model's weights and :data:`ONNX_FORMAT`; the fused
+    graph beside it is named by the hash of :data:`FUSION` and the onnxruntime version.
+    """
+    config = config or EmbedConfig()
+    plain = _onnx_path(resolve_model_path(config.model), config)
+    if config.onnx_graph == "exported":
+        return plain
+    return plain.with_name(f"model.fused-{_fusion_key()}.onnx")
+
+
+def _manifest_path(file: Path) -> Path:
+    return file.with_name(file.name + ".json")
+
+
+def _write_verified(file: Path, write: Any, **meta: object) -> None:
+    """Write ``file`` through ``write(tmp_path)``, then its manifest (size and sha256) beside it.
+
+    Both are written to temporary names and renamed, so a reader never sees half a file; if two
+    first uses race, a graph and a manifest from different writers fail verification and are rebuilt.
+    """
+    import hashlib
+    import json
+
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_name(f".{file.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        write(tmp)
+        data = tmp.read_bytes()
+        manifest = {"file": file.name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(), **meta}
+        os.replace(tmp, file)
+    finally:
+        tmp.unlink(missing_ok=True)
+    mtmp = _manifest_path(file).with_name(f".{file.name}.json.{os.getpid()}.{threading.get_ident()}.tmp")
+    mtmp.write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    os.replace(mtmp, _manifest_path(file))
+
+
+def _read_verified(file: Path) -> bytes | None:
+    """The bytes of ``file`` if its manifest is there and its size and sha256 match; else None."""
+    import hashlib
+    import json
+
+    try:
+        manifest = json.loads(_manifest_path(file).read_text())
+        data = file.read_bytes()
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("bytes") != len(data) or manifest.get("sha256") != hashlib.sha256(data).hexdigest():
+        logger.warning("%s does not match its manifest; building it again", file)
+        return None
+    return data
+
+
 def export_onnx(path: str, out: Path) -> Path:
     """Export the sentence-transformers model at ``path`` (pooling and normalisation included) to ``out``.
 
-    Written to a temporary file and renamed, so concurrent first uses never see half a file.
+    Written to a temporary file and renamed, with a manifest (size, sha256) that every load checks.
     """
     import torch
     from sentence_transformers import SentenceTransformer
@@ -277,26 +389,90 @@ def export_onnx(path: str, out: Path) -> Path:
             out = self.st({"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": torch.zeros_like(input_ids)})
             return torch.nn.functional.normalize(out["sentence_embedding"], dim=-1)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     dummy = torch.ones((2, 8), dtype=torch.long)
     import warnings
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            _Pooled(),
-            (dummy, torch.ones_like(dummy)),
-            str(tmp),
-            input_names=["input_ids", "attention_mask"],
-            output_names=["embedding"],
-            dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"}},
-            opset_version=17,
-            dynamo=False,
-        )
-    os.replace(tmp, out)
+    def write(tmp: Path) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                _Pooled(),
+                (dummy, torch.ones_like(dummy)),
+                str(tmp),
+                input_names=["input_ids", "attention_mask"],
+                output_names=["embedding"],
+                dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"}},
+                opset_version=17,
+                dynamo=False,
+            )
+
+    _write_verified(out, write, format=ONNX_FORMAT, source=str(Path(path).resolve()))
     logger.info("exported %s to ONNX at %s", path, out)
     return out
+
+
+def fuse_onnx(path: str, src: Path, out: Path) -> Path:
+    """Rewrite the exported graph ``src`` with ONNX Runtime's transformer optimizer (:data:`FUSION`) into ``out``.
+
+    Attention, the embedding and skip layer norms and bias + GELU each become one fused kernel; the
+    heads and hidden size come from the model's ``config.json``. Nothing is downloaded.
+
+    Raises:
+        ConfigError: the optimizer fused no attention (the model is not a BERT-like encoder).
+    """
+    import json
+
+    import onnxruntime
+    from onnxruntime.transformers.fusion_options import FusionOptions
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    cfg = json.loads((Path(path) / "config.json").read_text())
+    options = FusionOptions(str(FUSION["model_type"]))
+    for name, value in FUSION.items():
+        if name.startswith("enable_"):
+            setattr(options, name, value)
+    model = optimize_model(
+        str(src),
+        model_type=str(FUSION["model_type"]),
+        num_heads=int(cfg["num_attention_heads"]),
+        hidden_size=int(cfg["hidden_size"]),
+        opt_level=int(FUSION["opt_level"]),  # type: ignore[call-overload]
+        optimization_options=options,
+        use_gpu=False,
+    )
+    fused = {k: int(v) for k, v in model.get_fused_operator_statistics().items() if v}
+    if not fused.get("Attention"):
+        raise ConfigError(f"the ONNX Runtime optimizer fused no attention in {src}; set embed.onnx_graph = 'exported'")
+    _write_verified(out, lambda tmp: model.save_model_to_file(str(tmp)), fusion=FUSION, onnxruntime=onnxruntime.__version__, fused=fused)
+    logger.info("fused the ONNX graph into %s (%s)", out, ", ".join(f"{v} {k}" for k, v in sorted(fused.items())))
+    return out
+
+
+def _onnx_model_bytes(path: str, config: EmbedConfig) -> bytes:
+    """The verified bytes of the graph to run, exporting and fusing it first when needed."""
+    plain = _onnx_path(path, config)
+    file = onnx_model_file(config)
+    data = _read_verified(file)
+    if data is not None:
+        return data
+    if file != plain:
+        plain_data = _read_verified(plain)
+        if plain_data is None:
+            export_onnx(path, plain)
+        try:
+            fuse_onnx(path, plain, file)
+        except Exception as exc:  # the exported graph gives the same vectors, only slower
+            logger.warning("could not fuse the ONNX graph (%s); running the exported graph", exc)
+            data = plain_data if plain_data is not None else _read_verified(plain)
+            if data is None:
+                raise ConfigError(f"{plain} does not match its manifest right after it was written; check the disk, or set embed.onnx_dir to another directory") from exc
+            return data
+    else:
+        export_onnx(path, plain)
+    data = _read_verified(file)
+    if data is None:
+        raise ConfigError(f"{file} does not match its manifest right after it was written; check the disk, or set embed.onnx_dir to another directory")
+    return data
 
 
 class _OnnxModel:
@@ -314,9 +490,8 @@ class _OnnxModel:
     def load(cls, path: str, config: EmbedConfig) -> _OnnxModel:
         import onnxruntime as ort
 
-        file = _onnx_path(path, config)
-        if not file.is_file():
-            export_onnx(path, file)
+        # The session is built from the bytes that were checked, not from the file again.
+        data = _onnx_model_bytes(path, config)
         so = ort.SessionOptions()
         so.intra_op_num_threads = _threads(config)
         so.inter_op_num_threads = 1
@@ -326,7 +501,7 @@ class _OnnxModel:
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        session = ort.InferenceSession(str(file), so, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(data, so, providers=["CPUExecutionProvider"])
         dim = int(session.get_outputs()[0].shape[-1])
         return cls(session, dim)
 
