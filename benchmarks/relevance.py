@@ -132,12 +132,24 @@ class BriefCache:
         return np.stack([self.vectors[t] for t in texts])
 
 
-def matcher_runs(store: Path, cfg: Config, encoder: Any, brands: pd.DataFrame, split: tuple[Half, Half], *, brief: str = "name") -> dict[str, dict[str, pd.DataFrame]]:
+#: Weights tried for the niche-agreement variant: score × ((1 − w) + w × agreement).
+NICHE_WEIGHTS = (0.1, 0.25, 0.5)
+
+
+def matcher_runs(
+    store: Path, cfg: Config, encoder: Any, brands: pd.DataFrame, split: tuple[Half, Half], *, brief: str = "name", niche_weights: Sequence[float] = ()
+) -> dict[str, dict[str, pd.DataFrame]]:
     """matcher's default ranking and its topical ranking for each half, through ``recommend_many``.
 
     Each half's briefs are ranked against that half's creators only (the other half excluded by a
-    filter), so the brief-level calibration sees the same candidates it would in production.
+    filter); as in production, a filter does not move the calibration anchor, which is the brief's
+    best creators in the whole collection (:meth:`matcher.rerank.Reranker.anchor`). With
+    ``niche_weights``, the default ranking is also re-ranked by ``score × ((1 − w) + w × agreement)``
+    where agreement is :func:`matcher.niches.niche_agreement` of the creator's stored niches and the
+    brief's niche confidences (runs named ``niche w``).
     """
+    from matcher.niches import niche_agreement
+
     from matcher.engine import Matcher
 
     m = Matcher(store, config=cfg, encoder=encoder).load()
@@ -147,12 +159,24 @@ def matcher_runs(store: Path, cfg: Config, encoder: Any, brands: pd.DataFrame, s
         records = brands[brands["brand_id"].isin(half.briefs)].to_dict("records")
         bs = [Brand.from_record({**r, "name": None} if brief == "description" else r) for r in records]
         ranked = m.recommend_many(bs, k=len(half.creators), filters=Filters(exclude_creators=other))
-        rows = [(b.brand_id, x.creator_id, x.rank, x.components["topic"]) for b, ms in zip(bs, ranked) for x in ms]
-        frame = pd.DataFrame(rows, columns=["brand_id", "creator_id", "rank", "topic"])
+        if niche_weights:
+            ids = m.snapshot_.niche_model.taxonomy_.ids
+            briefs_p = {b.brand_id: dict(zip(ids, m.niche_probabilities(b).tolist())) for b in bs}
+        rows = [
+            (b.brand_id, x.creator_id, x.rank, x.components["topic"], x.score,
+             niche_agreement({n.niche_id: n.confidence for n in x.niches}, briefs_p[b.brand_id]) if niche_weights else np.nan)
+            for b, ms in zip(bs, ranked) for x in ms
+        ]
+        frame = pd.DataFrame(rows, columns=["brand_id", "creator_id", "rank", "topic", "score", "agreement"])
         SPREADS.update({(half.name, b): float(np.sort(g.to_numpy())[::-1][:50].std()) for b, g in frame.groupby("brand_id")["topic"]})
         topical = frame.sort_values(["brand_id", "topic", "creator_id"], ascending=[True, False, True], kind="mergesort")
         topical["rank"] = topical.groupby("brand_id").cumcount() + 1
         out[half.name] = {"default": frame[["brand_id", "creator_id", "rank"]], "topical": topical[["brand_id", "creator_id", "rank"]]}
+        for w in niche_weights:
+            v = frame.assign(s=frame["score"] * ((1 - w) + w * frame["agreement"]))
+            v = v.sort_values(["brand_id", "s", "creator_id"], ascending=[True, False, True], kind="mergesort")
+            v["rank"] = v.groupby("brand_id").cumcount() + 1
+            out[half.name][f"niche {w:g}"] = v[["brand_id", "creator_id", "rank"]]
     return out
 
 
@@ -253,7 +277,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.append({"variant": name, "A": scores[name]["A"].mean(), "B": scores[name]["B"].mean(),
                         "chosen on": ", ".join(f for f in ("A", "B") if chosen_scale[f] == s) or "—"})
 
-        # 2. Changes to the topical ranking: kept only if they win on the half not chosen on.
+        # 2. Niche agreement as a ranking factor: its weight chosen on one half, judged on the other.
+        default_name = f"rerank, calibrated, topic_scale {base.rank.topic_scale:g}"
+        runs = matcher_runs(work / "store", base, encoder, brands, split, niche_weights=NICHE_WEIGHTS)
+        for w in NICHE_WEIGHTS:
+            record(f"rerank × niche agreement, weight {w:g}", {h: runs[h][f"niche {w:g}"] for h in runs},
+                   "default score × ((1 − w) + w × Bhattacharyya agreement of creator and brief niches)")
+        niche_w = {f: max(NICHE_WEIGHTS, key=lambda w: scores[f"rerank × niche agreement, weight {w:g}"][f].mean()) for f in ("A", "B")}
+        niche_wins = {f: scores[f"rerank × niche agreement, weight {niche_w[f]:g}"][other[f]].mean() > scores[default_name][other[f]].mean() for f in ("A", "B")}
+        for w in NICHE_WEIGHTS:
+            name = f"rerank × niche agreement, weight {w:g}"
+            chosen = [f for f in ("A", "B") if niche_w[f] == w]
+            log.append({"variant": name, "A": scores[name]["A"].mean(), "B": scores[name]["B"].mean(), "against": default_name,
+                        "kept": ("yes" if all(niche_wins[f] for f in chosen) else "no") + (f"; best on {', '.join(chosen)}, judged on the other half" if chosen else "; not the best weight on either half")})
+
+        # 3. Changes to the topical ranking: kept only if they win on the half not chosen on.
         variant("brief = description only (no product name)", base, brief="description", note="the brand's name left out of the embedded brief")
         for name in ("rerank, uncalibrated (raw topic × quality)", "rerank, calibrated, no credibility demotion",
                      "brief = description only (no product name)", "brief = description only (no product name) [topical]"):
@@ -269,7 +307,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     def held_out(name_of: Callable[[str], str]) -> pd.Series:
         return pd.concat([scores[name_of(f)][other[f]] for f in ("A", "B")])
 
-    default_name = f"rerank, calibrated, topic_scale {base.rank.topic_scale:g}"
     table = {
         "random": held_out(lambda f: "random"),
         "BM25 (bm25s)": held_out(lambda f: "BM25 (bm25s)"),
@@ -277,6 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "matcher, topical ranking": held_out(lambda f: "matcher topical ranking"),
         f"matcher, rerank with the scale chosen on the other half": held_out(lambda f: f"rerank, calibrated, topic_scale {chosen_scale[f]:g}"),
         f"matcher, defaults (topic_scale {base.rank.topic_scale:g})": held_out(lambda f: default_name),
+        "matcher, defaults × niche agreement (weight chosen on the other half)": held_out(lambda f: f"rerank × niche agreement, weight {niche_w[f]:g}"),
     }
     plain_h, topical_h, default_h = table["plain all-MiniLM-L6-v2 cosine"], table["matcher, topical ranking"], table[f"matcher, defaults (topic_scale {base.rank.topic_scale:g})"]
     lines = [

@@ -259,16 +259,23 @@ def rank_snapshot(
     """Rank creators for each query vector: topical candidates from the index, then the reranker.
 
     The candidate pool is ``max(candidates, k)`` per query, drawn only from creators that pass that
-    query's filters, so a filter never hides qualifying creators behind unqualified ones. A brand's
-    own ``weights`` apply to its query unless ``weights`` is given.
+    query's filters, so a filter never hides qualifying creators behind unqualified ones. Topical
+    fit is calibrated against the brief's ``candidates`` best creators in the whole collection
+    (:meth:`Reranker.anchor`), so a filter or a larger ``k`` leaves every creator's score as it is:
+    a filtered ranking is the unfiltered one with the others left out. A brand's own ``weights``
+    apply to its query unless ``weights`` is given.
     """
     out: list[list[Match]] = []
     pool = max(candidates, k)
     brands = list(brands) if brands is not None else [None] * len(queries)
+    exclude = reranker.fit.exclude_brand_accounts
     for q, flt, brand in zip(queries, filters, brands):
-        hits = topical_candidates(snapshot, q, pool, flt, exclude_brand_accounts=reranker.fit.exclude_brand_accounts)
+        hits = topical_candidates(snapshot, q, pool, flt, exclude_brand_accounts=exclude)
+        same = pool == candidates and (flt is None or (not flt.active and not flt.include_brand_accounts))
+        reference = hits if same else topical_candidates(snapshot, q, candidates, None, exclude_brand_accounts=exclude)
         w = weights or (Weights.from_mapping(brand.weights, source=f"brand {brand.brand_id} weights") if brand is not None and brand.weights else None)
-        out.append(reranker.rank(snapshot, q, hits, k, weights=w, brand=brand, diversity=diversity))
+        anchor = reranker.anchor(snapshot, q, reference) if reranker.rank_config.calibration != "none" else None
+        out.append(reranker.rank(snapshot, q, hits, k, weights=w, brand=brand, diversity=diversity, anchor=anchor))
     return out
 
 

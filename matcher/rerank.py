@@ -26,6 +26,7 @@ __all__ = [
     "COMPONENTS",
     "topic_score",
     "calibrate_topic",
+    "topic_anchor",
     "combine",
     "combine_many",
     "Reranker",
@@ -61,23 +62,38 @@ def topic_score(profile_similarity: float, post_similarities: np.ndarray, *, top
     return min(1.0, max(0.0, p))
 
 
-def calibrate_topic(topic: np.ndarray, rank: RankConfig, *, reference: np.ndarray | None = None) -> np.ndarray:
+def topic_anchor(topic: np.ndarray, rank: RankConfig, *, reference: np.ndarray | None = None) -> tuple[float, float]:
+    """``(best, tau)`` of one brief, from the topical scores of its candidates.
+
+    ``best`` is the highest topical score among the ``reference`` candidates (all when None; the
+    reranker passes the creators that are not doubtful, so a doubtful creator whose posts copy the
+    brief gains nothing over the best clean one), ``tau = max(rank.topic_scale × std,
+    rank.min_topic_scale)`` with ``std`` the standard deviation of the ``rank.calibration_top`` best
+    reference scores.
+    """
+    t = np.nan_to_num(np.asarray(topic, dtype="float64"), nan=0.0)
+    if t.size == 0:
+        return 0.0, rank.min_topic_scale
+    ref = t if reference is None or not np.any(reference) else t[np.asarray(reference, dtype=bool)]
+    top = np.sort(ref)[::-1][: rank.calibration_top]
+    return float(top[0]), max(rank.topic_scale * float(top.std()), rank.min_topic_scale)
+
+
+def calibrate_topic(
+    topic: np.ndarray, rank: RankConfig, *, reference: np.ndarray | None = None, anchor: tuple[float, float] | None = None
+) -> np.ndarray:
     """Topical fit of each candidate relative to one brief's best candidates, in (0, 1].
 
-    ``exp(min(0, topic - best) / tau)``: ``best`` is the highest topical score among the
-    ``reference`` candidates (all when None; the reranker passes the creators that are not
-    doubtful, so a doubtful creator whose posts copy the brief gains nothing over the best clean
-    one), ``tau = max(rank.topic_scale × std, rank.min_topic_scale)`` with ``std`` the standard
-    deviation of the ``rank.calibration_top`` best reference scores. With ``rank.calibration ==
-    "none"`` the raw scores come back unchanged.
+    ``exp(min(0, topic - best) / tau)`` with ``(best, tau)`` the ``anchor`` when given (the
+    engine passes the brief's anchor over the whole collection, :meth:`Reranker.anchor`, so a
+    filter or a larger ``k`` never changes a creator's score), else :func:`topic_anchor` of these
+    candidates. With ``rank.calibration == "none"`` the raw scores come back unchanged.
     """
     t = np.nan_to_num(np.asarray(topic, dtype="float64"), nan=0.0)
     if rank.calibration == "none" or t.size == 0:
         return t
-    ref = t if reference is None or not np.any(reference) else t[np.asarray(reference, dtype=bool)]
-    top = np.sort(ref)[::-1][: rank.calibration_top]
-    tau = max(rank.topic_scale * float(top.std()), rank.min_topic_scale)
-    return np.exp(np.minimum(0.0, t - float(top[0])) / tau)
+    best, tau = anchor if anchor is not None else topic_anchor(t, rank, reference=reference)
+    return np.exp(np.minimum(0.0, t - best) / tau)
 
 
 def _num(v: Any) -> float | None:
@@ -178,15 +194,8 @@ class Reranker:
         return cls(weights or config.weights, fit=config.fit, rank=config.rank, evidence_posts=config.evidence_posts)
 
     # -- components -----------------------------------------------------------------------------
-    def components(self, snapshot: Any, query: np.ndarray, rows: np.ndarray, profile_sims: np.ndarray, *, brand: Brand | None = None) -> dict[str, Any]:
-        """Component values (arrays over ``rows``), the post similarities and the fit penalties.
-
-        Returns a dict with one array per component name (NaN: unavailable), ``post_sims`` (a list of
-        arrays), ``multiplier`` (fit and credibility penalties), ``conflicts`` (competitor names per
-        row), ``doubtful`` and ``topic_fit`` (topic calibrated over these candidates, see
-        :func:`calibrate_topic`).
-        """
-        sig = snapshot.signals
+    def _topics(self, snapshot: Any, query: np.ndarray, rows: np.ndarray, profile_sims: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The topic component of each row and its posts' similarities to ``query``."""
         offsets = snapshot.post_offsets
         post_sims, topic = [], np.empty(len(rows))
         for i, row in enumerate(rows):
@@ -194,6 +203,33 @@ class Reranker:
             s = snapshot.post_vectors[lo:hi] @ query if hi > lo else np.zeros(0, dtype=np.float32)
             post_sims.append(s)
             topic[i] = topic_score(profile_sims[i], s, top=self.evidence_posts)
+        return topic, post_sims
+
+    @staticmethod
+    def _doubtful(snapshot: Any, rows: np.ndarray) -> np.ndarray:
+        sig = snapshot.signals
+        return (sig["credibility"].to_numpy(dtype=object)[rows] == "doubtful") if "credibility" in sig else np.zeros(len(rows), bool)
+
+    def anchor(self, snapshot: Any, query: np.ndarray, hits: Sequence[Hit]) -> tuple[float, float]:
+        """The brief's calibration anchor ``(best, tau)`` (:func:`topic_anchor`) over ``hits``, its
+        candidates in the whole collection; its clean creators set it."""
+        rows = np.array([h.row for h in hits], dtype=np.int64)
+        topic, _ = self._topics(snapshot, query, rows, np.array([h.score for h in hits]))
+        return topic_anchor(topic, self.rank_config, reference=~self._doubtful(snapshot, rows))
+
+    def components(
+        self, snapshot: Any, query: np.ndarray, rows: np.ndarray, profile_sims: np.ndarray, *, brand: Brand | None = None,
+        anchor: tuple[float, float] | None = None,
+    ) -> dict[str, Any]:
+        """Component values (arrays over ``rows``), the post similarities and the fit penalties.
+
+        Returns a dict with one array per component name (NaN: unavailable), ``post_sims`` (a list of
+        arrays), ``multiplier`` (fit and credibility penalties), ``conflicts`` (competitor names per
+        row), ``doubtful`` and ``topic_fit`` (topic calibrated by ``anchor``, or over these
+        candidates when it is None; see :func:`calibrate_topic`).
+        """
+        sig = snapshot.signals
+        topic, post_sims = self._topics(snapshot, query, rows, profile_sims)
         lo_f = brand.min_followers if brand is not None and brand.min_followers is not None else self.fit.min_followers
         hi_f = brand.max_followers if brand is not None and brand.max_followers is not None else self.fit.max_followers
         band = band_fit(sig["followers"].to_numpy(dtype="float64")[rows], lo_f, hi_f)
@@ -206,7 +242,7 @@ class Reranker:
         unsafe = sig["unsafe_posts"].to_numpy()[rows] > 0 if "unsafe_posts" in sig else np.zeros(len(rows), bool)
         multiplier = np.where([bool(c) for c in conflicts], self.fit.conflict_penalty, 1.0) * np.where(unsafe, self.fit.unsafe_penalty, 1.0)
         conv = sig["conversation_score"].to_numpy(dtype="float64")[rows] if "conversation_score" in sig else np.full(len(rows), np.nan)
-        doubtful = (sig["credibility"].to_numpy(dtype=object)[rows] == "doubtful") if "credibility" in sig else np.zeros(len(rows), bool)
+        doubtful = self._doubtful(snapshot, rows)
         multiplier = multiplier * np.where(doubtful, self.rank_config.doubtful_penalty, 1.0)
         return {
             "topic": topic,
@@ -218,7 +254,7 @@ class Reranker:
             "multiplier": multiplier,
             "conflicts": conflicts,
             "doubtful": doubtful,
-            "topic_fit": calibrate_topic(topic, self.rank_config, reference=~doubtful),
+            "topic_fit": calibrate_topic(topic, self.rank_config, reference=~doubtful, anchor=anchor),
         }
 
     def _conflicts(self, snapshot: Any, rows: np.ndarray, brand: Brand | None) -> list[tuple[str, ...]]:
@@ -256,6 +292,7 @@ class Reranker:
         weights: Weights | None = None,
         brand: Brand | None = None,
         diversity: float = 0.0,
+        anchor: tuple[float, float] | None = None,
     ) -> list[Match]:
         """Rerank ``hits`` for one unit-length ``query`` vector and return the top ``k`` matches.
 
@@ -268,12 +305,13 @@ class Reranker:
             brand: the brand, for its follower band and competitors.
             diversity: 0 (off) to 1; above 0, maximal marginal relevance trades score for
                 dissimilarity to the creators already chosen.
+            anchor: the brief's calibration anchor (:meth:`anchor`); None: calibrate over ``hits``.
         """
         if not hits:
             return []
         weights = weights or self.weights
         rows = np.array([h.row for h in hits], dtype=np.int64)
-        comps = self.components(snapshot, query, rows, np.array([h.score for h in hits]), brand=brand)
+        comps = self.components(snapshot, query, rows, np.array([h.score for h in hits]), brand=brand, anchor=anchor)
         X = np.column_stack([np.asarray(comps[n], dtype="float64") for n in COMPONENTS])
         scores, contribs = combine_many(X, weights, np.asarray(comps["multiplier"], dtype="float64"), topic_fit=comps["topic_fit"])
         # Ties break on creator id so rankings are reproducible. Only the top k become Match

@@ -91,7 +91,7 @@ def test_bad_niche_labels_fail_before_any_work(sample, tmp_path):
     assert not store.exists()
 
 
-@pytest.mark.parametrize("content", ["creator_id,handle,bio,followers\n", "creator_id,bio,followers\n,no id,10\nc2,bad count,-3\n"])
+@pytest.mark.parametrize("content", ["creator_id,handle,bio,followers\n", "creator_id,bio,followers\n,no id,10\n  ,blank id,-3\n"])
 def test_a_creators_file_with_no_usable_row_is_one_clear_line(tmp_path, sample, content):
     creators = tmp_path / "creators.csv"
     creators.write_text(content)

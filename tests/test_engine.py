@@ -57,6 +57,27 @@ def test_filters_return_k_when_k_qualify(matcher_):
         assert {m.creator_id for m in ms} <= qualifying
 
 
+@pytest.mark.parametrize(
+    "flt",
+    [Filters(countries=("DE", "US")), Filters(platforms=("tiktok",)), Filters(exclude_creators=("c000001", "c000002")), Filters(min_trust=0.5)],
+    ids=["countries", "platform", "exclusions", "min_trust"],
+)
+def test_a_filter_or_a_larger_k_never_changes_a_score(matcher_, flt):
+    """Topical fit is calibrated on the brief's best creators in the whole collection, so a filtered
+    ranking is the unfiltered one with the others left out, scores and all."""
+    everyone = matcher_.recommend(BRIEF, k=1000)
+    by_id = {m.creator_id: m for m in everyone}
+    got = matcher_.recommend(BRIEF, k=20, filters=flt)
+    passing = {m.creator_id for m in matcher_.recommend(BRIEF, k=1000, filters=flt)}
+    assert passing < set(by_id)
+    assert [m.creator_id for m in got] == [m.creator_id for m in everyone if m.creator_id in passing][:20]
+    for m in got:
+        assert m.score == pytest.approx(by_id[m.creator_id].score, abs=1e-9)
+        assert m.signals["topic_fit"] == by_id[m.creator_id].signals["topic_fit"]
+    top5 = matcher_.recommend(BRIEF, k=5)
+    assert [(m.creator_id, m.score) for m in top5] == [(m.creator_id, m.score) for m in everyone[:5]]
+
+
 def test_k_larger_than_collection_and_exclusions(matcher_):
     # Brand accounts are left out by default; everyone else is returned.
     n = int((~matcher_.snapshot_.signals["is_brand_account"]).sum())
