@@ -164,12 +164,25 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores{mem}{load}"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def dev_parser(description: str) -> argparse.ArgumentParser:
+    """The options every dev-data script takes: where the data is, where results go, the set's size and seed."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("--data", help=f"dev data directory (default: ${DATA_ENV} or ../shared/data)")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     p.add_argument("--per-prefix", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def dev_texts(posts: pd.DataFrame, brands: pd.DataFrame, cids: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The baselines' texts: each brief as ``name. description``, each channel as all its posts joined."""
+    queries = [normalize_text(f"{n}. {t}", max_chars=2000) for n, t in zip(brands["name"], brands["description"])]
+    text = posts.groupby("creator_id", sort=False)["text"].apply(lambda t: "\n".join(t.fillna("").astype(str)))
+    return queries, [normalize_text(text.get(c, ""), max_chars=100_000) for c in cids]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = dev_parser(__doc__.split("\n")[0])
     p.add_argument("--no-variants", action="store_true", help="only the five headline systems")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -183,9 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     creators, posts, brands, qrels = ds["creators"], ds["posts"], ds["brands"], ds["qrels"]
     cids = creators["creator_id"].astype(str).tolist()
     bids = brands["brand_id"].astype(str).tolist()
-    queries = [normalize_text(f"{n}. {t}", max_chars=2000) for n, t in zip(brands["name"], brands["description"])]
-    text = posts.groupby("creator_id", sort=False)["text"].apply(lambda t: "\n".join(t.fillna("").astype(str)))
-    docs = [normalize_text(text.get(c, ""), max_chars=100_000) for c in cids]
+    queries, docs = dev_texts(posts, brands, cids)
 
     res: dict[str, EvalResult] = {}
     notes: dict[str, str] = {}

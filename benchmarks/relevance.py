@@ -24,7 +24,6 @@ Without the data the script says so and exits 0.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import logging
 import os
@@ -45,12 +44,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from eval_dev import DATA_ENV, DEFAULT_DATA, bm25_scores, data_dir, dev_set, machine, plain_minilm_scores  # noqa: E402
+from eval_dev import DATA_ENV, DEFAULT_DATA, bm25_scores, data_dir, dev_parser, dev_set, dev_texts, machine, plain_minilm_scores  # noqa: E402
 
 from matcher.config import Config  # noqa: E402
 from matcher.evaluate import evaluate  # noqa: E402
 from matcher.schema import Brand, Filters  # noqa: E402
-from matcher.text import normalize_text  # noqa: E402
 
 logger = logging.getLogger("relevance")
 
@@ -181,12 +179,7 @@ def matcher_runs(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", help=f"dev data directory (default: ${DATA_ENV} or ../shared/data)")
-    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
-    p.add_argument("--per-prefix", type=int, default=4)
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args(argv)
+    args = dev_parser(__doc__.split("\n")[0]).parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     d = data_dir(args.data)
     if d is None:
@@ -219,9 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             runs[h.name] = run_from_scores(list(h.briefs), list(h.creators), score(h))
         record(name, runs, note)
 
-    queries = {b: normalize_text(f"{n}. {t}", max_chars=2000) for b, n, t in zip(bids, brands["name"], brands["description"])}
-    text = posts.groupby("creator_id", sort=False)["text"].apply(lambda t: "\n".join(t.fillna("").astype(str)))
-    docs = {c: normalize_text(text.get(c, ""), max_chars=100_000) for c in cids}
+    query_list, doc_list = dev_texts(posts, brands, cids)
+    queries, docs = dict(zip(bids, query_list)), dict(zip(cids, doc_list))
     rng = np.random.default_rng(args.seed + 1)
     baseline("random", lambda h: rng.random((len(h.briefs), len(h.creators))), "seeded shuffle")
     baseline(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -98,6 +98,14 @@ def check_k(k: object, *, limit: int = MAX_K) -> int:
     return k
 
 
+def _code(value: object, kind: str, convert: Callable[[str], str | None], hint: str) -> str:
+    text = value.strip() if isinstance(value, str) else None
+    found = convert(text) if text and len(text) <= 80 else None
+    if found is None:
+        raise RequestError(f"{kind} {text if text is not None else value!r} is not a {kind} matcher recognises; {hint}")
+    return found
+
+
 def check_country(code: object) -> str:
     """The ISO 3166-1 alpha-2 code a country filter value stands for: a code or a name
     (``US``, ``usa``, ``U.S.A``, ``United States``), mapped by :mod:`matcher.codes` as ingest maps them.
@@ -105,11 +113,7 @@ def check_country(code: object) -> str:
     Raises:
         RequestError: not text, longer than 80 characters, or not a country matcher recognises.
     """
-    text = code.strip() if isinstance(code, str) else None
-    found = country_code(text) if text and len(text) <= 80 else None
-    if found is None:
-        raise RequestError(f"country {text if text is not None else code!r} is not a country matcher recognises; {COUNTRY_HINT}")
-    return found
+    return _code(code, "country", country_code, COUNTRY_HINT)
 
 
 def check_language(code: object) -> str:
@@ -119,11 +123,7 @@ def check_language(code: object) -> str:
     Raises:
         RequestError: not text, longer than 80 characters, or not a language matcher recognises.
     """
-    text = code.strip() if isinstance(code, str) else None
-    found = language_code(text) if text and len(text) <= 80 else None
-    if found is None:
-        raise RequestError(f"language {text if text is not None else code!r} is not a language matcher recognises; {LANGUAGE_HINT}")
-    return found
+    return _code(code, "language", language_code, LANGUAGE_HINT)
 
 
 def check_platform(name: object) -> str:
