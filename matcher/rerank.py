@@ -31,6 +31,7 @@ __all__ = [
     "combine_many",
     "Reranker",
     "explain",
+    "engagement_standing",
     "train_weights",
     "save_weights",
     "load_weights",
@@ -352,7 +353,7 @@ class Reranker:
         "tier", "engagement_rate", "engagement_basis", "engagement_percentile", "consistency", "recency",
         "n_posts", "sponsored_posts", "disclosed_posts", "clear_disclosures", "transparency", "authenticity",
         "days_since_last_post", "answer_rate", "median_reply_hours", "generic_share", "focus", "bio_agreement",
-        "credibility", "credible_engagement_rate", "tier_median_rate", "benchmark_weight",
+        "credibility", "credible_engagement_rate", "tier_median_rate", "benchmark_weight", "engagement_peers",
     )
 
     def _columns(self, snapshot: Any) -> dict[str, np.ndarray]:
@@ -420,6 +421,7 @@ class Reranker:
             if "s:" + name in cols:
                 v = cols["s:" + name][row]
                 signals[name] = v if isinstance(v, str) else (int(v) if isinstance(v, (int, np.integer)) else _num(v))
+        signals["engagement_standing"] = engagement_standing(signals)
         country, language, source = cols["country"][row], cols["language"][row], cols["language_source"][row]
         niches = snapshot.niche_model.records(cols["niche_ids"][row : row + 1], cols["niche_conf"][row : row + 1])[0] if "niche_ids" in cols else ()
         return Match(
@@ -445,16 +447,35 @@ class Reranker:
 _INFO_FLAGS = {"NO_ENGAGEMENT_DATA", "NO_POSTS", "NO_COMMENT_DATA"}
 
 
+def engagement_standing(signals: Mapping[str, Any]) -> str | None:
+    """Where a creator's engagement stands, in the one wording the why line, the API and the page use.
+
+    ``"better than 16% of nano creators"`` (the share of the creator's tier on its platform, per
+    follower, that it beats), ``"better than 16% of creators measured per view"``, or for the only
+    measured creator of its tier ``"only nano creator here; better than 16% by published
+    benchmarks"``. None when engagement could not be measured.
+    """
+    pct = signals.get("engagement_percentile")
+    if pct is None or (isinstance(pct, float) and math.isnan(pct)):
+        return None
+    better = min(99, max(0, int(round(100 * float(pct)))))
+    if signals.get("engagement_basis") != "followers":
+        return f"better than {better}% of creators measured per view"
+    tier = signals.get("tier") or "their tier's"
+    if signals.get("engagement_peers") == 1:
+        return f"only {tier} creator here; better than {better}% by published benchmarks"
+    return f"better than {better}% of {tier} creators"
+
+
 def explain(comps: Mapping[str, float | None], signals: Mapping[str, Any], flags: Sequence[str], evidence: Sequence[Evidence]) -> str:
     """One line a marketer can read: topical fit with the best post, engagement in its tier, trust, flags."""
     parts = [f"topic {comps['topic']:.2f}"]
     if evidence:
         text = evidence[0].text
         parts[0] += f' (best post: "{text[:70]}{"…" if len(text) > 70 else ""}")'
-    rate, pct, basis = signals.get("engagement_rate"), signals.get("engagement_percentile"), signals.get("engagement_basis")
-    if rate is not None and pct is not None:
-        where = f"{signals.get('tier')} tier" if basis == "followers" else "per view"
-        parts.append(f"engagement {100 * rate:.1f}% (top {max(1, round(100 * (1 - pct)))}% {where})")
+    rate, standing = signals.get("engagement_rate"), engagement_standing(signals)
+    if rate is not None and standing is not None:
+        parts.append(f"engagement {100 * rate:.1f}% ({standing})")
     else:
         parts.append("engagement unmeasured")
     trust = f"trust {comps['trust']:.2f}" if comps.get("trust") is not None else "trust n/a"

@@ -244,6 +244,7 @@ class MatchSignals(BaseModel):
     engagement_rate: float | None = None
     engagement_basis: str | None = None
     engagement_percentile: float | None = None
+    engagement_standing: str | None = Field(default=None, description="where the engagement stands, e.g. 'better than 16% of nano creators'")
     n_posts: int | None = None
     sponsored_posts: int | None = None
     disclosed_posts: int | None = None

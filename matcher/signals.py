@@ -612,6 +612,8 @@ def compute_signals(
     w = np.nan_to_num(weight.to_numpy(dtype="float64"))
     pct = w * own_pct.to_numpy(dtype="float64") + (1.0 - w) * prior_pct
     out["engagement_percentile"] = np.where(enough, pct, np.nan)
+    # How many creators of the group the percentile is taken among (the published benchmark fills in the rest).
+    out["engagement_peers"] = pd.Series(np.asarray(enough, dtype=bool), index=out.index).groupby(out["_group"]).transform("sum").where(enough).astype("Int64")
     parts = pd.DataFrame({"p": out["engagement_percentile"], "c": out["consistency"], "r": out["recency"]})
     wts = pd.Series({"p": 0.7, "c": 0.15, "r": 0.15})
     num = (parts * wts).sum(axis=1, min_count=1)

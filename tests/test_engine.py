@@ -25,6 +25,11 @@ def test_recommend_returns_typed_explained_matches(matcher_):
         assert all(posts.loc[e.post_id, "creator_id"] == m.creator_id for e in m.evidence)
         assert [e.similarity for e in m.evidence] == sorted((e.similarity for e in m.evidence), reverse=True)
         assert m.why.startswith("topic ")
+        # One wording for where engagement stands: the why line says what the signals (and the page) say.
+        standing = m.signals.get("engagement_standing")
+        assert (standing is None) == (m.signals.get("engagement_percentile") is None)
+        if standing is not None:
+            assert f"({standing})" in m.why and "top " not in m.why
 
 
 def test_known_answer_on_sample(matcher_, sample):

@@ -188,3 +188,20 @@ def test_train_refuses_too_little_data(built, encoder):
     few = pd.DataFrame({"brand_id": ["b001"] * 3, "creator_id": snap.creators["creator_id"].head(3), "outcome": [1.0, 2.0, 3.0]})
     with pytest.raises(ConfigError, match="need at least"):
         train_weights(snap, encoder, few, reranker=Reranker())
+
+
+@pytest.mark.parametrize(
+    ("signals", "said"),
+    [
+        ({"engagement_percentile": 0.16, "engagement_basis": "followers", "tier": "nano", "engagement_peers": 40}, "better than 16% of nano creators"),
+        ({"engagement_percentile": 0.999, "engagement_basis": "followers", "tier": "micro", "engagement_peers": 3}, "better than 99% of micro creators"),
+        ({"engagement_percentile": 0.51, "engagement_basis": "followers", "tier": "nano", "engagement_peers": 1}, "only nano creator here; better than 51% by published benchmarks"),
+        ({"engagement_percentile": 0.3, "engagement_basis": "views", "tier": None, "engagement_peers": 12}, "better than 30% of creators measured per view"),
+        ({"engagement_percentile": None, "engagement_basis": "followers", "tier": "nano"}, None),
+        ({"engagement_percentile": float("nan"), "engagement_basis": "followers", "tier": "nano"}, None),
+    ],
+)
+def test_engagement_standing_has_one_wording(signals, said):
+    from matcher.rerank import engagement_standing
+
+    assert engagement_standing(signals) == said
