@@ -130,6 +130,26 @@ class BriefCache:
         return np.stack([self.vectors[t] for t in texts])
 
 
+#: Relevance floors tried (``rank.relevance_floor``, on the topic component).
+FLOORS = tuple(round(0.05 * i, 2) for i in range(1, 11))
+#: The most of the relevant matches (within each brief's top ``FLOOR_TOP``) a floor may mark weak.
+FLOOR_MISS = 0.05
+FLOOR_TOP = 50
+
+
+def floor_rates(frame: pd.DataFrame, qrels: pd.DataFrame, floor: float) -> dict[str, float]:
+    """Within each brief's top ``FLOOR_TOP`` default matches: the share of relevant and of
+    non-relevant matches whose topic falls below ``floor`` (marked weak)."""
+    top = frame[frame["rank"] <= FLOOR_TOP].merge(qrels.assign(brand_id=qrels["brand_id"].astype(str), creator_id=qrels["creator_id"].astype(str)), on=["brand_id", "creator_id"], how="left")
+    relevant = top["grade"].fillna(0) > 0
+    weak = top["topic"] < floor
+    return {
+        "relevant marked weak": float(weak[relevant].mean()) if relevant.any() else float("nan"),
+        "non-relevant marked weak": float(weak[~relevant].mean()) if (~relevant).any() else float("nan"),
+        "weak that are non-relevant": float((~relevant[weak]).mean()) if weak.any() else float("nan"),
+    }
+
+
 #: Weights tried for the niche-agreement variant: score × ((1 − w) + w × agreement).
 NICHE_WEIGHTS = (0.1, 0.25, 0.5)
 
@@ -169,7 +189,7 @@ def matcher_runs(
         SPREADS.update({(half.name, b): float(np.sort(g.to_numpy())[::-1][:50].std()) for b, g in frame.groupby("brand_id")["topic"]})
         topical = frame.sort_values(["brand_id", "topic", "creator_id"], ascending=[True, False, True], kind="mergesort")
         topical["rank"] = topical.groupby("brand_id").cumcount() + 1
-        out[half.name] = {"default": frame[["brand_id", "creator_id", "rank"]], "topical": topical[["brand_id", "creator_id", "rank"]]}
+        out[half.name] = {"default": frame[["brand_id", "creator_id", "rank"]], "topical": topical[["brand_id", "creator_id", "rank"]], "frame": frame}
         for w in niche_weights:
             v = frame.assign(s=frame["score"] * ((1 - w) + w * frame["agreement"]))
             v = v.sort_values(["brand_id", "s", "creator_id"], ascending=[True, False, True], kind="mergesort")
@@ -287,7 +307,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.append({"variant": name, "A": scores[name]["A"].mean(), "B": scores[name]["B"].mean(), "against": default_name,
                         "kept": f"{'yes' if niche_kept else 'no'} ({said})"})
 
-        # 3. Changes to the topical ranking: kept only if they win on the half not chosen on.
+        # 3. The relevance floor: the highest that marks at most FLOOR_MISS of the relevant matches
+        # weak on the choosing half, reported on the other.
+        floor_rows = []
+        chosen_floor: dict[str, float] = {}
+        for f in ("A", "B"):
+            fr = runs[f]["frame"]
+            ok = [x for x in FLOORS if floor_rates(fr, qrels, x)["relevant marked weak"] <= FLOOR_MISS]
+            chosen_floor[f] = max(ok) if ok else min(FLOORS)
+        for x in FLOORS:
+            row = {"floor": x}
+            for f in ("A", "B"):
+                row.update({f"{f} {k}": v for k, v in floor_rates(runs[f]["frame"], qrels, x).items()})
+            floor_rows.append(row)
+
+        # 4. Changes to the topical ranking: kept only if they win on the half not chosen on.
         variant("brief = description only (no product name)", base, brief="description", note="the brand's name left out of the embedded brief")
         for name in ("rerank, uncalibrated (raw topic × quality)", "rerank, calibrated, no credibility demotion",
                      "brief = description only (no product name)", "brief = description only (no product name) [topical]"):
@@ -362,6 +396,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     for row in log:
         decision = f"chosen on {row['chosen on']}" if "chosen on" in row else f"kept: {row['kept']} (against {row['against']})"
         lines.append(f"| {row['variant']} | {row['A']:.3f} | {row['B']:.3f} | {decision} |")
+    held = {f: floor_rates(runs[other[f]]["frame"], qrels, chosen_floor[f]) for f in ("A", "B")}
+    shipped = {f: floor_rates(runs[f]["frame"], qrels, base.rank.relevance_floor) for f in ("A", "B")}
+    lines += [
+        "",
+        "## Relevance floor",
+        "",
+        f"A match whose topic component is below `rank.relevance_floor` is marked weak (`Match.weak`). The floor is "
+        f"chosen as the highest of {', '.join(f'{x:g}' for x in FLOORS)} that marks at most {100 * FLOOR_MISS:.0f}% of the "
+        f"relevant matches weak within each brief's top {FLOOR_TOP} on the choosing half, then reported on the other half. "
+        f"Chosen: fold A {chosen_floor['A']:g}, fold B {chosen_floor['B']:g}; the shipped default is {base.rank.relevance_floor:g}.",
+        "",
+        "| fold: floor chosen on, reported on | floor | relevant marked weak | non-relevant marked weak | weak matches that are non-relevant |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for f in ("A", "B"):
+        h = held[f]
+        lines.append(f"| {f} → {other[f]} | {chosen_floor[f]:g} | {100 * h['relevant marked weak']:.1f}% | {100 * h['non-relevant marked weak']:.1f}% | {100 * h['weak that are non-relevant']:.1f}% |")
+    for f in ("A", "B"):
+        h = shipped[f]
+        lines.append(f"| default on half {f} | {base.rank.relevance_floor:g} | {100 * h['relevant marked weak']:.1f}% | {100 * h['non-relevant marked weak']:.1f}% | {100 * h['weak that are non-relevant']:.1f}% |")
+    lines += ["", "Every floor tried (share of relevant / non-relevant matches marked weak, per half):", "",
+              "| floor | A relevant | A non-relevant | B relevant | B non-relevant |", "|---:|---:|---:|---:|---:|"]
+    for row in floor_rows:
+        lines.append(f"| {row['floor']:g} | {100 * row['A relevant marked weak']:.1f}% | {100 * row['A non-relevant marked weak']:.1f}% | "
+                     f"{100 * row['B relevant marked weak']:.1f}% | {100 * row['B non-relevant marked weak']:.1f}% |")
     lines += ["", "Systems and notes:", ""] + [f"- **{k}**: {v}" for k, v in notes.items() if v]
     extra = Path(__file__).with_name("relevance_notes.md")
     if extra.is_file():

@@ -92,7 +92,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
         print("no creator passes these filters")
     for x in matches:
         followers = f"{x.followers:,}" if x.followers is not None else "n/a"
-        print(f"{x.rank:>3}. {x.handle or x.creator_id} ({x.platform}, {followers} followers)  score {x.score:.3f}")
+        print(f"{x.rank:>3}. {x.handle or x.creator_id} ({x.platform}, {followers} followers)  score {x.score:.3f}" + ("  (weak match)" if x.weak else ""))
         if x.niches:
             print("     niches: " + ", ".join(f"{n.niche_id} {n.confidence:.2f}" for n in x.niches))
         print(f"     {x.why}")
@@ -144,7 +144,7 @@ def _cmd_matches(args: argparse.Namespace) -> int:
             if len(mine):
                 print("     brief niches: " + ", ".join(f"{n} {c:.2f}" for n, c in zip(mine["niche_id"], mine["confidence"])))
         for r in rows.itertuples():
-            print(f"{r.rank:>3}. {handles.get(r.creator_id, r.creator_id)}  score {r.score:.3f}")
+            print(f"{r.rank:>3}. {handles.get(r.creator_id, r.creator_id)}  score {r.score:.3f}" + ("  (weak match)" if r.weak else ""))
             print(f"     {r.why}")
     return 0
 

@@ -310,9 +310,22 @@ class RankConfig:
     # candidates at topic_scale 0.5, so it ranks below clean creators of comparable topical fit;
     # 1 turns the demotion off.
     doubtful_penalty: float = 0.001
+    # A match whose topic component (similarity of the creator's posts and profile to the brief) is
+    # below this is a weak match: off the brief's topic whatever its other signals. Chosen on
+    # held-out real data (benchmarks/results/relevance.md). "mark" returns weak matches flagged
+    # (Match.weak, a grey card, a column in exports); "drop" leaves them out.
+    relevance_floor: float = 0.2
+    weak_matches: str = "mark"
+    # With diversity d above 0, maximal marginal relevance chooses the k matches only among the
+    # k + ceil(k × diversity_depth × d) best-scoring creators that are not weak; the rest follow in
+    # score order, so diversity trades places among relevant creators and never reaches far down.
+    diversity_depth: float = 1.0
 
     def __post_init__(self) -> None:
         _check(self.calibration in ("brief", "none"), f"config 'rank.calibration' is {self.calibration!r}; use 'brief' or 'none'")
+        _check(self.weak_matches in ("mark", "drop"), f"config 'rank.weak_matches' is {self.weak_matches!r}; use 'mark' or 'drop'")
+        _finite("rank.relevance_floor", self.relevance_floor, 0.0, 1.0)
+        _finite("rank.diversity_depth", self.diversity_depth, 0.0, 10.0)
         _finite("rank.topic_scale", self.topic_scale, 1e-6, 1e3)
         _positive_int("rank.calibration_top", self.calibration_top)
         _finite("rank.min_topic_scale", self.min_topic_scale, 1e-6, 1.0)

@@ -305,7 +305,9 @@ class Reranker:
             weights: per-call override of the configured weights.
             brand: the brand, for its follower band and competitors.
             diversity: 0 (off) to 1; above 0, maximal marginal relevance trades score for
-                dissimilarity to the creators already chosen.
+                dissimilarity to the creators already chosen, among the relevant ones only (the
+                ``k + ceil(k × rank.diversity_depth × diversity)`` best that are not weak); the
+                others follow in score order.
             anchor: the brief's calibration anchor (:meth:`anchor`); None: calibrate over ``hits``.
         """
         if not hits:
@@ -318,8 +320,17 @@ class Reranker:
         # Ties break on creator id so rankings are reproducible. Only the top k become Match
         # objects: building dicts for all candidates cost more than scoring them.
         scored = sorted(((float(scores[i]), hit.id, i) for i, hit in enumerate(hits)), key=lambda t: (-t[0], t[1]))
+        # Below the relevance floor the creator's content is off the brief's topic: marked, or left out.
+        weak = np.nan_to_num(X[:, 0], nan=0.0) < self.rank_config.relevance_floor
+        if self.rank_config.weak_matches == "drop":
+            scored = [t for t in scored if not weak[t[2]]]
         if diversity > 0 and len(scored) > 1:
-            scored = self._mmr(snapshot, scored, rows, k, diversity)
+            # Only relevant creators compete for diversity: not weak, and near the top of the ranking.
+            depth = k + math.ceil(k * self.rank_config.diversity_depth * diversity)
+            relevant = [t for t in scored if not weak[t[2]]][:depth]
+            chosen = self._mmr(snapshot, relevant, rows, k, diversity) if len(relevant) > 1 else relevant
+            picked = {t[2] for t in chosen}
+            scored = chosen + [t for t in scored if t[2] not in picked]
         out = []
         for rank, (score, _cid, i) in enumerate(scored[:k], start=1):
             values = {n: (None if np.isnan(X[i, j]) else float(X[i, j])) for j, n in enumerate(COMPONENTS)}
@@ -329,7 +340,7 @@ class Reranker:
             out.append(
                 self._match(
                     snapshot, rank, score, hits[i], values, contrib, comps["post_sims"][i], comps["conflicts"][i],
-                    topic_fit=float(comps["topic_fit"][i]), doubtful=bool(comps["doubtful"][i]),
+                    topic_fit=float(comps["topic_fit"][i]), doubtful=bool(comps["doubtful"][i]), weak=bool(weak[i]),
                 )
             )
         return out
@@ -392,7 +403,7 @@ class Reranker:
 
     def _match(
         self, snapshot: Any, rank: int, score: float, hit: Hit, comps: dict[str, float | None], contrib: dict[str, float],
-        post_sims: np.ndarray, conflicts: tuple[str, ...], *, topic_fit: float, doubtful: bool,
+        post_sims: np.ndarray, conflicts: tuple[str, ...], *, topic_fit: float, doubtful: bool, weak: bool = False,
     ) -> Match:
         cols = self._columns(snapshot)
         row = hit.row
@@ -439,8 +450,9 @@ class Reranker:
             flags=tuple(flags),
             signals=signals,
             evidence=evidence,
-            why=explain(comps, signals, flags, evidence),
+            why=explain(comps, signals, flags, evidence) + (f"; weak match: topic below the relevance floor {self.rank_config.relevance_floor:g}" if weak else ""),
             niches=niches,
+            weak=weak,
         )
 
 

@@ -220,7 +220,8 @@ class Match:
     ``language_source`` says where ``language`` came from: ``"given"`` (the creators file),
     ``"detected"`` (from the creator's posts, by the batch) or None (unknown).
     ``niches`` are the creator's niches from its own posts, best first (see :mod:`matcher.niches`);
-    they never change the score.
+    they never change the score. ``weak`` is True when the topic component is below the relevance
+    floor (``rank.relevance_floor``): the creator's content is off the brief's topic, whatever else.
     """
 
     rank: int
@@ -239,6 +240,7 @@ class Match:
     evidence: tuple[Evidence, ...] = ()
     why: str = ""
     niches: tuple[NicheScore, ...] = ()
+    weak: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every field."""

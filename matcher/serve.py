@@ -282,6 +282,7 @@ class MatchOut(BaseModel):
     evidence: list[EvidenceOut]
     why: str
     niches: list[NicheScoreOut] = Field(default_factory=list, description="the creator's niches from its own posts, best first; they do not change the score")
+    weak: bool = Field(False, description="the topic component is below the relevance floor (rank.relevance_floor): off the brief's topic")
 
 
 class RecommendResponse(BaseModel):
@@ -384,6 +385,7 @@ class StoredMatch(BaseModel):
     score: float
     components: dict[str, float | None]
     penalty: float | None = None
+    weak: bool = Field(False, description="the topic component is below the relevance floor: off the brief's topic")
     why: str
 
 
@@ -933,7 +935,7 @@ def _brand_matches(service: Service, brand_id: str, k: int, deadline: float) -> 
     b = snap.brands[snap.brands["brand_id"].astype(str) == brand_id].iloc[0]
     frame = service.store.read_matches(snap.snapshot_id, brand_id=brand_id).head(k)
     # The stored columns besides these are the score components (and the penalty, when stored).
-    parts = [col for col in frame.columns if col not in ("brand_id", "rank", "creator_id", "score", "why", "penalty")]
+    parts = [col for col in frame.columns if col not in ("brand_id", "rank", "creator_id", "score", "why", "penalty", "weak")]
     matches = []
     for r in frame.to_dict("records"):
         row = snap.index.row_of(str(r["creator_id"]))
@@ -948,6 +950,7 @@ def _brand_matches(service: Service, brand_id: str, k: int, deadline: float) -> 
                 score=float(r["score"]),
                 components={p: _plain(r[p]) for p in parts},
                 penalty=_plain(r.get("penalty")),
+                weak=bool(r.get("weak", False)),
                 why=str(r["why"]),
             )
         )

@@ -61,7 +61,7 @@ PUBLISHED_FILE = "published.json"
 LOCK_FILE = "batch.lock"
 DB_FILE = "matcher.sqlite"
 TMP_PREFIX = ".tmp-"
-MATCH_COLUMNS = ("brand_id", "rank", "creator_id", "score", "topic", "engagement", "trust", "conversation", "fit", "penalty", "why")
+MATCH_COLUMNS = ("brand_id", "rank", "creator_id", "score", "topic", "engagement", "trust", "conversation", "fit", "penalty", "weak", "why")
 _MATCH_FLOATS = ("score", "topic", "engagement", "trust", "conversation", "fit", "penalty")
 
 #: Named steps at which ``MATCHERTEST_CRASH_AT=<step>`` makes the process kill itself (SIGKILL), so the
@@ -253,7 +253,7 @@ def match_row(brand_id: str, m: Any) -> tuple[Any, ...]:
     c = m.components
     return (
         brand_id, m.rank, m.creator_id, m.score, c.get("topic"), c.get("engagement"), c.get("trust"),
-        c.get("conversation"), c.get("fit"), m.contributions.get("penalty", 0.0), m.why,
+        c.get("conversation"), c.get("fit"), m.contributions.get("penalty", 0.0), bool(m.weak), m.why,
     )
 
 
@@ -264,6 +264,7 @@ def matches_frame(rows: Iterable[tuple[Any, ...]]) -> pd.DataFrame:
     frame["creator_id"] = frame["creator_id"].astype(str).astype(object)
     frame["why"] = frame["why"].astype(str).astype(object)
     frame["rank"] = frame["rank"].astype("int64")
+    frame["weak"] = frame["weak"].astype(bool)
     for c in _MATCH_FLOATS:
         frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
     return frame.sort_values(["brand_id", "rank"], kind="mergesort").reset_index(drop=True)
@@ -863,6 +864,8 @@ class Store:
         if MATCHES_FILE not in manifest["files"]:
             raise StoreError(f"{self.snapshots_dir / sid}: snapshot has no stored matches; run 'matcher batch' again")
         frame = pd.read_parquet(io.BytesIO(self._blob_reader(sid, manifest)(MATCHES_FILE)))
+        if "weak" not in frame.columns:  # written before the relevance floor existed
+            frame.insert(list(MATCH_COLUMNS).index("weak"), "weak", False)
         if len(self._matches_cache) >= 4:
             self._matches_cache.pop(next(iter(self._matches_cache)))
         self._matches_cache[sid] = (stamp, frame)

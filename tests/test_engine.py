@@ -83,6 +83,27 @@ def test_a_filter_or_a_larger_k_never_changes_a_score(matcher_, flt):
     assert [(m.creator_id, m.score) for m in top5] == [(m.creator_id, m.score) for m in everyone[:5]]
 
 
+def test_weak_matches_are_those_below_the_relevance_floor(matcher_, encoder):
+    import dataclasses
+
+    from matcher.config import Config
+
+    floor = matcher_.config.rank.relevance_floor
+    off_topic = "industrial hydraulic pump seals for offshore drilling rigs"
+    for brief in (BRIEF, off_topic):
+        ms = matcher_.recommend(brief, k=50)
+        assert all(m.weak == (m.components["topic"] < floor) for m in ms)
+        assert all(("weak match" in m.why) == m.weak for m in ms)
+    assert not any(m.weak for m in matcher_.recommend(BRIEF, k=10))
+    assert sum(m.weak for m in matcher_.recommend(off_topic, k=50)) > 0
+    # "drop" leaves them out and keeps the order of the rest.
+    cfg = Config()
+    drop = Matcher(matcher_.store, config=dataclasses.replace(cfg, rank=dataclasses.replace(cfg.rank, weak_matches="drop")), encoder=encoder).load()
+    kept = drop.recommend(off_topic, k=50)
+    marked = [m for m in matcher_.recommend(off_topic, k=1000) if not m.weak][:50]
+    assert [(m.creator_id, m.score) for m in kept] == [(m.creator_id, m.score) for m in marked]
+
+
 def test_k_larger_than_collection_and_exclusions(matcher_):
     # Brand accounts are left out by default; everyone else is returned.
     n = int((~matcher_.snapshot_.signals["is_brand_account"]).sum())
@@ -162,6 +183,24 @@ def test_diversity_spreads_the_top_k(matcher_):
     assert len(diverse) == 10 and len({m.creator_id for m in diverse}) == 10
     assert spread(diverse) < spread(plain)
     assert diverse[0].creator_id == plain[0].creator_id  # the best match always leads
+
+
+@pytest.mark.parametrize("diversity", [0.3, 0.7, 1.0])
+def test_diversity_chooses_among_relevant_creators_only(matcher_, sample, diversity):
+    import math
+
+    labels = pd.read_csv(sample.labels, dtype=str, keep_default_na=False)
+    niche = dict(zip(labels["creator_id"], labels["niche"]))
+    everyone = matcher_.recommend(BRIEF, k=1000)
+    k = 10
+    depth = k + math.ceil(k * matcher_.config.rank.diversity_depth * diversity)
+    relevant = [m for m in everyone if not m.weak][:depth]
+    diverse = matcher_.recommend(BRIEF, k=k, diversity=diversity)
+    assert diverse[0].creator_id == everyone[0].creator_id
+    assert {m.creator_id for m in diverse} <= {m.creator_id for m in relevant}
+    if diversity >= 0.7:
+        assert {m.creator_id for m in diverse} != {m.creator_id for m in everyone[:k]}  # it does choose
+    assert [niche[m.creator_id] for m in diverse] == ["trail running"] * k
 
 
 def test_competitor_conflict_is_flagged_and_penalised(matcher_):
