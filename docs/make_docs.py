@@ -203,8 +203,10 @@ def cli_help(*argv: str, columns: int = HELP_COLUMNS) -> str:
     """What ``matcher ARGV --help`` prints, at a fixed width."""
     from matcher.cli import main
 
-    saved = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = str(columns)
+    names = ("COLUMNS", "NO_COLOR", "PYTHON_COLORS", "FORCE_COLOR")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update({"COLUMNS": str(columns), "NO_COLOR": "1", "PYTHON_COLORS": "0"})
+    os.environ.pop("FORCE_COLOR", None)
     buf = io.StringIO()
     try:
         with contextlib.redirect_stdout(buf):
@@ -213,10 +215,11 @@ def cli_help(*argv: str, columns: int = HELP_COLUMNS) -> str:
             except SystemExit:
                 pass
     finally:
-        if saved is None:
-            del os.environ["COLUMNS"]
-        else:
-            os.environ["COLUMNS"] = saved
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     return buf.getvalue().rstrip() + "\n"
 
 
@@ -505,8 +508,12 @@ def check_quotes(pages: Sequence[Path] | None = None) -> list[str]:
     return problems
 
 
-#: A figure: a decimal (23.2, 0.981), a percentage (4%), a ratio (1.30x) or a count with thousands separators.
-FIGURE_RE = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+|\d+(?=%)|\d+(?:\.\d+)?(?=x\b))")
+#: A figure: a decimal (23.2, 0.981), a percentage (4%), a ratio (1.30x), a count with thousands
+#: separators (63,649) or a whole number with a unit (149 GFLOP/s, 110 s).
+FIGURE_RE = re.compile(
+    r"(?<![\w.])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+|\d+(?=%)|\d+(?:\.\d+)?(?=x\b)"
+    r"|\d+(?= ?(?:ms|s|min|kB|MB|MiB|GiB|B|GFLOP/s|texts/s|requests/s|tokens)\b))"
+)
 RESULTS_REF = re.compile(r"benchmarks/results/([\w.-]+\.md)")
 
 
