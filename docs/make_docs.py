@@ -16,6 +16,7 @@ Checked in hand-written text (``tests/test_docs.py`` runs every check):
 
 - a default written as ```section.key` (value)`` equals the code's default, and every
   ```section.key``` named is a real setting;
+- a reason code's severity in a ``| `CODE` | severity |`` row is ``matcher.signals.SEVERITY``'s;
 - a table after ``<!-- quote: benchmarks/results/FILE.md -->`` has every row verbatim in that file;
 - a paragraph or list item that names ``benchmarks/results/FILE.md`` quotes only figures (decimals,
   percentages, thousands, ratios) that appear in the files it names;
@@ -450,7 +451,7 @@ def _same(written: str, default: Any) -> bool | None:
             value /= 100
         return abs(value - float(default)) <= 1e-9 * max(1.0, abs(float(default)))
     if isinstance(default, str):
-        m = re.match(r'^[`"]*"([^"]*)"', written)
+        m = re.match(r'^`?"([^"]*)"', written)
         return (m.group(1) == default) if m else None
     return None
 

@@ -110,13 +110,15 @@ def _page(tmp_path: Path, text: str) -> list[Path]:
 def test_default_check_catches_a_wrong_default_and_an_unknown_key(tmp_path):
     pages = _page(tmp_path, (
         "The audit allows `batch.max_shrink` (30%) and keeps `batch.keep_snapshots` (7) snapshots;\n"
-        "`index.candidates` (200) candidates, `fit.exclude_brand_accounts` (false), `embed.backend` (`\"auto\"`).\n"
+        "`index.candidates` (200) candidates, `fit.exclude_brand_accounts` (false), `embed.backend` (`\"auto\"`),\n"
+        "`embed.long_text` (`\"truncate\"`), `top_k` (50), `max_text_chars` (2,000).\n"
         "`embed.no_such_key` does nothing; `signals.parquet` is a file.\n"
         "```\n`batch.max_shrink` (99%) in code is not checked\n```\n"
     ))
     found = DOCS["check_defaults"](pages)
-    assert len(found) == 3, found
+    assert len(found) == 4, found
     assert any("batch.max_shrink" in p and "0.25" in p for p in found)
+    assert any("embed.long_text" in p for p in found)
     assert any("fit.exclude_brand_accounts" in p for p in found)
     assert any("embed.no_such_key" in p for p in found)
 
