@@ -64,15 +64,15 @@ class EmbedConfig:
     rest is the mean of the creator's most recent ``max_posts`` posts.
     """
 
-    model: str = DEFAULT_MODEL
+    model: str = DEFAULT_MODEL  # or the path of a local sentence-transformers model
     batch_size: int = 64  # at most this many token windows per batch
     # Batches are packed to a token budget: windows sorted by length, each batch as many as fit in
     # batch_tokens (rows x longest window), so short captions go in large batches and 128-token
     # windows in small ones that stay in cache. 0: a fixed batch_size whatever the length.
     batch_tokens: int = 2048
-    max_seq_length: int = 128
-    bio_weight: float = 0.3
-    max_posts: int = 50
+    max_seq_length: int = 128  # tokens per window (the model's window)
+    bio_weight: float = 0.3  # share of the bio in a creator's vector; the rest is the mean of its posts
+    max_posts: int = 50  # a creator's newest posts embedded
     threads: int = 0  # 0: one per core for ONNX Runtime; torch's own setting for torch
     # "onnx": ONNX Runtime on a graph exported locally from the packaged weights at first use
     # (about 3x torch on 2 cores); "torch": sentence-transformers' torch model; "auto": onnx when
@@ -82,7 +82,7 @@ class EmbedConfig:
     # their vectors averaged (up to max_chunks windows); "truncate": only the first window counts.
     # Averaging won +13% nDCG@10 on long real posts (benchmarks/results/eval_dev.md).
     long_text: str = "chunk_mean"
-    max_chunks: int = 8
+    max_chunks: int = 8  # windows averaged per text at most
     onnx_dir: str = ""  # where the exported graph is kept; "": ~/.cache/matcher/onnx
     # "exported": the graph as torch exported it; "fused": rewritten by ONNX Runtime's transformer
     # optimizer (attention, layer norms and GELU each one kernel; same vectors within 1e-6), built
@@ -112,10 +112,10 @@ class EmbedConfig:
 class IndexConfig:
     """How creators are indexed: exact search up to ``exact_max`` creators, HNSW above it."""
 
-    exact_max: int = 50_000
-    hnsw_m: int = 32
-    ef_construction: int = 200
-    ef_search: int = 128
+    exact_max: int = 50_000  # exact search up to this many creators, HNSW above
+    hnsw_m: int = 32  # HNSW graph degree
+    ef_construction: int = 200  # HNSW breadth while building
+    ef_search: int = 128  # HNSW breadth while searching
     candidates: int = 200  # topical candidates handed to the reranker per query
 
     def __post_init__(self) -> None:
@@ -138,11 +138,11 @@ class Weights:
 
     # As found on the grid; normalised, topic keeps a 0.25 share and the quality mean weighs
     # engagement 1/6, trust 1/6, conversation 1/3 and fit 1/3.
-    topic: float = 0.20
-    engagement: float = 0.10
-    trust: float = 0.10
-    conversation: float = 0.20
-    fit: float = 0.20
+    topic: float = 0.20  # topical similarity to the brief
+    engagement: float = 0.10  # credible engagement within the creator's platform and tier
+    trust: float = 0.10  # authenticity and sponsorship disclosure
+    conversation: float = 0.20  # answering the audience (needs a comments table)
+    fit: float = 0.20  # follower band and topical focus
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -182,7 +182,7 @@ class Weights:
 
 @dataclass(frozen=True)
 class SignalConfig:
-    """Thresholds of the engagement, trust, conversation and focus signals (see the README)."""
+    """Thresholds of the engagement, trust, conversation and focus signals (see docs/signals.md)."""
 
     recent_posts: int = 30  # engagement is measured over this many most recent posts
     low_engagement_ratio: float = 0.3  # below this multiple of the tier median: suspicious
@@ -191,10 +191,10 @@ class SignalConfig:
     # Authenticity is multiplied by the penalty of each flag's severity (matcher.signals.SEVERITY),
     # in full once the flag rests on enough evidence: evidence_posts posts, evidence_comments comments.
     flag_penalty: float = 0.6  # a major flag
-    minor_flag_penalty: float = 0.85
-    severe_flag_penalty: float = 0.25
-    evidence_posts: int = 10
-    evidence_comments: int = 50
+    minor_flag_penalty: float = 0.85  # a minor flag
+    severe_flag_penalty: float = 0.25  # a severe flag
+    evidence_posts: int = 10  # measured posts for a post flag to count in full
+    evidence_comments: int = 50  # comments for a comment flag to count in full
     min_engagement_posts: int = 2  # fewer posts with counts: engagement is unknown, not evidence
     # A platform-and-tier group's median engagement leans on the published benchmark until the
     # group holds this many creators (matcher.signals.ENGAGEMENT_BENCHMARKS).
@@ -202,7 +202,7 @@ class SignalConfig:
     # Implausible whatever the collection holds: this many likes over the recent posts with fewer
     # comments per like than this.
     near_zero_min_likes: int = 10_000
-    near_zero_comments_per_like: float = 0.001
+    near_zero_comments_per_like: float = 0.001  # fewer comments per like than this, with that many likes
     early_chars: int = 100  # a disclosure within this many characters is "early" (before "more")
     recency_days: float = 60.0  # recency score = exp(-days since last post / recency_days)
     reply_hours: float = 24.0  # reply speed score = exp(-median reply delay in hours / reply_hours)
@@ -210,7 +210,7 @@ class SignalConfig:
     # A pod: at least this many regulars shared with other creators, each commenting on this share
     # of the creator's commented posts. Comments tables are often samples, so the share is modest.
     pod_min_regulars: int = 4
-    pod_regular_share: float = 0.3
+    pod_regular_share: float = 0.3  # share of the creator's commented posts a regular comments on
     min_bio_agreement: float = 0.25  # bio vs posts cosine below this: the bio is not trusted
 
     def __post_init__(self) -> None:
@@ -261,12 +261,12 @@ class FitConfig:
     """Brand fit: the default follower band, competitor conflicts and brand safety."""
 
     min_followers: int = 1_000  # the micro-influencer band, unless a brand sets its own
-    max_followers: int = 100_000
+    max_followers: int = 100_000  # top of the default follower band
     competitor_days: int = 90  # sponsored posts for a competitor within this window conflict
     conflict_penalty: float = 0.5  # score multiplier for a competitor conflict
     unsafe_penalty: float = 0.5  # score multiplier for posts in an unsafe category
-    exclude_brand_accounts: bool = True
-    unsafe_words: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_UNSAFE_WORDS))
+    exclude_brand_accounts: bool = True  # leave out accounts recognised as brands unless a filter lets them in
+    unsafe_words: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_UNSAFE_WORDS))  # brand-safety words by category; given lists replace these
     safe_phrases: tuple[str, ...] = DEFAULT_SAFE_PHRASES  # idioms that contain an unsafe word
 
     def __post_init__(self) -> None:
@@ -301,10 +301,10 @@ class RankConfig:
     fit and never lift a weak topical match over a strong one. ``"none"`` scales raw similarity.
     """
 
-    calibration: str = "brief"
+    calibration: str = "brief"  # "brief": topical fit measured against the brief's best candidates; "none": raw similarity
     topic_scale: float = 0.5  # chosen on held-out real data: benchmarks/results/relevance.md
-    calibration_top: int = 50
-    min_topic_scale: float = 0.01
+    calibration_top: int = 50  # the brief's best candidates whose spread is the unit
+    min_topic_scale: float = 0.01  # floor of tau, for briefs whose best candidates hardly differ
     # A doubtful creator (a severe authenticity flag, or several: matcher.signals) has its score
     # multiplied by this: ln(1000) = 6.9 calibration units, about 3.5 spreads of the brief's best
     # candidates at topic_scale 0.5, so it ranks below clean creators of comparable topical fit;
@@ -367,11 +367,11 @@ class LanguageConfig:
     creators' are, lose little.
     """
 
-    detect: bool = True
-    languages: tuple[str, ...] = DETECT_LANGUAGES
-    min_letters: int = 25
-    sample_chars: int = 300
-    low_accuracy: bool = True
+    detect: bool = True  # detect the language of creators whose language is blank
+    languages: tuple[str, ...] = DETECT_LANGUAGES  # the languages told apart; each one costs time
+    min_letters: int = 25  # fewer letters of text: the language stays blank
+    sample_chars: int = 300  # characters of a creator's posts read
+    low_accuracy: bool = True  # trigram models only: far less memory, little loss above 120 characters
 
     def __post_init__(self) -> None:
         _check(isinstance(self.detect, bool), f"config 'language.detect' is {self.detect!r}; use true or false")
@@ -398,12 +398,12 @@ class NicheConfig:
     """
 
     taxonomy: str = ""  # "": the taxonomy shipped with matcher (matcher/niches.json); else a JSON file of the same layout
-    temperature: float = 0.02
-    max_niches: int = 3
-    min_confidence: float = 0.2
-    label_weight: float = 0.8
-    min_label_examples: int = 3
-    label_c: float = 10.0
+    temperature: float = 0.02  # softmax temperature over cosines (calibrated on the labels when a labels file is given)
+    max_niches: int = 3  # niches per creator or brief at most
+    min_confidence: float = 0.2  # a niche below this confidence is not assigned
+    label_weight: float = 0.8  # share of the labelled niches' confidence taken by the classifier
+    min_label_examples: int = 3  # a niche is learned from labels with at least this many examples
+    label_c: float = 10.0  # inverse regularisation of the logistic regression
 
     def __post_init__(self) -> None:
         _check(isinstance(self.taxonomy, str), f"config 'niches.taxonomy' is {self.taxonomy!r}; give a JSON file path or \"\" for the packaged taxonomy")
@@ -448,9 +448,9 @@ class Config:
     language: LanguageConfig = field(default_factory=LanguageConfig)
     niches: NicheConfig = field(default_factory=NicheConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
-    max_text_chars: int = 2000
+    max_text_chars: int = 2000  # texts are cut to this many characters, on a word boundary
     top_k: int = 50  # matches stored per brand by the batch
-    evidence_posts: int = 3
+    evidence_posts: int = 3  # best-matching posts shown as a match's evidence and averaged into its topic score
 
     def __post_init__(self) -> None:
         _positive_int("max_text_chars", self.max_text_chars)

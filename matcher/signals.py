@@ -398,7 +398,7 @@ def compute_signals(
 ) -> pd.DataFrame:
     """Compute every creator signal, one row per creator, aligned with ``creators``.
 
-    Formulas are documented in the README ("Signals"). The main outputs:
+    Formulas are documented in docs/signals.md. The main outputs:
 
     * ``engagement_score`` = 0.7 × percentile + 0.15 × consistency + 0.15 × recency (weights
       renormalised over the parts available), where the percentile is that of the credible rate
