@@ -551,7 +551,7 @@ def check_figures(pages: Sequence[Path] | None = None) -> list[str]:
             body = RESULTS_REF.sub("", para)
             for fig in FIGURE_RE.findall(body):
                 forms = {fig, fig.replace(",", "")}
-                patterns = [re.compile(rf"(?<![\d.,]){re.escape(f)}(?![\d,]|\.\d)") for f in forms]
+                patterns = [re.compile(rf"(?<![\d.,]){re.escape(f)}(?!\d|,\d|\.\d)") for f in forms]
                 if not any(p.search(t) for p in patterns for t in texts):
                     problems.append(f"{rel}:{no}: {fig} is not in {', '.join('benchmarks/results/' + n for n in names)}")
     return problems
