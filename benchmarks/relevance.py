@@ -405,7 +405,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"A match is marked weak (`Match.weak`) when its topic component is below `rank.relevance_floor`; marking its "
         "niches' disagreement with the brief's was measured too. For each rule the threshold is the highest that marks at "
         f"most {100 * FLOOR_MISS:.0f}% of the relevant matches weak within each brief's top {FLOOR_TOP} on the choosing "
-        "half; it is reported on the other half. Marking never reorders: nDCG@10 is unchanged.",
+        "half; it is reported on the other half. The shipped floor is the lower of the two folds' choices (the fewer "
+        "relevant creators marked). Marking never reorders: nDCG@10 is unchanged.",
         "",
         "| rule | fold: chosen on → reported on | threshold | relevant marked weak | non-relevant marked weak | weak matches that are non-relevant |",
         "|---|---|---:|---:|---:|---:|",

@@ -314,7 +314,7 @@ class RankConfig:
     # below this is a weak match: off the brief's topic whatever its other signals. Chosen on
     # held-out real data (benchmarks/results/relevance.md). "mark" returns weak matches flagged
     # (Match.weak, a grey card, a column in exports); "drop" leaves them out.
-    relevance_floor: float = 0.2
+    relevance_floor: float = 0.08
     weak_matches: str = "mark"
     # With diversity d above 0, maximal marginal relevance chooses the k matches only among the
     # k + ceil(k × diversity_depth × d) best-scoring creators that are not weak; the rest follow in
