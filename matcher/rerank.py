@@ -17,9 +17,8 @@ import pandas as pd
 
 from matcher.config import Config, FitConfig, RankConfig, Weights
 from matcher.errors import ConfigError, StoreError
-from matcher.index import Hit
 from matcher.niches import niche_arrays
-from matcher.schema import Brand, Evidence, Match
+from matcher.schema import Brand, Evidence, Hit, Match
 from matcher.signals import SEVERITY, band_fit, post_signals
 
 __all__ = [
