@@ -18,6 +18,7 @@ import pandas as pd
 
 from matcher.config import Config, FitConfig, RankConfig, Weights
 from matcher.errors import ConfigError, StoreError
+from matcher.measures import evaluate
 from matcher.niches import niche_arrays
 from matcher.schema import Brand, Evidence, Hit, Match
 from matcher.signals import SEVERITY, band_fit, post_signals
@@ -515,14 +516,6 @@ def _features(snapshot: Any, reranker: Reranker, brand_vecs: Mapping[str, np.nda
     return X
 
 
-def _ndcg(scores: np.ndarray, gains: np.ndarray, k: int = 10) -> float:
-    order = np.argsort(-scores, kind="stable")[:k]
-    ideal = np.sort(gains)[::-1][:k]
-    disc = 1.0 / np.log2(np.arange(2, k + 2))
-    idcg = float((ideal * disc[: len(ideal)]).sum())
-    return float((gains[order] * disc[: len(order)]).sum()) / idcg if idcg > 0 else float("nan")
-
-
 def _linear_features(X: np.ndarray) -> np.ndarray:
     """Features in which :func:`combine` is linear in the weights: ``topic`` and ``topic × value``.
 
@@ -602,16 +595,22 @@ def train_weights(
 
     def report(idx: np.ndarray) -> dict[str, float]:
         part = o.iloc[idx]
-        res: dict[str, list[float]] = {"ndcg@10_learned": [], "ndcg@10_default": [], "spearman_learned": [], "spearman_default": []}
-        for _, g in part.groupby("brand_id"):
-            gi = g.index.to_numpy()
-            gains = g["outcome"].rank(pct=True).to_numpy()
-            for tag, w in (("learned", learned), ("default", reranker.weights)):
-                s = _score_with(X[gi], w)
-                res[f"ndcg@10_{tag}"].append(_ndcg(s, gains))
-                rho = spearmanr(s, g["outcome"].to_numpy()).statistic if len(gi) > 2 else np.nan
-                res[f"spearman_{tag}"].append(float(rho))
-        return {k: round(float(np.nanmean(v)), 4) for k, v in res.items()}
+        # Each outcome row is one judged item, its gain the outcome's rank within the brand (as
+        # whole numbers: twice the average rank; nDCG does not change when a brand's gains are
+        # scaled, so this equals ranking by the outcome percentile).
+        items = part.index.astype(str)
+        qrels = pd.DataFrame({"brand_id": part["brand_id"], "creator_id": items, "grade": (2 * part.groupby("brand_id")["outcome"].rank()).round().astype(int)})
+        res: dict[str, float] = {}
+        for tag, w in (("learned", learned), ("default", reranker.weights)):
+            s = pd.Series(_score_with(X[idx], w), index=part.index)
+            # Ties keep the rows' order, as a stable sort by score would.
+            ranks = s.groupby(part["brand_id"]).rank(method="first", ascending=False, na_option="bottom")
+            run = pd.DataFrame({"brand_id": part["brand_id"], "creator_id": items, "rank": ranks.astype(int)})
+            res[f"ndcg@10_{tag}"] = evaluate(run, qrels)["nDCG@10"]
+            rhos = [spearmanr(s[g.index], g["outcome"]).statistic if len(g) > 2 else np.nan for _, g in part.groupby("brand_id")]
+            res[f"spearman_{tag}"] = float(np.nanmean(rhos))
+        order = ("ndcg@10_learned", "ndcg@10_default", "spearman_learned", "spearman_default")
+        return {k: round(float(res[k]), 4) for k in order}
 
     return {
         "format": WEIGHTS_FORMAT,
