@@ -51,7 +51,7 @@ def _loaded_after(code: str, *, names: tuple[str, ...]) -> list[str]:
 def test_layer_contracts_are_kept():
     done = _lint_imports(ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "2 kept, 0 broken" in done.stdout, done.stdout
+    assert " 0 broken." in done.stdout, done.stdout
 
 
 @pytest.mark.parametrize(
