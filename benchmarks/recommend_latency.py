@@ -126,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from matcher.config import Config, EmbedConfig
     from matcher.embed import Encoder
     from matcher.engine import Matcher, filter_mask, topical_candidates
-    from matcher.index import Hit
+    from matcher.schema import Hit
     from matcher.schema import Filters
     from matcher.sample import generate
 

@@ -14,11 +14,11 @@ import pandas as pd
 from matcher.config import Config, Weights
 from matcher.embed import Encoder
 from matcher.errors import NotFittedError
-from matcher.index import Hit, VectorIndex
+from matcher.index import VectorIndex
 from matcher.niches import niche_arrays
 from matcher.request import MAX_K, check_brief, check_diversity, check_filters, check_k, check_weights
 from matcher.rerank import WEIGHTS_FILE, Reranker, load_weights
-from matcher.schema import Brand, Filters, Match, NicheScore
+from matcher.schema import Brand, Filters, Hit, Match, NicheScore
 from matcher.store import Snapshot, Store
 from matcher.text import normalize_text
 

@@ -8,7 +8,6 @@ import logging
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
@@ -16,8 +15,9 @@ import numpy as np
 
 from matcher.errors import NotFittedError, StoreError
 from matcher.files import iter_confined, read_confined
+from matcher.schema import Hit
 
-__all__ = ["Hit", "VectorIndex", "normalize_rows"]
+__all__ = ["VectorIndex", "normalize_rows"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,15 +49,6 @@ def _pool(threads: int) -> ThreadPoolExecutor:
         if _scan_pool is None or _scan_pool._max_workers < threads:
             _scan_pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="matcher-scan")
         return _scan_pool
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One search result: the creator's external id, its row in the index, and cosine similarity."""
-
-    id: str
-    row: int
-    score: float
 
 
 def normalize_rows(x: np.ndarray) -> np.ndarray:

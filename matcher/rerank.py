@@ -7,6 +7,7 @@ import logging
 import math
 import os
 import re
+import weakref
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,9 +18,9 @@ import pandas as pd
 
 from matcher.config import Config, FitConfig, RankConfig, Weights
 from matcher.errors import ConfigError, StoreError
-from matcher.index import Hit
+from matcher.measures import evaluate
 from matcher.niches import niche_arrays
-from matcher.schema import Brand, Evidence, Match
+from matcher.schema import Brand, Evidence, Hit, Match
 from matcher.signals import SEVERITY, band_fit, post_signals
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "combine",
     "combine_many",
     "Reranker",
+    "match_columns",
     "explain",
     "engagement_standing",
     "train_weights",
@@ -262,7 +264,7 @@ class Reranker:
         """Competitors each creator made a sponsored post for within ``fit.competitor_days``."""
         if brand is None or not brand.competitors:
             return [() for _ in rows]
-        cols = self._columns(snapshot)
+        cols = match_columns(snapshot)
         pattern = re.compile(r"\b(" + "|".join(re.escape(c) for c in brand.competitors) + r")\b", re.IGNORECASE)
         # Per-snapshot arrays: converting every post's date for each brand cost ~50 ms per brand at 1M creators.
         when, newest = cols["post_when"], cols["newest_post"][0]
@@ -367,45 +369,11 @@ class Reranker:
         "credibility", "credible_engagement_rate", "tier_median_rate", "benchmark_weight", "engagement_peers",
     )
 
-    def _columns(self, snapshot: Any) -> dict[str, np.ndarray]:
-        """Plain arrays of the columns a match reads, built once per snapshot: cell-by-cell pandas
-        look-ups cost milliseconds per match, which dominates a request."""
-        key = (getattr(snapshot, "snapshot_id", None), id(snapshot))
-        cached = getattr(self, "_cols", None)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        c, s, p = snapshot.creators, snapshot.signals, snapshot.posts
-        # UTC instants without their zone (numpy has none); NaT where a post has no date.
-        when = pd.to_datetime(p["posted_at"], utc=True).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]") if "posted_at" in p else np.full(len(p), np.datetime64("NaT", "ns"))
-        cols: dict[str, np.ndarray] = {
-            "post_id": p["post_id"].astype(str).to_numpy(),
-            "post_text": p["text"].astype(str).to_numpy(),
-            "post_sponsored": (p["is_sponsored"] if "is_sponsored" in p else post_signals(p)["is_sponsored"]).to_numpy(dtype=bool),
-            "post_when": when,
-            "newest_post": np.array([dated.max() if len(dated := when[~np.isnat(when)]) else np.datetime64("NaT", "ns")], dtype="datetime64[ns]"),
-            "flags": s["flags"].to_numpy(dtype=object),
-            "reasons": s["reasons"].to_numpy(dtype=object) if "reasons" in s else np.full(len(s), None, dtype=object),
-            "followers": pd.to_numeric(c["followers"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan),
-        }
-        for name in ("country", "language", "handle", "platform"):
-            cols[name] = c[name].astype(object).where(c[name].notna(), None).to_numpy(dtype=object)
-        # Snapshots written before language detection have no source column.
-        source = c["language_source"] if "language_source" in c else pd.Series(None, index=c.index, dtype=object)
-        cols["language_source"] = source.astype(object).where(source.notna(), None).to_numpy(dtype=object)
-        for name in self._SIGNAL_FIELDS:
-            if name in s:
-                cols["s:" + name] = s[name].astype(object).where(s[name].notna(), None).to_numpy(dtype=object)
-        model = getattr(snapshot, "niche_model", None)
-        if model is not None:
-            cols["niche_ids"], cols["niche_conf"] = niche_arrays(s, model.taxonomy_)
-        self._cols = (key, cols)
-        return cols
-
     def _match(
         self, snapshot: Any, rank: int, score: float, hit: Hit, comps: dict[str, float | None], contrib: dict[str, float],
         post_sims: np.ndarray, conflicts: tuple[str, ...], *, topic_fit: float, doubtful: bool, weak: bool = False,
     ) -> Match:
-        cols = self._columns(snapshot)
+        cols = match_columns(snapshot)
         row = hit.row
         lo = int(snapshot.post_offsets[row])
         order = np.argsort(-post_sims, kind="stable")[: self.evidence_posts]
@@ -479,6 +447,67 @@ def engagement_standing(signals: Mapping[str, Any]) -> str | None:
     return f"better than {better}% of {tier} creators"
 
 
+# The match columns of each live snapshot, keyed by its id() and dropped when it is collected (the
+# way engine.filter_columns keeps its filter columns): serving threads that answer from two
+# snapshots at once, or rerankers with different weights, each find theirs instead of rebuilding
+# one shared slot in turn.
+_columns_by_snapshot: dict[int, tuple[weakref.ref, tuple[Any, ...], dict[str, np.ndarray]]] = {}
+
+
+def match_columns(snapshot: Any) -> dict[str, np.ndarray]:
+    """Plain arrays of the columns a match reads, built on first use and kept while ``snapshot`` lives.
+
+    Cell-by-cell pandas look-ups cost milliseconds per match, which would dominate a request.
+    """
+    key = id(snapshot)
+    sources = (snapshot.creators, snapshot.signals, snapshot.posts, getattr(snapshot, "niche_model", None))
+    entry = _columns_by_snapshot.get(key)
+    # The tables are compared too: a snapshot whose tables were replaced gets fresh columns.
+    if entry is not None and entry[0]() is snapshot and all(a is b for a, b in zip(entry[1], sources)):
+        return entry[2]
+    cols = _build_columns(snapshot)
+    try:
+        ref = weakref.ref(snapshot, lambda dead, key=key: _forget_columns(key, dead))
+    except TypeError:  # an object that cannot be weakly referenced is served uncached
+        return cols
+    _columns_by_snapshot[key] = (ref, sources, cols)
+    return cols
+
+
+def _forget_columns(key: int, dead: weakref.ref) -> None:
+    entry = _columns_by_snapshot.get(key)
+    if entry is not None and entry[0] is dead:
+        del _columns_by_snapshot[key]
+
+
+def _build_columns(snapshot: Any) -> dict[str, np.ndarray]:
+    c, s, p = snapshot.creators, snapshot.signals, snapshot.posts
+    # UTC instants without their zone (numpy has none); NaT where a post has no date.
+    when = pd.to_datetime(p["posted_at"], utc=True).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]") if "posted_at" in p else np.full(len(p), np.datetime64("NaT", "ns"))
+    cols: dict[str, np.ndarray] = {
+        "post_id": p["post_id"].astype(str).to_numpy(),
+        "post_text": p["text"].astype(str).to_numpy(),
+        "post_sponsored": (p["is_sponsored"] if "is_sponsored" in p else post_signals(p)["is_sponsored"]).to_numpy(dtype=bool),
+        "post_when": when,
+        "newest_post": np.array([dated.max() if len(dated := when[~np.isnat(when)]) else np.datetime64("NaT", "ns")], dtype="datetime64[ns]"),
+        "flags": s["flags"].to_numpy(dtype=object),
+        "reasons": s["reasons"].to_numpy(dtype=object) if "reasons" in s else np.full(len(s), None, dtype=object),
+        "followers": pd.to_numeric(c["followers"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan),
+    }
+    for name in ("country", "language", "handle", "platform"):
+        cols[name] = c[name].astype(object).where(c[name].notna(), None).to_numpy(dtype=object)
+    # Snapshots written before language detection have no source column.
+    source = c["language_source"] if "language_source" in c else pd.Series(None, index=c.index, dtype=object)
+    cols["language_source"] = source.astype(object).where(source.notna(), None).to_numpy(dtype=object)
+    for name in Reranker._SIGNAL_FIELDS:
+        if name in s:
+            cols["s:" + name] = s[name].astype(object).where(s[name].notna(), None).to_numpy(dtype=object)
+    model = getattr(snapshot, "niche_model", None)
+    if model is not None:
+        cols["niche_ids"], cols["niche_conf"] = niche_arrays(s, model.taxonomy_)
+    return cols
+
+
 def explain(comps: Mapping[str, float | None], signals: Mapping[str, Any], flags: Sequence[str], evidence: Sequence[Evidence]) -> str:
     """One line a marketer can read: topical fit with the best post, engagement in its tier, trust, flags."""
     parts = [f"topic {comps['topic']:.2f}"]
@@ -518,14 +547,6 @@ def _features(snapshot: Any, reranker: Reranker, brand_vecs: Mapping[str, np.nda
         for j, n in enumerate(COMPONENTS):
             X[grp.index.to_numpy(), j] = comps[n]
     return X
-
-
-def _ndcg(scores: np.ndarray, gains: np.ndarray, k: int = 10) -> float:
-    order = np.argsort(-scores, kind="stable")[:k]
-    ideal = np.sort(gains)[::-1][:k]
-    disc = 1.0 / np.log2(np.arange(2, k + 2))
-    idcg = float((ideal * disc[: len(ideal)]).sum())
-    return float((gains[order] * disc[: len(order)]).sum()) / idcg if idcg > 0 else float("nan")
 
 
 def _linear_features(X: np.ndarray) -> np.ndarray:
@@ -607,16 +628,22 @@ def train_weights(
 
     def report(idx: np.ndarray) -> dict[str, float]:
         part = o.iloc[idx]
-        res: dict[str, list[float]] = {"ndcg@10_learned": [], "ndcg@10_default": [], "spearman_learned": [], "spearman_default": []}
-        for _, g in part.groupby("brand_id"):
-            gi = g.index.to_numpy()
-            gains = g["outcome"].rank(pct=True).to_numpy()
-            for tag, w in (("learned", learned), ("default", reranker.weights)):
-                s = _score_with(X[gi], w)
-                res[f"ndcg@10_{tag}"].append(_ndcg(s, gains))
-                rho = spearmanr(s, g["outcome"].to_numpy()).statistic if len(gi) > 2 else np.nan
-                res[f"spearman_{tag}"].append(float(rho))
-        return {k: round(float(np.nanmean(v)), 4) for k, v in res.items()}
+        # Each outcome row is one judged item, its gain the outcome's rank within the brand (as
+        # whole numbers: twice the average rank; nDCG does not change when a brand's gains are
+        # scaled, so this equals ranking by the outcome percentile).
+        items = part.index.astype(str)
+        qrels = pd.DataFrame({"brand_id": part["brand_id"], "creator_id": items, "grade": (2 * part.groupby("brand_id")["outcome"].rank()).round().astype(int)})
+        res: dict[str, float] = {}
+        for tag, w in (("learned", learned), ("default", reranker.weights)):
+            s = pd.Series(_score_with(X[idx], w), index=part.index)
+            # Ties keep the rows' order, as a stable sort by score would.
+            ranks = s.groupby(part["brand_id"]).rank(method="first", ascending=False, na_option="bottom")
+            run = pd.DataFrame({"brand_id": part["brand_id"], "creator_id": items, "rank": ranks.astype(int)})
+            res[f"ndcg@10_{tag}"] = evaluate(run, qrels)["nDCG@10"]
+            rhos = [spearmanr(s[g.index], g["outcome"]).statistic if len(g) > 2 else np.nan for _, g in part.groupby("brand_id")]
+            res[f"spearman_{tag}"] = float(np.nanmean(rhos))
+        order = ("ndcg@10_learned", "ndcg@10_default", "spearman_learned", "spearman_default")
+        return {k: round(float(res[k]), 4) for k in order}
 
     return {
         "format": WEIGHTS_FORMAT,

@@ -11,7 +11,7 @@ import pandas as pd
 
 from matcher.codes import country_codes, language_codes
 
-__all__ = ["Brand", "Filters", "Evidence", "NicheScore", "Match"]
+__all__ = ["Brand", "Filters", "Hit", "Evidence", "NicheScore", "Match"]
 
 
 def _tuple(values: Iterable[Any] | str | None, *, case: str | None = None) -> tuple[str, ...]:
@@ -198,6 +198,15 @@ class Evidence:
     post_id: str
     text: str
     similarity: float
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: the creator's external id, its row in the index, and cosine similarity."""
+
+    id: str
+    row: int
+    score: float
 
 
 @dataclass(frozen=True)

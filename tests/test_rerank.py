@@ -1,10 +1,16 @@
+import gc
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher.config import Weights
-from matcher.rerank import combine, topic_score
+from matcher.rerank import combine, match_columns, topic_score
 
 unit = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 anyfloat = st.floats(allow_nan=True, allow_infinity=True)
@@ -205,3 +211,45 @@ def test_engagement_standing_has_one_wording(signals, said):
     from matcher.rerank import engagement_standing
 
     assert engagement_standing(signals) == said
+
+
+@dataclass
+class _Served:
+    """The part of a snapshot a match reads (a dataclass, as the store's Snapshot is)."""
+
+    snapshot_id: str
+    creators: pd.DataFrame
+    signals: pd.DataFrame
+    posts: pd.DataFrame
+    niche_model: Any = None
+
+
+def _served(name: str) -> _Served:
+    creators = pd.DataFrame({
+        "creator_id": [f"{name}1", f"{name}2"], "handle": [f"@{name}1", f"@{name}2"], "followers": [1200, None],
+        "country": ["US", None], "language": ["en", "de"], "platform": ["instagram", "youtube"],
+    })
+    signals = pd.DataFrame({"flags": ["", "NO_POSTS"], "tier": ["micro", None]})
+    posts = pd.DataFrame({
+        "post_id": [f"{name}p1", f"{name}p2"], "text": ["trail shoes", "camp stove"], "is_sponsored": [True, False],
+        "posted_at": ["2026-01-02T10:00:00Z", None],
+    })
+    return _Served(name, creators, signals, posts)
+
+
+def test_match_columns_are_kept_per_snapshot():
+    a, b = _served("a"), _served("b")
+    ca, cb = match_columns(a), match_columns(b)
+    assert list(ca["handle"]) == ["@a1", "@a2"] and list(cb["handle"]) == ["@b1", "@b2"]
+    assert ca["followers"][0] == 1200 and np.isnan(ca["followers"][1])
+    assert list(ca["post_sponsored"]) == [True, False] and list(ca["s:tier"]) == ["micro", None]
+    for _ in range(3):  # requests alternating between two snapshots reuse both, rebuilding neither
+        assert match_columns(a) is ca
+        assert match_columns(b) is cb
+    a.creators = a.creators.assign(handle=["@x", "@y"])  # replaced tables get fresh columns
+    fresh = match_columns(a)
+    assert fresh is not ca and list(fresh["handle"]) == ["@x", "@y"]
+    posts = weakref.ref(b.posts)
+    del b, cb
+    gc.collect()
+    assert posts() is None  # a collected snapshot takes its cached columns with it
