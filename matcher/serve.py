@@ -600,7 +600,10 @@ def _inline_hashes(html: str, tag: str) -> str:
 
 def _docs_page(openapi_url: str, assets: Mapping[str, str]) -> tuple[str, str]:
     """Swagger UI's page, with no remote favicon, and a CSP that lets only its own files and inline start-up script run."""
-    html = get_swagger_ui_html(openapi_url=openapi_url, title="matcher API", swagger_favicon_url="data:,", **assets).body.decode()
+    # No validator badge: Swagger UI would fetch it from validator.swagger.io.
+    html = get_swagger_ui_html(
+        openapi_url=openapi_url, title="matcher API", swagger_favicon_url="data:,", swagger_ui_parameters={"validatorUrl": None}, **assets
+    ).body.decode()
     csp = (
         f"default-src 'none'; script-src 'self' {_inline_hashes(html, 'script')}; style-src 'self' 'unsafe-inline'; "
         "img-src 'self' data:; connect-src 'self'; font-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -1132,15 +1135,16 @@ def create_app(
     # Added last, so it is outermost: the 413/408/422 answers of the body check carry the headers too.
     app.add_middleware(SecurityHeadersMiddleware)
 
-    # Swagger UI from the swagger-ui-bundle package, so /docs works without reaching a CDN.
+    # Swagger UI 5 (it reads the OpenAPI 3.1 document FastAPI writes) from the fastapi-offline
+    # package's files, so /docs works without reaching a CDN.
     try:
-        from swagger_ui_bundle import swagger_ui_path
-
-        app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
-        docs_assets = {"swagger_js_url": "/static/swagger/swagger-ui-bundle.js", "swagger_css_url": "/static/swagger/swagger-ui.css"}
-    except ImportError:  # pragma: no cover - a declared dependency
-        logger.warning("swagger-ui-bundle is not installed; /docs loads Swagger UI from its CDN")
+        swagger_ui_path = resources.files("fastapi_offline") / "static"
+    except ModuleNotFoundError:  # pragma: no cover - a declared dependency
+        logger.warning("fastapi-offline is not installed; /docs loads Swagger UI from its CDN")
         docs_assets = {}
+    else:
+        app.mount("/static/swagger", StaticFiles(directory=str(swagger_ui_path)), name="swagger")
+        docs_assets = {"swagger_js_url": "/static/swagger/swagger-ui-bundle.js", "swagger_css_url": "/static/swagger/swagger-ui.css"}
     docs_html, docs_csp = _docs_page(app.openapi_url or "/openapi.json", docs_assets)
 
     @app.get("/docs", include_in_schema=False)

@@ -205,3 +205,25 @@ def test_page_shows_ranked_explained_matches(server, browser, tmp_path):
 
     severe = [e for e in d.get_log("browser") if e.get("level") == "SEVERE" and "422" not in e.get("message", "")]
     assert not severe, severe  # e.g. a Content-Security-Policy violation would show here
+
+
+def test_docs_render_the_openapi_document(server, browser):
+    """Swagger UI at /docs reads the service's OpenAPI 3.1 document and lists its endpoints, within its CSP."""
+    from selenium.webdriver.common.by import By
+
+    d = browser
+    d.get_log("browser")  # drop what earlier pages logged
+    d.get(server + "/docs")
+    _wait(lambda: d.find_elements(By.CSS_SELECTOR, ".opblock-summary-path"), what="the endpoints in Swagger UI")
+    paths = {e.get_attribute("data-path") or e.text for e in d.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")}
+    with urllib.request.urlopen(server + "/openapi.json", timeout=30) as r:
+        schema = json.load(r)
+    assert schema["openapi"].startswith("3.1")
+    assert set(schema["paths"]) <= paths, (paths, set(schema["paths"]))
+    assert "/recommend" in paths
+    body = d.find_element(By.TAG_NAME, "body").text
+    assert "Unable to render" not in body
+    assert "/recommend" in body
+    assert d.find_element(By.CSS_SELECTOR, ".info .title").text.startswith("matcher")
+    severe = [e for e in d.get_log("browser") if e.get("level") == "SEVERE"]
+    assert not severe, severe  # a Content-Security-Policy violation or a remote fetch would show here
