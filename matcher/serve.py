@@ -55,6 +55,7 @@ from matcher.request import (
     check_platform,
 )
 from matcher.schema import Filters, Match, NicheScore
+from matcher.signals import parse_reasons
 from matcher.store import Snapshot, Store
 from matcher.text import normalize_text
 
@@ -907,6 +908,8 @@ def _creator(service: Service, creator_id: str, n_posts: int, deadline: float) -
             series.append(SeriesPoint(post_id=str(p["post_id"]), posted_at=at, interactions=interactions, engagement=engagement))
     series.sort(key=lambda x: x.posted_at)
     signals = {k: _plain(v) for k, v in s.items() if k not in ("creator_id", "flags")}
+    if "reasons" in signals:  # stored as JSON text; an object here, as in /recommend
+        signals["reasons"] = parse_reasons(signals["reasons"])
     return CreatorResponse(
         snapshot_id=snap.snapshot_id,
         creator=CreatorProfile(
@@ -1231,7 +1234,8 @@ def create_app(
             return SafeJSONResponse({"detail": "the served snapshot has no niches (written before niches existed); run 'matcher batch' again"}, status_code=404)
         return out
 
-    @app.get("/creators/{creator_id}", response_model=CreatorResponse, responses={**_RESPONSES_404, **_RESPONSES_503}, tags=["creators"])
+    # ``:path``: ids come from the input files and may hold "/" (sent as %2F or as is).
+    @app.get("/creators/{creator_id:path}", response_model=CreatorResponse, responses={**_RESPONSES_404, **_RESPONSES_503}, tags=["creators"])
     async def creator(
         creator_id: Annotated[str, PathParam(min_length=1, max_length=200)],
         posts: Annotated[int, Query(ge=0, le=MAX_CREATOR_POSTS, description="recent posts to list (the series covers all kept posts)")] = 20,
@@ -1242,7 +1246,7 @@ def create_app(
             return SafeJSONResponse({"detail": f"creator '{creator_id}' is not in the served snapshot; use a creator_id from a match"}, status_code=404)
         return out
 
-    @app.get("/brands/{brand_id}/matches", response_model=BrandMatchesResponse, responses={**_RESPONSES_404, **_RESPONSES_503}, tags=["matching"])
+    @app.get("/brands/{brand_id:path}/matches", response_model=BrandMatchesResponse, responses={**_RESPONSES_404, **_RESPONSES_503}, tags=["matching"])
     async def brand_matches(
         brand_id: Annotated[str, PathParam(min_length=1, max_length=200)],
         k: Annotated[int, Query(ge=1, le=1000, description="matches to return, best first")] = 50,
