@@ -41,6 +41,7 @@ from matcher.errors import InputFileError, MatcherError
 __all__ = [
     "MEASURES",
     "ALL_MEASURES",
+    "LABELS",
     "EvalError",
     "EvalResult",
     "read_qrels",
@@ -56,7 +57,8 @@ logger = logging.getLogger(__name__)
 #: The ir-measures measures reported, in display order; AUC and MedR are added after them.
 MEASURES: tuple[str, ...] = ("nDCG@10", "R@50", "RR")
 ALL_MEASURES: tuple[str, ...] = (*MEASURES, "AUC", "MedR")
-_LABELS = {"RR": "MRR"}
+#: How the table and ``matcher eval --json`` name a measure's mean over brands (the mean of RR is MRR).
+LABELS: dict[str, str] = {"RR": "MRR"}
 
 
 class EvalError(MatcherError, ValueError):
@@ -284,7 +286,7 @@ def evaluate_store(store: str | Path, qrels: pd.DataFrame | str | Path, *, snaps
 
 def results_table(results: Mapping[str, EvalResult], *, digits: int = 3) -> str:
     """A Markdown table with one row per named result and one column per measure."""
-    head = "| system | " + " | ".join(_LABELS.get(m, m) for m in ALL_MEASURES) + " |"
+    head = "| system | " + " | ".join(LABELS.get(m, m) for m in ALL_MEASURES) + " |"
     lines = [head, "|---|" + "---:|" * len(ALL_MEASURES)]
     for name, res in results.items():
         cells = []
