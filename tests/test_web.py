@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
+EMOJI_FONT = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"
 BRIEF = "Lightweight trail running shoe with a rock plate for technical singletrack and ultramarathons"
 K = 8
 
@@ -227,3 +228,28 @@ def test_docs_render_the_openapi_document(server, browser):
     assert d.find_element(By.CSS_SELECTOR, ".info .title").text.startswith("matcher")
     severe = [e for e in d.get_log("browser") if e.get("level") == "SEVERE"]
     assert not severe, severe  # a Content-Security-Policy violation or a remote fetch would show here
+
+
+def test_page_draws_emoji_in_colour(server, browser):
+    """Creators' emoji are drawn with a colour font (the Makefile installs one with Chromium), not as empty boxes."""
+    _need(Path(EMOJI_FONT).exists(), f"{EMOJI_FONT} is missing (apt-get install -y fonts-noto-color-emoji)")
+    d = browser
+    d.get(server + "/")
+    # Draw the page's own font stack onto a canvas: a colour glyph has saturated pixels, a missing-glyph box has none.
+    coloured = d.execute_script(
+        """
+        const font = getComputedStyle(document.documentElement).fontFamily;
+        const c = document.createElement("canvas"); c.width = 64; c.height = 64;
+        const g = c.getContext("2d");
+        g.fillStyle = "#000"; g.font = "40px " + font; g.textBaseline = "top";
+        g.fillText(arguments[0], 4, 4);
+        const px = g.getImageData(0, 0, 64, 64).data;
+        let n = 0;
+        for (let i = 0; i < px.length; i += 4) {
+          if (px[i + 3] > 0 && Math.max(px[i], px[i + 1], px[i + 2]) - Math.min(px[i], px[i + 1], px[i + 2]) > 60) n++;
+        }
+        return n;
+        """,
+        "\U0001F3C3\U0001F6B4",
+    )
+    assert coloured > 50, coloured
