@@ -31,13 +31,15 @@ demo: install $(SAMPLE)/creators.csv
 	$(PY) -m matcher.cli batch --creators $(SAMPLE)/creators.csv --posts $(SAMPLE)/posts.csv --brands $(SAMPLE)/brands.csv --comments $(SAMPLE)/comments.csv --store $(STORE)
 	$(PY) -m matcher.cli matches --store $(STORE) --brand b001 --brand b002 --brand b003 --k 5
 
-# The browser test drives Debian's Chromium; install it when missing (root only: CI runs as root).
+# The browser test drives Debian's Chromium; install it when missing (root only: CI runs as root),
+# with a colour emoji font so creators' emoji are drawn, not empty boxes.
+EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
 browser:
-	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && [ -f $(EMOJI_FONT) ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "installing chromium and chromium-driver for the browser test"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
-	else echo "note: chromium/chromedriver missing and not root: the browser test will be skipped (outside CI)"; fi
+		echo "installing chromium, chromium-driver and fonts-noto-color-emoji for the browser test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-color-emoji >/dev/null; \
+	else echo "note: chromium/chromedriver or the emoji font missing and not root: browser tests will be skipped (outside CI)"; fi
 
 test: install browser
 	$(PY) -m pytest -q

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -137,7 +138,7 @@ def _cmd_matches(args: argparse.Namespace) -> int:
     for b in brands:
         rows = frame[frame["brand_id"] == b].head(args.k)
         if rows.empty:
-            raise MatcherError(f"brand '{b}' has no stored matches in {args.store}; check the brand id ('matcher matches' lists them)")
+            raise MatcherError(_no_matches_message(b, args.store, names, frame["brand_id"].astype(str).unique().tolist()))
         print(f"\n{b}  {names.get(b, '')}")
         if brief_niches is not None:
             mine = brief_niches[brief_niches["brand_id"] == b].sort_values("rank")
@@ -147,6 +148,16 @@ def _cmd_matches(args: argparse.Namespace) -> int:
             print(f"{r.rank:>3}. {handles.get(r.creator_id, r.creator_id)}  score {r.score:.3f}" + ("  (weak match)" if r.weak else ""))
             print(f"     {r.why}")
     return 0
+
+
+def _no_matches_message(brand: str, store: Path, names: dict[str, str], with_matches: list[str]) -> str:
+    """Why ``brand`` shows nothing, and how to see the brand ids that do have matches."""
+    ids = sorted(with_matches)
+    shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+    see = f"'matcher matches --store {store} --brands {len(ids)}' shows them all, 'matcher export' writes them to CSV"
+    if brand in names:
+        return f"brand '{brand}' is in the published snapshot but has no stored matches (no creator passed its filters); {see}"
+    return f"brand '{brand}' is not in the published snapshot of {store}; {len(ids)} brand(s) have matches ({shown}): {see}"
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -287,6 +298,8 @@ def _cmd_forget(args: argparse.Namespace) -> int:
     res = forget(args.store, args.creator_ids)
     print(f"erased {res.found} of {res.requested} creator(s): rewrote {len(res.rewritten)} snapshot(s), "
           f"deleted {len(res.removed)} unpublished one(s) and {res.cache_entries} cached vector(s)")
+    if res.missing:
+        print(f"no creator in any snapshot has the id(s) {', '.join(res.missing)} (already erased, or mistyped: check the id)")
     if res.current:
         print(f"published snapshot is now {res.current}")
     print("they stay on the suppression list: later batch runs leave them out even if the input files still hold them")
@@ -294,7 +307,7 @@ def _cmd_forget(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from matcher.evaluate import evaluate, evaluate_store, read_qrels, read_run, results_table
+    from matcher.evaluate import LABELS, evaluate, evaluate_store, read_qrels, read_run, results_table
 
     if args.store is None and not args.run:
         raise _UsageError("give --store (score the batch's stored matches) and/or --run FILE")
@@ -311,7 +324,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     for path in args.run or ():
         results[str(path)] = evaluate(read_run(path), qrels, universe=universe, rel=args.rel)
     if args.json:
-        out = {name: {"queries": r.n_queries, **r.aggregate} for name, r in results.items()}
+        # Named as in the table: the mean of RR over brands is MRR.
+        out = {name: {"queries": r.n_queries, **{LABELS.get(m, m): v for m, v in r.aggregate.items()}} for name, r in results.items()}
         json.dump(out, sys.stdout, indent=2)
         print()
         return 0
@@ -325,30 +339,62 @@ class _UsageError(MatcherError, ValueError):
     pass
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Adds "(default: ...)" to an option's help unless it has no default (None, False) or its help says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default is None or action.default is False or action.default is argparse.SUPPRESS or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
+def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    # The subcommands take these too ("matcher batch ... -q"); their copies default to SUPPRESS so
+    # that, when not given after the command, they leave the value given before it alone.
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if suppress else value
+
+    parser.add_argument("-v", "--verbose", action="count", default=default(0), help="more log output (-vv for debug)")
+    parser.add_argument("-q", "--quiet", action="store_true", default=default(False), help="no progress bars")
+    parser.add_argument(
+        "--config", type=Path, default=default(None),
+        help="TOML file of settings (MATCHER_* environment variables override it; without it, the built-in defaults)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``matcher`` command."""
-    p = argparse.ArgumentParser(prog="matcher", description="Find the creators whose own content fits a brand, ranked by engagement and trust.")
-    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--config", type=Path, help="TOML file of settings (MATCHER_* variables override it)")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = argparse.ArgumentParser(
+        prog="matcher", description="Find the creators whose own content fits a brand, ranked by engagement and trust.",
+        formatter_class=_HelpFormatter,
+    )
+    _global_options(p, suppress=False)
+    common = argparse.ArgumentParser(add_help=False)
+    _global_options(common, suppress=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    b = sub.add_parser("batch", help="ingest, embed, index and store the top matches for every brand")
-    b.add_argument("--creators", required=True, type=Path)
-    b.add_argument("--posts", required=True, type=Path)
-    b.add_argument("--brands", required=True, type=Path)
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=text, description=text[:1].upper() + text[1:] + ".", parents=[common], formatter_class=_HelpFormatter)
+
+    store_read = "store directory written by 'matcher batch' (its published snapshot is read)"
+
+    b = command("batch", "ingest, embed, index and store the top matches for every brand")
+    b.add_argument("--creators", required=True, type=Path, help="creators table (.csv, .csv.gz, .jsonl, .ndjson or .parquet): creator_id, handle, platform, bio, followers, ...")
+    b.add_argument("--posts", required=True, type=Path, help="posts table: post_id, creator_id, text, posted_at, likes, comments, views, shares, sponsored")
+    b.add_argument("--brands", required=True, type=Path, help="brands table: brand_id, name, description and optional filters (countries, languages, follower band, ...)")
     b.add_argument("--comments", type=Path, help="optional comments table (enables the conversation signal)")
     b.add_argument("--niche-labels", type=Path, help="optional table of creator_id, niche examples that refine the niche assignment")
-    b.add_argument("--store", required=True, type=Path)
+    b.add_argument("--store", required=True, type=Path, help="store directory to publish the new snapshot in (created if missing; its embedding cache is reused)")
     b.set_defaults(func=_cmd_batch)
 
-    r = sub.add_parser("recommend", help="rank creators for a brief from the published snapshot")
+    r = command("recommend", "rank creators for a brief from the published snapshot")
     r.add_argument("brief", help="product description or brief")
-    r.add_argument("--store", required=True, type=Path)
-    r.add_argument("--k", type=int, default=10)
+    r.add_argument("--store", required=True, type=Path, help=store_read)
+    r.add_argument("--k", type=int, default=10, help="number of creators to return")
     r.add_argument("--json", action="store_true", help="print matches as JSON")
-    r.add_argument("--min-followers", type=int)
-    r.add_argument("--max-followers", type=int)
+    r.add_argument("--min-followers", type=int, help="leave out creators with fewer followers")
+    r.add_argument("--max-followers", type=int, help="leave out creators with more followers")
     r.add_argument("--allow-unknown-followers", action="store_true", help="let creators with no follower count pass a follower range")
     r.add_argument("--country", action="append", help="country code or name: US, usa, \"United States\" (repeatable)")
     r.add_argument("--language", action="append", help="language code or name: en, English; matches detected languages too (repeatable)")
@@ -360,75 +406,85 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--diversity", type=float, default=0.0, help="0 (off) to 1: variety among the top k (MMR)")
     r.set_defaults(func=_cmd_recommend)
 
-    m = sub.add_parser("matches", help="show the batch's stored matches for brands")
-    m.add_argument("--store", required=True, type=Path)
-    m.add_argument("--brand", action="append", help="brand id (repeatable); default: the first --brands brands")
-    m.add_argument("--brands", type=int, default=3)
-    m.add_argument("--k", type=int, default=5)
+    m = command("matches", "show the batch's stored matches for brands")
+    m.add_argument("--store", required=True, type=Path, help=store_read)
+    m.add_argument("--brand", action="append", help="brand id (repeatable); without it, the first --brands brands by id")
+    m.add_argument("--brands", type=int, default=3, help="how many brands to show when no --brand is given")
+    m.add_argument("--k", type=int, default=5, help="matches to show per brand")
     m.set_defaults(func=_cmd_matches)
 
-    e = sub.add_parser("export", help="write the stored matches as CSV")
-    e.add_argument("--store", required=True, type=Path)
-    e.add_argument("--out", required=True, type=Path)
+    e = command("export", "write the stored matches as CSV")
+    e.add_argument("--store", required=True, type=Path, help=store_read)
+    e.add_argument("--out", required=True, type=Path, help="CSV file to write (its folder is created); one row per brand and match")
     e.set_defaults(func=_cmd_export)
 
-    s = sub.add_parser("sample", help="generate the seeded sample dataset")
-    s.add_argument("--out", required=True, type=Path)
-    s.add_argument("--seed", type=int, default=7)
-    s.add_argument("--creators", type=int, default=2000)
-    s.add_argument("--brands", type=int, default=30)
-    s.add_argument("--format", choices=("csv", "jsonl", "parquet"), default="csv")
+    s = command("sample", "generate the seeded sample dataset")
+    s.add_argument("--out", required=True, type=Path, help="folder to write the tables into")
+    s.add_argument("--seed", type=int, default=7, help="random seed: the same seed writes the same files")
+    s.add_argument("--creators", type=int, default=2000, help="number of creators (plus a few deliberately bad rows)")
+    s.add_argument("--brands", type=int, default=30, help="number of brands")
+    s.add_argument("--format", choices=("csv", "jsonl", "parquet"), default="csv", help="file format of the tables")
     s.add_argument("--no-comments", action="store_true", help="do not write the comments table")
     s.add_argument("--no-outcomes", action="store_true", help="do not write the campaign outcomes table")
     s.set_defaults(func=_cmd_sample)
 
-    t = sub.add_parser("train", help="learn reranker weights from past campaign outcomes")
-    t.add_argument("--store", required=True, type=Path)
+    t = command("train", "learn reranker weights from past campaign outcomes")
+    t.add_argument("--store", required=True, type=Path, help="store directory (the weights are written into it)")
     t.add_argument("--outcomes", required=True, type=Path, help="table of brand_id, creator_id, outcome[, date]")
     t.add_argument("--test-size", type=float, default=0.25, help="share of brands held out for validation")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int, default=0, help="random seed of the brands' train/validation split")
     t.add_argument("--dry-run", action="store_true", help="report the validation without writing the weights")
     t.set_defaults(func=_cmd_train)
 
-    v = sub.add_parser("serve", help="serve the HTTP API and the web page over the published snapshot")
-    v.add_argument("--store", required=True, type=Path)
-    v.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
-    v.add_argument("--port", type=int, default=8000)
+    v = command("serve", "serve the HTTP API and the web page over the published snapshot")
+    v.add_argument("--store", required=True, type=Path, help=store_read + "; a newly published one is served from the next request")
+    v.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1: this machine only)")
+    v.add_argument("--port", type=int, default=8000, help="TCP port to listen on")
     v.add_argument("--timeout", type=float, default=10.0, help="request deadline in seconds; slower requests answer 503")
     v.set_defaults(func=_cmd_serve)
 
-    h = sub.add_parser("runs", help="list the run history: batch runs, rollbacks, erasures")
-    h.add_argument("--store", required=True, type=Path)
-    h.add_argument("--limit", type=int, default=20)
+    h = command("runs", "list the run history: batch runs, rollbacks, erasures")
+    h.add_argument("--store", required=True, type=Path, help="store directory")
+    h.add_argument("--limit", type=int, default=20, help="newest runs to list")
     h.add_argument("--json", action="store_true", help="print the history as JSON")
     h.set_defaults(func=_cmd_runs)
 
-    rb = sub.add_parser("rollback", help="publish an earlier retained snapshot again, without recomputing")
-    rb.add_argument("--store", required=True, type=Path)
+    rb = command("rollback", "publish an earlier retained snapshot again, without recomputing")
+    rb.add_argument("--store", required=True, type=Path, help="store directory")
     rb.add_argument("--to", help="snapshot id (default: the one published before the current one)")
     rb.add_argument("--list", action="store_true", help="list the retained snapshots instead")
     rb.set_defaults(func=_cmd_rollback)
 
-    f = sub.add_parser("forget", help="erase creators from the store, every retained snapshot and all later runs")
-    f.add_argument("--store", required=True, type=Path)
-    f.add_argument("creator_ids", nargs="+", metavar="CREATOR_ID")
+    f = command("forget", "erase creators from the store, every retained snapshot and all later runs")
+    f.add_argument("--store", required=True, type=Path, help="store directory")
+    f.add_argument("creator_ids", nargs="+", metavar="CREATOR_ID", help="id of a creator to erase, as in the creators file (one or more)")
     f.set_defaults(func=_cmd_forget)
 
-    ev = sub.add_parser("eval", help="score stored matches or run files against relevance labels (nDCG@10, R@50, MRR, AUC, MedR)")
+    ev = command("eval", "score stored matches or run files against relevance labels (nDCG@10, R@50, MRR, AUC, MedR)")
     ev.add_argument("--qrels", required=True, type=Path, help="CSV/TSV with brand_id, creator_id, grade (or TREC qrels)")
     ev.add_argument("--store", type=Path, help="score the matches the latest batch stored here")
     ev.add_argument("--snapshot", help="a retained snapshot id instead of the published one")
     ev.add_argument("--run", action="append", type=Path, help="CSV with brand_id, creator_id, rank|score, or a TREC run (repeatable)")
-    ev.add_argument("--rel", type=int, default=1, help="lowest grade that counts as relevant (default 1)")
+    ev.add_argument("--rel", type=int, default=1, help="lowest grade that counts as relevant")
     ev.add_argument("--json", action="store_true", help="print the scores as JSON")
     ev.set_defaults(func=_cmd_eval)
 
-    n = sub.add_parser("niches", help="list the niche taxonomy (ids for --niche)")
+    n = command("niches", "list the niche taxonomy (ids for --niche)")
     n.add_argument("--store", type=Path, help="the taxonomy of the snapshot served from this store (default: the configured one)")
     n.add_argument("--descriptions", dest="verbose_descriptions", action="store_true", help="show each niche's description too")
     n.add_argument("--json", action="store_true", help="print the taxonomy as JSON")
     n.set_defaults(func=_cmd_niches)
     return p
+
+
+def _no_library_progress_bars() -> None:
+    """Turn off Hugging Face's progress bars ("Loading weights", downloads): in a log or a pipe they are noise."""
+    # Read when huggingface_hub and transformers are first imported, which is later in a command.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if "huggingface_hub" in sys.modules:  # already imported (main() called in-process)
+        sys.modules["huggingface_hub"].utils.disable_progress_bars()
+    if "transformers" in sys.modules:
+        sys.modules["transformers"].utils.logging.disable_progress_bar()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -437,6 +493,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if args.quiet or not sys.stderr.isatty():
+        _no_library_progress_bars()
     try:
         return int(args.func(args) or 0)
     except MatcherError as exc:

@@ -46,6 +46,8 @@ class ForgetResult:
     removed: tuple[str, ...] = ()
     cache_entries: int = 0
     current: str | None = None
+    #: Requested ids found in no snapshot (perhaps mistyped); they are on the suppression list all the same.
+    missing: tuple[str, ...] = ()
 
 
 def forget(store: str | Path, creator_ids: Iterable[str]) -> ForgetResult:
@@ -130,7 +132,10 @@ def forget(store: str | Path, creator_ids: Iterable[str]) -> ForgetResult:
             details={"requested": len(ids), "found": len(found), "rewritten": rewritten, "removed": removed, "cache_entries": cache_entries},
         )
     logger.info("forgot %d of %d creator(s): %d snapshot(s) rewritten, %d removed, %d cached vector(s) deleted", len(found), len(ids), len(rewritten), len(removed), cache_entries)
-    return ForgetResult(requested=len(ids), found=len(found), rewritten=rewritten, removed=tuple(removed), cache_entries=cache_entries, current=current)
+    return ForgetResult(
+        requested=len(ids), found=len(found), rewritten=rewritten, removed=tuple(removed), cache_entries=cache_entries, current=current,
+        missing=tuple(i for i in ids if i not in found),
+    )
 
 
 def _blob(st: Store, snap: Snapshot, name: str) -> bytes | None:

@@ -24,11 +24,12 @@ import numpy as np
 import pandas as pd
 
 from matcher.errors import InputFileError
-from matcher.measures import ALL_MEASURES, MEASURES, EvalError, EvalResult, evaluate, ranked_run, results_table, run_from_matches
+from matcher.measures import ALL_MEASURES, LABELS, MEASURES, EvalError, EvalResult, evaluate, ranked_run, results_table, run_from_matches
 
 __all__ = [
     "MEASURES",
     "ALL_MEASURES",
+    "LABELS",
     "EvalError",
     "EvalResult",
     "read_qrels",

@@ -4,7 +4,8 @@ The tables are creators, posts and brands (the matching inputs), comments (an op
 sample of the comments under the posts) and outcomes (results of past campaigns, read on
 their own to learn how much each ranking signal matters).
 
-Each table is read from CSV (``.csv``, ``.csv.gz``), JSON Lines (``.jsonl``, ``.ndjson``,
+Each table is read from CSV (``.csv``, ``.csv.gz``; comma, semicolon, tab or pipe delimited,
+whichever the header line uses), JSON Lines (``.jsonl``, ``.ndjson``,
 optionally ``.gz``) or Parquet (``.parquet``), chosen by the file's extension. A file that
 cannot be read at all raises one :class:`~matcher.errors.InputFileError`. A bad value costs
 that value, not the row: an unreadable *optional* value (a count, a flag, a time, a country,
@@ -66,6 +67,7 @@ __all__ = [
     "load_dataset",
     "quarantine_frame",
     "write_quarantine",
+    "CSV_DELIMITERS",
     "CREATOR_COLUMNS",
     "POST_COLUMNS",
     "BRAND_COLUMNS",
@@ -268,7 +270,30 @@ def _not_utf8(path: Path, shown: str) -> InputFileError:
     )
 
 
+#: Field delimiters a CSV file may use; the header line decides which (a comma when it has none).
+CSV_DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def _sniff_delimiter(path: Path) -> str:
+    """The delimiter the header line uses most often (outside quotes), a comma on a tie or none."""
+    try:
+        with _open_binary(path) as handle:
+            first = handle.readline(1 << 20).decode("utf-8-sig", errors="replace")
+    except (OSError, EOFError, zlib.error):
+        return ","  # the read itself reports the problem
+    unquoted = re.sub(r'"[^"]*"', "", first)
+    counts = {d: unquoted.count(d) for d in CSV_DELIMITERS}
+    best = max(CSV_DELIMITERS, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
+
+
 def _read_csv(path: Path, shown: str) -> pd.DataFrame:
+    # Spreadsheets in many locales save "CSV" with semicolons; tab- and pipe-separated exports exist too.
+    sep = _sniff_delimiter(path)
+    named = f"{_DELIMITER_NAMES[sep]} ({sep!r})"
+    if sep != ",":
+        logger.info("%s: reading with %s as the field delimiter, as its header line uses it", shown, named)
     try:
         with warnings.catch_warnings():
             # pandas only warns (and drops data) when the first row has more fields than
@@ -276,6 +301,7 @@ def _read_csv(path: Path, shown: str) -> pd.DataFrame:
             warnings.simplefilter("error", pd.errors.ParserWarning)
             frame = pd.read_csv(
                 path,
+                sep=sep,
                 dtype=str,
                 keep_default_na=False,
                 na_filter=False,
@@ -289,20 +315,22 @@ def _read_csv(path: Path, shown: str) -> pd.DataFrame:
         raise InputFileError(f"{shown}: the file is empty; it needs a header row of column names") from None
     except pd.errors.ParserWarning:
         raise InputFileError(
-            f"{shown}: a row has more fields than the header; quote fields that contain commas"
+            f"{shown}: a row has more fields than the header (read with the {named} delimiter of the "
+            f"header line); quote fields that contain {_DELIMITER_NAMES[sep]}s"
         ) from None
     except pd.errors.ParserError as exc:
         detail = str(exc).replace("Error tokenizing data. C error: ", "").strip()
         raise InputFileError(
-            f"{shown}: not valid CSV ({detail}); check quoting - fields with commas, quotes "
-            "or line breaks must be in double quotes"
+            f"{shown}: not valid CSV ({detail}; read with the {named} delimiter of the header line); "
+            f"check quoting - fields with {_DELIMITER_NAMES[sep]}s, quotes or line breaks must be in "
+            "double quotes, and every line must use the header's delimiter"
         ) from None
     except (OSError, EOFError, zlib.error, ValueError) as exc:
         raise InputFileError(f"{shown}: cannot be read as CSV ({exc})") from None
     if any(re.fullmatch(r".+\.\d+", str(c)) for c in frame.columns):
         # pandas renames a repeated header "x" to "x.1"; find out whether that happened.
         header = pd.read_csv(
-            path, header=None, nrows=1, dtype=str, keep_default_na=False, encoding="utf-8-sig"
+            path, sep=sep, header=None, nrows=1, dtype=str, keep_default_na=False, encoding="utf-8-sig"
         )
         _check_unique_columns([str(v) for v in header.iloc[0]], shown)
     return frame
@@ -407,7 +435,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
     """Read a table file as it is, without validating its rows.
 
     CSV values are read as strings (``""`` for blank), so ids like ``007`` keep their
-    leading zeros; column names are stripped of surrounding whitespace.
+    leading zeros; column names are stripped of surrounding whitespace. A CSV file's field
+    delimiter (one of :data:`CSV_DELIMITERS`) is the one its header line uses most.
 
     :param path: a ``.csv``, ``.csv.gz``, ``.jsonl``, ``.ndjson`` (optionally ``.gz``) or
         ``.parquet`` file.

@@ -34,6 +34,7 @@ from matcher.errors import MatcherError
 __all__ = [
     "MEASURES",
     "ALL_MEASURES",
+    "LABELS",
     "EvalError",
     "EvalResult",
     "ranked_run",
@@ -45,7 +46,8 @@ __all__ = [
 #: The ir-measures measures reported, in display order; AUC and MedR are added after them.
 MEASURES: tuple[str, ...] = ("nDCG@10", "R@50", "RR")
 ALL_MEASURES: tuple[str, ...] = (*MEASURES, "AUC", "MedR")
-_LABELS = {"RR": "MRR"}
+#: How the table and ``matcher eval --json`` name a measure's mean over brands (the mean of RR is MRR).
+LABELS: dict[str, str] = {"RR": "MRR"}
 
 
 class EvalError(MatcherError, ValueError):
@@ -166,7 +168,7 @@ def evaluate(run: pd.DataFrame, qrels: pd.DataFrame, *, universe: Iterable[str] 
 
 def results_table(results: Mapping[str, EvalResult], *, digits: int = 3) -> str:
     """A Markdown table with one row per named result and one column per measure."""
-    head = "| system | " + " | ".join(_LABELS.get(m, m) for m in ALL_MEASURES) + " |"
+    head = "| system | " + " | ".join(LABELS.get(m, m) for m in ALL_MEASURES) + " |"
     lines = [head, "|---|" + "---:|" * len(ALL_MEASURES)]
     for name, res in results.items():
         cells = []

@@ -21,7 +21,7 @@ from matcher.errors import ConfigError, StoreError
 from matcher.measures import evaluate
 from matcher.niches import niche_arrays
 from matcher.schema import Brand, Evidence, Hit, Match
-from matcher.signals import SEVERITY, band_fit, post_signals
+from matcher.signals import SEVERITY, band_fit, parse_reasons, post_signals
 
 __all__ = [
     "COMPONENTS",
@@ -384,7 +384,7 @@ class Reranker:
         flags_raw = cols["flags"][row]
         flags = [f for f in str(flags_raw).split("|") if f] if isinstance(flags_raw, str) else []
         reasons_raw = cols["reasons"][row]
-        reasons = json.loads(reasons_raw) if isinstance(reasons_raw, str) else {}
+        reasons = parse_reasons(reasons_raw)
         if conflicts:
             flags.append("COMPETITOR_CONFLICT")
             reasons["COMPETITOR_CONFLICT"] = f"recent sponsored posts for competitor(s): {', '.join(conflicts)}"

@@ -55,6 +55,7 @@ from matcher.request import (
     check_platform,
 )
 from matcher.schema import Filters, Match, NicheScore
+from matcher.signals import parse_reasons
 from matcher.store import Snapshot, Store
 from matcher.text import normalize_text
 
@@ -603,7 +604,10 @@ def _inline_hashes(html: str, tag: str) -> str:
 
 def _docs_page(openapi_url: str, assets: Mapping[str, str]) -> tuple[str, str]:
     """Swagger UI's page, with no remote favicon, and a CSP that lets only its own files and inline start-up script run."""
-    html = get_swagger_ui_html(openapi_url=openapi_url, title="matcher API", swagger_favicon_url="data:,", **assets).body.decode()
+    # No validator badge: Swagger UI would fetch it from validator.swagger.io.
+    html = get_swagger_ui_html(
+        openapi_url=openapi_url, title="matcher API", swagger_favicon_url="data:,", swagger_ui_parameters={"validatorUrl": None}, **assets
+    ).body.decode()
     csp = (
         f"default-src 'none'; script-src 'self' {_inline_hashes(html, 'script')}; style-src 'self' 'unsafe-inline'; "
         "img-src 'self' data:; connect-src 'self'; font-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -907,6 +911,8 @@ def _creator(service: Service, creator_id: str, n_posts: int, deadline: float) -
             series.append(SeriesPoint(post_id=str(p["post_id"]), posted_at=at, interactions=interactions, engagement=engagement))
     series.sort(key=lambda x: x.posted_at)
     signals = {k: _plain(v) for k, v in s.items() if k not in ("creator_id", "flags")}
+    if "reasons" in signals:  # stored as JSON text; an object here, as in /recommend
+        signals["reasons"] = parse_reasons(signals["reasons"])
     return CreatorResponse(
         snapshot_id=snap.snapshot_id,
         creator=CreatorProfile(
@@ -1136,15 +1142,16 @@ def create_app(
     # Added last, so it is outermost: the 413/408/422 answers of the body check carry the headers too.
     app.add_middleware(SecurityHeadersMiddleware)
 
-    # Swagger UI from the swagger-ui-bundle package, so /docs works without reaching a CDN.
+    # Swagger UI 5 (it reads the OpenAPI 3.1 document FastAPI writes) from the fastapi-offline
+    # package's files, so /docs works without reaching a CDN.
     try:
-        from swagger_ui_bundle import swagger_ui_path
-
-        app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
-        docs_assets = {"swagger_js_url": "/static/swagger/swagger-ui-bundle.js", "swagger_css_url": "/static/swagger/swagger-ui.css"}
-    except ImportError:  # pragma: no cover - a declared dependency
-        logger.warning("swagger-ui-bundle is not installed; /docs loads Swagger UI from its CDN")
+        swagger_ui_path = resources.files("fastapi_offline") / "static"
+    except ModuleNotFoundError:  # pragma: no cover - a declared dependency
+        logger.warning("fastapi-offline is not installed; /docs loads Swagger UI from its CDN")
         docs_assets = {}
+    else:
+        app.mount("/static/swagger", StaticFiles(directory=str(swagger_ui_path)), name="swagger")
+        docs_assets = {"swagger_js_url": "/static/swagger/swagger-ui-bundle.js", "swagger_css_url": "/static/swagger/swagger-ui.css"}
     docs_html, docs_csp = _docs_page(app.openapi_url or "/openapi.json", docs_assets)
 
     @app.get("/docs", include_in_schema=False)
@@ -1231,7 +1238,8 @@ def create_app(
             return SafeJSONResponse({"detail": "the served snapshot has no niches (written before niches existed); run 'matcher batch' again"}, status_code=404)
         return out
 
-    @app.get("/creators/{creator_id}", response_model=CreatorResponse, responses={**_RESPONSES_404, **_RESPONSES_503}, tags=["creators"])
+    # ``:path``: ids come from the input files and may hold "/" (sent as %2F or as is).
+    @app.get("/creators/{creator_id:path}", response_model=CreatorResponse, responses={**_RESPONSES_404, **_RESPONSES_503}, tags=["creators"])
     async def creator(
         creator_id: Annotated[str, PathParam(min_length=1, max_length=200)],
         posts: Annotated[int, Query(ge=0, le=MAX_CREATOR_POSTS, description="recent posts to list (the series covers all kept posts)")] = 20,
@@ -1242,7 +1250,7 @@ def create_app(
             return SafeJSONResponse({"detail": f"creator '{creator_id}' is not in the served snapshot; use a creator_id from a match"}, status_code=404)
         return out
 
-    @app.get("/brands/{brand_id}/matches", response_model=BrandMatchesResponse, responses={**_RESPONSES_404, **_RESPONSES_503}, tags=["matching"])
+    @app.get("/brands/{brand_id:path}/matches", response_model=BrandMatchesResponse, responses={**_RESPONSES_404, **_RESPONSES_503}, tags=["matching"])
     async def brand_matches(
         brand_id: Annotated[str, PathParam(min_length=1, max_length=200)],
         k: Annotated[int, Query(ge=1, le=1000, description="matches to return, best first")] = 50,

@@ -28,6 +28,7 @@ __all__ = [
     "conversation_signals",
     "topical_focus",
     "band_fit",
+    "parse_reasons",
 ]
 
 logger = logging.getLogger(__name__)
@@ -673,6 +674,16 @@ def compute_signals(
 
 def _pct(x: float) -> str:
     return f"{100 * x:.2f}%"
+
+
+def parse_reasons(raw: object) -> dict[str, str]:
+    """A creator's ``reasons`` cell as stored (JSON text) as a dict: flag code -> detail; ``{}`` when blank."""
+    if isinstance(raw, Mapping):
+        return dict(raw)
+    if not isinstance(raw, str) or not raw.strip():
+        return {}
+    value = json.loads(raw)
+    return value if isinstance(value, dict) else {}
 
 
 def _details(r: dict, codes: np.ndarray, cfg: SignalConfig) -> dict[str, str]:

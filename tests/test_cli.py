@@ -102,3 +102,93 @@ def test_a_creators_file_with_no_usable_row_is_one_clear_line(tmp_path, sample, 
     assert len(line) == 1 and str(creators) in line[0]
     assert ("no creators" in line[0]) if content.count("\n") == 1 else ("every one was quarantined" in line[0] and "row 1" in line[0])
     assert not (tmp_path / "s" / "CURRENT").exists()
+
+
+def _subcommands(parser):
+    import argparse
+
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices
+
+
+def test_every_option_of_every_command_has_help():
+    import argparse
+
+    from matcher.cli import build_parser
+
+    parser = build_parser()
+    commands = _subcommands(parser)
+    assert {"batch", "recommend", "matches", "export", "sample", "serve", "forget", "eval"} <= set(commands)
+    missing = []
+    for name, sub in [("matcher", parser), *commands.items()]:
+        for action in sub._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                continue
+            if not (action.help or "").strip() or action.help is argparse.SUPPRESS:
+                missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
+    assert not missing, f"options without help: {missing}"
+    # Defaults are shown: every option with a default says it in its help.
+    unshown = []
+    for name, sub in commands.items():
+        text = " ".join(sub.format_help().split())
+        for action in sub._actions:
+            if action.default is None or action.default is False or action.default is argparse.SUPPRESS or "default" in action.help:
+                continue
+            if f"{' '.join(action.help.split())} (default: {action.default})" not in text:
+                unshown.append(f"{name} {'/'.join(action.option_strings)}")
+    assert not unshown, f"defaults not shown: {unshown}"
+    text = " ".join(commands["sample"].format_help().split())
+    assert "(default: 7)" in text and "(default: 2000)" in text and "(default: csv)" in text
+
+
+def test_global_options_work_before_and_after_the_command(tmp_path):
+    from matcher.cli import build_parser
+
+    parser = build_parser()
+    batch = ["batch", "--creators", "c.csv", "--posts", "p.csv", "--brands", "b.csv", "--store", "s"]
+    assert parser.parse_args(batch).quiet is False
+    assert parser.parse_args(["-q", *batch]).quiet is True
+    assert parser.parse_args([*batch, "-q"]).quiet is True
+    # Not given after the command, the value before it stands (the subcommand's copy does not reset it).
+    after = parser.parse_args(["-q", "--config", "a.toml", "-v", *batch])
+    assert after.quiet is True and str(after.config) == "a.toml" and after.verbose == 1
+    args = parser.parse_args([*batch, "--config", "b.toml", "-vv"])
+    assert str(args.config) == "b.toml" and args.verbose == 2 and args.quiet is False
+    assert parser.parse_args(["recommend", "x", "--store", "s"]).config is None
+
+
+def test_matches_for_an_unknown_brand_points_to_the_ones_with_matches(built, capsys):
+    from matcher.cli import main
+    from matcher.store import Store
+
+    with_matches = sorted(Store(built.store).read_matches()["brand_id"].astype(str).unique())
+    assert main(["matches", "--store", str(built.store), "--brand", "b999", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "'b999' is not in the published snapshot" in err
+    assert f"--brands {len(with_matches)}" in err and with_matches[0] in err
+    # The hint works: it lists every brand with matches.
+    assert main(["matches", "--store", str(built.store), "--brands", str(len(with_matches)), "--k", "1"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"\n{b}  " in out for b in with_matches)
+
+
+def test_library_progress_bars_are_off_when_stderr_is_not_a_terminal(tmp_path):
+    # The torch backend loads the weights through transformers, which draws a "Loading weights" bar.
+    script = (
+        "import sys\n"
+        "from matcher.cli import main\n"
+        "if sys.argv[1] == 'cli': assert main(['niches']) == 0\n"
+        "from matcher.config import Config\n"
+        "from matcher.embed import Encoder\n"
+        "Encoder(Config.load().embed).load()\n"
+    )
+    env = dict(os.environ, HF_HUB_OFFLINE="1", MATCHER_EMBED__BACKEND="torch")
+    env.pop("HF_HUB_DISABLE_PROGRESS_BARS", None)
+    runs = {
+        how: subprocess.run([sys.executable, "-c", script, how], capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
+        for how in ("library", "cli")
+    }
+    for p in runs.values():
+        assert p.returncode == 0, p.stderr
+    assert "Loading weights" in runs["library"].stderr  # the bar is there without the command line's set-up
+    assert "Loading weights" not in runs["cli"].stderr

@@ -133,6 +133,21 @@ def test_run_from_stored_matches_and_table(qrels):
     assert "| sys |" in table
 
 
+def test_cli_eval_json_names_measures_as_the_table_does(tmp_path, capsys):
+    from matcher.cli import main
+
+    q = tmp_path / "qrels.csv"
+    q.write_text(QRELS)
+    run = tmp_path / "run.csv"
+    _frame([("b1", "c2", 1), ("b1", "c1", 2), ("b2", "c1", 1), ("b2", "c3", 2)]).to_csv(run, index=False)
+    assert main(["eval", "--qrels", str(q), "--run", str(run)]) == 0
+    header = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| system"))
+    assert main(["eval", "--qrels", str(q), "--run", str(run), "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out)[str(run)]
+    assert [c.strip() for c in header.strip("|").split("|")][1:] == [k for k in scores if k != "queries"]
+    assert scores["MRR"] == pytest.approx(0.75) and "RR" not in scores  # b1: 1/1, b2: 1/2
+
+
 @pytest.mark.slow
 def test_cli_eval_scores_the_stored_batch(built, sample, tmp_path, capsys):
     from matcher.cli import main

@@ -47,7 +47,7 @@ def test_forget_removes_the_creator_everywhere_and_for_good(world, tmp_path, enc
 
     res = forget(store, [who])
 
-    assert res.found == 1 and set(res.rewritten) == set(old_ids)
+    assert res.found == 1 and set(res.rewritten) == set(old_ids) and res.missing == ()
     assert st.current_id() == res.current == res.rewritten[before.snapshot_id]
     assert not st.work_dir.exists() and not temporaries(store)
     assert sorted(st.published_ids()) == sorted(res.rewritten.values()) == st.snapshot_ids()
@@ -90,8 +90,9 @@ def test_forget_removes_the_creator_everywhere_and_for_good(world, tmp_path, enc
     Store(store).rollback()
     assert who not in set(Store(store).load().creators["creator_id"])
 
-    # A second forget finds nothing left to do.
-    assert forget(store, [who]).rewritten == {}
+    # A second forget finds nothing left to do, and says the id is no longer there.
+    again = forget(store, [who])
+    assert again.rewritten == {} and again.missing == (who,)
 
 
 def test_forget_on_the_command_line(world, tmp_path):
@@ -100,6 +101,9 @@ def test_forget_on_the_command_line(world, tmp_path):
     p = cli("forget", "--store", str(store), who, "no-such-creator")
     assert p.returncode == 0, p.stderr
     assert "erased 1 of 2 creator(s)" in p.stdout and "suppression list" in p.stdout
+    # The id that was not found is named, the one that was is not.
+    missing = next(line for line in p.stdout.splitlines() if "no creator in any snapshot" in line)
+    assert "no-such-creator" in missing and who not in missing
     assert who not in set(Store(store).read_matches()["creator_id"])
     p = cli("runs", "--store", str(store))
     assert p.returncode == 0 and "forget" in p.stdout

@@ -1163,3 +1163,31 @@ def test_comments_and_outcomes_accepted_plus_quarantined_equals_read(
     assert comments.is_creator_reply.notna().all()
     assert (outcomes.outcome >= 0).all() and outcomes.outcome.notna().all()
     assert not outcomes.duplicated(["brand_id", "creator_id", "date"]).any()
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_csv_delimiter_is_taken_from_the_header(tmp_path: Path, sep: str) -> None:
+    # Spreadsheets in many locales save "CSV" with semicolons; the comma inside the bio stays text.
+    path = tmp_path / "creators.csv"
+    path.write_text(
+        sep.join(["creator_id", "handle", "platform", "bio", "followers"]) + "\n"
+        + sep.join(["c1", "@one", "instagram", "trail runs, mostly", "12000"]) + "\n"
+        + sep.join(["c2", "@two", "tiktok", "espresso", "900"]) + "\n",
+        encoding="utf-8",
+    )
+    frame, rejections, report = load_creators(path)
+    assert rejections == [] and report.read == report.accepted == 2
+    assert frame["creator_id"].tolist() == ["c1", "c2"]
+    assert frame["bio"].tolist()[0] == "trail runs, mostly"
+    assert frame["followers"].tolist() == [12000, 900]
+    assert read_table(path).columns.tolist() == ["creator_id", "handle", "platform", "bio", "followers"]
+
+
+def test_csv_error_names_the_delimiter(tmp_path: Path) -> None:
+    # The header is read as semicolon-separated; a later line that breaks it gets an error naming the delimiter.
+    path = tmp_path / "creators.csv"
+    path.write_bytes(b"creator_id;bio\nc1;a\nc2;b;c\n")
+    with pytest.raises(InputFileError) as info:
+        load_creators(path)
+    message = str(info.value)
+    assert str(path) in message and "semicolon (';')" in message and "line 3" in message

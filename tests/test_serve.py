@@ -684,3 +684,51 @@ def test_a_client_that_sends_part_of_a_body_or_its_headers_is_cut_off(store_dir,
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+# -- ids as the input files give them -----------------------------------------------------------
+
+
+def test_creator_signals_reasons_is_an_object_as_in_recommend(client, snap):
+    flagged = np.flatnonzero(snap.signals["flags"].fillna("").astype(str).str.len().to_numpy() > 0)
+    assert len(flagged), "the sample has flagged creators"
+    cid = str(snap.creators["creator_id"].iat[int(flagged[0])])
+    reasons = client.get(f"/creators/{cid}", params={"posts": 0}).json()["signals"]["reasons"]
+    assert isinstance(reasons, dict) and reasons, reasons
+    flags = client.get(f"/creators/{cid}", params={"posts": 0}).json()["flags"]
+    assert set(flags) <= set(reasons)
+    plain = str(snap.creators["creator_id"].iat[int(np.flatnonzero(snap.signals["flags"].fillna("").astype(str).str.len().to_numpy() == 0)[0])])
+    assert client.get(f"/creators/{plain}", params={"posts": 0}).json()["signals"]["reasons"] == {}
+    match = client.post("/recommend", json={"brief": TRAIL, "k": 3}).json()["matches"][0]
+    assert isinstance(match["signals"]["reasons"], dict)
+
+
+def test_ids_with_a_slash_are_served(encoder, tmp_path):
+    from matcher.batch import run_batch
+    from matcher.sample import generate
+
+    info = generate(tmp_path / "in", seed=5, n_creators=30, n_brands=3, posts_per_creator=(3, 5), bad_rows=False, comments=False, outcomes=False)
+    creators = pd.read_csv(info.creators, dtype=str, keep_default_na=False)
+    posts = pd.read_csv(info.posts, dtype=str, keep_default_na=False)
+    brands = pd.read_csv(info.brands, dtype=str, keep_default_na=False)
+    creators["creator_id"] = "youtube/" + creators["creator_id"]
+    posts["creator_id"] = "youtube/" + posts["creator_id"]
+    brands["brand_id"] = "acme/" + brands["brand_id"]
+    brands["exclude_creators"] = ""
+    for frame, path in ((creators, info.creators), (posts, info.posts), (brands, info.brands)):
+        frame.to_csv(path, index=False)
+    res = run_batch(info.creators, info.posts, info.brands, tmp_path / "store", encoder=encoder, progress=False)
+    cid, bid = creators["creator_id"].iat[0], brands["brand_id"].iat[0]
+    with TestClient(create_app(res.store, encoder=encoder)) as c:
+        for url in (f"/creators/{cid}", "/creators/" + cid.replace("/", "%2F")):
+            r = c.get(url, params={"posts": 1})
+            assert r.status_code == 200, (url, r.text)
+            assert r.json()["creator"]["creator_id"] == cid
+        for url in (f"/brands/{bid}/matches", "/brands/" + bid.replace("/", "%2F") + "/matches"):
+            r = c.get(url, params={"k": 3})
+            assert r.status_code == 200, (url, r.text)
+            body = r.json()
+            assert body["brand"]["brand_id"] == bid
+            assert body["matches"] and all(m["creator_id"].startswith("youtube/") for m in body["matches"])
+        assert c.get("/creators/youtube/no-such-creator").status_code == 404
+        assert c.get("/brands/acme/no-such-brand/matches").status_code == 404

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
+EMOJI_FONT = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"
 BRIEF = "Lightweight trail running shoe with a rock plate for technical singletrack and ultramarathons"
 K = 8
 
@@ -205,3 +206,50 @@ def test_page_shows_ranked_explained_matches(server, browser, tmp_path):
 
     severe = [e for e in d.get_log("browser") if e.get("level") == "SEVERE" and "422" not in e.get("message", "")]
     assert not severe, severe  # e.g. a Content-Security-Policy violation would show here
+
+
+def test_docs_render_the_openapi_document(server, browser):
+    """Swagger UI at /docs reads the service's OpenAPI 3.1 document and lists its endpoints, within its CSP."""
+    from selenium.webdriver.common.by import By
+
+    d = browser
+    d.get_log("browser")  # drop what earlier pages logged
+    d.get(server + "/docs")
+    _wait(lambda: d.find_elements(By.CSS_SELECTOR, ".opblock-summary-path"), what="the endpoints in Swagger UI")
+    paths = {e.get_attribute("data-path") or e.text for e in d.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")}
+    with urllib.request.urlopen(server + "/openapi.json", timeout=30) as r:
+        schema = json.load(r)
+    assert schema["openapi"].startswith("3.1")
+    assert set(schema["paths"]) <= paths, (paths, set(schema["paths"]))
+    assert "/recommend" in paths
+    body = d.find_element(By.TAG_NAME, "body").text
+    assert "Unable to render" not in body
+    assert "/recommend" in body
+    assert d.find_element(By.CSS_SELECTOR, ".info .title").text.startswith("matcher")
+    severe = [e for e in d.get_log("browser") if e.get("level") == "SEVERE"]
+    assert not severe, severe  # a Content-Security-Policy violation or a remote fetch would show here
+
+
+def test_page_draws_emoji_in_colour(server, browser):
+    """Creators' emoji are drawn with a colour font (the Makefile installs one with Chromium), not as empty boxes."""
+    _need(Path(EMOJI_FONT).exists(), f"{EMOJI_FONT} is missing (apt-get install -y fonts-noto-color-emoji)")
+    d = browser
+    d.get(server + "/")
+    # Draw the page's own font stack onto a canvas: a colour glyph has saturated pixels, a missing-glyph box has none.
+    coloured = d.execute_script(
+        """
+        const font = getComputedStyle(document.documentElement).fontFamily;
+        const c = document.createElement("canvas"); c.width = 64; c.height = 64;
+        const g = c.getContext("2d");
+        g.fillStyle = "#000"; g.font = "40px " + font; g.textBaseline = "top";
+        g.fillText(arguments[0], 4, 4);
+        const px = g.getImageData(0, 0, 64, 64).data;
+        let n = 0;
+        for (let i = 0; i < px.length; i += 4) {
+          if (px[i + 3] > 0 && Math.max(px[i], px[i + 1], px[i + 2]) - Math.min(px[i], px[i + 1], px[i + 2]) > 60) n++;
+        }
+        return n;
+        """,
+        "\U0001F3C3\U0001F6B4",
+    )
+    assert coloured > 50, coloured
