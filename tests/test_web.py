@@ -120,6 +120,10 @@ def test_page_shows_ranked_explained_matches(server, browser, tmp_path):
     d.get(server + "/")
     _wait(lambda: len(d.find_elements(By.CSS_SELECTOR, "#platform option")) > 1, what="the filters to load from /healthz")
     assert "snapshot" in d.find_element(By.ID, "snapshot").text
+    # Before any search the legend names every score component, as the reranker has them.
+    from matcher.rerank import COMPONENTS
+
+    assert [s.text for s in d.find_elements(By.CSS_SELECTOR, "#legend span")] == list(COMPONENTS)
 
     brief = d.find_element(By.ID, "brief")
     brief.clear()
