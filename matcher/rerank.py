@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from matcher.config import Config, FitConfig, RankConfig, Weights
+from matcher.embed import encode_briefs
 from matcher.errors import ConfigError, StoreError
 from matcher.index import Hit
 from matcher.niches import niche_arrays
@@ -34,6 +35,7 @@ __all__ = [
     "train_weights",
     "save_weights",
     "load_weights",
+    "load_reranker",
     "WEIGHTS_FILE",
 ]
 
@@ -524,6 +526,7 @@ def train_weights(
     reranker: Reranker,
     test_size: float = 0.25,
     seed: int = 0,
+    max_text_chars: int = 2000,
 ) -> dict[str, Any]:
     """Learn component weights from past campaign outcomes.
 
@@ -534,6 +537,8 @@ def train_weights(
     other component (the features in which the score is linear in its weights, see
     :func:`combine`) is fitted on a split of brands and validated
     on the held-out brands (nDCG@10 of the outcomes, learned vs default weights, and Spearman).
+    Each brand's brief is encoded as ``recommend()`` encodes it (:func:`matcher.embed.encode_briefs`,
+    cut to ``max_text_chars``).
 
     Returns:
         A JSON-ready dict: format, model version, features, weights, validation report.
@@ -559,7 +564,7 @@ def train_weights(
             "creator is not in the store); need at least 40 rows over 4 brands to train and validate"
         )
     used = sorted(o["brand_id"].unique())
-    vecs = encoder.encode([brands[b].query_text for b in used])
+    vecs = encode_briefs(encoder, [brands[b] for b in used], max_chars=max_text_chars)
     brand_vecs = dict(zip(used, vecs))
     X = _features(snapshot, reranker, brand_vecs, brands, o)
     y = o.groupby("brand_id")["outcome"].rank(pct=True).to_numpy()
@@ -632,3 +637,23 @@ def load_weights(path: str | Path) -> Weights | None:
     if data.get("format") != WEIGHTS_FORMAT or data.get("model_version") != WEIGHTS_VERSION:
         raise StoreError(f"{p}: not a {WEIGHTS_FORMAT} v{WEIGHTS_VERSION} file; retrain with 'matcher train' or delete it")
     return Weights.from_mapping(data.get("weights", {}), source=str(p))
+
+
+def load_reranker(store: str | Path, config: Config) -> tuple[Reranker, str]:
+    """The reranker that ranks for ``store``: the weights learned by ``matcher train`` (the store's
+    :data:`WEIGHTS_FILE`) if there are any, else the config's; the rest from the config.
+
+    ``recommend()``, the HTTP API and the nightly batch all make their reranker here, so they rank
+    with the same weights.
+
+    Returns:
+        The reranker, and where its weights came from: ``"learned"`` or ``"config"``.
+
+    Raises:
+        StoreError: the weights file is not a matcher weights file of a supported version.
+    """
+    path = Path(store) / WEIGHTS_FILE
+    learned = load_weights(path)
+    if learned is not None:
+        logger.info("ranking with learned weights from %s", path)
+    return Reranker.from_config(config, learned), "learned" if learned is not None else "config"

@@ -504,11 +504,11 @@ class Store:
             if (self.root / PUBLISHED_FILE).exists() or (self.root / PUBLISHED_FILE).is_symlink():
                 logger.warning("%s cannot be read (%s); treating only the current snapshot as published", self.root / PUBLISHED_FILE, exc)
             # A store written before the list existed: its published snapshot is the only one known good.
-            cur = self._current_or_none()
+            cur = self.current_or_none()
             return [cur] if cur else []
         except (ValueError, KeyError, TypeError) as exc:
             logger.warning("%s is unreadable (%s); treating only the current snapshot as published", self.root / PUBLISHED_FILE, exc)
-            cur = self._current_or_none()
+            cur = self.current_or_none()
             return [cur] if cur else []
 
     def _write_published(self, ids: Iterable[str]) -> None:
@@ -539,7 +539,7 @@ class Store:
             OSError: the list or the pointer could not be written.
         """
         self.verify(snapshot_id)  # never point readers at something that does not verify
-        previous = self._current_or_none()
+        previous = self.current_or_none()
         ids = [i for i in self.published_ids() if i != replaces] + [snapshot_id]
         self._write_published(ids)
         crash_point("published-list")
@@ -582,7 +582,7 @@ class Store:
         """
         if not self.snapshots_dir.is_dir():
             return []
-        current = self._current_or_none()
+        current = self.current_or_none()
         kept = set(self.published_ids()[-keep:]) | ({current} if current else set())
         removed = []
         for p in sorted(self.snapshots_dir.iterdir()):
@@ -593,6 +593,12 @@ class Store:
         if removed:
             logger.info("removed %d old snapshot(s), keeping the newest %d", len(removed), keep)
         return removed
+
+    def remove_snapshot(self, snapshot_id: str) -> None:
+        """Delete a snapshot's directory (whether or not it verifies); the caller holds the lock and
+        has made sure nothing published points at it."""
+        check_name(snapshot_id, self.snapshots_dir)
+        self._remove_snapshot_dir(self.snapshots_dir / snapshot_id)
 
     def _remove_snapshot_dir(self, path: Path) -> None:
         # The manifest goes first, so a half-removed directory can never pass for a snapshot.
@@ -662,7 +668,8 @@ class Store:
             raise StoreError(f"{self.root / POINTER}: does not name a snapshot; run 'matcher batch' again")
         return value
 
-    def _current_or_none(self) -> str | None:
+    def current_or_none(self) -> str | None:
+        """The published snapshot's id, or None when nothing is published (or the pointer is unreadable)."""
         try:
             return self.current_id()
         except StoreError:
@@ -783,7 +790,12 @@ class Store:
             return self._load(snapshot_id)
         return self.served()
 
-    def _blob_reader(self, sid: str, manifest: Mapping[str, Any]) -> Callable[[str], bytes]:
+    def blob_reader(self, sid: str, manifest: Mapping[str, Any]) -> Callable[[str], bytes]:
+        """A function giving the bytes of one of snapshot ``sid``'s files, read inside the snapshot
+        and checked against ``manifest`` (its checksum and size).
+
+        The function raises :class:`StoreError` when the file is not in the manifest or its bytes differ.
+        """
         d = self.snapshots_dir / sid
         sums = {name: meta["sha256"] for name, meta in manifest["files"].items()}
         sizes = {name: meta["bytes"] for name, meta in manifest["files"].items()}
@@ -801,7 +813,7 @@ class Store:
     def _load(self, sid: str) -> Snapshot:
         manifest = self.read_manifest(sid)
         d = self.snapshots_dir / sid
-        blob = self._blob_reader(sid, manifest)
+        blob = self.blob_reader(sid, manifest)
         sums = {name: meta["sha256"] for name, meta in manifest["files"].items()}
         sizes = {name: meta["bytes"] for name, meta in manifest["files"].items()}
 
@@ -862,7 +874,7 @@ class Store:
         manifest = self.verify(sid) if full_check else self.read_manifest(sid)
         if MATCHES_FILE not in manifest["files"]:
             raise StoreError(f"{self.snapshots_dir / sid}: snapshot has no stored matches; run 'matcher batch' again")
-        frame = pd.read_parquet(io.BytesIO(self._blob_reader(sid, manifest)(MATCHES_FILE)))
+        frame = pd.read_parquet(io.BytesIO(self.blob_reader(sid, manifest)(MATCHES_FILE)))
         if len(self._matches_cache) >= 4:
             self._matches_cache.pop(next(iter(self._matches_cache)))
         self._matches_cache[sid] = (stamp, frame)
@@ -951,6 +963,13 @@ class Store:
             return frozenset()
         with self._db() as db:
             return frozenset(k for (k,) in db.execute("SELECT key FROM suppressed"))
+
+    def forget_legacy_matches(self, creator_ids: Iterable[str]) -> None:
+        """Delete the creators' rows from the SQLite matches table of stores written before matches
+        moved into snapshots (nothing to do in a newer store)."""
+        with self._db() as db:
+            if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'matches'").fetchone():
+                db.executemany("DELETE FROM matches WHERE creator_id = ?", [(str(i),) for i in creator_ids])
 
     # -- checkpoints ------------------------------------------------------------------------
     def checkpoints(self, key: str) -> Checkpoints:
