@@ -142,7 +142,7 @@ def creator_vectors(bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.nda
     return out
 
 
-def _focus(bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.ndarray, offsets: np.ndarray) -> pd.DataFrame:
+def focus_in_blocks(bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.ndarray, offsets: np.ndarray) -> pd.DataFrame:
     """:func:`topical_focus` in blocks of creators, so its float64 temporaries stay small."""
     n = len(has_bio)
     if n <= ROW_BLOCK:
@@ -482,7 +482,7 @@ class _Run:
         del embedded
         dim = int(post_vecs.shape[1])
         has_bio = cr["bio"].fillna("").astype(str).str.strip().ne("").to_numpy(dtype=bool)
-        focus = _focus(bio_vecs, has_bio, post_vecs, offsets)
+        focus = focus_in_blocks(bio_vecs, has_bio, post_vecs, offsets)
 
         indexed, index_info = self._stage("index", lambda: self._index(cr, bio_vecs, has_bio, post_vecs, offsets, focus))
         index_sums = {n: hashlib.sha256(b).hexdigest() for n, b in indexed.items()}

@@ -21,7 +21,7 @@ from matcher.errors import ConfigError, StoreError
 from matcher.index import Hit
 from matcher.niches import niche_arrays
 from matcher.schema import Brand, Evidence, Match
-from matcher.signals import SEVERITY, band_fit, post_signals
+from matcher.signals import SEVERITY, band_fit, post_signals, split_flags
 
 __all__ = [
     "COMPONENTS",
@@ -404,7 +404,7 @@ class Reranker:
             for j in order
         )
         flags_raw = cols["flags"][row]
-        flags = [f for f in str(flags_raw).split("|") if f] if isinstance(flags_raw, str) else []
+        flags = split_flags(flags_raw)
         reasons_raw = cols["reasons"][row]
         reasons = json.loads(reasons_raw) if isinstance(reasons_raw, str) else {}
         if conflicts:

@@ -55,6 +55,7 @@ from matcher.request import (
     check_platform,
 )
 from matcher.schema import Filters, Match, NicheScore
+from matcher.signals import split_flags
 from matcher.store import Snapshot, Store
 
 __all__ = [
@@ -643,10 +644,6 @@ def _str(value: Any) -> str | None:
     return None if v is None else str(v)
 
 
-def _flags(value: Any) -> list[str]:
-    return [f for f in value.split("|") if f] if isinstance(value, str) else []
-
-
 def _match_out(m: Match) -> MatchOut:
     d = m.to_dict()
     d["signals"] = {k: _plain(v) for k, v in d["signals"].items()}
@@ -913,7 +910,7 @@ def _creator(service: Service, creator_id: str, n_posts: int, deadline: float) -
             language_source=_str(c.get("language_source")),
         ),
         signals=signals,
-        flags=_flags(s.get("flags")),
+        flags=split_flags(s.get("flags")),
         engagement_basis=basis,
         posts=out_posts,
         series=series,

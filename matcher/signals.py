@@ -14,6 +14,7 @@ from matcher.config import FitConfig, SignalConfig
 
 __all__ = [
     "POST_SIGNAL_COLUMNS",
+    "split_flags",
     "post_signals_reusing",
     "TIERS",
     "REASONS",
@@ -300,6 +301,12 @@ def post_signals_reusing(
 
 def _texts(posts: pd.DataFrame) -> np.ndarray:
     return posts["text"].fillna("").astype(str).to_numpy(dtype=object) if "text" in posts else np.full(len(posts), "", dtype=object)
+
+
+def split_flags(value: object) -> list[str]:
+    """The flag codes of a creator's ``flags`` value (``|``-joined, as :func:`compute_signals` writes
+    them); none for a missing value."""
+    return [f for f in value.split("|") if f] if isinstance(value, str) else []
 
 
 def _paid_flags(posts: pd.DataFrame) -> np.ndarray:

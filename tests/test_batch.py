@@ -193,7 +193,7 @@ def test_blockwise_profile_vectors_and_focus_equal_the_one_shot_computation(monk
     got = batch.creator_vectors(bio, has_bio, posts, offsets, 0.3)
     assert got.dtype == np.float32
     assert np.array_equal(got, _reference_creator_vectors(bio, has_bio, posts, offsets, 0.3))
-    pd.testing.assert_frame_equal(batch._focus(bio, has_bio, posts, offsets), topical_focus(bio, has_bio, posts, offsets))
+    pd.testing.assert_frame_equal(batch.focus_in_blocks(bio, has_bio, posts, offsets), topical_focus(bio, has_bio, posts, offsets))
 
 
 def test_vectors_without_posts_or_creators():
