@@ -384,3 +384,36 @@ def test_stored_matches_equal_recommend_for_every_brand_including_an_over_long_o
         # Scores are kept to 6 decimals; the batch encodes the brief among other texts, so the last digit may differ by one.
         gap = np.abs(got["score"].to_numpy(dtype=float) - np.array([x.score for x in want]))
         assert gap.max() <= 1e-6 + 1e-12, (brand.brand_id, gap.max())
+
+
+def test_output_fingerprint_follows_config_and_model_not_unrelated_code(tmp_path):
+    """Editing a module that decides no output (a docstring in cli.py) keeps checkpoints and reusable signals."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import matcher
+    from matcher.batch import OUTPUT_VERSION, output_fingerprint
+    from matcher.config import Config, IndexConfig
+
+    src = Path(matcher.__file__).parent
+    copy = tmp_path / "edited" / "matcher"
+    shutil.copytree(src, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    cli = copy / "cli.py"
+    cli.write_text(cli.read_text().replace('"""', '"""Edited: a docstring that decides nothing. ', 1))
+    assert cli.read_text() != (src / "cli.py").read_text()
+    script = "from matcher.batch import output_fingerprint; from matcher.config import Config; print(output_fingerprint(Config(), 'model-a'))"
+
+    def fingerprint_under(root: Path) -> str:
+        out = subprocess.run([sys.executable, "-c", script], env={"PYTHONPATH": str(root), "PATH": ""}, capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+
+    here = output_fingerprint(Config(), "model-a")
+    assert fingerprint_under(src.parent) == here
+    assert fingerprint_under(copy.parent) == here
+    # What decides the outputs does change it: the config, the model, the declared version.
+    assert output_fingerprint(Config(top_k=7), "model-a") != here
+    assert output_fingerprint(Config(index=IndexConfig(candidates=150)), "model-a") != here
+    assert output_fingerprint(Config(), "model-b") != here
+    assert isinstance(OUTPUT_VERSION, int)
