@@ -50,10 +50,15 @@ from matcher.store import (
     index_files,
     match_row,
     matches_frame,
+    npy_alloc,
+    npy_bytes,
+    parquet_bytes,
+    read_npy,
+    read_parquet_bytes,
 )
 from matcher.text import brief_text, move_contacts, redact_contacts, spreadsheet_safe_frame
 
-__all__ = ["BatchResult", "AuditError", "run_batch", "creator_vectors", "audit", "output_fingerprint", "OUTPUT_VERSION", "npy_alloc", "read_npy"]
+__all__ = ["BatchResult", "AuditError", "run_batch", "creator_vectors", "audit", "output_fingerprint", "OUTPUT_VERSION", "focus_in_blocks"]
 
 logger = logging.getLogger(__name__)
 
@@ -245,54 +250,6 @@ def _require_rows(ds: Any) -> None:
         )
 
 
-def _parquet(frame: pd.DataFrame) -> bytes:
-    buf = io.BytesIO()
-    frame.to_parquet(buf, index=False)
-    return buf.getvalue()
-
-
-def _npy(arr: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, arr, allow_pickle=False)
-    return buf.getvalue()
-
-
-def npy_alloc(shape: tuple[int, ...], dtype: Any) -> tuple[bytearray, np.ndarray]:
-    """The bytes of an ``.npy`` file (the same bytes ``np.save`` writes) and a writable array over its data.
-
-    Filling the array fills the file's bytes, so a large array is held once, not once as an array
-    and again as its serialised copy.
-    """
-    dt = np.dtype(dtype)
-    header = io.BytesIO()
-    np.lib.format.write_array_header_1_0(header, {"descr": np.lib.format.dtype_to_descr(dt), "fortran_order": False, "shape": tuple(shape)})
-    head = header.getvalue()
-    count = int(np.prod(shape, dtype=np.int64))
-    buf = bytearray(len(head) + count * dt.itemsize)
-    buf[: len(head)] = head
-    return buf, np.frombuffer(buf, dtype=dt, count=count, offset=len(head)).reshape(shape)
-
-
-def _read_parquet(data: bytes) -> pd.DataFrame:
-    return pd.read_parquet(io.BytesIO(data))
-
-
-def read_npy(data: bytes | bytearray) -> np.ndarray:
-    """A read-only array over the data of ``.npy`` bytes, without copying them (no pickles)."""
-    head = io.BytesIO(bytes(memoryview(data)[:65536]))
-    version = np.lib.format.read_magic(head)
-    if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(head)
-    else:
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(head)
-    if dtype.hasobject:
-        raise ValueError("object arrays are not allowed in a checkpoint")
-    count = int(np.prod(shape, dtype=np.int64))
-    arr = np.frombuffer(data, dtype=dtype, count=count, offset=head.tell()).reshape(shape, order="F" if fortran else "C")
-    arr.flags.writeable = False
-    return arr
-
-
 def run_batch(
     creators: str | Path,
     posts: str | Path,
@@ -464,7 +421,7 @@ class _Run:
     def _stages(self) -> BatchResult:
         st, cfg = self.st, self.cfg
         ingest, ingest_info = self._stage("ingest", self._ingest)
-        tables = {name[: -len(".parquet")]: _read_parquet(data) for name, data in ingest.items() if name.endswith(".parquet")}
+        tables = {name[: -len(".parquet")]: read_parquet_bytes(data) for name, data in ingest.items() if name.endswith(".parquet")}
         # Each stage's bytes are dropped once parsed (their checkpoint files stay on disk), and the
         # vectors are read-only views of the embed stage's bytes: at a million creators every copy
         # of them is gigabytes.
@@ -473,7 +430,7 @@ class _Run:
         cr = tables["creators"]
 
         embedded, embed_info = self._stage("embed", lambda: self._embed(tables))
-        posts = _read_parquet(embedded["posts.parquet"])
+        posts = read_parquet_bytes(embedded["posts.parquet"])
         offsets = read_npy(embedded["post_offsets.npy"])
         bio_vecs = read_npy(embedded["bio_vectors.npy"])
         post_vecs = read_npy(embedded["post_vectors.npy"])
@@ -491,8 +448,8 @@ class _Run:
         index = VectorIndex.load(self.ck.path("index"), checksums=index_sums, sizes=index_sizes)
 
         signalled, signals_info = self._stage("signals", lambda: self._signals(tables, posts, focus, post_vecs, offsets, brand_vecs, niche_vecs))
-        signals = _read_parquet(signalled["signals.parquet"])
-        posts = _read_parquet(signalled["posts.parquet"])
+        signals = read_parquet_bytes(signalled["signals.parquet"])
+        posts = read_parquet_bytes(signalled["posts.parquet"])
         del signalled
         tables.pop("comments", None)
         tables.pop("posts", None)  # the snapshot serves the embedded posts, read back just above
@@ -500,7 +457,7 @@ class _Run:
         brands = tables.get("brands", pd.DataFrame())
         snap = Snapshot(self.snapshot_id, cr, signals, posts, post_vecs, offsets, index, brands, manifest={})
         ranked, rank_info = self._stage("rank", lambda: self._rank(snap, brand_vecs))
-        matches = _read_parquet(ranked[MATCHES_FILE])
+        matches = read_parquet_bytes(ranked[MATCHES_FILE])
 
         t = time.perf_counter()
         prev_manifest = self.previous[1] if self.previous else None
@@ -646,7 +603,7 @@ class _Run:
         quarantine["reason"] = [redact_contacts(str(r)) for r in quarantine["reason"].tolist()]
         buf = io.StringIO()
         spreadsheet_safe_frame(quarantine).to_csv(buf, index=False)
-        files = {f"{name}.parquet": _parquet(frame) for name, frame in tables.items()}
+        files = {f"{name}.parquet": parquet_bytes(frame) for name, frame in tables.items()}
         files["quarantine.csv"] = buf.getvalue().encode()
         return files, {"counts": counts}
 
@@ -717,8 +674,8 @@ class _Run:
         if len(bio_vecs):
             bio_vecs[~np.array([bool(b.strip()) for b in bios], dtype=bool)] = 0.0
         files: dict[str, bytes] = {
-            "posts.parquet": _parquet(po.drop(columns=["_row"])),
-            "post_offsets.npy": _npy(offsets),
+            "posts.parquet": parquet_bytes(po.drop(columns=["_row"])),
+            "post_offsets.npy": npy_bytes(offsets),
             **{name: buf for name, (buf, _) in blobs.items()},  # type: ignore[dict-item]  # bytearray: bytes-like
         }
         return files, {"encoded": self.encoded, "dim": dim}
@@ -812,7 +769,7 @@ class _Run:
         posts = posts.copy()
         for col in POST_SIGNAL_COLUMNS:
             posts[col] = table[col].to_numpy()[at]
-        files = {"signals.parquet": _parquet(sig), "posts.parquet": _parquet(posts), BRAND_NICHES_FILE: _parquet(brand_niches), **model.to_files()}
+        files = {"signals.parquet": parquet_bytes(sig), "posts.parquet": parquet_bytes(posts), BRAND_NICHES_FILE: parquet_bytes(brand_niches), **model.to_files()}
         return files, {"post_signals_reused": reused, "niches": niche_info}
 
     def _niches(
@@ -881,4 +838,4 @@ class _Run:
         for b, q in tqdm(list(zip(brand_records, brand_vecs)), desc="ranking brands", unit="brand", disable=not self.show):
             ms = rank_snapshot(snap, q[None, :], cfg.top_k, filters=[b.filters()], reranker=reranker, candidates=cfg.index.candidates, brands=[b])[0]
             rows.extend(match_row(b.brand_id, m) for m in ms)
-        return {MATCHES_FILE: _parquet(matches_frame(rows))}, {"weights": weights}
+        return {MATCHES_FILE: parquet_bytes(matches_frame(rows))}, {"weights": weights}

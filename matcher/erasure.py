@@ -16,7 +16,7 @@ import pandas as pd
 
 from matcher.embed import EmbeddingCache
 from matcher.errors import MatcherError, StoreError
-from matcher.store import MATCHES_FILE, Snapshot, Store, matches_frame, revision_id, snapshot_files
+from matcher.store import MATCHES_FILE, Snapshot, Store, matches_frame, parquet_bytes, revision_id, snapshot_files
 from matcher.text import content_hash, spreadsheet_safe, spreadsheet_safe_frame
 
 __all__ = ["ForgetResult", "forget", "Dropped", "drop_creators"]
@@ -256,9 +256,7 @@ def _without(
     files = snapshot_files(slim)
     m = matches[~matches["creator_id"].astype(str).isin(ids)].sort_values(["brand_id", "rank"], kind="mergesort").copy()
     m["rank"] = m.groupby("brand_id").cumcount() + 1  # ranks close up over the removed rows
-    buf = io.BytesIO()
-    matches_frame(m.itertuples(index=False, name=None)).to_parquet(buf, index=False)
-    files[MATCHES_FILE] = buf.getvalue()
+    files[MATCHES_FILE] = parquet_bytes(matches_frame(m.itertuples(index=False, name=None)))
     if q is not None:
         if dropped.quarantine is not None:
             q = dropped.quarantine

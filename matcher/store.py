@@ -46,6 +46,11 @@ __all__ = [
     "matches_frame",
     "snapshot_files",
     "crash_point",
+    "npy_bytes",
+    "parquet_bytes",
+    "read_parquet_bytes",
+    "npy_alloc",
+    "read_npy",
 ]
 
 logger = logging.getLogger(__name__)
@@ -214,16 +219,55 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _npy_bytes(arr: np.ndarray) -> bytes:
+def npy_bytes(arr: np.ndarray) -> bytes:
+    """The bytes of ``arr`` as an ``.npy`` file (no pickles)."""
     buf = io.BytesIO()
     np.save(buf, arr, allow_pickle=False)
     return buf.getvalue()
 
 
-def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    """The bytes of ``frame`` as a Parquet file, without its index."""
     buf = io.BytesIO()
     frame.to_parquet(buf, index=False)
     return buf.getvalue()
+
+
+def read_parquet_bytes(data: bytes) -> pd.DataFrame:
+    """The frame in the bytes of a Parquet file (as :func:`parquet_bytes` writes them)."""
+    return pd.read_parquet(io.BytesIO(data))
+
+
+def npy_alloc(shape: tuple[int, ...], dtype: Any) -> tuple[bytearray, np.ndarray]:
+    """The bytes of an ``.npy`` file (the same bytes ``np.save`` writes) and a writable array over its data.
+
+    Filling the array fills the file's bytes, so a large array is held once, not once as an array
+    and again as its serialised copy.
+    """
+    dt = np.dtype(dtype)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": np.lib.format.dtype_to_descr(dt), "fortran_order": False, "shape": tuple(shape)})
+    head = header.getvalue()
+    count = int(np.prod(shape, dtype=np.int64))
+    buf = bytearray(len(head) + count * dt.itemsize)
+    buf[: len(head)] = head
+    return buf, np.frombuffer(buf, dtype=dt, count=count, offset=len(head)).reshape(shape)
+
+
+def read_npy(data: bytes | bytearray) -> np.ndarray:
+    """A read-only array over the data of ``.npy`` bytes, without copying them (no pickles)."""
+    head = io.BytesIO(bytes(memoryview(data)[:65536]))
+    version = np.lib.format.read_magic(head)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(head)
+    else:
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(head)
+    if dtype.hasobject:
+        raise ValueError("object arrays are not allowed in a checkpoint")
+    count = int(np.prod(shape, dtype=np.int64))
+    arr = np.frombuffer(data, dtype=dtype, count=count, offset=head.tell()).reshape(shape, order="F" if fortran else "C")
+    arr.flags.writeable = False
+    return arr
 
 
 def _now() -> str:
@@ -281,18 +325,18 @@ def snapshot_files(snap: Snapshot) -> dict[str, bytes]:
     files = index_files(snap.index)
     files.update(
         {
-            "creators.parquet": _parquet_bytes(snap.creators),
-            "signals.parquet": _parquet_bytes(snap.signals),
-            "posts.parquet": _parquet_bytes(snap.posts),
-            "brands.parquet": _parquet_bytes(snap.brands),
-            "post_vectors.npy": _npy_bytes(np.ascontiguousarray(snap.post_vectors, dtype=np.float32)),
-            "post_offsets.npy": _npy_bytes(np.asarray(snap.post_offsets, dtype=np.int64)),
+            "creators.parquet": parquet_bytes(snap.creators),
+            "signals.parquet": parquet_bytes(snap.signals),
+            "posts.parquet": parquet_bytes(snap.posts),
+            "brands.parquet": parquet_bytes(snap.brands),
+            "post_vectors.npy": npy_bytes(np.ascontiguousarray(snap.post_vectors, dtype=np.float32)),
+            "post_offsets.npy": npy_bytes(np.asarray(snap.post_offsets, dtype=np.int64)),
         }
     )
     if snap.niche_model is not None:
         files.update(snap.niche_model.to_files())
     if snap.brand_niches is not None:
-        files[BRAND_NICHES_FILE] = _parquet_bytes(snap.brand_niches)
+        files[BRAND_NICHES_FILE] = parquet_bytes(snap.brand_niches)
     return files
 
 
@@ -826,7 +870,7 @@ class Store:
         def parquet(name: str) -> pd.DataFrame:
             data = blob(name)
             try:
-                return pd.read_parquet(io.BytesIO(data))
+                return read_parquet_bytes(data)
             except Exception as exc:  # pyarrow raises several types for a malformed file
                 raise StoreError(f"{d / name}: not a readable Parquet file ({type(exc).__name__}); run 'matcher batch' again") from None
 
@@ -874,7 +918,7 @@ class Store:
         manifest = self.verify(sid) if full_check else self.read_manifest(sid)
         if MATCHES_FILE not in manifest["files"]:
             raise StoreError(f"{self.snapshots_dir / sid}: snapshot has no stored matches; run 'matcher batch' again")
-        frame = pd.read_parquet(io.BytesIO(self.blob_reader(sid, manifest)(MATCHES_FILE)))
+        frame = read_parquet_bytes(self.blob_reader(sid, manifest)(MATCHES_FILE))
         if len(self._matches_cache) >= 4:
             self._matches_cache.pop(next(iter(self._matches_cache)))
         self._matches_cache[sid] = (stamp, frame)

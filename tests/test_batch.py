@@ -213,7 +213,7 @@ def test_npy_checkpoint_bytes_are_np_saves_and_read_back_without_a_copy(shape, d
 
     import numpy as np
 
-    from matcher.batch import npy_alloc, read_npy
+    from matcher.store import npy_alloc, read_npy
 
     arr = np.arange(int(np.prod(shape)), dtype=dtype).reshape(shape)
     buf, view = npy_alloc(shape, dtype)
@@ -233,7 +233,7 @@ def test_read_npy_refuses_object_arrays():
 
     import numpy as np
 
-    from matcher.batch import read_npy
+    from matcher.store import read_npy
 
     buf = io.BytesIO()
     np.save(buf, np.array([{"a": 1}], dtype=object), allow_pickle=True)
