@@ -1,8 +1,8 @@
 """The nightly batch: ingest, embed (cached), index, signals, rank every brand, audit, publish a snapshot.
 
 A run holds the store's lock for its whole length, so two runs never overlap. Each stage writes its
-output as a checkpoint under ``STORE/work/<key>/`` (``key`` hashes the inputs, settings, code,
-suppression list and the snapshot it builds on); a run that was killed resumes from the last
+output as a checkpoint under ``STORE/work/<key>/`` (``key`` hashes the inputs, settings, model,
+:data:`OUTPUT_VERSION`, suppression list and the snapshot it builds on); a run that was killed resumes from the last
 finished stage and gives the same result as an uninterrupted one. Nothing readers see changes
 until the audit has passed and the finished snapshot is published by one atomic pointer swap.
 """
