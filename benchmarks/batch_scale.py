@@ -111,14 +111,13 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 def prepare(a: argparse.Namespace) -> dict[str, Any]:
     """Generate the dataset and fill the store's embedding cache; returns what it did and how long it took."""
-    from matcher.batch import _with_contacts
     from matcher.config import Config
     from matcher.embed import EmbeddingCache, Encoder
-    from matcher.ingest import load_dataset
+    from matcher.ingest import CREATOR_COLUMNS, POST_COLUMNS, load_dataset
     from matcher.sample import NICHES, generate
     from matcher.schema import Brand
     from matcher.store import Store
-    from matcher.text import content_hash
+    from matcher.text import brief_text, content_hash, move_contacts
 
     work, cfg = Path(a.workdir), Config()
     out: dict[str, Any] = {}
@@ -131,12 +130,12 @@ def prepare(a: argparse.Namespace) -> dict[str, Any]:
     # The texts the batch will look up: its own ingest and contact extraction, exactly.
     t = time.perf_counter()
     ds = load_dataset(info.creators, info.posts, info.brands, max_text_chars=cfg.max_text_chars)
-    cr, po = _with_contacts(ds.creators.reset_index(drop=True), ds.posts.reset_index(drop=True))
+    cr, po = move_contacts(ds.creators.reset_index(drop=True), ds.posts.reset_index(drop=True), creator_columns=CREATOR_COLUMNS, post_columns=POST_COLUMNS)
     bios = cr["bio"].fillna("").astype(str).to_numpy(dtype=object)
     post_text = po["text"].fillna("").astype(str).to_numpy(dtype=object)
     row_of = pd.Series(np.arange(len(cr)), index=cr["creator_id"].astype(str))
     post_owner = po["creator_id"].astype(str).map(row_of).to_numpy(dtype=np.int64)
-    brand_texts = [Brand.from_record(r).query_text for r in ds.brands.to_dict("records")]
+    brand_texts = [brief_text(Brand.from_record(r), max_chars=cfg.max_text_chars) for r in ds.brands.to_dict("records")]
     labels = pd.read_csv(info.labels, dtype=str, keep_default_na=False).set_index("creator_id")
     ids = cr["creator_id"].astype(str)
     niche_ix = {n: i for i, n in enumerate(NICHES)}

@@ -37,6 +37,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from matcher.batch import run_batch  # noqa: E402
 from matcher.config import Config, Weights  # noqa: E402
+from matcher.embed import encode_briefs  # noqa: E402
 from matcher.engine import filter_mask  # noqa: E402
 from matcher.rerank import COMPONENTS, Reranker, calibrate_topic, combine_many  # noqa: E402
 from matcher.sample import generate  # noqa: E402
@@ -119,7 +120,7 @@ def sample_per_brand(snap, encoder, lab: pd.DataFrame, brand_niche: dict[str, st
     responsive = lab.get("answers_questions", pd.Series("", index=lab.index)) == "high"
     reranker = Reranker.from_config(cfg)
     brands = [Brand.from_record(r) for r in snap.brands.to_dict("records")]
-    vecs = encoder.encode([b.query_text for b in brands])
+    vecs = encode_briefs(encoder, brands, max_chars=cfg.max_text_chars)
     followers = snap.signals["followers"].to_numpy()
     per_brand = []
     for b, q in zip(brands, vecs):

@@ -1,8 +1,8 @@
 """The nightly batch: ingest, embed (cached), index, signals, rank every brand, audit, publish a snapshot.
 
 A run holds the store's lock for its whole length, so two runs never overlap. Each stage writes its
-output as a checkpoint under ``STORE/work/<key>/`` (``key`` hashes the inputs, settings, code,
-suppression list and the snapshot it builds on); a run that was killed resumes from the last
+output as a checkpoint under ``STORE/work/<key>/`` (``key`` hashes the inputs, settings, model,
+:data:`OUTPUT_VERSION`, suppression list and the snapshot it builds on); a run that was killed resumes from the last
 finished stage and gives the same result as an uninterrupted one. Nothing readers see changes
 until the audit has passed and the finished snapshot is published by one atomic pointer swap.
 """
@@ -13,7 +13,6 @@ import hashlib
 import io
 import json
 import logging
-import re
 import sqlite3
 import sys
 import time
@@ -27,18 +26,18 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-import matcher
 from matcher.config import Config
-from matcher.embed import EmbeddingCache, Encoder, embed_cached
+from matcher.embed import EMBED_CHUNK, EmbeddingCache, Encoder, embed_groups
 from matcher.engine import rank_snapshot
+from matcher.erasure import drop_creators
 from matcher.errors import InputFileError, MatcherError, StoreError
 from matcher.index import IDS_FILE, META_FILE, VECTORS_FILE, VectorIndex, normalize_rows
 from matcher.ingest import BLANKED, CREATOR_COLUMNS, POST_COLUMNS, load_dataset
 from matcher.language import detect_creator_languages
 from matcher.niches import NicheModel, Taxonomy, load_taxonomy, niche_columns, post_means, read_niche_labels
-from matcher.rerank import WEIGHTS_FILE, Reranker, load_weights
+from matcher.rerank import WEIGHTS_FILE, load_reranker
 from matcher.schema import Brand
-from matcher.signals import compute_signals, post_signals, post_sums, topical_focus
+from matcher.signals import POST_SIGNAL_COLUMNS, compute_signals, post_signals_reusing, post_sums, topical_focus
 from matcher.store import (
     BRAND_NICHES_FILE,
     FORMAT_VERSION,
@@ -51,22 +50,25 @@ from matcher.store import (
     index_files,
     match_row,
     matches_frame,
+    npy_alloc,
+    npy_bytes,
+    parquet_bytes,
+    read_npy,
+    read_parquet_bytes,
 )
-from matcher.text import PHONE_RUN_PATTERN, contact_details, content_hash, redact_contacts, spreadsheet_safe_frame
+from matcher.text import brief_text, move_contacts, redact_contacts, spreadsheet_safe_frame
 
-__all__ = ["BatchResult", "AuditError", "run_batch", "creator_vectors", "audit"]
+__all__ = ["BatchResult", "AuditError", "run_batch", "creator_vectors", "audit", "output_fingerprint", "OUTPUT_VERSION", "focus_in_blocks"]
 
 logger = logging.getLogger(__name__)
 
-#: Per-post signals (:func:`post_signals`) stored with the snapshot's posts.
-POST_SIGNAL_COLUMNS = ("is_sponsored", "disclosure", "is_promo", "unsafe")
 #: Stages whose outputs are checkpointed, in order.
 STAGES = ("ingest", "embed", "index", "signals", "rank")
-# Unique texts are encoded in fixed chunks of a fixed order, and the cache commits each chunk at once:
-# a resumed run then encodes exactly the chunks an uninterrupted run would, in the same batches, so
-# its vectors (and the export) are bit-identical.
-EMBED_CHUNK = 2048
-_QUOTED_RE = re.compile(r"'([^']{1,200})'")
+#: The version of what a run writes from given inputs, config and model: the scores, signals,
+#: niches and file layouts. Raise it with any change to the code that changes a run's outputs; runs
+#: of another version then resume no checkpoint and reuse no post signal. (Code changes that leave
+#: the outputs as they are, such as docs or speed, keep it.)
+OUTPUT_VERSION = 1
 
 
 class AuditError(MatcherError):
@@ -110,12 +112,12 @@ def _fingerprint(inputs: Mapping[str, Path]) -> str:
     return h.hexdigest()
 
 
-def _code_fingerprint() -> str:
-    # Checkpoints written by other code must not be mixed into this run's result.
-    h = hashlib.sha256()
-    for p in sorted(Path(matcher.__file__).parent.glob("*.py")):
-        h.update(p.name.encode() + b"\x00" + p.read_bytes())
-    return h.hexdigest()
+def output_fingerprint(config: Config, model_id: str) -> str:
+    """What decides a run's outputs besides its input files: :data:`OUTPUT_VERSION`, the store's
+    format, the config and the embedding model. Checkpoints and post signals are only reused
+    between runs with the same fingerprint."""
+    parts = {"output_version": OUTPUT_VERSION, "format": FORMAT_VERSION, "config": config.fingerprint(), "model": model_id}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
 #: Creators per block in the profile-vector and focus computations, so their float64 temporaries
@@ -145,7 +147,7 @@ def creator_vectors(bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.nda
     return out
 
 
-def _focus(bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.ndarray, offsets: np.ndarray) -> pd.DataFrame:
+def focus_in_blocks(bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.ndarray, offsets: np.ndarray) -> pd.DataFrame:
     """:func:`topical_focus` in blocks of creators, so its float64 temporaries stay small."""
     n = len(has_bio)
     if n <= ROW_BLOCK:
@@ -221,107 +223,6 @@ def audit(
     return {"passed": all(c["ok"] for c in checks), "checks": checks}
 
 
-def _texts(posts: pd.DataFrame) -> np.ndarray:
-    return posts["text"].fillna("").astype(str).to_numpy(dtype=object) if "text" in posts else np.full(len(posts), "", dtype=object)
-
-
-def _flags(posts: pd.DataFrame) -> np.ndarray:
-    """The paid-partnership flag as 1 / 0 / -1 (missing), for comparing two frames."""
-    if "sponsored" not in posts:
-        return np.full(len(posts), -1, dtype=np.int8)
-    f = posts["sponsored"].astype("boolean")
-    return np.where(f.isna().to_numpy(), -1, f.fillna(False).to_numpy(dtype=bool).astype(np.int8)).astype(np.int8)
-
-
-def _join(values: list[str] | tuple[str, ...]) -> str:
-    return "|".join(values)
-
-
-def _may_hold_contacts(texts: pd.Series) -> np.ndarray:
-    """False where :func:`contact_details` cannot find anything, decided without running it.
-
-    An email needs an ``@`` (or a fullwidth one), a bracketed "at" (``[at]``, ``(at)``, ``{at}``)
-    or the words "at" and "dot"; every phone number has 8 digits joined only by phone punctuation
-    (:data:`~matcher.text.PHONE_RUN_PATTERN`, digits counted as Unicode decimal digits, as Python's
-    ``\\d``); a messaging link names its service. A text with none of these holds no contact detail.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    try:
-        arr = pa.array(texts.fillna("").astype(str), type=pa.large_string())
-    except (pa.ArrowException, UnicodeError, TypeError, ValueError):  # e.g. a lone surrogate: search them all
-        return np.ones(len(texts), dtype=bool)
-    at = pc.or_(pc.match_substring(arr, "@"), pc.match_substring(arr, "\uff20"))
-    bracket_at = pc.and_(pc.match_substring_regex(arr, r"[\[({<]"), pc.match_substring(arr, "at", ignore_case=True))
-    words = pc.and_(pc.match_substring_regex(arr, r"\sat\s", ignore_case=True), pc.match_substring_regex(arr, r"\sdot\s", ignore_case=True))
-    digits = pc.match_substring_regex(arr, _PHONE_RUN_RE2)
-    links = pc.match_substring_regex(arr, _MESSAGING_HINT, ignore_case=True)
-    return pc.or_(pc.or_(pc.or_(at, bracket_at), pc.or_(words, digits)), links).to_numpy(zero_copy_only=False).astype(bool)
-
-
-# The same pattern in RE2's syntax (Arrow's): Unicode digits, \x{...} escapes.
-_PHONE_RUN_RE2 = re.sub(r"\\u([0-9a-fA-F]{4})", r"\\x{\1}", PHONE_RUN_PATTERN).replace("\\d", "\\p{Nd}")
-# Every messaging link contact_details removes names one of these services.
-_MESSAGING_HINT = r"wa\.me|whatsapp|t\.me|telegram|tg://|m\.me|ig\.me|signal\.|line\.me|lin\.ee|viber|msng\.link|wechat|kakao|discord|skype:"
-#: Creator and post columns that are not free text (ids, codes, counts, times): never searched for contacts.
-_NOT_TEXT = frozenset({"creator_id", "post_id", "platform", "country", "language", "posted_at", "contact_emails", "contact_phones", "contact_links"})
-
-
-def _text_columns(frame: pd.DataFrame, known: tuple[str, ...], main: str) -> list[str]:
-    """``main``, then the handle and every extra column of text: where a contact detail can hide."""
-    extra = [
-        c for c in frame.columns
-        if c not in known and c not in _NOT_TEXT and (pd.api.types.is_string_dtype(frame[c].dtype) or pd.api.types.is_object_dtype(frame[c].dtype))
-    ]
-    return [main, *(["handle"] if "handle" in frame.columns and main != "handle" else []), *extra]
-
-
-def _with_contacts(creators: pd.DataFrame, posts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Move emails, phone numbers and messaging links out of every text field into the creators' contact columns.
-
-    Bios, handles and post texts, and every extra column of text (kept from the input files), are
-    searched; what is found leaves the text (and so the embeddings, the store's text and the API)
-    and is kept in ``contact_emails``, ``contact_phones`` and ``contact_links``.
-    """
-    creators = creators.copy()
-    posts = posts.copy()
-    found: dict[str, dict[str, list[str]]] = {"emails": {}, "phones": {}, "links": {}}
-
-    def take(owner: str, text: object) -> object:
-        if pd.isna(text):
-            return text
-        got = contact_details(str(text))
-        for kind, values in (("emails", got.emails), ("phones", got.phones), ("links", got.links)):
-            for v in values:
-                if v not in found[kind].setdefault(owner, []):
-                    found[kind][owner].append(v)
-        return got.text
-
-    def redact(frame: pd.DataFrame, owners: list[str], column: str) -> None:
-        values = frame[column]
-        # Only texts that can hold one are searched (most captions cannot; the search costs minutes at millions).
-        may = _may_hold_contacts(values.astype("string"))
-        if not may.any():
-            return
-        out = [take(o, v) if m and isinstance(v, str) else v for o, v, m in zip(owners, values.tolist(), may)]
-        frame[column] = pd.array(out, dtype="string") if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(values.dtype) else out
-
-    ids = creators["creator_id"].astype(str).tolist()
-    for column in _text_columns(creators, CREATOR_COLUMNS, "bio"):
-        redact(creators, ids, column)
-    post_owners = posts["creator_id"].astype(str).tolist()
-    for column in _text_columns(posts, POST_COLUMNS, "text"):
-        redact(posts, post_owners, column)
-    for column in ("bio", "text"):
-        frame = creators if column == "bio" else posts
-        frame[column] = frame[column].astype("string")
-    creators["contact_emails"] = pd.array([_join(found["emails"].get(c, [])) for c in ids], dtype="string")
-    creators["contact_phones"] = pd.array([_join(found["phones"].get(c, [])) for c in ids], dtype="string")
-    creators["contact_links"] = pd.array([_join(found["links"].get(c, [])) for c in ids], dtype="string")
-    return creators, posts
-
-
 #: Tables a run cannot do without: no creator means nothing to match, no brand nothing to match for.
 REQUIRED_ROWS = {"creators": "creator", "brands": "brand"}
 
@@ -347,54 +248,6 @@ def _require_rows(ds: Any) -> None:
             f"{report.path}: none of its {report.read} {report.name} rows can be used, every one was quarantined{why}; "
             "fix the rows as the reason says and run again"
         )
-
-
-def _parquet(frame: pd.DataFrame) -> bytes:
-    buf = io.BytesIO()
-    frame.to_parquet(buf, index=False)
-    return buf.getvalue()
-
-
-def _npy(arr: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, arr, allow_pickle=False)
-    return buf.getvalue()
-
-
-def _npy_alloc(shape: tuple[int, ...], dtype: Any) -> tuple[bytearray, np.ndarray]:
-    """The bytes of an ``.npy`` file (the same bytes ``np.save`` writes) and a writable array over its data.
-
-    Filling the array fills the file's bytes, so a large array is held once, not once as an array
-    and again as its serialised copy.
-    """
-    dt = np.dtype(dtype)
-    header = io.BytesIO()
-    np.lib.format.write_array_header_1_0(header, {"descr": np.lib.format.dtype_to_descr(dt), "fortran_order": False, "shape": tuple(shape)})
-    head = header.getvalue()
-    count = int(np.prod(shape, dtype=np.int64))
-    buf = bytearray(len(head) + count * dt.itemsize)
-    buf[: len(head)] = head
-    return buf, np.frombuffer(buf, dtype=dt, count=count, offset=len(head)).reshape(shape)
-
-
-def _read_parquet(data: bytes) -> pd.DataFrame:
-    return pd.read_parquet(io.BytesIO(data))
-
-
-def _read_npy(data: bytes | bytearray) -> np.ndarray:
-    """A read-only array over the data of ``.npy`` bytes, without copying them (no pickles)."""
-    head = io.BytesIO(bytes(memoryview(data)[:65536]))
-    version = np.lib.format.read_magic(head)
-    if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(head)
-    else:
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(head)
-    if dtype.hasobject:
-        raise ValueError("object arrays are not allowed in a checkpoint")
-    count = int(np.prod(shape, dtype=np.int64))
-    arr = np.frombuffer(data, dtype=dtype, count=count, offset=head.tell()).reshape(shape, order="F" if fortran else "C")
-    arr.flags.writeable = False
-    return arr
 
 
 def run_batch(
@@ -489,11 +342,8 @@ class _Run:
     def _key(self) -> str:
         weights = self._weights_bytes()
         parts = {
-            "format": FORMAT_VERSION,
+            "output": output_fingerprint(self.cfg, self._model_id()),
             "inputs": self.input_fingerprint,
-            "config": self.cfg.fingerprint(),
-            "model": self._model_id(),
-            "code": _code_fingerprint(),
             "suppressed": hashlib.sha256("\n".join(sorted(self.suppressed)).encode()).hexdigest(),
             "previous": self.previous[0] if self.previous else None,
             "weights": hashlib.sha256(weights).hexdigest() if weights is not None else None,
@@ -545,7 +395,7 @@ class _Run:
             raise
         except (OSError, sqlite3.OperationalError) as exc:
             self._record("failed", error=str(exc), timings=self.timings)
-            served = self.st._current_or_none()
+            served = self.st.current_or_none()
             raise StoreWriteError(
                 f"the batch run failed on a file operation in {st.root}: {exc}. Nothing was published"
                 + (f"; readers still get snapshot {served}" if served else "")
@@ -571,7 +421,7 @@ class _Run:
     def _stages(self) -> BatchResult:
         st, cfg = self.st, self.cfg
         ingest, ingest_info = self._stage("ingest", self._ingest)
-        tables = {name[: -len(".parquet")]: _read_parquet(data) for name, data in ingest.items() if name.endswith(".parquet")}
+        tables = {name[: -len(".parquet")]: read_parquet_bytes(data) for name, data in ingest.items() if name.endswith(".parquet")}
         # Each stage's bytes are dropped once parsed (their checkpoint files stay on disk), and the
         # vectors are read-only views of the embed stage's bytes: at a million creators every copy
         # of them is gigabytes.
@@ -580,16 +430,16 @@ class _Run:
         cr = tables["creators"]
 
         embedded, embed_info = self._stage("embed", lambda: self._embed(tables))
-        posts = _read_parquet(embedded["posts.parquet"])
-        offsets = _read_npy(embedded["post_offsets.npy"])
-        bio_vecs = _read_npy(embedded["bio_vectors.npy"])
-        post_vecs = _read_npy(embedded["post_vectors.npy"])
-        brand_vecs = _read_npy(embedded["brand_vectors.npy"])
-        niche_vecs = _read_npy(embedded["niche_vectors.npy"])
+        posts = read_parquet_bytes(embedded["posts.parquet"])
+        offsets = read_npy(embedded["post_offsets.npy"])
+        bio_vecs = read_npy(embedded["bio_vectors.npy"])
+        post_vecs = read_npy(embedded["post_vectors.npy"])
+        brand_vecs = read_npy(embedded["brand_vectors.npy"])
+        niche_vecs = read_npy(embedded["niche_vectors.npy"])
         del embedded
         dim = int(post_vecs.shape[1])
         has_bio = cr["bio"].fillna("").astype(str).str.strip().ne("").to_numpy(dtype=bool)
-        focus = _focus(bio_vecs, has_bio, post_vecs, offsets)
+        focus = focus_in_blocks(bio_vecs, has_bio, post_vecs, offsets)
 
         indexed, index_info = self._stage("index", lambda: self._index(cr, bio_vecs, has_bio, post_vecs, offsets, focus))
         index_sums = {n: hashlib.sha256(b).hexdigest() for n, b in indexed.items()}
@@ -598,8 +448,8 @@ class _Run:
         index = VectorIndex.load(self.ck.path("index"), checksums=index_sums, sizes=index_sizes)
 
         signalled, signals_info = self._stage("signals", lambda: self._signals(tables, posts, focus, post_vecs, offsets, brand_vecs, niche_vecs))
-        signals = _read_parquet(signalled["signals.parquet"])
-        posts = _read_parquet(signalled["posts.parquet"])
+        signals = read_parquet_bytes(signalled["signals.parquet"])
+        posts = read_parquet_bytes(signalled["posts.parquet"])
         del signalled
         tables.pop("comments", None)
         tables.pop("posts", None)  # the snapshot serves the embedded posts, read back just above
@@ -607,7 +457,7 @@ class _Run:
         brands = tables.get("brands", pd.DataFrame())
         snap = Snapshot(self.snapshot_id, cr, signals, posts, post_vecs, offsets, index, brands, manifest={})
         ranked, rank_info = self._stage("rank", lambda: self._rank(snap, brand_vecs))
-        matches = _read_parquet(ranked[MATCHES_FILE])
+        matches = read_parquet_bytes(ranked[MATCHES_FILE])
 
         t = time.perf_counter()
         prev_manifest = self.previous[1] if self.previous else None
@@ -648,7 +498,7 @@ class _Run:
             "index": {"kind": index.kind_, "size": index.size, "dim": index.dim, "build": index_info["build"]},
             "model": {"name": cfg.embed.model, "id": self._model_id(), "dim": dim},
             "config_hash": cfg.fingerprint(),
-            "code": _code_fingerprint(),
+            "output_fingerprint": output_fingerprint(cfg, self._model_id()),
             "input_fingerprint": self.input_fingerprint,
             "inputs": {k: str(v) for k, v in self.inputs.items()},
             "ingest": counts,
@@ -744,7 +594,7 @@ class _Run:
             tables, quarantine = self._suppress(tables, quarantine, counts, {r.path: r.name for r in ds.reports})
         # Before contacts are moved out of the texts: detection reads the creators' own words.
         tables["creators"] = detect_creator_languages(tables["creators"], tables["posts"], config=cfg.language)
-        tables["creators"], tables["posts"] = _with_contacts(tables["creators"], tables["posts"])
+        tables["creators"], tables["posts"] = move_contacts(tables["creators"], tables["posts"], creator_columns=CREATOR_COLUMNS, post_columns=POST_COLUMNS)
         if "comments" in tables and "text" in tables["comments"]:
             # Commenters are third parties: their contact details are dropped, not kept.
             tables["comments"] = tables["comments"].assign(
@@ -753,7 +603,7 @@ class _Run:
         quarantine["reason"] = [redact_contacts(str(r)) for r in quarantine["reason"].tolist()]
         buf = io.StringIO()
         spreadsheet_safe_frame(quarantine).to_csv(buf, index=False)
-        files = {f"{name}.parquet": _parquet(frame) for name, frame in tables.items()}
+        files = {f"{name}.parquet": parquet_bytes(frame) for name, frame in tables.items()}
         files["quarantine.csv"] = buf.getvalue().encode()
         return files, {"counts": counts}
 
@@ -766,34 +616,19 @@ class _Run:
         def gone(value: object) -> bool:
             return not pd.isna(value) and Store.suppression_key(str(value)) in keys
 
-        cr, po = tables["creators"], tables["posts"]
-        drop_c = cr["creator_id"].map(gone).to_numpy(dtype=bool)
-        drop_p = po["creator_id"].map(gone).to_numpy(dtype=bool)
-        dropped_posts = set(po.loc[drop_p, "post_id"].astype(str))
-        tables["creators"] = cr[~drop_c].reset_index(drop=True)
-        tables["posts"] = po[~drop_p].reset_index(drop=True)
+        dropped = drop_creators(
+            gone, creators=tables["creators"], posts=tables["posts"], brands=tables["brands"], quarantine=quarantine, comments=tables.get("comments")
+        )
+        tables["creators"], tables["posts"], tables["brands"] = dropped.creators, dropped.posts, dropped.brands
+        drop_c, drop_p, q_drop = dropped.creator_rows, dropped.post_rows, dropped.quarantine_rows
         for table, n in (("creators", int(drop_c.sum())), ("posts", int(drop_p.sum()))):
             counts[table]["accepted"] -= n
             counts[table]["suppressed"] += n
-        if "comments" in tables and "post_id" in tables["comments"]:
-            co = tables["comments"]
-            drop = co["post_id"].astype(str).isin(dropped_posts).to_numpy(dtype=bool)
-            tables["comments"] = co[~drop].reset_index(drop=True)
+        if dropped.comments is not None and dropped.comment_rows is not None:
+            tables["comments"] = dropped.comments
             if "comments" in counts:
-                counts["comments"]["accepted"] -= int(drop.sum())
-                counts["comments"]["suppressed"] += int(drop.sum())
-        br = tables["brands"]
-        if "exclude_creators" in br:
-            br = br.copy()
-            br["exclude_creators"] = [
-                [x for x in v if not gone(x)] if isinstance(v, (list, tuple, np.ndarray)) else v for v in br["exclude_creators"].tolist()
-            ]
-            tables["brands"] = br
-        # Quarantined rows of an erased creator: its own rows, and rows whose reason quotes its id.
-        q_drop = np.array(
-            [gone(i) or any(Store.suppression_key(m) in keys for m in _QUOTED_RE.findall(str(r))) for i, r in zip(quarantine["id"].tolist(), quarantine["reason"].tolist())],
-            dtype=bool,
-        )
+                counts["comments"]["accepted"] -= int(dropped.comment_rows.sum())
+                counts["comments"]["suppressed"] += int(dropped.comment_rows.sum())
         for f, action in zip(quarantine.loc[q_drop, "file"].tolist(), quarantine.loc[q_drop, "action"].tolist()):
             table = table_of_file.get(f)
             if table is None:
@@ -806,7 +641,7 @@ class _Run:
         n = int(drop_c.sum())
         if n or q_drop.any():
             logger.info("left out %d erased creator(s) with %d post(s); they stay out until removed from the suppression list", n, int(drop_p.sum()))
-        return tables, quarantine[~q_drop].reset_index(drop=True)
+        return tables, dropped.quarantine
 
     def _embed(self, tables: dict[str, pd.DataFrame]) -> tuple[dict[str, bytes], dict[str, Any]]:
         cfg = self.cfg
@@ -822,20 +657,25 @@ class _Run:
 
         bios = cr["bio"].fillna("").astype(str).tolist()
         post_texts = po["text"].fillna("").astype(str).tolist()
-        brand_texts = [Brand.from_record(r).query_text for r in tables["brands"].to_dict("records")] if len(tables["brands"]) else []
+        # Prepared as recommend() prepares a brief, so a brand's stored matches are its recommend() answer.
+        brand_texts = [brief_text(Brand.from_record(r), max_chars=cfg.max_text_chars) for r in tables["brands"].to_dict("records")] if len(tables["brands"]) else []
         niche_texts = [n.description for n in self.taxonomy.niches]
         dim = self._dim_hint()
         if dim is None:  # no earlier snapshot of this model says it: the model has to tell
             dim = int(self._encoder().dim_)
         # Vectors are written straight into the bytes of their .npy checkpoints: held once.
-        blobs = {name: _npy_alloc((len(texts), dim), np.float32) for name, texts in (("bio_vectors.npy", bios), ("post_vectors.npy", post_texts), ("brand_vectors.npy", brand_texts), ("niche_vectors.npy", niche_texts))}
-        self.encoded = self._embed_texts([bios, post_texts, brand_texts, niche_texts], [arr for _, arr in blobs.values()], dim)
+        blobs = {name: npy_alloc((len(texts), dim), np.float32) for name, texts in (("bio_vectors.npy", bios), ("post_vectors.npy", post_texts), ("brand_vectors.npy", brand_texts), ("niche_vectors.npy", niche_texts))}
+        with EmbeddingCache(self.st.cache_path) as cache:
+            self.encoded = embed_groups(
+                [bios, post_texts, brand_texts, niche_texts], [arr for _, arr in blobs.values()],
+                cache=cache, model_id=self._model_id(), encoder=self._encoder, chunk=EMBED_CHUNK, progress=self.show,
+            )
         bio_vecs = blobs["bio_vectors.npy"][1]
         if len(bio_vecs):
             bio_vecs[~np.array([bool(b.strip()) for b in bios], dtype=bool)] = 0.0
         files: dict[str, bytes] = {
-            "posts.parquet": _parquet(po.drop(columns=["_row"])),
-            "post_offsets.npy": _npy(offsets),
+            "posts.parquet": parquet_bytes(po.drop(columns=["_row"])),
+            "post_offsets.npy": npy_bytes(offsets),
             **{name: buf for name, (buf, _) in blobs.items()},  # type: ignore[dict-item]  # bytearray: bytes-like
         }
         return files, {"encoded": self.encoded, "dim": dim}
@@ -847,47 +687,6 @@ class _Run:
         if model.get("id") == self._model_id() and model.get("dim"):
             return int(model["dim"])
         return None
-
-    def _embed_texts(self, groups: list[list[str]], outs: list[np.ndarray], dim: int) -> int:
-        """Fill ``outs[g][i]`` with the vector of ``groups[g][i]``, through the cache; returns how many texts were encoded.
-
-        Distinct texts are taken in fixed chunks of a fixed order (shortest first), looked up once;
-        a chunk found whole in the cache needs no model, so a rerun on unchanged inputs never loads
-        it, and a chunk's missing texts are encoded together and cached at once, so a resumed run
-        encodes exactly the batches an uninterrupted one would. Only one chunk's vectors are held.
-        """
-        texts = [t for g in groups for t in g]
-        unique = sorted(set(texts), key=lambda t: (len(t), t))
-        slot = {t: i for i, t in enumerate(unique)}
-        which = np.fromiter((slot[t] for t in texts), dtype=np.int64, count=len(texts))  # text position -> distinct text
-        del slot, texts
-        by_slot = np.argsort(which, kind="stable")
-        sorted_slots = which[by_slot]
-        bounds = np.cumsum([0] + [len(g) for g in groups])
-        model_id = self._model_id()
-        encoded = 0
-        with EmbeddingCache(self.st.cache_path) as cache:
-            for start in tqdm(range(0, len(unique), EMBED_CHUNK), desc="embedding", unit="chunk", disable=not self.show):
-                part = unique[start : start + EMBED_CHUNK]
-                # The same keys embed_cached uses; a lookup needs no model.
-                keys = [content_hash(t, namespace=model_id) for t in part]
-                found = cache.get_many(keys, dim)
-                if len(found) < len(part):
-                    # Only the chunk's missing texts, in chunk order: the list embed_cached would
-                    # encode for the whole chunk, so the batches (and vectors) are the same.
-                    missing = [(t, k) for t, k in zip(part, keys) if k not in found]
-                    new, n = embed_cached(self._encoder(), [t for t, _ in missing], cache)
-                    encoded += n
-                    found.update((k, v) for (_, k), v in zip(missing, new))
-                vecs = np.stack([found[k] for k in keys]) if keys else np.zeros((0, dim), dtype=np.float32)
-                lo, hi = np.searchsorted(sorted_slots, [start, start + len(part)])
-                pos = by_slot[lo:hi]
-                rows = which[pos] - start
-                for g, out in enumerate(outs):
-                    mine = (pos >= bounds[g]) & (pos < bounds[g + 1])
-                    out[pos[mine] - bounds[g]] = vecs[rows[mine]]
-        logger.info("embedding: %d distinct texts, %d encoded, %d from the cache", len(unique), encoded, len(unique) - encoded)
-        return encoded
 
     def _index(self, cr: pd.DataFrame, bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.ndarray, offsets: np.ndarray, focus: pd.DataFrame) -> tuple[dict[str, bytes], dict[str, Any]]:
         cfg = self.cfg
@@ -907,11 +706,7 @@ class _Run:
                 return index_files(prev), {"build": "reused"}
             if same_prefix and kind == "hnsw" and m:
                 # Only additions: insert the new creators into the existing graph instead of rebuilding it.
-                prev.index_.add(stored[m:])
-                prev.vectors_ = stored
-                prev.ids_ = np.asarray(ids, dtype=str)
-                prev._row_of = {cid: i for i, cid in enumerate(ids)}
-                return index_files(prev), {"build": "extended"}
+                return index_files(prev.extend(stored[m:], ids[m:])), {"build": "extended"}
         del prev, stored  # gigabytes at a million creators: freed before the new index is built
         index = VectorIndex(**params).build(vecs, ids)
         del vecs
@@ -927,14 +722,14 @@ class _Run:
             return False
         sid, manifest = self.previous
         try:
-            blob = self.st._blob_reader(sid, manifest)
+            blob = self.st.blob_reader(sid, manifest)
             meta = json.loads(blob(META_FILE))
             if meta.get("kind") != kind or any(meta.get(k) != v for k, v in params.items()):
                 return False
             m = int(meta["size"])
             if m > len(ids) or not (m == len(ids) or (kind == "hnsw" and m)):
                 return False
-            return _read_npy(blob(IDS_FILE)).tolist() == ids[:m] and np.array_equal(_read_npy(blob(VECTORS_FILE)), stored[:m])
+            return read_npy(blob(IDS_FILE)).tolist() == ids[:m] and np.array_equal(read_npy(blob(VECTORS_FILE)), stored[:m])
         except (StoreError, ValueError, KeyError, TypeError) as exc:
             logger.warning("cannot reuse the index of snapshot %s (%s); rebuilding", sid, exc)
             return False
@@ -961,7 +756,10 @@ class _Run:
         post_vecs: np.ndarray, offsets: np.ndarray, brand_vecs: np.ndarray, niche_vecs: np.ndarray,
     ) -> tuple[dict[str, bytes], dict[str, Any]]:
         cfg = self.cfg
-        table, reused = self._post_table(tables["posts"])
+        previous = self._previous_posts() if len(tables["posts"]) else None
+        table, reused = post_signals_reusing(
+            tables["posts"], previous, early_chars=cfg.signals.early_chars, unsafe_words=cfg.fit.unsafe_words, safe_phrases=cfg.fit.safe_phrases
+        )
         sig = compute_signals(tables["creators"], tables["posts"], cfg.signals, comments=tables.get("comments"), focus=focus, fit=cfg.fit, post_table=table)
         model, columns, brand_niches, niche_info = self._niches(tables, post_vecs, offsets, brand_vecs, niche_vecs)
         sig = pd.concat([sig.reset_index(drop=True), columns], axis=1)
@@ -971,7 +769,7 @@ class _Run:
         posts = posts.copy()
         for col in POST_SIGNAL_COLUMNS:
             posts[col] = table[col].to_numpy()[at]
-        files = {"signals.parquet": _parquet(sig), "posts.parquet": _parquet(posts), BRAND_NICHES_FILE: _parquet(brand_niches), **model.to_files()}
+        files = {"signals.parquet": parquet_bytes(sig), "posts.parquet": parquet_bytes(posts), BRAND_NICHES_FILE: parquet_bytes(brand_niches), **model.to_files()}
         return files, {"post_signals_reused": reused, "niches": niche_info}
 
     def _niches(
@@ -1009,51 +807,19 @@ class _Run:
         )
         return model, niche_columns(model, ids, conf), brand_niches, info
 
-    def _post_table(self, posts: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-        """:func:`post_signals` of ``posts`` (all of them, aligned by position), and how many rows came from the previous snapshot.
-
-        A post whose id, text and paid-partnership flag are unchanged keeps the previous snapshot's
-        row, when that snapshot was written by this very code and config (the patterns and word
-        lists decide the values): a night changes a few percent of the posts, and the patterns cost
-        minutes at millions of posts.
-        """
-        cfg = self.cfg
-        todo = np.ones(len(posts), dtype=bool)
-        cols: dict[str, np.ndarray] = {
-            "is_sponsored": np.zeros(len(posts), dtype=bool),
-            "disclosure": np.full(len(posts), np.nan),
-            "is_promo": np.zeros(len(posts), dtype=bool),
-            "unsafe": np.full(len(posts), "", dtype=object),
-        }
-        prev = self._previous_posts() if len(posts) else None
-        if prev is not None:
-            at = pd.Index(prev["post_id"].astype(str)).get_indexer(posts["post_id"].astype(str))
-            known = np.flatnonzero(at >= 0)
-            if len(known):
-                was = prev.iloc[at[known]]
-                now = posts.iloc[known]
-                same = (_texts(now) == _texts(was)) & (_flags(now) == _flags(was))
-                for col, values in cols.items():
-                    values[known[same]] = was[col].to_numpy(dtype=values.dtype)[same]
-                todo[known[same]] = False
-        if todo.any():
-            fresh = post_signals(posts.iloc[np.flatnonzero(todo)], early_chars=cfg.signals.early_chars, unsafe_words=cfg.fit.unsafe_words, safe_phrases=cfg.fit.safe_phrases)
-            for col, values in cols.items():
-                values[todo] = fresh[col].to_numpy(dtype=values.dtype)
-        return pd.DataFrame(cols, index=posts.index), int(len(posts) - todo.sum())
-
     def _previous_posts(self) -> pd.DataFrame | None:
-        """The previous snapshot's posts (id, text, flag and post signals), verified, if the same code and config wrote them; else None."""
+        """The previous snapshot's posts (id, text, flag and post signals), verified, if a run of the same
+        :func:`output_fingerprint` wrote them (the patterns and word lists decide the values); else None."""
         if self.previous is None:
             return None
         sid, manifest = self.previous
-        if manifest.get("code") != _code_fingerprint() or manifest.get("config_hash") != self.cfg.fingerprint() or "posts.parquet" not in manifest.get("files", {}):
+        if manifest.get("output_fingerprint") != output_fingerprint(self.cfg, self._model_id()) or "posts.parquet" not in manifest.get("files", {}):
             return None
         want = ["post_id", "text", "sponsored", *POST_SIGNAL_COLUMNS]
         try:
             import pyarrow.parquet as pq
 
-            data = self.st._blob_reader(sid, manifest)("posts.parquet")
+            data = self.st.blob_reader(sid, manifest)("posts.parquet")
             names = set(pq.ParquetFile(io.BytesIO(data)).schema_arrow.names)
             if not {"post_id", *POST_SIGNAL_COLUMNS} <= names:
                 return None
@@ -1066,11 +832,10 @@ class _Run:
     def _rank(self, snap: Snapshot, brand_vecs: np.ndarray) -> tuple[dict[str, bytes], dict[str, Any]]:
         cfg = self.cfg
         # Weights learned by 'matcher train' (kept in the store) replace the configured defaults.
-        learned = load_weights(self.st.root / WEIGHTS_FILE)
-        reranker = Reranker.from_config(cfg, learned)
+        reranker, weights = load_reranker(self.st.root, cfg)
         brand_records = [Brand.from_record(r) for r in snap.brands.to_dict("records")] if len(snap.brands) else []
         rows: list[tuple[Any, ...]] = []
         for b, q in tqdm(list(zip(brand_records, brand_vecs)), desc="ranking brands", unit="brand", disable=not self.show):
             ms = rank_snapshot(snap, q[None, :], cfg.top_k, filters=[b.filters()], reranker=reranker, candidates=cfg.index.candidates, brands=[b])[0]
             rows.extend(match_row(b.brand_id, m) for m in ms)
-        return {MATCHES_FILE: _parquet(matches_frame(rows))}, {"weights": "learned" if learned else "config"}
+        return {MATCHES_FILE: parquet_bytes(matches_frame(rows))}, {"weights": weights}

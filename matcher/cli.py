@@ -221,6 +221,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         reranker=Reranker.from_config(cfg),
         test_size=args.test_size,
         seed=args.seed,
+        max_text_chars=cfg.max_text_chars,
     )
     v = trained["validation"]
     print(f"trained on {trained['rows']['train']} outcomes ({trained['brands']['train']} brands), validated on {trained['rows']['test']} ({trained['brands']['test']} held-out brands)")

@@ -8,7 +8,7 @@ import sqlite3
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +19,9 @@ from tqdm.auto import tqdm
 
 from matcher.config import DEFAULT_MODEL, EmbedConfig
 from matcher.errors import ConfigError, NotFittedError
-from matcher.text import content_hash
+from matcher.text import brief_text, content_hash
 
-__all__ = ["Encoder", "EmbeddingCache", "QueryCache", "QueryCacheStats", "resolve_model_path", "embed_cached", "batch_bounds", "export_onnx", "fuse_onnx", "onnx_model_file", "default_onnx_dir", "FUSION"]
+__all__ = ["Encoder", "EmbeddingCache", "QueryCache", "QueryCacheStats", "resolve_model_path", "embed_cached", "embed_groups", "encode_briefs", "CachingEncoder", "EMBED_CHUNK", "batch_bounds", "export_onnx", "fuse_onnx", "onnx_model_file", "default_onnx_dir", "FUSION"]
 
 logger = logging.getLogger(__name__)
 
@@ -587,6 +587,78 @@ def embed_cached(
     return out, len(missing)
 
 
+# Distinct texts are encoded in fixed chunks of a fixed order, and the cache commits each chunk at
+# once: a resumed run then encodes exactly the chunks an uninterrupted run would, in the same
+# batches, so its vectors are bit-identical.
+EMBED_CHUNK = 2048
+
+
+def embed_groups(
+    groups: Sequence[Sequence[str]],
+    outs: Sequence[np.ndarray],
+    *,
+    cache: EmbeddingCache,
+    model_id: str,
+    encoder: Callable[[], Encoder],
+    chunk: int = EMBED_CHUNK,
+    progress: bool = False,
+) -> int:
+    """Fill ``outs[g][i]`` with the vector of ``groups[g][i]``, each distinct text looked up (and encoded) once.
+
+    Distinct texts of all groups are taken in fixed chunks of a fixed order (shortest first) and
+    looked up in ``cache`` under ``model_id``; a chunk found whole in the cache needs no model, so
+    ``encoder`` (a callable giving a loaded encoder) is only called when some text is missing. A
+    chunk's missing texts are encoded together and cached at once, so an interrupted and resumed
+    run encodes exactly the batches an uninterrupted one would. Only one chunk's vectors are held.
+
+    Returns:
+        How many distinct texts were encoded (the rest came from the cache).
+    """
+    dim = int(outs[0].shape[1]) if outs else 0
+    texts = [t for g in groups for t in g]
+    unique = sorted(set(texts), key=lambda t: (len(t), t))
+    slot = {t: i for i, t in enumerate(unique)}
+    which = np.fromiter((slot[t] for t in texts), dtype=np.int64, count=len(texts))  # text position -> distinct text
+    del slot, texts
+    by_slot = np.argsort(which, kind="stable")
+    sorted_slots = which[by_slot]
+    bounds = np.cumsum([0] + [len(g) for g in groups])
+    encoded = 0
+    for start in tqdm(range(0, len(unique), chunk), desc="embedding", unit="chunk", disable=not progress):
+        part = unique[start : start + chunk]
+        # The same keys embed_cached uses; a lookup needs no model.
+        keys = [content_hash(t, namespace=model_id) for t in part]
+        found = cache.get_many(keys, dim)
+        if len(found) < len(part):
+            # Only the chunk's missing texts, in chunk order: the list embed_cached would encode
+            # for the whole chunk, so the batches (and vectors) are the same.
+            missing = [(t, k) for t, k in zip(part, keys) if k not in found]
+            new, n = embed_cached(encoder(), [t for t, _ in missing], cache)
+            encoded += n
+            found.update((k, v) for (_, k), v in zip(missing, new))
+        vecs = np.stack([found[k] for k in keys]) if keys else np.zeros((0, dim), dtype=np.float32)
+        lo, hi = np.searchsorted(sorted_slots, [start, start + len(part)])
+        pos = by_slot[lo:hi]
+        rows = which[pos] - start
+        for g, out in enumerate(outs):
+            mine = (pos >= bounds[g]) & (pos < bounds[g + 1])
+            out[pos[mine] - bounds[g]] = vecs[rows[mine]]
+    logger.info("embedding: %d distinct texts, %d encoded, %d from the cache", len(unique), encoded, len(unique) - encoded)
+    return encoded
+
+
+def encode_briefs(encoder: Encoder | CachingEncoder, briefs: Sequence[object], *, max_chars: int) -> np.ndarray:
+    """The ``(len(briefs), dim)`` query vectors of briefs (texts or :class:`~matcher.schema.Brand`).
+
+    Each brief is prepared by :func:`matcher.text.brief_text` (normalised, cut to ``max_chars``)
+    and encoded: the one path from a brief to its vector.
+
+    Raises:
+        ValueError: a brief is blank.
+    """
+    return encoder.encode([brief_text(b, max_chars=max_chars) for b in briefs])
+
+
 @dataclass(frozen=True)
 class QueryCacheStats:
     """What a :class:`QueryCache` holds and how often it answered."""
@@ -660,3 +732,47 @@ class QueryCache:
         """Size, capacity and hit counts so far."""
         with self._lock:
             return QueryCacheStats(len(self._items), self.max_items, self._hits, self._misses)
+
+
+class CachingEncoder:
+    """An :class:`Encoder` behind a :class:`QueryCache`: a text seen recently is not encoded again.
+
+    Used wherever an encoder is (``Matcher(store, encoder=CachingEncoder(encoder, cache))``), so a
+    service answering repeated briefs goes through the same steps as any other caller.
+    """
+
+    def __init__(self, encoder: Encoder, cache: QueryCache) -> None:
+        self.encoder = encoder
+        self.cache = cache
+
+    def load(self) -> CachingEncoder:
+        """Load the wrapped encoder unless it is loaded. Returns ``self``."""
+        if not hasattr(self.encoder, "model_"):
+            self.encoder.load()
+        return self
+
+    @property
+    def model_(self) -> Any:
+        """The wrapped encoder's model (AttributeError until loaded, as on :class:`Encoder`)."""
+        return self.encoder.model_
+
+    @property
+    def dim_(self) -> int:
+        return int(self.encoder.dim_)
+
+    @property
+    def model_id(self) -> str:
+        return self.encoder.model_id
+
+    @property
+    def config(self) -> EmbedConfig:
+        return self.encoder.config
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """The ``(n, dim)`` vectors of ``texts``; each text from the cache, or encoded (one by one, as
+        a query is) and kept. The rows are read-only when they come from the cache."""
+        if len(texts) == 1:
+            return self.cache.encode(self.encoder, str(texts[0]))[None, :]
+        if len(texts) == 0:
+            return np.zeros((0, self.dim_), dtype=np.float32)
+        return np.stack([self.cache.encode(self.encoder, str(t)) for t in texts])

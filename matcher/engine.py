@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -12,17 +13,16 @@ import numpy as np
 import pandas as pd
 
 from matcher.config import Config, Weights
-from matcher.embed import Encoder
+from matcher.embed import CachingEncoder, Encoder, encode_briefs
 from matcher.errors import NotFittedError
 from matcher.index import VectorIndex
 from matcher.niches import niche_arrays
 from matcher.request import MAX_K, check_brief, check_diversity, check_filters, check_k, check_weights
-from matcher.rerank import WEIGHTS_FILE, Reranker, load_weights
+from matcher.rerank import Reranker, load_reranker
 from matcher.schema import Brand, Filters, Hit, Match, NicheScore
 from matcher.store import Snapshot, Store
-from matcher.text import normalize_text
 
-__all__ = ["Matcher", "FilterColumns", "filter_columns", "filter_mask", "rank_snapshot", "topical_candidates", "brief_niche_probabilities"]
+__all__ = ["Matcher", "Queries", "FilterColumns", "filter_columns", "filter_mask", "rank_snapshot", "topical_candidates", "brief_niche_probabilities"]
 
 logger = logging.getLogger(__name__)
 
@@ -279,6 +279,15 @@ def rank_snapshot(
     return out
 
 
+@dataclass(frozen=True)
+class Queries:
+    """Prepared briefs: one query vector per brief, with the filters and brand that go with it."""
+
+    vectors: np.ndarray
+    filters: tuple[Filters | None, ...]
+    brands: tuple[Brand | None, ...]
+
+
 class Matcher:
     """Recommends creators for a brief from the latest published snapshot of a store.
 
@@ -292,7 +301,7 @@ class Matcher:
     A long-lived process picks up a newly published snapshot on the next call (see :meth:`refresh`).
     """
 
-    def __init__(self, store: str | Path, *, config: Config | None = None, encoder: Encoder | None = None) -> None:
+    def __init__(self, store: str | Path, *, config: Config | None = None, encoder: Encoder | CachingEncoder | None = None) -> None:
         self.store = store
         self.config = config or Config()
         self.encoder = encoder
@@ -313,11 +322,8 @@ class Matcher:
         model = self.snapshot_.manifest.get("model", {})
         if model and model.get("id") not in (None, self.encoder.model_id):
             logger.warning("snapshot was built with %s but the encoder is %s; scores may be off", model.get("id"), self.encoder.model_id)
-        learned = load_weights(Path(self.store) / WEIGHTS_FILE)
-        if learned is not None:
-            logger.info("serving learned weights from %s", Path(self.store) / WEIGHTS_FILE)
-        self.weights_ = learned or self.config.weights
-        self.reranker_ = Reranker.from_config(self.config, self.weights_)
+        self.reranker_, _ = load_reranker(self.store, self.config)
+        self.weights_ = self.reranker_.weights
         return self
 
     def refresh(self) -> bool:
@@ -388,10 +394,7 @@ class Matcher:
         """A brief's confidence in every niche of the served snapshot's taxonomy (for :func:`matcher.niches.niche_agreement`)."""
         self._check()
         self.refresh()
-        text = normalize_text(brief.query_text if isinstance(brief, Brand) else brief, max_chars=self.config.max_text_chars)
-        if not text:
-            raise ValueError("the brief is blank; describe the product to match creators to")
-        return brief_niche_probabilities(self.snapshot_, self.encoder.encode([text]))[0]
+        return brief_niche_probabilities(self.snapshot_, self.queries([brief]).vectors)[0]
 
     def recommend_many(
         self,
@@ -410,20 +413,42 @@ class Matcher:
         filters = check_filters(filters)
         weights = check_weights(weights)
         self.refresh()
-        texts, flts, brands = [], [], []
-        for b in briefs:
-            if isinstance(b, Brand):
-                texts.append(normalize_text(b.query_text, max_chars=self.config.max_text_chars))
-                flts.append(b.filters().merge(filters))
-                brands.append(b)
-            else:
-                texts.append(normalize_text(check_brief(b), max_chars=self.config.max_text_chars))
-                flts.append(filters)
-                brands.append(None)
-            if not texts[-1]:
-                raise ValueError("the brief is blank; describe the product to match creators to")
-        queries = self.encoder.encode(texts)
+        prepared = self.queries([check_brief(b) if not isinstance(b, Brand) else b for b in briefs], filters=filters)
+        return self.rank(prepared, k, weights=weights, diversity=diversity)
+
+    def queries(self, briefs: Sequence[str | Brand], *, filters: Filters | None = None) -> Queries:
+        """Prepare briefs for :meth:`rank`: each encoded (:func:`matcher.embed.encode_briefs`), with
+        ``filters`` (merged into a :class:`Brand`'s own filters) and the brand.
+
+        Briefs are not checked against the request rules here (:meth:`recommend_many` does that).
+
+        Raises:
+            NotFittedError: :meth:`load` was not called.
+            ValueError: a brief is blank.
+        """
+        self._check()
+        vectors = encode_briefs(self.encoder, briefs, max_chars=self.config.max_text_chars)  # type: ignore[arg-type]
+        return Queries(
+            vectors=vectors,
+            filters=tuple(b.filters().merge(filters) if isinstance(b, Brand) else filters for b in briefs),
+            brands=tuple(b if isinstance(b, Brand) else None for b in briefs),
+        )
+
+    def rank(
+        self,
+        queries: Queries,
+        k: int = 10,
+        *,
+        weights: Weights | None = None,
+        diversity: float = 0.0,
+        snapshot: Snapshot | None = None,
+    ) -> list[list[Match]]:
+        """Rank creators for prepared briefs (:meth:`queries`) on ``snapshot`` (default: the one served).
+
+        The options are taken as given; :meth:`recommend_many` checks them first.
+        """
+        self._check()
         return rank_snapshot(
-            self.snapshot_, queries, k, filters=flts, reranker=self.reranker_, candidates=self.config.index.candidates,
-            weights=weights, brands=brands, diversity=diversity,
+            snapshot if snapshot is not None else self.snapshot_, queries.vectors, k, filters=list(queries.filters), reranker=self.reranker_,
+            candidates=self.config.index.candidates, weights=weights, brands=list(queries.brands), diversity=diversity,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,11 +16,10 @@ import pandas as pd
 
 from matcher.embed import EmbeddingCache
 from matcher.errors import MatcherError, StoreError
-from matcher.index import VectorIndex
-from matcher.store import MATCHES_FILE, Snapshot, Store, matches_frame, revision_id, snapshot_files
+from matcher.store import MATCHES_FILE, Snapshot, Store, matches_frame, parquet_bytes, revision_id, snapshot_files
 from matcher.text import content_hash, spreadsheet_safe, spreadsheet_safe_frame
 
-__all__ = ["ForgetResult", "forget"]
+__all__ = ["ForgetResult", "forget", "Dropped", "drop_creators"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +47,73 @@ class ForgetResult:
     current: str | None = None
     #: Requested ids found in no snapshot (perhaps mistyped); they are on the suppression list all the same.
     missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """What :func:`drop_creators` left out: the remaining tables, and masks of the dropped rows of the inputs."""
+
+    creators: pd.DataFrame
+    posts: pd.DataFrame
+    brands: pd.DataFrame
+    quarantine: pd.DataFrame | None
+    comments: pd.DataFrame | None
+    creator_rows: np.ndarray
+    post_rows: np.ndarray
+    quarantine_rows: np.ndarray | None
+    comment_rows: np.ndarray | None
+
+
+def drop_creators(
+    gone: Callable[[object], bool],
+    *,
+    creators: pd.DataFrame,
+    posts: pd.DataFrame,
+    brands: pd.DataFrame,
+    quarantine: pd.DataFrame | None = None,
+    comments: pd.DataFrame | None = None,
+    quarantined_id: Callable[[object], bool] | None = None,
+) -> Dropped:
+    """Leave erased creators out of every table: the nightly batch and :func:`forget` both drop them here.
+
+    A creator is erased when ``gone(creator_id)``. Dropped: its creator row, its posts, comments on
+    those posts, its id in brands' ``exclude_creators``, and the quarantine rows that are its own
+    (``quarantined_id(id)``, default ``gone``) or whose reason quotes its id. The remaining rows
+    keep their order, with a fresh index.
+    """
+    quarantined_id = quarantined_id or gone
+    drop_c = creators["creator_id"].map(gone).to_numpy(dtype=bool)
+    drop_p = posts["creator_id"].map(gone).to_numpy(dtype=bool)
+    out_comments = drop_co = None
+    if comments is not None:
+        drop_co = np.zeros(len(comments), dtype=bool)
+        if "post_id" in comments:
+            dropped_posts = set(posts.loc[drop_p, "post_id"].astype(str))
+            drop_co = comments["post_id"].astype(str).isin(dropped_posts).to_numpy(dtype=bool)
+        out_comments = comments[~drop_co].reset_index(drop=True)
+    if "exclude_creators" in brands:
+        brands = brands.copy()
+        brands["exclude_creators"] = [
+            [x for x in v if not gone(x)] if isinstance(v, (list, tuple, np.ndarray)) else v for v in brands["exclude_creators"].tolist()
+        ]
+    out_q = drop_q = None
+    if quarantine is not None:
+        drop_q = np.array(
+            [quarantined_id(i) or any(gone(m) for m in _QUOTED_RE.findall(str(r))) for i, r in zip(quarantine["id"].tolist(), quarantine["reason"].tolist())],
+            dtype=bool,
+        )
+        out_q = quarantine[~drop_q].reset_index(drop=True)
+    return Dropped(
+        creators=creators[~drop_c].reset_index(drop=True),
+        posts=posts[~drop_p].reset_index(drop=True),
+        brands=brands,
+        quarantine=out_q,
+        comments=out_comments,
+        creator_rows=drop_c,
+        post_rows=drop_p,
+        quarantine_rows=drop_q,
+        comment_rows=drop_co,
+    )
 
 
 def forget(store: str | Path, creator_ids: Iterable[str]) -> ForgetResult:
@@ -79,7 +145,7 @@ def forget(store: str | Path, creator_ids: Iterable[str]) -> ForgetResult:
     with st.lock("matcher forget"):
         st.suppress(ids)
         st.clear_checkpoints()
-        current = st._current_or_none()
+        current = st.current_or_none()
         published = set(st.published_ids())
         found: set[str] = set()
         texts: dict[str, set[str]] = {}
@@ -94,7 +160,7 @@ def forget(store: str | Path, creator_ids: Iterable[str]) -> ForgetResult:
             except StoreError as exc:
                 # Unreadable means it cannot be checked for these creators; it cannot be served either.
                 logger.warning("deleting snapshot %s, which cannot be read to erase from: %s", sid, exc)
-                st._remove_snapshot_dir(st.snapshots_dir / sid)
+                st.remove_snapshot(sid)
                 removed.append(sid)
                 continue
             rows = snap.creators["creator_id"].astype(str).isin(ids).to_numpy(dtype=bool)
@@ -107,7 +173,7 @@ def forget(store: str | Path, creator_ids: Iterable[str]) -> ForgetResult:
             if model_id:
                 texts.setdefault(model_id, set()).update(_texts_of(snap, rows))
             if sid not in published and sid != current:
-                st._remove_snapshot_dir(st.snapshots_dir / sid)
+                st.remove_snapshot(sid)
                 removed.append(sid)
                 continue
             new_sid = revision_id(sid, st.snapshot_ids())
@@ -119,10 +185,10 @@ def forget(store: str | Path, creator_ids: Iterable[str]) -> ForgetResult:
                 current = new_sid
             else:
                 st.replace_published(sid, new_sid)
-            st._remove_snapshot_dir(st.snapshots_dir / sid)
+            st.remove_snapshot(sid)
             rewritten[sid] = new_sid
         cache_entries = _forget_vectors(st, texts)
-        _forget_legacy_matches(st, ids)
+        st.forget_legacy_matches(ids)  # stores written before matches moved into snapshots
         st.record_run(
             f"forget-{started.strftime('%Y%m%dT%H%M%S%fZ')}",
             status="forget",
@@ -141,7 +207,7 @@ def forget(store: str | Path, creator_ids: Iterable[str]) -> ForgetResult:
 def _blob(st: Store, snap: Snapshot, name: str) -> bytes | None:
     if name not in snap.manifest["files"]:
         return None
-    return st._blob_reader(snap.snapshot_id, snap.manifest)(name)
+    return st.blob_reader(snap.snapshot_id, snap.manifest)(name)
 
 
 def _as_list(value: Any) -> list[str]:
@@ -164,43 +230,41 @@ def _without(
     snap: Snapshot, rows: np.ndarray, matches: pd.DataFrame, quarantine: bytes | None, config: bytes | None, ids: set[str]
 ) -> tuple[dict[str, bytes], dict[str, Any]]:
     """The files and manifest fields of ``snap`` with the creators at ``rows`` removed everywhere."""
+    removed = set(snap.creators.loc[rows, "creator_id"].astype(str))
+    in_quarantine = ids | {spreadsheet_safe(i) for i in ids}  # ids are stored as written to a spreadsheet-safe CSV ("=x" as "'=x")
+    q = pd.read_csv(io.BytesIO(quarantine), dtype=str, keep_default_na=False) if quarantine is not None else None
+    dropped = drop_creators(
+        lambda v: not pd.isna(v) and str(v) in ids,
+        creators=snap.creators, posts=snap.posts, brands=snap.brands, quarantine=q if q is not None and len(q) else None,
+        quarantined_id=lambda v: not pd.isna(v) and str(v) in in_quarantine,
+    )
     keep = ~rows
     counts = np.diff(snap.post_offsets)
-    post_keep = np.repeat(keep, counts)
+    post_keep = ~dropped.post_rows
     offsets = np.zeros(int(keep.sum()) + 1, dtype=np.int64)
     np.cumsum(counts[keep], out=offsets[1:])
-    old = snap.index
-    index = VectorIndex(
-        exact_max=old.exact_max, hnsw_m=old.hnsw_m, ef_construction=old.ef_construction, ef_search=old.ef_search, exact_filter_fraction=old.exact_filter_fraction
-    ).build(old.vectors_[keep], [str(i) for i in old.ids_[keep].tolist()])
-    brands = snap.brands.copy()
-    if "exclude_creators" in brands:
-        brands["exclude_creators"] = [[x for x in _as_list(v) if x not in ids] if v is not None and not (isinstance(v, float) and np.isnan(v)) else v for v in brands["exclude_creators"].tolist()]
+    brands = dropped.brands
     slim = Snapshot(
         snapshot_id=snap.snapshot_id,
-        creators=snap.creators[keep].reset_index(drop=True),
+        creators=dropped.creators,
         signals=snap.signals[keep].reset_index(drop=True),
-        posts=snap.posts[post_keep].reset_index(drop=True),
+        posts=dropped.posts,
         post_vectors=snap.post_vectors[post_keep],
         post_offsets=offsets,
-        index=index,
+        index=snap.index.remove(removed),
         brands=brands,
         manifest={},
         niche_model=snap.niche_model,
         brand_niches=snap.brand_niches,
     )
+    index = slim.index
     files = snapshot_files(slim)
     m = matches[~matches["creator_id"].astype(str).isin(ids)].sort_values(["brand_id", "rank"], kind="mergesort").copy()
     m["rank"] = m.groupby("brand_id").cumcount() + 1  # ranks close up over the removed rows
-    buf = io.BytesIO()
-    matches_frame(m.itertuples(index=False, name=None)).to_parquet(buf, index=False)
-    files[MATCHES_FILE] = buf.getvalue()
-    if quarantine is not None:
-        q = pd.read_csv(io.BytesIO(quarantine), dtype=str, keep_default_na=False)
-        if len(q):
-            # Ids are stored as written to a spreadsheet-safe CSV ("=x" as "'=x").
-            hit = q["id"].isin(set(ids) | {spreadsheet_safe(i) for i in ids}) | q["reason"].map(lambda r: any(x in ids for x in _QUOTED_RE.findall(r)))
-            q = q[~hit]
+    files[MATCHES_FILE] = parquet_bytes(matches_frame(m.itertuples(index=False, name=None)))
+    if q is not None:
+        if dropped.quarantine is not None:
+            q = dropped.quarantine
         files["quarantine.csv"] = spreadsheet_safe_frame(q).to_csv(index=False).encode()
     if config is not None:
         files["config.json"] = config
@@ -230,9 +294,3 @@ def _forget_vectors(st: Store, texts: dict[str, set[str]]) -> int:
             return before - len(cache)
     return 0
 
-
-def _forget_legacy_matches(st: Store, ids: list[str]) -> None:
-    """Stores written before matches moved into snapshots kept them in SQLite: erase there too."""
-    with st._db() as db:
-        if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'matches'").fetchone():
-            db.executemany("DELETE FROM matches WHERE creator_id = ?", [(i,) for i in ids])

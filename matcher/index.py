@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -136,6 +136,48 @@ class VectorIndex:
         self._row_of = {cid: i for i, cid in enumerate(id_arr.tolist())}
         logger.info("built %s index over %d creators (dim %d)", kind, n, d)
         return self
+
+    def extend(self, vectors: np.ndarray, ids: Sequence[str]) -> VectorIndex:
+        """Add creators after the indexed ones (as :meth:`build` would place them). Returns ``self``.
+
+        The existing rows keep their positions; an HNSW graph takes the new nodes without being
+        rebuilt. The index stays of the kind :meth:`build` chose (build again to change it).
+
+        Raises:
+            NotFittedError: the index is not built.
+            ValueError: shapes disagree, an id repeats or is already indexed, or vectors are not finite.
+        """
+        self._check_built()
+        vecs = normalize_rows(vectors)
+        if vecs.ndim != 2 or vecs.shape[0] != len(ids) or (len(ids) and vecs.shape[1] != self.dim):
+            raise ValueError(f"got {vecs.shape[0]} vectors of dim {vecs.shape[1]} for {len(ids)} ids; give one vector of dim {self.dim} per id")
+        if not np.isfinite(vecs).all():
+            raise ValueError("vectors contain NaN or infinity; check the encoder output")
+        new = [str(i) for i in ids]
+        if len(set(new)) != len(new) or any(i in self._row_of for i in new):
+            raise ValueError("ids must be unique and not indexed yet; deduplicate creators before indexing")
+        if not new:
+            return self
+        m = self.size
+        self.index_.add(vecs)
+        self.ids_ = np.concatenate([self.ids_, np.asarray(new, dtype=str)])
+        self._row_of.update((cid, m + i) for i, cid in enumerate(new))
+        logger.info("extended %s index by %d creators to %d", self.kind_, len(new), self.size)
+        return self
+
+    def remove(self, ids: Iterable[str]) -> VectorIndex:
+        """Take creators out of the index (ids not indexed are ignored). Returns ``self``.
+
+        The index is built again over the remaining creators, in their order, with the same settings
+        (so its kind follows their number, as in :meth:`build`).
+        """
+        self._check_built()
+        gone = {str(i) for i in ids}
+        keep = np.fromiter((cid not in gone for cid in self.ids_.tolist()), dtype=bool, count=len(self.ids_))
+        if keep.all():
+            return self
+        vecs = np.array(self.vectors_[keep], copy=True)  # the view goes with the old FAISS index
+        return self.build(vecs, self.ids_[keep].tolist())
 
     def _check_built(self) -> None:
         if not hasattr(self, "index_"):

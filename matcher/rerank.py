@@ -21,7 +21,8 @@ from matcher.errors import ConfigError, StoreError
 from matcher.measures import evaluate
 from matcher.niches import niche_arrays
 from matcher.schema import Brand, Evidence, Hit, Match
-from matcher.signals import SEVERITY, band_fit, parse_reasons, post_signals
+from matcher.signals import SEVERITY, band_fit, parse_reasons, post_signals, split_flags
+from matcher.text import brief_text
 
 __all__ = [
     "COMPONENTS",
@@ -37,6 +38,7 @@ __all__ = [
     "train_weights",
     "save_weights",
     "load_weights",
+    "load_reranker",
     "WEIGHTS_FILE",
 ]
 
@@ -382,7 +384,7 @@ class Reranker:
             for j in order
         )
         flags_raw = cols["flags"][row]
-        flags = [f for f in str(flags_raw).split("|") if f] if isinstance(flags_raw, str) else []
+        flags = split_flags(flags_raw)
         reasons_raw = cols["reasons"][row]
         reasons = parse_reasons(reasons_raw)
         if conflicts:
@@ -578,6 +580,7 @@ def train_weights(
     reranker: Reranker,
     test_size: float = 0.25,
     seed: int = 0,
+    max_text_chars: int = 2000,
 ) -> dict[str, Any]:
     """Learn component weights from past campaign outcomes.
 
@@ -588,6 +591,8 @@ def train_weights(
     other component (the features in which the score is linear in its weights, see
     :func:`combine`) is fitted on a split of brands and validated
     on the held-out brands (nDCG@10 of the outcomes, learned vs default weights, and Spearman).
+    Each brand's brief is prepared as ``recommend()`` prepares it (:func:`matcher.text.brief_text`,
+    cut to ``max_text_chars``) and encoded by ``encoder``.
 
     Returns:
         A JSON-ready dict: format, model version, features, weights, validation report.
@@ -613,7 +618,7 @@ def train_weights(
             "creator is not in the store); need at least 40 rows over 4 brands to train and validate"
         )
     used = sorted(o["brand_id"].unique())
-    vecs = encoder.encode([brands[b].query_text for b in used])
+    vecs = encoder.encode([brief_text(brands[b], max_chars=max_text_chars) for b in used])
     brand_vecs = dict(zip(used, vecs))
     X = _features(snapshot, reranker, brand_vecs, brands, o)
     y = o.groupby("brand_id")["outcome"].rank(pct=True).to_numpy()
@@ -692,3 +697,23 @@ def load_weights(path: str | Path) -> Weights | None:
     if data.get("format") != WEIGHTS_FORMAT or data.get("model_version") != WEIGHTS_VERSION:
         raise StoreError(f"{p}: not a {WEIGHTS_FORMAT} v{WEIGHTS_VERSION} file; retrain with 'matcher train' or delete it")
     return Weights.from_mapping(data.get("weights", {}), source=str(p))
+
+
+def load_reranker(store: str | Path, config: Config) -> tuple[Reranker, str]:
+    """The reranker that ranks for ``store``: the weights learned by ``matcher train`` (the store's
+    :data:`WEIGHTS_FILE`) if there are any, else the config's; the rest from the config.
+
+    ``recommend()``, the HTTP API and the nightly batch all make their reranker here, so they rank
+    with the same weights.
+
+    Returns:
+        The reranker, and where its weights came from: ``"learned"`` or ``"config"``.
+
+    Raises:
+        StoreError: the weights file is not a matcher weights file of a supported version.
+    """
+    path = Path(store) / WEIGHTS_FILE
+    learned = load_weights(path)
+    if learned is not None:
+        logger.info("ranking with learned weights from %s", path)
+    return Reranker.from_config(config, learned), "learned" if learned is not None else "config"

@@ -35,8 +35,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from matcher.config import Config, Weights
-from matcher.embed import Encoder, QueryCache
-from matcher.engine import Matcher, filter_columns, rank_snapshot
+from matcher.embed import CachingEncoder, Encoder, QueryCache
+from matcher.engine import Matcher, filter_columns
 from matcher.errors import ConfigError, MatcherError
 from matcher.request import (
     MAX_BRIEF_CHARS,
@@ -55,9 +55,8 @@ from matcher.request import (
     check_platform,
 )
 from matcher.schema import Filters, Match, NicheScore
-from matcher.signals import parse_reasons
+from matcher.signals import parse_reasons, split_flags
 from matcher.store import Snapshot, Store
-from matcher.text import normalize_text
 
 __all__ = [
     "create_app",
@@ -651,10 +650,6 @@ def _str(value: Any) -> str | None:
     return None if v is None else str(v)
 
 
-def _flags(value: Any) -> list[str]:
-    return [f for f in value.split("|") if f] if isinstance(value, str) else []
-
-
 def _match_out(m: Match) -> MatchOut:
     d = m.to_dict()
     d["signals"] = {k: _plain(v) for k, v in d["signals"].items()}
@@ -734,11 +729,12 @@ class Service:
         self.store = Store(store)
         if encoder is None:
             encoder = Encoder(_serving_embed(self.config).embed)
-        self.matcher = Matcher(store, config=self.config, encoder=encoder).load()
-        self.encoder: Encoder = self.matcher.encoder  # type: ignore[assignment]
+        self.encoder = encoder
+        # Repeated briefs are answered from the cache: the Matcher encodes through it.
+        self.briefs = QueryCache(self.config.serve.brief_cache)
+        self.matcher = Matcher(store, config=self.config, encoder=CachingEncoder(encoder, self.briefs)).load()
         self.timeout_s = timeout_s
         self.workers = self.config.serve.workers or _cores()
-        self.briefs = QueryCache(self.config.serve.brief_cache)
         self._served = Served(self.matcher.snapshot_, _SnapshotView(self.matcher.snapshot_))
         self._refresh_lock = threading.Lock()
         self._queue_lock = threading.Lock()
@@ -776,20 +772,15 @@ class Service:
     def recommend(self, req: RecommendRequest, weights: Weights | None, deadline: float) -> tuple[str, list[Match], list[NicheScore]]:
         """Run one recommendation. Returns the snapshot id it was served from, the matches and the brief's niches.
 
-        The same steps as :meth:`Matcher.recommend`, on one snapshot reference taken up front and
-        with the brief's vector from the cache when the brief was seen recently.
+        The steps of :meth:`Matcher.recommend` (the Matcher encodes through the brief cache), on one
+        snapshot reference taken up front.
         """
         served = self.current()
-        text = normalize_text(req.brief, max_chars=self.config.max_text_chars)
-        if not text:
-            raise ValueError("the brief is blank; describe the product to match creators to")
-        query = self.briefs.encode(self.encoder, text)
+        queries = self.matcher.queries([req.brief], filters=req.filters.to_filters())
         if time.monotonic() > deadline:
             raise ServiceBusy()
-        matches = rank_snapshot(
-            served.snapshot, query[None, :], req.k, filters=[req.filters.to_filters()], reranker=self.matcher.reranker_,
-            candidates=self.config.index.candidates, weights=weights, diversity=req.diversity,
-        )[0]
+        matches = self.matcher.rank(queries, req.k, weights=weights, diversity=req.diversity, snapshot=served.snapshot)[0]
+        query = queries.vectors[0]
         model = served.snapshot.niche_model
         brief_niches = list(model.assign(query[None, :])[0]) if model is not None else []
         return served.snapshot.snapshot_id, matches, brief_niches
@@ -927,7 +918,7 @@ def _creator(service: Service, creator_id: str, n_posts: int, deadline: float) -
             language_source=_str(c.get("language_source")),
         ),
         signals=signals,
-        flags=_flags(s.get("flags")),
+        flags=split_flags(s.get("flags")),
         engagement_basis=basis,
         posts=out_posts,
         series=series,

@@ -46,6 +46,11 @@ __all__ = [
     "matches_frame",
     "snapshot_files",
     "crash_point",
+    "npy_bytes",
+    "parquet_bytes",
+    "read_parquet_bytes",
+    "npy_alloc",
+    "read_npy",
 ]
 
 logger = logging.getLogger(__name__)
@@ -214,16 +219,55 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _npy_bytes(arr: np.ndarray) -> bytes:
+def npy_bytes(arr: np.ndarray) -> bytes:
+    """The bytes of ``arr`` as an ``.npy`` file (no pickles)."""
     buf = io.BytesIO()
     np.save(buf, arr, allow_pickle=False)
     return buf.getvalue()
 
 
-def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    """The bytes of ``frame`` as a Parquet file, without its index."""
     buf = io.BytesIO()
     frame.to_parquet(buf, index=False)
     return buf.getvalue()
+
+
+def read_parquet_bytes(data: bytes) -> pd.DataFrame:
+    """The frame in the bytes of a Parquet file (as :func:`parquet_bytes` writes them)."""
+    return pd.read_parquet(io.BytesIO(data))
+
+
+def npy_alloc(shape: tuple[int, ...], dtype: Any) -> tuple[bytearray, np.ndarray]:
+    """The bytes of an ``.npy`` file (the same bytes ``np.save`` writes) and a writable array over its data.
+
+    Filling the array fills the file's bytes, so a large array is held once, not once as an array
+    and again as its serialised copy.
+    """
+    dt = np.dtype(dtype)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": np.lib.format.dtype_to_descr(dt), "fortran_order": False, "shape": tuple(shape)})
+    head = header.getvalue()
+    count = int(np.prod(shape, dtype=np.int64))
+    buf = bytearray(len(head) + count * dt.itemsize)
+    buf[: len(head)] = head
+    return buf, np.frombuffer(buf, dtype=dt, count=count, offset=len(head)).reshape(shape)
+
+
+def read_npy(data: bytes | bytearray) -> np.ndarray:
+    """A read-only array over the data of ``.npy`` bytes, without copying them (no pickles)."""
+    head = io.BytesIO(bytes(memoryview(data)[:65536]))
+    version = np.lib.format.read_magic(head)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(head)
+    else:
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(head)
+    if dtype.hasobject:
+        raise ValueError("object arrays are not allowed in a checkpoint")
+    count = int(np.prod(shape, dtype=np.int64))
+    arr = np.frombuffer(data, dtype=dtype, count=count, offset=head.tell()).reshape(shape, order="F" if fortran else "C")
+    arr.flags.writeable = False
+    return arr
 
 
 def _now() -> str:
@@ -282,18 +326,18 @@ def snapshot_files(snap: Snapshot) -> dict[str, bytes]:
     files = index_files(snap.index)
     files.update(
         {
-            "creators.parquet": _parquet_bytes(snap.creators),
-            "signals.parquet": _parquet_bytes(snap.signals),
-            "posts.parquet": _parquet_bytes(snap.posts),
-            "brands.parquet": _parquet_bytes(snap.brands),
-            "post_vectors.npy": _npy_bytes(np.ascontiguousarray(snap.post_vectors, dtype=np.float32)),
-            "post_offsets.npy": _npy_bytes(np.asarray(snap.post_offsets, dtype=np.int64)),
+            "creators.parquet": parquet_bytes(snap.creators),
+            "signals.parquet": parquet_bytes(snap.signals),
+            "posts.parquet": parquet_bytes(snap.posts),
+            "brands.parquet": parquet_bytes(snap.brands),
+            "post_vectors.npy": npy_bytes(np.ascontiguousarray(snap.post_vectors, dtype=np.float32)),
+            "post_offsets.npy": npy_bytes(np.asarray(snap.post_offsets, dtype=np.int64)),
         }
     )
     if snap.niche_model is not None:
         files.update(snap.niche_model.to_files())
     if snap.brand_niches is not None:
-        files[BRAND_NICHES_FILE] = _parquet_bytes(snap.brand_niches)
+        files[BRAND_NICHES_FILE] = parquet_bytes(snap.brand_niches)
     return files
 
 
@@ -505,11 +549,11 @@ class Store:
             if (self.root / PUBLISHED_FILE).exists() or (self.root / PUBLISHED_FILE).is_symlink():
                 logger.warning("%s cannot be read (%s); treating only the current snapshot as published", self.root / PUBLISHED_FILE, exc)
             # A store written before the list existed: its published snapshot is the only one known good.
-            cur = self._current_or_none()
+            cur = self.current_or_none()
             return [cur] if cur else []
         except (ValueError, KeyError, TypeError) as exc:
             logger.warning("%s is unreadable (%s); treating only the current snapshot as published", self.root / PUBLISHED_FILE, exc)
-            cur = self._current_or_none()
+            cur = self.current_or_none()
             return [cur] if cur else []
 
     def _write_published(self, ids: Iterable[str]) -> None:
@@ -540,7 +584,7 @@ class Store:
             OSError: the list or the pointer could not be written.
         """
         self.verify(snapshot_id)  # never point readers at something that does not verify
-        previous = self._current_or_none()
+        previous = self.current_or_none()
         ids = [i for i in self.published_ids() if i != replaces] + [snapshot_id]
         self._write_published(ids)
         crash_point("published-list")
@@ -583,7 +627,7 @@ class Store:
         """
         if not self.snapshots_dir.is_dir():
             return []
-        current = self._current_or_none()
+        current = self.current_or_none()
         kept = set(self.published_ids()[-keep:]) | ({current} if current else set())
         removed = []
         for p in sorted(self.snapshots_dir.iterdir()):
@@ -594,6 +638,12 @@ class Store:
         if removed:
             logger.info("removed %d old snapshot(s), keeping the newest %d", len(removed), keep)
         return removed
+
+    def remove_snapshot(self, snapshot_id: str) -> None:
+        """Delete a snapshot's directory (whether or not it verifies); the caller holds the lock and
+        has made sure nothing published points at it."""
+        check_name(snapshot_id, self.snapshots_dir)
+        self._remove_snapshot_dir(self.snapshots_dir / snapshot_id)
 
     def _remove_snapshot_dir(self, path: Path) -> None:
         # The manifest goes first, so a half-removed directory can never pass for a snapshot.
@@ -663,7 +713,8 @@ class Store:
             raise StoreError(f"{self.root / POINTER}: does not name a snapshot; run 'matcher batch' again")
         return value
 
-    def _current_or_none(self) -> str | None:
+    def current_or_none(self) -> str | None:
+        """The published snapshot's id, or None when nothing is published (or the pointer is unreadable)."""
         try:
             return self.current_id()
         except StoreError:
@@ -784,7 +835,12 @@ class Store:
             return self._load(snapshot_id)
         return self.served()
 
-    def _blob_reader(self, sid: str, manifest: Mapping[str, Any]) -> Callable[[str], bytes]:
+    def blob_reader(self, sid: str, manifest: Mapping[str, Any]) -> Callable[[str], bytes]:
+        """A function giving the bytes of one of snapshot ``sid``'s files, read inside the snapshot
+        and checked against ``manifest`` (its checksum and size).
+
+        The function raises :class:`StoreError` when the file is not in the manifest or its bytes differ.
+        """
         d = self.snapshots_dir / sid
         sums = {name: meta["sha256"] for name, meta in manifest["files"].items()}
         sizes = {name: meta["bytes"] for name, meta in manifest["files"].items()}
@@ -802,7 +858,7 @@ class Store:
     def _load(self, sid: str) -> Snapshot:
         manifest = self.read_manifest(sid)
         d = self.snapshots_dir / sid
-        blob = self._blob_reader(sid, manifest)
+        blob = self.blob_reader(sid, manifest)
         sums = {name: meta["sha256"] for name, meta in manifest["files"].items()}
         sizes = {name: meta["bytes"] for name, meta in manifest["files"].items()}
 
@@ -815,7 +871,7 @@ class Store:
         def parquet(name: str) -> pd.DataFrame:
             data = blob(name)
             try:
-                return pd.read_parquet(io.BytesIO(data))
+                return read_parquet_bytes(data)
             except Exception as exc:  # pyarrow raises several types for a malformed file
                 raise StoreError(f"{d / name}: not a readable Parquet file ({type(exc).__name__}); run 'matcher batch' again") from None
 
@@ -863,7 +919,7 @@ class Store:
         manifest = self.verify(sid) if full_check else self.read_manifest(sid)
         if MATCHES_FILE not in manifest["files"]:
             raise StoreError(f"{self.snapshots_dir / sid}: snapshot has no stored matches; run 'matcher batch' again")
-        frame = pd.read_parquet(io.BytesIO(self._blob_reader(sid, manifest)(MATCHES_FILE)))
+        frame = read_parquet_bytes(self.blob_reader(sid, manifest)(MATCHES_FILE))
         if "weak" not in frame.columns:  # written before the relevance floor existed
             frame.insert(list(MATCH_COLUMNS).index("weak"), "weak", False)
         if len(self._matches_cache) >= 4:
@@ -954,6 +1010,13 @@ class Store:
             return frozenset()
         with self._db() as db:
             return frozenset(k for (k,) in db.execute("SELECT key FROM suppressed"))
+
+    def forget_legacy_matches(self, creator_ids: Iterable[str]) -> None:
+        """Delete the creators' rows from the SQLite matches table of stores written before matches
+        moved into snapshots (nothing to do in a newer store)."""
+        with self._db() as db:
+            if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'matches'").fetchone():
+                db.executemany("DELETE FROM matches WHERE creator_id = ?", [(str(i),) for i in creator_ids])
 
     # -- checkpoints ------------------------------------------------------------------------
     def checkpoints(self, key: str) -> Checkpoints:

@@ -16,12 +16,15 @@ from matcher.errors import ConfigError
 
 __all__ = [
     "normalize_text",
+    "brief_text",
     "normalize_series",
     "content_hash",
     "INVISIBLE_CHARS",
     "extract_contacts",
     "redact_contacts",
     "contact_details",
+    "move_contacts",
+    "may_hold_contacts",
     "Contacts",
     "PHONE_REGION",
     "PHONE_RUN_PATTERN",
@@ -170,6 +173,23 @@ def normalize_text(value: object, *, max_chars: int = 2000) -> str:
 
 
 _SIMPLE_RE = r"[\x20-\x25\x27-\x3b\x3d-\x7e]*"  # printable ASCII except "&" and "<"
+
+
+def brief_text(brief: object, *, max_chars: int = 2000) -> str:
+    """The text a brief is encoded as: normalised (:func:`normalize_text`) and cut to ``max_chars``.
+
+    ``brief`` is product description text or a :class:`~matcher.schema.Brand` (anything with a
+    ``query_text``: its name and description). Every query (``recommend()``, the HTTP API, the
+    nightly batch's brands, training) is prepared here, so a brief gets the same vector, and the same
+    matches, whichever way it comes in.
+
+    Raises:
+        ValueError: the brief is blank once normalised.
+    """
+    text = normalize_text(getattr(brief, "query_text", brief), max_chars=max_chars)
+    if not text:
+        raise ValueError("the brief is blank; describe the product to match creators to")
+    return text
 
 
 def normalize_series(values: pd.Series, *, max_chars: int = 2000) -> pd.Series:
@@ -474,3 +494,95 @@ def spreadsheet_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
             escaped = [spreadsheet_safe(v) for v in values]
             out[name] = pd.Series(escaped, index=out.index, dtype=col.dtype if not isinstance(dtype, pd.CategoricalDtype) else object)
     return out
+
+
+def _join(values: list[str] | tuple[str, ...]) -> str:
+    return "|".join(values)
+
+
+def may_hold_contacts(texts: pd.Series) -> np.ndarray:
+    """False where :func:`contact_details` cannot find anything, decided without running it.
+
+    An email needs an ``@`` (or a fullwidth one), a bracketed "at" (``[at]``, ``(at)``, ``{at}``)
+    or the words "at" and "dot"; every phone number has 8 digits joined only by phone punctuation
+    (:data:`~matcher.text.PHONE_RUN_PATTERN`, digits counted as Unicode decimal digits, as Python's
+    ``\\d``); a messaging link names its service. A text with none of these holds no contact detail.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arr = pa.array(texts.fillna("").astype(str), type=pa.large_string())
+    except (pa.ArrowException, UnicodeError, TypeError, ValueError):  # e.g. a lone surrogate: search them all
+        return np.ones(len(texts), dtype=bool)
+    at = pc.or_(pc.match_substring(arr, "@"), pc.match_substring(arr, "\uff20"))
+    bracket_at = pc.and_(pc.match_substring_regex(arr, r"[\[({<]"), pc.match_substring(arr, "at", ignore_case=True))
+    words = pc.and_(pc.match_substring_regex(arr, r"\sat\s", ignore_case=True), pc.match_substring_regex(arr, r"\sdot\s", ignore_case=True))
+    digits = pc.match_substring_regex(arr, _PHONE_RUN_RE2)
+    links = pc.match_substring_regex(arr, _MESSAGING_HINT, ignore_case=True)
+    return pc.or_(pc.or_(pc.or_(at, bracket_at), pc.or_(words, digits)), links).to_numpy(zero_copy_only=False).astype(bool)
+
+
+# The same pattern in RE2's syntax (Arrow's): Unicode digits, \x{...} escapes.
+_PHONE_RUN_RE2 = re.sub(r"\\u([0-9a-fA-F]{4})", r"\\x{\1}", PHONE_RUN_PATTERN).replace("\\d", "\\p{Nd}")
+# Every messaging link contact_details removes names one of these services.
+_MESSAGING_HINT = r"wa\.me|whatsapp|t\.me|telegram|tg://|m\.me|ig\.me|signal\.|line\.me|lin\.ee|viber|msng\.link|wechat|kakao|discord|skype:"
+#: Creator and post columns that are not free text (ids, codes, counts, times): never searched for contacts.
+_NOT_TEXT = frozenset({"creator_id", "post_id", "platform", "country", "language", "posted_at", "contact_emails", "contact_phones", "contact_links"})
+
+
+def _text_columns(frame: pd.DataFrame, known: tuple[str, ...], main: str) -> list[str]:
+    """``main``, then the handle and every extra column of text: where a contact detail can hide."""
+    extra = [
+        c for c in frame.columns
+        if c not in known and c not in _NOT_TEXT and (pd.api.types.is_string_dtype(frame[c].dtype) or pd.api.types.is_object_dtype(frame[c].dtype))
+    ]
+    return [main, *(["handle"] if "handle" in frame.columns and main != "handle" else []), *extra]
+
+
+def move_contacts(
+    creators: pd.DataFrame, posts: pd.DataFrame, *, creator_columns: tuple[str, ...] = (), post_columns: tuple[str, ...] = ()
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Move emails, phone numbers and messaging links out of every text field into the creators' contact columns.
+
+    Bios, handles and post texts, and every extra column of text (string columns other than the
+    schema's ``creator_columns`` and ``post_columns``, kept from the input files), are searched;
+    what is found leaves the text (and so the embeddings, the store's text and the API) and is kept
+    in ``contact_emails``, ``contact_phones`` and ``contact_links``. Returns new frames.
+    """
+    creators = creators.copy()
+    posts = posts.copy()
+    found: dict[str, dict[str, list[str]]] = {"emails": {}, "phones": {}, "links": {}}
+
+    def take(owner: str, text: object) -> object:
+        if pd.isna(text):
+            return text
+        got = contact_details(str(text))
+        for kind, values in (("emails", got.emails), ("phones", got.phones), ("links", got.links)):
+            for v in values:
+                if v not in found[kind].setdefault(owner, []):
+                    found[kind][owner].append(v)
+        return got.text
+
+    def redact(frame: pd.DataFrame, owners: list[str], column: str) -> None:
+        values = frame[column]
+        # Only texts that can hold one are searched (most captions cannot; the search costs minutes at millions).
+        may = may_hold_contacts(values.astype("string"))
+        if not may.any():
+            return
+        out = [take(o, v) if m and isinstance(v, str) else v for o, v, m in zip(owners, values.tolist(), may)]
+        frame[column] = pd.array(out, dtype="string") if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(values.dtype) else out
+
+    ids = creators["creator_id"].astype(str).tolist()
+    for column in _text_columns(creators, creator_columns, "bio"):
+        redact(creators, ids, column)
+    post_owners = posts["creator_id"].astype(str).tolist()
+    for column in _text_columns(posts, post_columns, "text"):
+        redact(posts, post_owners, column)
+    for column in ("bio", "text"):
+        frame = creators if column == "bio" else posts
+        frame[column] = frame[column].astype("string")
+    creators["contact_emails"] = pd.array([_join(found["emails"].get(c, [])) for c in ids], dtype="string")
+    creators["contact_phones"] = pd.array([_join(found["phones"].get(c, [])) for c in ids], dtype="string")
+    creators["contact_links"] = pd.array([_join(found["links"].get(c, [])) for c in ids], dtype="string")
+    return creators, posts

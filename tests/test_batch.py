@@ -193,7 +193,7 @@ def test_blockwise_profile_vectors_and_focus_equal_the_one_shot_computation(monk
     got = batch.creator_vectors(bio, has_bio, posts, offsets, 0.3)
     assert got.dtype == np.float32
     assert np.array_equal(got, _reference_creator_vectors(bio, has_bio, posts, offsets, 0.3))
-    pd.testing.assert_frame_equal(batch._focus(bio, has_bio, posts, offsets), topical_focus(bio, has_bio, posts, offsets))
+    pd.testing.assert_frame_equal(batch.focus_in_blocks(bio, has_bio, posts, offsets), topical_focus(bio, has_bio, posts, offsets))
 
 
 def test_vectors_without_posts_or_creators():
@@ -213,16 +213,16 @@ def test_npy_checkpoint_bytes_are_np_saves_and_read_back_without_a_copy(shape, d
 
     import numpy as np
 
-    from matcher.batch import _npy_alloc, _read_npy
+    from matcher.store import npy_alloc, read_npy
 
     arr = np.arange(int(np.prod(shape)), dtype=dtype).reshape(shape)
-    buf, view = _npy_alloc(shape, dtype)
+    buf, view = npy_alloc(shape, dtype)
     view[...] = arr
     ref = io.BytesIO()
     np.save(ref, arr, allow_pickle=False)
     assert bytes(buf) == ref.getvalue()
     for data in (buf, ref.getvalue()):
-        back = _read_npy(data)
+        back = read_npy(data)
         assert back.shape == arr.shape and back.dtype == arr.dtype and np.array_equal(back, arr)
         assert not back.flags.writeable
         assert arr.size == 0 or np.shares_memory(back, np.frombuffer(data, dtype=np.uint8))
@@ -233,12 +233,12 @@ def test_read_npy_refuses_object_arrays():
 
     import numpy as np
 
-    from matcher.batch import _read_npy
+    from matcher.store import read_npy
 
     buf = io.BytesIO()
     np.save(buf, np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(ValueError):
-        _read_npy(buf.getvalue())
+        read_npy(buf.getvalue())
 
 
 def test_every_text_position_gets_its_own_texts_vector(built, encoder):
@@ -261,7 +261,7 @@ def test_every_text_position_gets_its_own_texts_vector(built, encoder):
 def test_rerun_reuses_unchanged_posts_signals_and_equals_a_fresh_run(tmp_path, encoder, monkeypatch):
     import numpy as np
 
-    import matcher.batch as batch
+    import matcher.signals as signals
     from matcher.sample import generate
     from matcher.signals import post_signals
 
@@ -284,7 +284,7 @@ def test_rerun_reuses_unchanged_posts_signals_and_equals_a_fresh_run(tmp_path, e
         computed.append(len(frame))
         return post_signals(frame, **kw)
 
-    monkeypatch.setattr(batch, "post_signals", counting)
+    monkeypatch.setattr(signals, "post_signals", counting)
     again = run_batch(s.creators, night, s.brands, store, encoder=encoder, progress=False)
     snap = Store(store).load(again.snapshot_id)
     want = post_signals(snap.posts)["is_sponsored"].to_numpy(dtype=bool)
@@ -302,9 +302,8 @@ def test_rerun_reuses_unchanged_posts_signals_and_equals_a_fresh_run(tmp_path, e
 
 
 def test_contact_prefilter_skips_only_texts_without_contact_details(sample):
-    """_with_contacts searches only texts _may_hold_contacts lets through; the result must equal searching all."""
-    from matcher.batch import _may_hold_contacts, _with_contacts
-    from matcher.text import extract_contacts
+    """move_contacts searches only texts may_hold_contacts lets through; the result must equal searching all."""
+    from matcher.text import extract_contacts, may_hold_contacts, move_contacts
 
     tricky = [
         "mail me: jane.doe@example.com", "jane [at] example [dot] com", "JANE(AT)EXAMPLE(DOT)COM", "bob {at} mail {dot} org",
@@ -313,13 +312,13 @@ def test_contact_prefilter_skips_only_texts_without_contact_details(sample):
         "we met at (the) cafe", "ab@", "@handle", "no contacts here",
     ]
     texts = pd.Series(tricky + pd.read_csv(sample.posts, dtype=str, keep_default_na=False)["text"].tolist()[:3000], dtype="str")
-    may = _may_hold_contacts(texts)
+    may = may_hold_contacts(texts)
     for t, m in zip(texts.tolist(), may):
         if not m and isinstance(t, str):
             assert extract_contacts(t) == (t, (), ()), t
     creators = pd.DataFrame({"creator_id": [f"c{i}" for i in range(len(texts))], "bio": texts})
     posts = pd.DataFrame({"creator_id": [f"c{i}" for i in range(len(texts))], "text": texts})
-    cr, po = _with_contacts(creators, posts)
+    cr, po = move_contacts(creators, posts)
     want = [extract_contacts(t)[0] if isinstance(t, str) else t for t in texts.tolist()]
     assert [None if pd.isna(x) else x for x in cr["bio"].tolist()] == [None if pd.isna(x) else x for x in want]
     assert [None if pd.isna(x) else x for x in po["text"].tolist()] == [None if pd.isna(x) else x for x in want]
@@ -347,3 +346,74 @@ def test_audit_counts_rejected_rows_only():
     assert run(500, 0)["passed"]
     failed = run(501, 0)
     assert not failed["passed"] and "raise batch.max_quarantine_rate" in failed["checks"][-1]["detail"]
+
+
+def test_stored_matches_equal_recommend_for_every_brand_including_an_over_long_one(tmp_path, encoder):
+    """The batch prepares a brand's brief as recommend(Brand) does (cut to max_text_chars), so its stored matches are that answer."""
+    import numpy as np
+
+    from matcher.config import Config
+    from matcher.engine import Matcher
+    from matcher.sample import generate
+    from matcher.schema import Brand
+
+    s = generate(tmp_path / "data", seed=7, n_creators=80, n_brands=5, posts_per_creator=(2, 4), comments=False, outcomes=False)
+    cfg = Config()
+    brands = pd.read_csv(s.brands, dtype=str, keep_default_na=False)
+    # Name and description pass max_text_chars together; the words past the cut are on another topic.
+    head = "Lightweight trail running shoe with a grippy lugged outsole, a rock plate and a cushioned midsole for long mountain runs. "
+    tail = " Also a mechanical gaming keyboard with hot-swappable switches, RGB lighting and a tournament mode for esports players."
+    description = (head * 40)[: cfg.max_text_chars - len(tail) - 1].rsplit(" ", 1)[0] + tail
+    long = {c: "" for c in brands.columns} | {"brand_id": "b_long", "name": "Ridgeline Trail Runner Pro " * 4, "description": description}
+    brands = pd.concat([brands, pd.DataFrame([long])], ignore_index=True)
+    brands.to_csv(tmp_path / "brands.csv", index=False)
+    result = run_batch(s.creators, s.posts, tmp_path / "brands.csv", tmp_path / "store", encoder=encoder, config=cfg, progress=False)
+
+    m = Matcher(result.store, config=cfg, encoder=encoder).load()
+    stored = Store(result.store).read_matches()
+    records = m.snapshot_.brands.to_dict("records")
+    assert "b_long" in {r["brand_id"] for r in records}
+    assert any(len(Brand.from_record(r).query_text) > cfg.max_text_chars for r in records)
+    for r in records:
+        brand = Brand.from_record(r)
+        want = m.recommend(brand, k=cfg.top_k)
+        got = stored[stored["brand_id"] == brand.brand_id].sort_values("rank")
+        assert want, brand.brand_id
+        assert got["creator_id"].tolist() == [x.creator_id for x in want], brand.brand_id
+        assert got["rank"].tolist() == [x.rank for x in want], brand.brand_id
+        # Scores are kept to 6 decimals; the batch encodes the brief among other texts, so the last digit may differ by one.
+        gap = np.abs(got["score"].to_numpy(dtype=float) - np.array([x.score for x in want]))
+        assert gap.max() <= 1e-6 + 1e-12, (brand.brand_id, gap.max())
+
+
+def test_output_fingerprint_follows_config_and_model_not_unrelated_code(tmp_path):
+    """Editing a module that decides no output (a docstring in cli.py) keeps checkpoints and reusable signals."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import matcher
+    from matcher.batch import OUTPUT_VERSION, output_fingerprint
+    from matcher.config import Config, IndexConfig
+
+    src = Path(matcher.__file__).parent
+    copy = tmp_path / "edited" / "matcher"
+    shutil.copytree(src, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    cli = copy / "cli.py"
+    cli.write_text(cli.read_text().replace('"""', '"""Edited: a docstring that decides nothing. ', 1))
+    assert cli.read_text() != (src / "cli.py").read_text()
+    script = "from matcher.batch import output_fingerprint; from matcher.config import Config; print(output_fingerprint(Config(), 'model-a'))"
+
+    def fingerprint_under(root: Path) -> str:
+        out = subprocess.run([sys.executable, "-c", script], env={"PYTHONPATH": str(root), "PATH": ""}, capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+
+    here = output_fingerprint(Config(), "model-a")
+    assert fingerprint_under(src.parent) == here
+    assert fingerprint_under(copy.parent) == here
+    # What decides the outputs does change it: the config, the model, the declared version.
+    assert output_fingerprint(Config(top_k=7), "model-a") != here
+    assert output_fingerprint(Config(index=IndexConfig(candidates=150)), "model-a") != here
+    assert output_fingerprint(Config(), "model-b") != here
+    assert isinstance(OUTPUT_VERSION, int)

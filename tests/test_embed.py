@@ -81,3 +81,24 @@ def test_query_cache_drops_the_least_recently_used():
     assert off.get("a") is None and off.stats().size == 0
     with pytest.raises(ValueError, match="0 to disable"):
         QueryCache(-1)
+
+
+def test_caching_encoder_gives_the_encoders_vectors_and_encodes_a_brief_once(encoder):
+    from matcher.embed import CachingEncoder, QueryCache, encode_briefs
+    from matcher.schema import Brand
+
+    cache = QueryCache(8)
+    cached = CachingEncoder(encoder, cache).load()
+    assert (cached.model_id, cached.dim_) == (encoder.model_id, encoder.dim_)
+    texts = ["trail running shoes", "retinol serum for dry skin"]
+    first = cached.encode(texts)
+    np.testing.assert_array_equal(first, np.stack([encoder.encode([t])[0] for t in texts]))  # each encoded as a query is
+    again = cached.encode(texts[:1])
+    np.testing.assert_array_equal(again[0], first[0])
+    stats = cache.stats()
+    assert (stats.size, stats.hits, stats.misses) == (2, 1, 2)
+    # encode_briefs prepares a brief (normalised, cut) before encoding it: a Brand and its text agree.
+    brand = Brand(brand_id="b1", name="Ridgeline", description="Lightweight trail running shoe. " * 100)
+    np.testing.assert_array_equal(encode_briefs(cached, [brand], max_chars=120), encode_briefs(encoder, [brand.query_text[:200]], max_chars=120))
+    with pytest.raises(ValueError, match="brief is blank"):
+        encode_briefs(cached, ["  "], max_chars=120)

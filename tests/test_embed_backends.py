@@ -53,10 +53,12 @@ def test_long_text_is_the_mean_of_its_windows(backends, tmp_path):
 
 
 def test_onnx_export_is_reused_and_bad_settings_are_rejected(backends):
-    from matcher.embed import _onnx_path, resolve_model_path
+    import dataclasses
+
+    from matcher.embed import onnx_model_file
 
     cfg = backends["onnx"].config
-    path = _onnx_path(resolve_model_path(cfg.model), cfg)
+    path = onnx_model_file(dataclasses.replace(cfg, onnx_graph="exported"))  # the export, fused or not
     assert path.is_file()
     stamp = path.stat().st_mtime_ns
     Encoder(cfg).load()

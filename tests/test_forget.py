@@ -110,3 +110,26 @@ def test_forget_on_the_command_line(world, tmp_path):
     with pytest.raises(ForgetError):
         forget(store, ["  "])
     assert np.all(Store(store).load().creators["creator_id"] != who)
+
+
+def test_drop_creators_leaves_an_erased_creator_out_of_every_table():
+    """The one function the batch (suppression list) and forget (snapshots) both drop creators with."""
+    from matcher.erasure import drop_creators
+
+    creators = pd.DataFrame({"creator_id": ["a", "b", "c"], "bio": ["x", "y", "z"]})
+    posts = pd.DataFrame({"post_id": ["p1", "p2", "p3", "p4"], "creator_id": ["a", "b", "b", "c"]})
+    comments = pd.DataFrame({"comment_id": ["k1", "k2", "k3"], "post_id": ["p2", "p1", "p3"]})
+    brands = pd.DataFrame({"brand_id": ["B1", "B2"], "exclude_creators": [np.array(["b", "c"], dtype=object), None]})
+    quarantine = pd.DataFrame({
+        "id": ["b", "p9", "p8", None],
+        "reason": ["bad followers", "creator 'b' is not in the creators file", "creator 'zz' is not in the creators file", "no id"],
+    })
+    d = drop_creators(lambda v: v == "b", creators=creators, posts=posts, brands=brands, quarantine=quarantine, comments=comments)
+    assert d.creators["creator_id"].tolist() == ["a", "c"] and d.creators.index.tolist() == [0, 1]
+    assert d.posts["post_id"].tolist() == ["p1", "p4"]
+    assert d.comments["comment_id"].tolist() == ["k2"]
+    assert [None if v is None else list(v) for v in d.brands["exclude_creators"]] == [["c"], None]
+    assert d.quarantine["reason"].tolist() == ["creator 'zz' is not in the creators file", "no id"]
+    assert d.creator_rows.tolist() == [False, True, False] and d.post_rows.tolist() == [False, True, True, False]
+    assert d.comment_rows.tolist() == [True, False, True] and d.quarantine_rows.tolist() == [True, True, False, False]
+    assert brands["exclude_creators"][0].tolist() == ["b", "c"]  # the inputs are left as they were

@@ -260,3 +260,40 @@ def test_vectors_are_a_read_only_view_of_the_index_storage(exact_max, tmp_path):
         VectorIndex.load(tmp_path, checksums=sums)
     with pytest.raises(NotFittedError):
         VectorIndex().vectors_
+
+
+@pytest.mark.parametrize("exact_max", [10_000, 100])  # flat, then HNSW
+def test_extend_adds_rows_after_the_indexed_ones(exact_max):
+    x, ids = _data(400)
+    idx = VectorIndex(exact_max=exact_max).build(x[:300], ids[:300])
+    kind = idx.kind_
+    assert idx.extend(x[300:], ids[300:]) is idx
+    assert idx.kind_ == kind and idx.size == 400
+    np.testing.assert_array_equal(idx.vectors_, normalize_rows(x))
+    assert idx.ids_.tolist() == ids and idx.row_of(ids[350]) == 350
+    q = x[350:351]
+    assert idx.search(q, 1)[0][0].id == ids[350]
+    if kind == "flat":  # an exact index extended answers as one built over everything
+        whole = VectorIndex(exact_max=exact_max).build(x, ids)
+        assert idx.search(x[:20], 10) == whole.search(x[:20], 10)
+    with pytest.raises(ValueError, match="not indexed yet"):
+        idx.extend(x[:1], [ids[0]])
+    with pytest.raises(ValueError, match="one vector"):
+        idx.extend(x[:2], ["new"])
+    assert idx.size == 400
+
+
+def test_remove_equals_a_build_over_the_remaining_creators():
+    x, ids = _data(300)
+    gone = {ids[0], ids[17], ids[299], "not-indexed"}
+    keep = [i for i, c in enumerate(ids) if c not in gone]
+    idx = VectorIndex(exact_filter_fraction=0.2).build(x, ids)
+    stored = np.array(idx.vectors_, copy=True)
+    assert idx.remove(gone) is idx
+    want = VectorIndex(exact_filter_fraction=0.2).build(stored[keep], [ids[i] for i in keep])
+    assert idx.ids_.tolist() == want.ids_.tolist() and idx.exact_filter_fraction == 0.2
+    np.testing.assert_array_equal(idx.vectors_, want.vectors_)
+    assert idx.search(x[:10], 15) == want.search(x[:10], 15)
+    assert idx.row_of(ids[0]) is None and idx.row_of(ids[1]) == 0
+    # Left with fewer than exact_max creators, an HNSW index becomes exact, as build() would choose.
+    assert VectorIndex(exact_max=250).build(x, ids).remove(ids[:100]).kind_ == "flat"

@@ -253,3 +253,17 @@ def test_match_columns_are_kept_per_snapshot():
     del b, cb
     gc.collect()
     assert posts() is None  # a collected snapshot takes its cached columns with it
+
+
+def test_load_reranker_takes_the_stores_learned_weights_over_the_configs(tmp_path):
+    from matcher.config import Config, FitConfig
+    from matcher.rerank import WEIGHTS_FILE, load_reranker, save_weights
+
+    cfg = Config(fit=FitConfig(min_followers=2_000))
+    reranker, source = load_reranker(tmp_path, cfg)
+    assert source == "config" and reranker.weights == cfg.weights and reranker.fit == cfg.fit
+    learned = {"topic": 0.5, "engagement": 0.2, "trust": 0.1, "conversation": 0.1, "fit": 0.1}
+    save_weights(tmp_path / WEIGHTS_FILE, {"format": "matcher.weights", "model_version": 1, "weights": learned})
+    reranker, source = load_reranker(tmp_path, cfg)
+    assert source == "learned" and reranker.weights == Weights.from_mapping(learned) and reranker.fit == cfg.fit
+    assert reranker.rank_config == cfg.rank and reranker.evidence_posts == cfg.evidence_posts

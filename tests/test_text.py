@@ -238,3 +238,18 @@ def test_contacts_of_the_reported_shapes_leave_the_text():
         assert not any(ch.isdigit() for ch in got.text) and "@" not in got.text and ".me" not in got.text, (text, got)
     for text in ["Order #1234567890 shipped", "ISBN 978-0-306-40615-7", "12.5k followers", "$1,299.99", "2019-2023", "score 3-2", "v1.2.3", "at 10:30-11:45"]:
         assert contact_details(text).text == text
+
+
+def test_brief_text_is_a_briefs_normalised_text_cut_to_max_chars():
+    from matcher.schema import Brand
+    from matcher.text import brief_text
+
+    assert brief_text("  Trail <b>shoe</b>\u200b  for   runners ") == normalize_text("Trail <b>shoe</b>\u200b for runners") == "Trail shoe for runners"
+    brand = Brand(brand_id="b1", name="Ridgeline", description="word " * 500)
+    assert len(brand.query_text) > 2000
+    assert brief_text(brand) == normalize_text(brand.query_text, max_chars=2000)
+    assert len(brief_text(brand)) <= 2000 and brief_text(brand).startswith("Ridgeline. word")
+    assert brief_text(brand, max_chars=30) == normalize_text(brand.query_text, max_chars=30)
+    for blank in ("", "   ", "<p> </p>", "\u200b"):
+        with pytest.raises(ValueError, match="brief is blank"):
+            brief_text(blank)
