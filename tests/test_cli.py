@@ -39,8 +39,10 @@ def test_batch_then_recommend_export_and_matches(sample, built, tmp_path):
     run("export", "--store", str(store), "--out", str(csv_path))
     with open(csv_path, newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0]) == ["brand_id", "rank", "creator_id", "score", "topic", "engagement", "trust", "conversation", "fit", "penalty"]
+    assert list(rows[0]) == ["brand_id", "rank", "creator_id", "score", "topic", "engagement", "trust", "conversation", "fit", "penalty", "weak"]
     assert len(rows) > 0
+    floor = Config().rank.relevance_floor
+    assert all(r["weak"] == str(float(r["topic"]) < floor) for r in rows)  # exported as True / False
 
     shown = run("matches", "--store", str(store), "--k", "2")
     assert shown.stdout.count("score ") == 6
