@@ -41,6 +41,8 @@ def test_batch_then_recommend_export_and_matches(sample, built, tmp_path):
         rows = list(csv.DictReader(fh))
     assert list(rows[0]) == ["brand_id", "rank", "creator_id", "score", "topic", "engagement", "trust", "conversation", "fit", "penalty", "weak"]
     assert len(rows) > 0
+    from matcher.config import Config
+
     floor = Config().rank.relevance_floor
     assert all(r["weak"] == str(float(r["topic"]) < floor) for r in rows)  # exported as True / False
 
