@@ -10,6 +10,9 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 SAMPLE := data/sample
+# The demo's sample size: small enough for a first run in minutes; `make demo DEMO_CREATORS=2000`
+# runs the full-size sample.
+DEMO_CREATORS ?= 400
 STORE := demo-store
 
 .PHONY: install demo test clean browser bench-batch
@@ -24,10 +27,12 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 install: $(VENV)/.installed
 
-$(SAMPLE)/creators.csv: $(VENV)/.installed matcher/sample.py
-	$(PY) -m matcher.cli sample --out $(SAMPLE)
+$(SAMPLE)/.creators-$(DEMO_CREATORS): $(VENV)/.installed matcher/sample.py
+	rm -rf $(SAMPLE) $(STORE)  # a new sample starts a new demo store (the audit would refuse the change in size)
+	$(PY) -m matcher.cli sample --out $(SAMPLE) --creators $(DEMO_CREATORS)
+	touch $@
 
-demo: install $(SAMPLE)/creators.csv
+demo: install $(SAMPLE)/.creators-$(DEMO_CREATORS)
 	$(PY) -m matcher.cli batch --creators $(SAMPLE)/creators.csv --posts $(SAMPLE)/posts.csv --brands $(SAMPLE)/brands.csv --comments $(SAMPLE)/comments.csv --store $(STORE)
 	$(PY) -m matcher.cli matches --store $(STORE) --brand b001 --brand b002 --brand b003 --k 5
 

@@ -61,6 +61,8 @@ from matcher.text import brief_text, move_contacts, redact_contacts, spreadsheet
 __all__ = ["BatchResult", "AuditError", "run_batch", "creator_vectors", "audit", "output_fingerprint", "OUTPUT_VERSION", "focus_in_blocks"]
 
 logger = logging.getLogger(__name__)
+#: Each stage as it starts and ends (and the embedding's time left); the command line shows it unless -q.
+progress_logger = logging.getLogger("matcher.progress")
 
 #: Stages whose outputs are checkpointed, in order.
 STAGES = ("ingest", "embed", "index", "signals", "rank")
@@ -411,9 +413,12 @@ class _Run:
         if got is not None:
             self.resumed.append(name)
             files, info = got
+            progress_logger.info("%s: taken from the interrupted run's checkpoint", name)
         else:
+            progress_logger.info("%s ...", name)
             files, info = compute()
             self.ck.save(name, files, info)
+            progress_logger.info("%s: done in %.1f s", name, time.perf_counter() - t)
         crash_point(name)
         self.timings[f"{name}_s"] = round(time.perf_counter() - t, 4)
         return files, info

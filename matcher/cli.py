@@ -488,12 +488,32 @@ def _no_library_progress_bars() -> None:
         sys.modules["transformers"].utils.logging.disable_progress_bar()
 
 
+class _ProgressLines(logging.StreamHandler):
+    """Prints the ``matcher.progress`` messages (what a long run is doing, how long it has left)."""
+
+
+def _show_progress(show: bool, level: int) -> None:
+    progress = logging.getLogger("matcher.progress")
+    for h in [h for h in progress.handlers if isinstance(h, _ProgressLines)]:
+        progress.removeHandler(h)
+    if show:
+        lines = _ProgressLines(sys.stderr)
+        lines.setFormatter(logging.Formatter("matcher: %(message)s"))
+        progress.addHandler(lines)
+        progress.setLevel(min(level, logging.INFO))
+        progress.propagate = False
+    else:
+        progress.setLevel(logging.NOTSET)
+        progress.propagate = True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``matcher`` command; returns the exit code (0 ok, 2 bad input or usage, 1 other failure)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    _show_progress(not args.quiet, level)
     if args.quiet or not sys.stderr.isatty():
         _no_library_progress_bars()
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import os
 import sqlite3
 import sys
@@ -24,6 +25,16 @@ from matcher.text import brief_text, content_hash
 __all__ = ["Encoder", "EmbeddingCache", "QueryCache", "QueryCacheStats", "resolve_model_path", "embed_cached", "embed_groups", "encode_briefs", "CachingEncoder", "EMBED_CHUNK", "batch_bounds", "export_onnx", "fuse_onnx", "onnx_model_file", "default_onnx_dir", "FUSION"]
 
 logger = logging.getLogger(__name__)
+#: What a long run is doing and how long it has left; the command line shows it unless -q.
+progress_logger = logging.getLogger("matcher.progress")
+
+
+def duration_text(seconds: float) -> str:
+    """A rough duration for a person: "under a minute", "about 4 min", "about 1 h 20 min"."""
+    if seconds < 60:
+        return "under a minute"
+    minutes = int(round(seconds / 60))
+    return f"about {minutes} min" if minutes < 60 else f"about {minutes // 60} h {minutes % 60} min"
 
 
 def resolve_model_path(model: str) -> str:
@@ -624,6 +635,9 @@ def embed_groups(
     sorted_slots = which[by_slot]
     bounds = np.cumsum([0] + [len(g) for g in groups])
     encoded = 0
+    looked = 0
+    encode_s = 0.0
+    progress_logger.info("embedding %d distinct texts (those in the cache are not encoded again)", len(unique))
     for start in tqdm(range(0, len(unique), chunk), desc="embedding", unit="chunk", disable=not progress):
         part = unique[start : start + chunk]
         # The same keys embed_cached uses; a lookup needs no model.
@@ -633,9 +647,20 @@ def embed_groups(
             # Only the chunk's missing texts, in chunk order: the list embed_cached would encode
             # for the whole chunk, so the batches (and vectors) are the same.
             missing = [(t, k) for t, k in zip(part, keys) if k not in found]
-            new, n = embed_cached(encoder(), [t for t, _ in missing], cache)
+            model = encoder()
+            t0 = time.perf_counter()
+            new, n = embed_cached(model, [t for t, _ in missing], cache)
+            encode_s += time.perf_counter() - t0
             encoded += n
             found.update((k, v) for (_, k), v in zip(missing, new))
+        looked += len(part)
+        if encoded and looked < len(unique):
+            # Texts are taken shortest first, so the rate so far underestimates the time left a little.
+            left = (len(unique) - looked) * (encoded / looked) / (encoded / encode_s)
+            progress_logger.info(
+                "embedding: %d of %d texts done, %d encoded at %.0f texts/s; %s left",
+                looked, len(unique), encoded, encoded / encode_s, duration_text(left),
+            )
         vecs = np.stack([found[k] for k in keys]) if keys else np.zeros((0, dim), dtype=np.float32)
         lo, hi = np.searchsorted(sorted_slots, [start, start + len(part)])
         pos = by_slot[lo:hi]

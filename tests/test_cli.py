@@ -26,6 +26,17 @@ def test_batch_then_recommend_export_and_matches(sample, built, tmp_path):
     out = run("batch", "--creators", str(sample.creators), "--posts", str(sample.posts), "--brands", str(sample.brands), "--comments", str(sample.comments), "--store", str(store))
     assert "published snapshot" in out.stdout and "quarantined" in out.stdout
     assert "encoded 0 new texts" in out.stdout
+    assert "matcher: embed" not in out.stderr  # -q: no progress lines
+
+    # Without -q the batch says what it is doing, stage by stage (the cache is warm: no time-left line).
+    shutil.copytree(built.store / "cache", tmp_path / "again" / "cache")
+    again = subprocess.run(
+        [sys.executable, "-m", "matcher.cli", "batch", "--creators", str(sample.creators), "--posts", str(sample.posts),
+         "--brands", str(sample.brands), "--comments", str(sample.comments), "--store", str(tmp_path / "again")],
+        capture_output=True, text=True, env=dict(os.environ, HF_HUB_OFFLINE="1"), timeout=600, check=True,
+    )
+    for stage in ("ingest", "embed", "index", "signals", "rank"):
+        assert f"matcher: {stage} ...\n" in again.stderr and f"matcher: {stage}: done in " in again.stderr, again.stderr
 
     rec = run("recommend", "--store", str(store), "trail running shoes for ultramarathons", "--k", "7", "--json")
     data = json.loads(rec.stdout)

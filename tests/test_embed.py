@@ -102,3 +102,21 @@ def test_caching_encoder_gives_the_encoders_vectors_and_encodes_a_brief_once(enc
     np.testing.assert_array_equal(encode_briefs(cached, [brand], max_chars=120), encode_briefs(encoder, [brand.query_text[:200]], max_chars=120))
     with pytest.raises(ValueError, match="brief is blank"):
         encode_briefs(cached, ["  "], max_chars=120)
+
+
+def test_embedding_reports_what_is_left_while_it_encodes(encoder, tmp_path, caplog):
+    import logging
+
+    from matcher.embed import EmbeddingCache, embed_groups
+
+    texts = [f"trail running shoe review number {i} with a rock plate" for i in range(40)]
+    out = np.zeros((len(texts), encoder.dim_), dtype=np.float32)
+    with caplog.at_level(logging.INFO, logger="matcher.progress"), EmbeddingCache(tmp_path / "cache.sqlite") as cache:
+        n = embed_groups([texts], [out], cache=cache, model_id=encoder.model_id, encoder=lambda: encoder, chunk=10)
+    assert n == 40
+    lines = [r.getMessage() for r in caplog.records if r.name == "matcher.progress"]
+    assert lines[0] == "embedding 40 distinct texts (those in the cache are not encoded again)"
+    left = [line for line in lines if " left" in line]
+    assert [line.split(" of ")[0] for line in left] == ["embedding: 10", "embedding: 20", "embedding: 30"]
+    assert all("texts/s" in line for line in left)
+    np.testing.assert_allclose(out, encoder.encode(texts), atol=1e-6)
