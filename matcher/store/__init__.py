@@ -1,47 +1,56 @@
 """The embedded store: verified, versioned snapshot directories, an atomic 'current' pointer, checkpoints, a lock, and SQLite for run history.
 
-Every byte of a snapshot, checkpoint or pointer is written through :func:`write_file` and made
-durable through :func:`fsync`; fault tests replace those two functions to fail at any call.
+``store`` holds :class:`Store`, ``snapshot`` the in-memory :class:`Snapshot` and the stored
+matches' rows, ``checkpoints`` a run's :class:`Checkpoints`, ``formats`` the bytes of ``.npy`` and
+Parquet files, and ``durable`` the durable writes: every byte of a snapshot, checkpoint or pointer
+is written through :func:`~matcher.store.durable.write_file` and made durable through
+:func:`~matcher.store.durable.fsync`; fault tests replace those two functions there to fail at any call.
 """
 
 from __future__ import annotations
 
-from matcher.store.store import (
-    BRAND_NICHES_FILE,
+from matcher.store.checkpoints import Checkpoints
+from matcher.store.durable import (
     CRASH_ENV,
     CRASH_POINTS,
-    DB_FILE,
+    TMP_PREFIX,
+    atomic_write,
+    crash_point,
+    fsync,
+    write_file,
+)
+from matcher.store.formats import (
+    npy_alloc,
+    npy_bytes,
+    parquet_bytes,
+    read_npy,
+    read_parquet_bytes,
+)
+from matcher.store.snapshot import (
+    BRAND_NICHES_FILE,
     FORMAT,
     FORMAT_VERSION,
-    LOCK_FILE,
     MANIFEST,
     MATCHES_FILE,
     MATCH_COLUMNS,
+    Snapshot,
+    index_files,
+    match_row,
+    matches_frame,
+    order_key,
+    revision_id,
+    snapshot_files,
+)
+from matcher.store.store import (
+    DB_FILE,
+    LOCK_FILE,
     MAX_MANIFEST_BYTES,
     MAX_POINTER_BYTES,
     POINTER,
     PUBLISHED_FILE,
-    TMP_PREFIX,
-    Checkpoints,
-    Snapshot,
     Store,
     StoreBusyError,
     StoreWriteError,
-    atomic_write,
-    crash_point,
-    fsync,
-    index_files,
-    match_row,
-    matches_frame,
-    npy_alloc,
-    npy_bytes,
-    order_key,
-    parquet_bytes,
-    read_npy,
-    read_parquet_bytes,
-    revision_id,
-    snapshot_files,
-    write_file,
 )
 
 __all__ = [
