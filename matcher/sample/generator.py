@@ -40,9 +40,7 @@ the same whether or not they are written.
 from __future__ import annotations
 
 import argparse
-import csv
 import functools
-import json
 import math
 import random
 import re
@@ -59,6 +57,8 @@ import numpy as np
 
 from matcher.errors import ConfigError
 from matcher.ingest import BRAND_COLUMNS, COMMENT_COLUMNS, CREATOR_COLUMNS, OUTCOME_COLUMNS, POST_COLUMNS
+from matcher.sample.bad_rows import add_bad_brands, add_bad_comments, add_bad_creators, add_bad_outcomes, add_bad_posts
+from matcher.sample.tables import write_table
 from matcher.sample.vocabulary import (
     ANY_ANSWERS, BIO_TEMPLATES, BOT_COMMENTS, BRAND_ANY_ANSWERS, BRAND_BIOS, BRAND_CATALOGUE, BRAND_PROMOS, BRAND_QUESTIONS,
     BRAND_REMARKS, BRAND_SUFFIXES, BRAND_VARIANT_SUFFIXES, CITIES, CLOSERS, COMMON_SLOTS, CONVERSATION, COUNTRIES,
@@ -386,32 +386,32 @@ def generate(
         outcome_table = _make_outcomes(outcome_rng, post_plan, talk, labels, brand_labels)
 
     if bad_rows:
-        _add_bad_creators(creators, n)
-        _add_bad_posts(posts, creators, n)
-        _add_bad_brands(brands, int(n_brands))
+        add_bad_creators(creators, n)
+        add_bad_posts(posts, creators, n)
+        add_bad_brands(brands, int(n_brands))
         if comment_table is not None:
-            _add_bad_comments(comment_table, posts["post_id"][: len(post_plan["post_owner"])])
+            add_bad_comments(comment_table, posts["post_id"][: len(post_plan["post_owner"])])
         if outcome_table is not None:
-            _add_bad_outcomes(outcome_table, labels["creator_id"])
+            add_bad_outcomes(outcome_table, labels["creator_id"])
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ext = _FORMATS[fmt]
     paths = {name: out / f"{name}.{ext}" for name in ("creators", "posts", "brands")}
-    _write_table(paths["creators"], CREATOR_COLUMNS, creators, fmt)
-    _write_table(paths["posts"], POST_COLUMNS, posts, fmt)
-    _write_table(paths["brands"], _BRAND_FILE_COLUMNS, brands, fmt)
+    write_table(paths["creators"], CREATOR_COLUMNS, creators, fmt)
+    write_table(paths["posts"], POST_COLUMNS, posts, fmt)
+    write_table(paths["brands"], _BRAND_FILE_COLUMNS, brands, fmt)
     labels_path = out / "labels.csv"
     brand_labels_path = out / "brand_labels.csv"
-    _write_table(labels_path, _LABEL_COLUMNS, labels, "csv")
-    _write_table(brand_labels_path, _BRAND_LABEL_COLUMNS, brand_labels, "csv")
+    write_table(labels_path, _LABEL_COLUMNS, labels, "csv")
+    write_table(brand_labels_path, _BRAND_LABEL_COLUMNS, brand_labels, "csv")
     comments_path = outcomes_path = None
     if comment_table is not None:
         comments_path = out / f"comments.{ext}"
-        _write_table(comments_path, COMMENT_COLUMNS, comment_table, fmt)
+        write_table(comments_path, COMMENT_COLUMNS, comment_table, fmt)
     if outcome_table is not None:
         outcomes_path = out / f"outcomes.{ext}"
-        _write_table(outcomes_path, OUTCOME_COLUMNS, outcome_table, fmt)
+        write_table(outcomes_path, OUTCOME_COLUMNS, outcome_table, fmt)
     return SampleInfo(
         directory=out,
         creators=paths["creators"],
@@ -1178,177 +1178,6 @@ def _make_outcomes(
                 out["outcome"].append(round(float(base[j] * eps), 1))
                 out["date"].append(str(day) if day is not None else None)
     return out
-
-
-# --------------------------------------------------------------------------------------
-# Deliberately bad rows
-# --------------------------------------------------------------------------------------
-
-
-def _append(table: dict[str, list[Any]], row: dict[str, Any]) -> None:
-    for column, values in table.items():
-        values.append(row.get(column))
-
-
-def _add_bad_creators(creators: dict[str, list[Any]], n: int) -> None:
-    def template(i: int) -> dict[str, Any]:
-        return {c: creators[c][i] for c in creators}
-
-    row = template(0)
-    row.update(creator_id=None, handle="no_id_account")
-    _append(creators, row)                                   # missing creator_id
-    row = template(min(1, n - 1))
-    row.update(creator_id=creators["creator_id"][0], handle="duplicate_id_account")
-    _append(creators, row)                                   # duplicate creator_id
-    row = template(min(2, n - 1))
-    row.update(creator_id=f"c{n + 1:06d}", handle="negative_followers", platform="instagram",
-               followers=-3, following=150)
-    _append(creators, row)                                   # negative followers
-    row = template(min(3, n - 1))
-    row.update(creator_id=f"c{n + 2:06d}", handle="text_followers", platform="tiktok",
-               followers="12k!", following=300)
-    _append(creators, row)                                   # non-numeric followers
-
-
-def _add_bad_posts(posts: dict[str, list[Any]], creators: dict[str, list[Any]], n: int) -> None:
-    total = len(posts["post_id"])
-    if total == 0:
-        base = {
-            "post_id": "p0000001", "creator_id": creators["creator_id"][0],
-            "text": "Sunday reset: coffee, clean sheets and planning the week #sundayreset",
-            "posted_at": "2026-10-03T14:22:00Z", "likes": 10, "comments": 1, "views": None,
-            "shares": None, "sponsored": False,
-        }
-        first_id = None
-    else:
-        base = {c: posts[c][0] for c in posts}
-        first_id = posts["post_id"][0]
-
-    def row(suffix: int, **changes: Any) -> dict[str, Any]:
-        r = dict(base)
-        r["post_id"] = f"p{total + suffix:07d}"
-        r.update(changes)
-        return r
-
-    _append(posts, row(1, post_id=None))                                   # missing post_id
-    _append(posts, row(2, post_id=first_id or f"p{total + 1:07d}"))        # duplicate post_id
-    if first_id is None:
-        _append(posts, row(3, post_id=f"p{total + 1:07d}"))
-    _append(posts, row(4, creator_id=f"c{n + 100:06d}"))                   # unknown creator
-    _append(posts, row(5, posted_at="yesterday"))                          # unparseable date
-    _append(posts, row(6, likes=-5))                                       # negative likes
-
-
-def _add_bad_brands(brands: dict[str, list[Any]], n_brands: int) -> None:
-    _append(brands, {
-        "brand_id": f"b{n_brands + 1:03d}", "name": "Northwind Outdoor", "description": "",
-    })                                                                     # blank description
-    _append(brands, {
-        "brand_id": "b001", "name": "Copycat Goods",
-        "description": (
-            "Copycat Goods sells a stainless steel water bottle that keeps drinks cold for 24 "
-            "hours."
-        ),
-    })                                                                     # duplicate brand_id
-
-
-def _add_bad_comments(comments: dict[str, list[Any]], post_ids: Sequence[str]) -> None:
-    if comments["comment_id"]:
-        base = {c: comments[c][0] for c in comments}
-    else:
-        base = {
-            "comment_id": "cm00000001", "post_id": post_ids[0] if post_ids else "p0000001",
-            "author_id": "u0000001", "text": "nice pic", "created_at": "2026-10-03T14:22:00Z",
-            "is_creator_reply": None,
-        }
-    m = len(comments["comment_id"])
-
-    def row(suffix: int, **changes: Any) -> dict[str, Any]:
-        r = dict(base)
-        r["comment_id"] = f"cm{m + suffix:08d}"
-        r.update(changes)
-        return r
-
-    _append(comments, row(1, comment_id=None))                              # missing comment_id
-    _append(comments, row(2, comment_id=base["comment_id"]))                # duplicate comment_id
-    _append(comments, row(3, post_id=f"p{len(post_ids) + 100:07d}"))        # unknown post
-    _append(comments, row(4, created_at="soon"))                            # unparseable date
-    _append(comments, row(5, is_creator_reply="maybe"))                     # not a flag
-
-
-def _add_bad_outcomes(outcomes: dict[str, list[Any]], creator_ids: Sequence[str]) -> None:
-    if outcomes["brand_id"]:
-        base = {c: outcomes[c][0] for c in outcomes}
-    else:
-        base = {"brand_id": "b001", "creator_id": creator_ids[0], "outcome": 12.5, "date": "2026-09-01"}
-    _append(outcomes, dict(base, brand_id=None))                           # missing brand_id
-    _append(outcomes, dict(base, outcome=-4.0, date="2026-06-01"))         # negative outcome
-    _append(outcomes, dict(base, outcome="lots", date="2026-06-02"))       # not a number
-    _append(outcomes, dict(base))                                           # duplicate key
-
-
-# --------------------------------------------------------------------------------------
-# Writers
-# --------------------------------------------------------------------------------------
-
-
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    return str(value)
-
-
-def _csv_flags(values: list[Any]) -> list[Any]:
-    if bool not in set(map(type, values)):
-        return values
-    return [_csv_cell(v) if type(v) is bool else v for v in values]
-
-
-def _write_table(path: Path, columns: Sequence[str], table: dict[str, list[Any]], fmt: str) -> None:
-    data = [table[c] for c in columns]
-    if fmt == "csv":
-        with path.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh, lineterminator="\n")
-            writer.writerow(columns)
-            # The csv module writes None as "" and other values with str(), like _csv_cell;
-            # only flags need converting. Streaming rows keeps memory flat for big tables.
-            writer.writerows(zip(*[_csv_flags(values) for values in data]))
-    elif fmt == "jsonl":
-        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-        with path.open("w", encoding="utf-8", newline="\n") as fh:
-            for row in zip(*data):
-                fh.write(dumps(dict(zip(columns, row))))
-                fh.write("\n")
-    else:
-        _write_parquet(path, columns, data)
-
-
-def _write_parquet(path: Path, columns: Sequence[str], data: list[list[Any]]) -> None:
-    import pandas as pd
-
-    frame: dict[str, Any] = {}
-    for name, values in zip(columns, data):
-        kinds = {type(v) for v in values if v is not None}
-        if kinds == {bool}:
-            frame[name] = pd.array(values, dtype="boolean")
-        elif kinds == {int}:
-            frame[name] = pd.array(values, dtype="Int64")
-        elif kinds == {float}:
-            frame[name] = pd.array(values, dtype="Float64")
-        elif kinds <= {str}:
-            frame[name] = pd.array(values, dtype=object)
-        else:  # mixed numbers and text: keep the text, write every value as text
-            frame[name] = pd.array([None if v is None else _csv_cell(v) for v in values], dtype=object)
-    try:
-        pd.DataFrame(frame).to_parquet(path, index=False, engine="pyarrow")
-    except ImportError as exc:
-        raise ConfigError(
-            f"fmt='parquet' needs the pyarrow package ({exc}); install pyarrow or use fmt='csv'"
-        ) from None
 
 
 # --------------------------------------------------------------------------------------
