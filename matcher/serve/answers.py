@@ -31,6 +31,17 @@ from matcher.serve.service import Service
 from matcher.signals import parse_reasons, split_flags
 from matcher.store import Snapshot
 
+__all__ = [
+    "plain",
+    "match_out",
+    "creator",
+    "brand_matches",
+    "niches",
+    "unknown_niches",
+    "health",
+    "field_path",
+]
+
 
 def plain(value: Any) -> Any:
     """A JSON-ready Python value: numpy scalars unwrapped, NaN/NA to None, timestamps to ISO-8601."""

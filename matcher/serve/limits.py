@@ -14,6 +14,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from matcher.serve.models import SafeJSONResponse
 from matcher.serve.security import SECURITY_HEADERS
 
+__all__ = [
+    "MAX_BODY_BYTES",
+    "HEADER_TIMEOUT_S",
+    "BODY_TIMEOUT_S",
+    "KEEP_ALIVE_S",
+    "MAX_JSON_DEPTH",
+    "json_depth",
+    "BodyLimitMiddleware",
+    "server_options",
+    "header_timeout_protocol",
+]
+
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024

@@ -28,6 +28,36 @@ from matcher.request import (
 )
 from matcher.schema import Filters
 
+__all__ = [
+    "MAX_K",
+    "CountryCode",
+    "LanguageCode",
+    "PlatformName",
+    "CreatorId",
+    "NicheId",
+    "FiltersIn",
+    "WeightsIn",
+    "RecommendRequest",
+    "EvidenceOut",
+    "MatchSignals",
+    "NicheScoreOut",
+    "MatchOut",
+    "RecommendResponse",
+    "NicheOut",
+    "NichesResponse",
+    "CreatorProfile",
+    "PostOut",
+    "SeriesPoint",
+    "CreatorResponse",
+    "BrandOut",
+    "StoredMatch",
+    "BrandMatchesResponse",
+    "LoadOut",
+    "HealthResponse",
+    "ErrorOut",
+    "SafeJSONResponse",
+]
+
 #: Matches one HTTP request may ask for: the service caps ``matcher.request.MAX_K`` lower, as it
 #: caps the body size, so one request cannot hold a worker for long.
 MAX_K = 100

@@ -9,6 +9,11 @@ from fastapi.openapi.docs import get_swagger_ui_html
 
 from matcher.serve.security import inline_hashes
 
+__all__ = [
+    "web_page",
+    "docs_page",
+]
+
 
 def web_page() -> tuple[str, str]:
     """The web page and its Content-Security-Policy (inline script and style allowed by hash only)."""

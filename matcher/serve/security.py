@@ -8,6 +8,12 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+__all__ = [
+    "SECURITY_HEADERS",
+    "SecurityHeadersMiddleware",
+    "inline_hashes",
+]
+
 #: Headers on every response (the page and /docs add a Content-Security-Policy of their own).
 SECURITY_HEADERS: dict[str, str] = {
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
