@@ -27,7 +27,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 install: $(VENV)/.installed
 
-$(SAMPLE)/.creators-$(DEMO_CREATORS): $(VENV)/.installed matcher/sample.py
+$(SAMPLE)/.creators-$(DEMO_CREATORS): $(VENV)/.installed $(wildcard matcher/sample/*.py matcher/sample/data/*.json)
 	rm -rf $(SAMPLE) $(STORE)  # a new sample starts a new demo store (the audit would refuse the change in size)
 	$(PY) -m matcher.cli sample --out $(SAMPLE) --creators $(DEMO_CREATORS)
 	touch $@

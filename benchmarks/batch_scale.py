@@ -256,7 +256,8 @@ def _put(frame: pd.DataFrame, rows: pd.Index, col: str, values: np.ndarray) -> N
 
 def night(a: argparse.Namespace) -> dict[str, Any]:
     """Write the next night's inputs: ``--share`` of creators changed the way a day changes them."""
-    from matcher import sample as S
+    from matcher.sample import generator as S
+    from matcher.sample import vocabulary as V
 
     work = Path(a.workdir)
     src, dst = work / "base", work / "night"
@@ -285,9 +286,9 @@ def night(a: argparse.Namespace) -> dict[str, Any]:
     # A few change their bio.
     new_bio = crow[rng.random(len(crow)) < a.bio_share]
     for r in new_bio:
-        data = S._NICHE_DATA[S.NICHES[int(niche_of[cr.at[r, "creator_id"]])]]
+        data = V.NICHE_DATA[S.NICHES[int(niche_of[cr.at[r, "creator_id"]])]]
         country = str(cr.at[r, "country"])
-        cr.at[r, "bio"] = S._bio(rnd, data, country if country in S._CITIES else "US")
+        cr.at[r, "bio"] = S._bio(rnd, data, country if country in V.CITIES else "US")
 
     # Counts move on the two newest posts of each changed creator.
     p = po.loc[po["creator_id"].isin(pid), ["creator_id", "posted_at", "likes", "comments", "views", "shares"]].copy()
@@ -317,11 +318,11 @@ def night(a: argparse.Namespace) -> dict[str, Any]:
         for _ in range(k):
             body = S._end_sentence(maker.caption(nk))
             if rnd.random() < 0.35:
-                body = f"{body} {rnd.choice(S._CLOSERS)}"
+                body = f"{body} {rnd.choice(V.CLOSERS)}"
             tags = " ".join(maker.hashtags(nk, rnd.randint(1, 5)))
             sponsored = rnd.random() < 0.10
             if sponsored:
-                lead = rnd.choice(S._SPONSOR_EARLY).format(sponsor=rnd.choice(data["sponsors"]), product=rnd.choice(data["product"]))
+                lead = rnd.choice(V.SPONSOR_EARLY).format(sponsor=rnd.choice(data["sponsors"]), product=rnd.choice(data["product"]))
                 body = f"{lead} {body}"
             when = reference + timedelta(seconds=int(rng.integers(0, 86_400)))
             rows["post_id"].append(f"n{next_id:08d}")

@@ -57,7 +57,7 @@ def test_layer_contracts_are_kept():
 @pytest.mark.parametrize(
     ("module", "line", "contract"),
     [
-        ("store.py", "from matcher.cli import main", "contract <- stages <- orchestration <- surfaces"),  # a stage imports a surface
+        ("store/store.py", "from matcher.cli import main", "contract <- stages <- orchestration <- surfaces"),  # a stage imports a surface
         ("schema.py", "from matcher.text import normalize_text", "contract <- stages <- orchestration <- surfaces"),  # the contract imports a stage
         ("rerank.py", "import faiss", "signals and rerank import neither torch nor FAISS"),
         ("text.py", "import torch", "signals and rerank import neither torch nor FAISS"),  # signals -> config is fine; rerank -> niches -> ingest -> text is not

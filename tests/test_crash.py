@@ -113,7 +113,7 @@ def test_kill_at_random_points(world, tmp_path):
 
 
 def test_kth_write_or_fsync_fails_for_every_k(world, tmp_path, monkeypatch, capsys):
-    import matcher.store as store_mod
+    import matcher.store.durable as store_mod
     from matcher.cli import main
 
     real_write, real_fsync = store_mod.write_file, store_mod.fsync

@@ -19,14 +19,11 @@ from matcher.sample import (
     TIERS,
     WINDOW_DAYS,
     SampleInfo,
-    _CONVERSATION,
-    _GENERIC_COMMENTS,
-    _NICHE_DATA,
-    _POD_COMMENTS,
     generate,
     main,
     tier_of,
 )
+from matcher.sample.vocabulary import CONVERSATION, GENERIC_COMMENTS, NICHE_DATA, POD_COMMENTS
 
 CREATOR_COLUMNS = ["creator_id", "handle", "platform", "bio", "followers", "following", "country",
                    "language"]
@@ -195,7 +192,7 @@ def test_views_present_for_video_and_proportional(tables: dict[str, pd.DataFrame
 def test_niche_vocabulary_is_rich() -> None:
     assert len(NICHES) >= 14 and len(set(NICHES)) == len(NICHES)
     for name in NICHES:
-        data = _NICHE_DATA[name]
+        data = NICHE_DATA[name]
         assert len(data["templates"]) >= 12, name
         assert len(set(data["templates"])) == len(data["templates"]), name
         assert len(data["hashtags"]) >= 10 and len(data["product"]) >= 8, name
@@ -237,7 +234,7 @@ def test_captions_are_about_the_niche(tables: dict[str, pd.DataFrame]) -> None:
     assert tags.map(len).between(1, 5).all()
     assert posts.text.nunique() / len(posts) > 0.8
     for niche, group in posts[posts.is_brand_account == "0"].groupby("niche"):
-        own = set(_NICHE_DATA[niche]["hashtags"])
+        own = set(NICHE_DATA[niche]["hashtags"])
         with_own = group.text.map(lambda t: any(h in own for h in re.findall(r"#\w+", t)))
         assert with_own.mean() > 0.85, niche
     generic = posts.text.str.contains("Sunday reset|Photo dump|Q&A time|Monday motivation|Friday feeling")
@@ -300,7 +297,7 @@ def test_brand_accounts_and_stuffed_bios(stats: pd.DataFrame, tables: dict[str, 
     assert len(promo) > 0 and promo.text.str.contains(promo_words).all()
     stuffed = stats[stats.stuffed_bio_niche != ""]
     for _, row in stuffed.iterrows():
-        keywords = _NICHE_DATA[row.stuffed_bio_niche]["keywords"]
+        keywords = NICHE_DATA[row.stuffed_bio_niche]["keywords"]
         assert len(row.bio.split()) >= 12
         assert sum(row.bio.count(k) for k in keywords) >= 10
 
@@ -571,12 +568,12 @@ def test_comments_are_a_sample_of_each_post(talk: pd.DataFrame, tables: dict[str
 def test_comment_texts(talk: pd.DataFrame) -> None:
     audience = talk[~talk.is_creator_reply]
     assert 0.15 < audience.question.mean() < 0.35
-    assert audience.text.isin(_GENERIC_COMMENTS).mean() > 0.2
+    assert audience.text.isin(GENERIC_COMMENTS).mean() > 0.2
     trail = audience[audience.question & (audience.niche == "trail running")]
-    assert trail.text.isin([q for q, _ in _CONVERSATION["trail running"]["questions"]]).any()
+    assert trail.text.isin([q for q, _ in CONVERSATION["trail running"]["questions"]]).any()
     for niche, group in audience[audience.question & (audience.is_brand_account == "0")].groupby("niche"):
-        own = {q for q, _ in _CONVERSATION[niche]["questions"]}
-        products = _NICHE_DATA[niche]["product"]
+        own = {q for q, _ in CONVERSATION[niche]["questions"]}
+        products = NICHE_DATA[niche]["product"]
         fits = group.text.isin(own) | group.text.map(lambda t: any(p in t for p in products))
         assert fits.all(), niche
 
@@ -629,7 +626,7 @@ def test_pods_share_their_commenters(talk: pd.DataFrame, tables: dict[str, pd.Da
     per_creator = from_shared.groupby(audience.creator_id).mean()
     assert (per_creator[per_creator.index.isin(members)] >= 0.6).all()
     assert per_creator[~per_creator.index.isin(members)].max() < 0.1
-    assert audience[from_shared].text.isin(_POD_COMMENTS).mean() > 0.9
+    assert audience[from_shared].text.isin(POD_COMMENTS).mean() > 0.9
     # A pod account comments under most posts of the pod (within the 2-10 comment sample).
     pod_posts = audience[audience.creator_id.isin(members)]
     full = pod_posts.groupby("post_id").filter(lambda g: len(g) >= 8)
@@ -644,12 +641,12 @@ def test_bought_engagement_comments_are_generic_one_offs(talk: pd.DataFrame) -> 
     audience = talk[~talk.is_creator_reply]
     bots = audience[audience.fake_pattern == "bought_engagement"]
     assert len(bots) > 20
-    generic = bots.text.isin(_GENERIC_COMMENTS) | bots.text.str.contains("DM us|check my page|Promote it|💯")
+    generic = bots.text.isin(GENERIC_COMMENTS) | bots.text.str.contains("DM us|check my page|Promote it|💯")
     assert generic.mean() >= 0.8
     once = bots.groupby(["creator_id", "author_id"]).size()
     assert (once == 1).mean() > 0.95
     normal = audience[(audience.is_fake == "0") & (audience.in_pod == "0")]
-    assert normal.text.isin(_GENERIC_COMMENTS).mean() < 0.5
+    assert normal.text.isin(GENERIC_COMMENTS).mean() < 0.5
 
 
 def test_outcomes_reward_fit_and_genuine_audiences(tables: dict[str, pd.DataFrame]) -> None:

@@ -1,29 +1,26 @@
-"""The embedded store: verified, versioned snapshot directories, an atomic 'current' pointer, checkpoints, a lock, and SQLite for run history.
+"""The embedded store: verified, versioned snapshot directories, an atomic 'current' pointer and
+rollback, the lock, and SQLite for run history and the suppression list.
 
-Every byte of a snapshot, checkpoint or pointer is written through :func:`write_file` and made
-durable through :func:`fsync`; fault tests replace those two functions to fail at any call.
+Durable writes and crash hooks are in :mod:`matcher.store.durable`, file bytes in
+:mod:`matcher.store.formats`, the in-memory snapshot in :mod:`matcher.store.snapshot`, a run's
+checkpoints in :mod:`matcher.store.checkpoints`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import io
 import json
 import logging
 import os
-import re
 import shutil
-import signal
 import sqlite3
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -33,63 +30,39 @@ from matcher.files import check_name, read_confined, sha256_confined
 from matcher.index import IDS_FILE, INDEX_FILE, META_FILE, VECTORS_FILE, VectorIndex
 from matcher.niches import MODEL_FILE as NICHE_MODEL_FILE
 from matcher.niches import NicheModel
+from matcher.store.checkpoints import Checkpoints
+from matcher.store.durable import TMP_PREFIX, atomic_write, crash_point, fsync_dir, sha256, sha256_file, write_durable
+from matcher.store.formats import read_parquet_bytes
+from matcher.store.snapshot import (
+    BRAND_NICHES_FILE,
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    MATCH_COLUMNS,
+    MATCHES_FILE,
+    Snapshot,
+    order_key,
+    snapshot_files,
+)
 
 __all__ = [
-    "FORMAT_VERSION",
-    "CRASH_POINTS",
-    "Snapshot",
+    "POINTER",
+    "PUBLISHED_FILE",
+    "LOCK_FILE",
+    "DB_FILE",
+    "MAX_MANIFEST_BYTES",
+    "MAX_POINTER_BYTES",
     "Store",
-    "Checkpoints",
     "StoreBusyError",
     "StoreWriteError",
-    "match_row",
-    "matches_frame",
-    "snapshot_files",
-    "crash_point",
-    "npy_bytes",
-    "parquet_bytes",
-    "read_parquet_bytes",
-    "npy_alloc",
-    "read_npy",
 ]
 
 logger = logging.getLogger(__name__)
 
-FORMAT = "matcher.snapshot"
-# 2: matches live in the snapshot (matches.parquet), so a snapshot is self-contained.
-FORMAT_VERSION = 2
-MANIFEST = "manifest.json"
-MATCHES_FILE = "matches.parquet"
-BRAND_NICHES_FILE = "brand_niches.parquet"
 POINTER = "CURRENT"
 PUBLISHED_FILE = "published.json"
 LOCK_FILE = "batch.lock"
 DB_FILE = "matcher.sqlite"
-TMP_PREFIX = ".tmp-"
-MATCH_COLUMNS = ("brand_id", "rank", "creator_id", "score", "topic", "engagement", "trust", "conversation", "fit", "penalty", "weak", "why")
-_MATCH_FLOATS = ("score", "topic", "engagement", "trust", "conversation", "fit", "penalty")
-
-#: Named steps at which ``MATCHERTEST_CRASH_AT=<step>`` makes the process kill itself (SIGKILL), so the
-#: crash tests can stop a run exactly there. ``MATCHERTEST_CRASH_AT=io:<n>`` stops it at the n-th write
-#: or fsync instead.
-#: A stage name (ingest … rank) is the moment right after that stage's checkpoint is saved.
-CRASH_POINTS: tuple[str, ...] = (
-    "locked",
-    "ingest",
-    "embed",
-    "index",
-    "signals",
-    "rank",
-    "audited",
-    "snapshot-files",
-    "snapshot-renamed",
-    "published-list",
-    "pointer-written",
-    "pointer-swapped",
-    "pruned",
-    "recorded",
-)
-CRASH_ENV = "MATCHERTEST_CRASH_AT"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -110,8 +83,6 @@ CREATE TABLE IF NOT EXISTS suppressed (
 MAX_MANIFEST_BYTES = 64 << 20
 MAX_POINTER_BYTES = 4096
 
-_REVISION_RE = re.compile(r"^(?P<base>.+?)(?:-r(?P<rev>\d+))?$")
-
 T = TypeVar("T")
 
 
@@ -123,222 +94,8 @@ class StoreWriteError(StoreError):
     """Writing to the store failed (disk full, permissions, I/O error); nothing was published."""
 
 
-@dataclass
-class Snapshot:
-    """Everything needed to serve matches, held in memory.
-
-    Rows of ``creators``, ``signals`` and the index are aligned. Posts are grouped by creator row:
-    the posts of creator row ``i`` are ``posts[post_offsets[i]:post_offsets[i + 1]]``, aligned
-    with ``post_vectors``. ``served_for`` is the published id this snapshot was loaded for: it
-    differs from ``snapshot_id`` when the published one failed verification and an earlier one
-    is served instead. ``niche_model`` assigns niches (the creators' own are columns of
-    ``signals``); ``brand_niches`` lists each brand's brief niches (``brand_id, rank, niche_id,
-    confidence``). Both are None in a snapshot written before niches existed.
-    """
-
-    snapshot_id: str
-    creators: pd.DataFrame
-    signals: pd.DataFrame
-    posts: pd.DataFrame
-    post_vectors: np.ndarray
-    post_offsets: np.ndarray
-    index: VectorIndex
-    brands: pd.DataFrame
-    manifest: dict[str, Any]
-    served_for: str | None = None
-    niche_model: NicheModel | None = None
-    brand_niches: pd.DataFrame | None = None
-
-
-# -- durable I/O: the seam fault tests replace ---------------------------------------------------
-_io_calls = 0
-
-
-def crash_point(name: str) -> None:
-    """Kill this process with SIGKILL when ``MATCHERTEST_CRASH_AT`` names step ``name`` (a crash-test hook)."""
-    if os.environ.get(CRASH_ENV) == name:
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _count_io() -> None:
-    global _io_calls
-    _io_calls += 1
-    target = os.environ.get(CRASH_ENV, "")
-    if target.startswith("io:") and target[3:] == str(_io_calls):
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-def write_file(fh: IO[bytes], data: bytes) -> None:
-    """Write ``data`` to an open file. Every store write goes through here."""
-    _count_io()
-    fh.write(data)
-
-
-def fsync(fd: int) -> None:
-    """Flush a file or directory to disk. Every store fsync goes through here."""
-    _count_io()
-    os.fsync(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_durable(path: Path, data: bytes) -> None:
-    with open(path, "wb") as fh:
-        write_file(fh, data)
-        fh.flush()
-        fsync(fh.fileno())
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` all at once: a temporary file, fsync, rename, fsync of the directory."""
-    tmp = path.with_name(TMP_PREFIX + path.name)
-    try:
-        _write_durable(tmp, data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def npy_bytes(arr: np.ndarray) -> bytes:
-    """The bytes of ``arr`` as an ``.npy`` file (no pickles)."""
-    buf = io.BytesIO()
-    np.save(buf, arr, allow_pickle=False)
-    return buf.getvalue()
-
-
-def parquet_bytes(frame: pd.DataFrame) -> bytes:
-    """The bytes of ``frame`` as a Parquet file, without its index."""
-    buf = io.BytesIO()
-    frame.to_parquet(buf, index=False)
-    return buf.getvalue()
-
-
-def read_parquet_bytes(data: bytes) -> pd.DataFrame:
-    """The frame in the bytes of a Parquet file (as :func:`parquet_bytes` writes them)."""
-    return pd.read_parquet(io.BytesIO(data))
-
-
-def npy_alloc(shape: tuple[int, ...], dtype: Any) -> tuple[bytearray, np.ndarray]:
-    """The bytes of an ``.npy`` file (the same bytes ``np.save`` writes) and a writable array over its data.
-
-    Filling the array fills the file's bytes, so a large array is held once, not once as an array
-    and again as its serialised copy.
-    """
-    dt = np.dtype(dtype)
-    header = io.BytesIO()
-    np.lib.format.write_array_header_1_0(header, {"descr": np.lib.format.dtype_to_descr(dt), "fortran_order": False, "shape": tuple(shape)})
-    head = header.getvalue()
-    count = int(np.prod(shape, dtype=np.int64))
-    buf = bytearray(len(head) + count * dt.itemsize)
-    buf[: len(head)] = head
-    return buf, np.frombuffer(buf, dtype=dt, count=count, offset=len(head)).reshape(shape)
-
-
-def read_npy(data: bytes | bytearray) -> np.ndarray:
-    """A read-only array over the data of ``.npy`` bytes, without copying them (no pickles)."""
-    head = io.BytesIO(bytes(memoryview(data)[:65536]))
-    version = np.lib.format.read_magic(head)
-    if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(head)
-    else:
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(head)
-    if dtype.hasobject:
-        raise ValueError("object arrays are not allowed in a checkpoint")
-    count = int(np.prod(shape, dtype=np.int64))
-    arr = np.frombuffer(data, dtype=dtype, count=count, offset=head.tell()).reshape(shape, order="F" if fortran else "C")
-    arr.flags.writeable = False
-    return arr
-
-
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def order_key(snapshot_id: str) -> tuple[str, int]:
-    """Sort key of snapshot ids: run time first, then erasure revision (``<id>-r<n>``)."""
-    m = _REVISION_RE.match(snapshot_id)
-    if m is None:  # only the empty string
-        return snapshot_id, 0
-    return m["base"], int(m["rev"] or 0)
-
-
-def revision_id(snapshot_id: str, existing: Iterable[str]) -> str:
-    """The id of the next rewritten revision of ``snapshot_id`` that is not in ``existing``."""
-    base, rev = order_key(snapshot_id)
-    taken = set(existing)
-    rev += 1
-    while f"{base}-r{rev}" in taken:
-        rev += 1
-    return f"{base}-r{rev}"
-
-
-def match_row(brand_id: str, m: Any) -> tuple[Any, ...]:
-    """A stored match row, in :data:`MATCH_COLUMNS` order, from a :class:`~matcher.schema.Match`."""
-    c = m.components
-    return (
-        brand_id, m.rank, m.creator_id, m.score, c.get("topic"), c.get("engagement"), c.get("trust"),
-        c.get("conversation"), c.get("fit"), m.contributions.get("penalty", 0.0), bool(m.weak), m.why,
-    )
-
-
-def matches_frame(rows: Iterable[tuple[Any, ...]]) -> pd.DataFrame:
-    """Match rows (:data:`MATCH_COLUMNS` order) as a frame with fixed dtypes, ordered by brand and rank."""
-    frame = pd.DataFrame(list(rows), columns=list(MATCH_COLUMNS))
-    frame["brand_id"] = frame["brand_id"].astype(str).astype(object)
-    frame["creator_id"] = frame["creator_id"].astype(str).astype(object)
-    frame["why"] = frame["why"].astype(str).astype(object)
-    frame["rank"] = frame["rank"].astype("int64")
-    frame["weak"] = frame["weak"].astype(bool)
-    for c in _MATCH_FLOATS:
-        frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
-    return frame.sort_values(["brand_id", "rank"], kind="mergesort").reset_index(drop=True)
-
-
-def index_files(index: VectorIndex) -> dict[str, bytes]:
-    """The files :meth:`VectorIndex.save` writes, as bytes (written outside the store, then read)."""
-    with tempfile.TemporaryDirectory(prefix="matcher-index-") as d:
-        names = index.save(d)
-        return {name: (Path(d) / name).read_bytes() for name in names}
-
-
-def snapshot_files(snap: Snapshot) -> dict[str, bytes]:
-    """The data files of an in-memory snapshot (index, frames, vectors), ready for :meth:`Store.write_snapshot_files`."""
-    files = index_files(snap.index)
-    files.update(
-        {
-            "creators.parquet": parquet_bytes(snap.creators),
-            "signals.parquet": parquet_bytes(snap.signals),
-            "posts.parquet": parquet_bytes(snap.posts),
-            "brands.parquet": parquet_bytes(snap.brands),
-            "post_vectors.npy": npy_bytes(np.ascontiguousarray(snap.post_vectors, dtype=np.float32)),
-            "post_offsets.npy": npy_bytes(np.asarray(snap.post_offsets, dtype=np.int64)),
-        }
-    )
-    if snap.niche_model is not None:
-        files.update(snap.niche_model.to_files())
-    if snap.brand_niches is not None:
-        files[BRAND_NICHES_FILE] = parquet_bytes(snap.brand_niches)
-    return files
 
 
 # How long taking the lock waits for a reader's probe (:meth:`Store.locked`) to let go: a probe
@@ -503,11 +260,11 @@ class Store:
                     try:
                         os.link(src, tmp / name)
                     except OSError:
-                        _write_durable(tmp / name, src.read_bytes())
-                    listing[name] = {"sha256": _sha256_file(tmp / name), "bytes": (tmp / name).stat().st_size}
+                        write_durable(tmp / name, src.read_bytes())
+                    listing[name] = {"sha256": sha256_file(tmp / name), "bytes": (tmp / name).stat().st_size}
                 else:
-                    _write_durable(tmp / name, src)
-                    listing[name] = {"sha256": _sha256(src), "bytes": len(src)}
+                    write_durable(tmp / name, src)
+                    listing[name] = {"sha256": sha256(src), "bytes": len(src)}
             crash_point("snapshot-files")
             manifest = {
                 **dict(fields or {}),
@@ -517,12 +274,12 @@ class Store:
                 "created_at": _now(),
                 "files": listing,
             }
-            _write_durable(tmp / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True, default=str).encode())
-            _fsync_dir(tmp)
+            write_durable(tmp / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True, default=str).encode())
+            fsync_dir(tmp)
             if final.exists():
                 self._remove_snapshot_dir(final)
             os.replace(tmp, final)
-            _fsync_dir(self.snapshots_dir)
+            fsync_dir(self.snapshots_dir)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -594,7 +351,7 @@ class Store:
     def _swap_pointer(self, snapshot_id: str, previous: str | None) -> None:
         tmp = self.root / (TMP_PREFIX + POINTER)
         try:
-            _write_durable(tmp, (snapshot_id + "\n").encode())
+            write_durable(tmp, (snapshot_id + "\n").encode())
             crash_point("pointer-written")
             os.replace(tmp, self.root / POINTER)
         except BaseException:
@@ -602,7 +359,7 @@ class Store:
             raise
         crash_point("pointer-swapped")
         try:
-            _fsync_dir(self.root)
+            fsync_dir(self.root)
         except OSError:
             # The new pointer is visible but may not survive a power cut: put the old one back so that
             # a run reporting failure has published nothing.
@@ -849,7 +606,7 @@ class Store:
             if name not in sums:
                 raise StoreError(f"{d / name}: not listed in the manifest of snapshot {sid}; run 'matcher batch' again")
             data = read_confined(d, name, size=sizes[name])
-            if _sha256(data) != sums[name]:
+            if sha256(data) != sums[name]:
                 raise StoreError(f"{d / name}: checksum differs from the manifest (corrupt or altered); run 'matcher batch' again or 'matcher rollback'")
             return data
 
@@ -994,7 +751,7 @@ class Store:
     @staticmethod
     def suppression_key(creator_id: str) -> str:
         """The hash under which a forgotten creator is kept out (the list never spells out ids)."""
-        return _sha256(("matcher.suppressed\x00" + str(creator_id)).encode("utf-8", "surrogatepass"))
+        return sha256(("matcher.suppressed\x00" + str(creator_id)).encode("utf-8", "surrogatepass"))
 
     def suppress(self, creator_ids: Iterable[str]) -> int:
         """Add creators to the suppression list. Returns how many were not on it yet."""
@@ -1026,89 +783,3 @@ class Store:
     def clear_checkpoints(self) -> None:
         """Discard the checkpoints of every unfinished run."""
         shutil.rmtree(self.work_dir, ignore_errors=True)
-
-
-class Checkpoints:
-    """Outputs of the finished stages of one unfinished run, under ``STORE/work/<key>/``.
-
-    ``key`` hashes everything a run's result depends on, so a rerun that finds checkpoints under the
-    same key can take them instead of recomputing. Each stage's files are written and fsynced, then a
-    ``<stage>.done.json`` marker listing their checksums is written atomically: a stage counts as done
-    only if its marker is there and every file still matches it.
-    """
-
-    def __init__(self, work_dir: Path, key: str) -> None:
-        self.work_dir = work_dir
-        self.key = key
-        self.dir = work_dir / key
-
-    def open(self, fresh: Mapping[str, Any]) -> dict[str, Any]:
-        """Start or resume: returns the run info saved by the first attempt, or saves ``fresh``.
-
-        Checkpoints of any other key are stale (their inputs or settings differ) and are removed.
-        """
-        if self.work_dir.is_dir():
-            for p in self.work_dir.iterdir():
-                if p.name != self.key:
-                    shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
-        try:
-            info = json.loads((self.dir / "run.json").read_text())
-            if info.get("key") == self.key:
-                return info
-        except (FileNotFoundError, ValueError):
-            pass
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.dir.mkdir(parents=True)
-        info = {**dict(fresh), "key": self.key}
-        atomic_write(self.dir / "run.json", json.dumps(info, sort_keys=True).encode())
-        return info
-
-    def path(self, stage: str) -> Path:
-        """Directory of a stage's files."""
-        return self.dir / stage
-
-    def load(self, stage: str) -> tuple[dict[str, bytes], dict[str, Any]] | None:
-        """A finished stage's files (verified) and info, or None if the stage has to run."""
-        try:
-            marker = json.loads((self.dir / f"{stage}.done.json").read_text())
-        except (FileNotFoundError, ValueError):
-            return None
-        files: dict[str, bytes] = {}
-        sizes = marker.get("bytes", {}) if isinstance(marker.get("bytes"), dict) else {}
-        for name, sha in marker.get("files", {}).items():
-            try:
-                data = read_confined(self.path(stage), name, size=sizes.get(name))
-            except StoreError:
-                data = None
-            if data is None or _sha256(data) != sha:
-                logger.warning("checkpoint %s/%s is missing or damaged; redoing stage %s", stage, name, stage)
-                return None
-            files[name] = data
-        return files, marker.get("info", {})
-
-    def save(self, stage: str, files: Mapping[str, bytes], info: Mapping[str, Any] | None = None) -> None:
-        """Write a stage's files durably, then its done marker.
-
-        Raises:
-            OSError: a write or fsync failed (the stage's partial files are removed).
-        """
-        d = self.path(stage)
-        shutil.rmtree(d, ignore_errors=True)
-        d.mkdir(parents=True)
-        try:
-            for name, data in files.items():
-                _write_durable(d / name, data)
-            _fsync_dir(d)
-            marker = {
-                "files": {name: _sha256(data) for name, data in files.items()},
-                "bytes": {name: len(data) for name, data in files.items()},
-                "info": dict(info or {}),
-            }
-            atomic_write(self.dir / f"{stage}.done.json", json.dumps(marker, sort_keys=True, default=str).encode())
-        except BaseException:
-            shutil.rmtree(d, ignore_errors=True)
-            raise
-
-    def clear(self) -> None:
-        """Remove this run's checkpoints (after it published)."""
-        shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,0 +1,73 @@
+"""The embedded store: verified, versioned snapshot directories, an atomic 'current' pointer, checkpoints, a lock, and SQLite for run history.
+
+``store`` holds :class:`Store`, ``snapshot`` the in-memory :class:`Snapshot` and the stored
+matches' rows, ``checkpoints`` a run's :class:`Checkpoints`, ``formats`` the bytes of ``.npy`` and
+Parquet files, and ``durable`` the durable writes: every byte of a snapshot, checkpoint or pointer
+is written through :func:`~matcher.store.durable.write_file` and made durable through
+:func:`~matcher.store.durable.fsync`; fault tests replace those two functions there to fail at any call.
+"""
+
+from __future__ import annotations
+
+from matcher.store.checkpoints import Checkpoints
+from matcher.store.durable import (
+    CRASH_ENV,
+    CRASH_POINTS,
+    TMP_PREFIX,
+    atomic_write,
+    crash_point,
+    fsync,
+    write_file,
+)
+from matcher.store.formats import (
+    npy_alloc,
+    npy_bytes,
+    parquet_bytes,
+    read_npy,
+    read_parquet_bytes,
+)
+from matcher.store.snapshot import (
+    BRAND_NICHES_FILE,
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    MATCHES_FILE,
+    MATCH_COLUMNS,
+    Snapshot,
+    index_files,
+    match_row,
+    matches_frame,
+    order_key,
+    revision_id,
+    snapshot_files,
+)
+from matcher.store.store import (
+    DB_FILE,
+    LOCK_FILE,
+    MAX_MANIFEST_BYTES,
+    MAX_POINTER_BYTES,
+    POINTER,
+    PUBLISHED_FILE,
+    Store,
+    StoreBusyError,
+    StoreWriteError,
+)
+
+__all__ = [
+    "FORMAT_VERSION",
+    "CRASH_POINTS",
+    "Snapshot",
+    "Store",
+    "Checkpoints",
+    "StoreBusyError",
+    "StoreWriteError",
+    "match_row",
+    "matches_frame",
+    "snapshot_files",
+    "crash_point",
+    "npy_bytes",
+    "parquet_bytes",
+    "read_parquet_bytes",
+    "npy_alloc",
+    "read_npy",
+]

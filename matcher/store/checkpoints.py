@@ -1,0 +1,104 @@
+"""Checkpoints of a batch run: each finished stage's files, kept so an interrupted run resumes where it stopped."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from matcher.errors import StoreError
+from matcher.files import read_confined
+from matcher.store.durable import atomic_write, fsync_dir, sha256, write_durable
+
+__all__ = ["Checkpoints"]
+
+logger = logging.getLogger(__name__)
+
+
+class Checkpoints:
+    """Outputs of the finished stages of one unfinished run, under ``STORE/work/<key>/``.
+
+    ``key`` hashes everything a run's result depends on, so a rerun that finds checkpoints under the
+    same key can take them instead of recomputing. Each stage's files are written and fsynced, then a
+    ``<stage>.done.json`` marker listing their checksums is written atomically: a stage counts as done
+    only if its marker is there and every file still matches it.
+    """
+
+    def __init__(self, work_dir: Path, key: str) -> None:
+        self.work_dir = work_dir
+        self.key = key
+        self.dir = work_dir / key
+
+    def open(self, fresh: Mapping[str, Any]) -> dict[str, Any]:
+        """Start or resume: returns the run info saved by the first attempt, or saves ``fresh``.
+
+        Checkpoints of any other key are stale (their inputs or settings differ) and are removed.
+        """
+        if self.work_dir.is_dir():
+            for p in self.work_dir.iterdir():
+                if p.name != self.key:
+                    shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        try:
+            info = json.loads((self.dir / "run.json").read_text())
+            if info.get("key") == self.key:
+                return info
+        except (FileNotFoundError, ValueError):
+            pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir.mkdir(parents=True)
+        info = {**dict(fresh), "key": self.key}
+        atomic_write(self.dir / "run.json", json.dumps(info, sort_keys=True).encode())
+        return info
+
+    def path(self, stage: str) -> Path:
+        """Directory of a stage's files."""
+        return self.dir / stage
+
+    def load(self, stage: str) -> tuple[dict[str, bytes], dict[str, Any]] | None:
+        """A finished stage's files (verified) and info, or None if the stage has to run."""
+        try:
+            marker = json.loads((self.dir / f"{stage}.done.json").read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        files: dict[str, bytes] = {}
+        sizes = marker.get("bytes", {}) if isinstance(marker.get("bytes"), dict) else {}
+        for name, sha in marker.get("files", {}).items():
+            try:
+                data = read_confined(self.path(stage), name, size=sizes.get(name))
+            except StoreError:
+                data = None
+            if data is None or sha256(data) != sha:
+                logger.warning("checkpoint %s/%s is missing or damaged; redoing stage %s", stage, name, stage)
+                return None
+            files[name] = data
+        return files, marker.get("info", {})
+
+    def save(self, stage: str, files: Mapping[str, bytes], info: Mapping[str, Any] | None = None) -> None:
+        """Write a stage's files durably, then its done marker.
+
+        Raises:
+            OSError: a write or fsync failed (the stage's partial files are removed).
+        """
+        d = self.path(stage)
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir(parents=True)
+        try:
+            for name, data in files.items():
+                write_durable(d / name, data)
+            fsync_dir(d)
+            marker = {
+                "files": {name: sha256(data) for name, data in files.items()},
+                "bytes": {name: len(data) for name, data in files.items()},
+                "info": dict(info or {}),
+            }
+            atomic_write(self.dir / f"{stage}.done.json", json.dumps(marker, sort_keys=True, default=str).encode())
+        except BaseException:
+            shutil.rmtree(d, ignore_errors=True)
+            raise
+
+    def clear(self) -> None:
+        """Remove this run's checkpoints (after it published)."""
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,0 +1,117 @@
+"""Durable writes: every byte the store writes goes through :func:`write_file` and is made durable
+through :func:`fsync`; fault tests replace those two functions (here, in ``matcher.store.durable``)
+to fail at any call. Also the crash-test hooks and the SHA-256 digests the manifests hold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+from pathlib import Path
+from typing import IO
+
+__all__ = [
+    "TMP_PREFIX",
+    "CRASH_POINTS",
+    "CRASH_ENV",
+    "crash_point",
+    "write_file",
+    "fsync",
+    "fsync_dir",
+    "write_durable",
+    "atomic_write",
+    "sha256",
+    "sha256_file",
+]
+
+TMP_PREFIX = ".tmp-"
+
+#: Named steps at which ``MATCHERTEST_CRASH_AT=<step>`` makes the process kill itself (SIGKILL), so the
+#: crash tests can stop a run exactly there. ``MATCHERTEST_CRASH_AT=io:<n>`` stops it at the n-th write
+#: or fsync instead.
+#: A stage name (ingest … rank) is the moment right after that stage's checkpoint is saved.
+CRASH_POINTS: tuple[str, ...] = (
+    "locked",
+    "ingest",
+    "embed",
+    "index",
+    "signals",
+    "rank",
+    "audited",
+    "snapshot-files",
+    "snapshot-renamed",
+    "published-list",
+    "pointer-written",
+    "pointer-swapped",
+    "pruned",
+    "recorded",
+)
+CRASH_ENV = "MATCHERTEST_CRASH_AT"
+
+_io_calls = 0
+
+
+def crash_point(name: str) -> None:
+    """Kill this process with SIGKILL when ``MATCHERTEST_CRASH_AT`` names step ``name`` (a crash-test hook)."""
+    if os.environ.get(CRASH_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _count_io() -> None:
+    global _io_calls
+    _io_calls += 1
+    target = os.environ.get(CRASH_ENV, "")
+    if target.startswith("io:") and target[3:] == str(_io_calls):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def write_file(fh: IO[bytes], data: bytes) -> None:
+    """Write ``data`` to an open file. Every store write goes through here."""
+    _count_io()
+    fh.write(data)
+
+
+def fsync(fd: int) -> None:
+    """Flush a file or directory to disk. Every store fsync goes through here."""
+    _count_io()
+    os.fsync(fd)
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_durable(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        write_file(fh, data)
+        fh.flush()
+        fsync(fh.fileno())
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` all at once: a temporary file, fsync, rename, fsync of the directory."""
+    tmp = path.with_name(TMP_PREFIX + path.name)
+    try:
+        write_durable(tmp, data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,139 @@
+"""A snapshot in memory, its file names and format version, and the stored matches' rows and ids."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from matcher.index import VectorIndex
+from matcher.niches import NicheModel
+from matcher.store.formats import npy_bytes, parquet_bytes
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MANIFEST",
+    "MATCHES_FILE",
+    "BRAND_NICHES_FILE",
+    "MATCH_COLUMNS",
+    "Snapshot",
+    "order_key",
+    "revision_id",
+    "match_row",
+    "matches_frame",
+    "index_files",
+    "snapshot_files",
+]
+
+FORMAT = "matcher.snapshot"
+# 2: matches live in the snapshot (matches.parquet), so a snapshot is self-contained.
+FORMAT_VERSION = 2
+MANIFEST = "manifest.json"
+MATCHES_FILE = "matches.parquet"
+BRAND_NICHES_FILE = "brand_niches.parquet"
+MATCH_COLUMNS = ("brand_id", "rank", "creator_id", "score", "topic", "engagement", "trust", "conversation", "fit", "penalty", "weak", "why")
+_MATCH_FLOATS = ("score", "topic", "engagement", "trust", "conversation", "fit", "penalty")
+
+_REVISION_RE = re.compile(r"^(?P<base>.+?)(?:-r(?P<rev>\d+))?$")
+
+
+@dataclass
+class Snapshot:
+    """Everything needed to serve matches, held in memory.
+
+    Rows of ``creators``, ``signals`` and the index are aligned. Posts are grouped by creator row:
+    the posts of creator row ``i`` are ``posts[post_offsets[i]:post_offsets[i + 1]]``, aligned
+    with ``post_vectors``. ``served_for`` is the published id this snapshot was loaded for: it
+    differs from ``snapshot_id`` when the published one failed verification and an earlier one
+    is served instead. ``niche_model`` assigns niches (the creators' own are columns of
+    ``signals``); ``brand_niches`` lists each brand's brief niches (``brand_id, rank, niche_id,
+    confidence``). Both are None in a snapshot written before niches existed.
+    """
+
+    snapshot_id: str
+    creators: pd.DataFrame
+    signals: pd.DataFrame
+    posts: pd.DataFrame
+    post_vectors: np.ndarray
+    post_offsets: np.ndarray
+    index: VectorIndex
+    brands: pd.DataFrame
+    manifest: dict[str, Any]
+    served_for: str | None = None
+    niche_model: NicheModel | None = None
+    brand_niches: pd.DataFrame | None = None
+
+
+
+def order_key(snapshot_id: str) -> tuple[str, int]:
+    """Sort key of snapshot ids: run time first, then erasure revision (``<id>-r<n>``)."""
+    m = _REVISION_RE.match(snapshot_id)
+    if m is None:  # only the empty string
+        return snapshot_id, 0
+    return m["base"], int(m["rev"] or 0)
+
+
+def revision_id(snapshot_id: str, existing: Iterable[str]) -> str:
+    """The id of the next rewritten revision of ``snapshot_id`` that is not in ``existing``."""
+    base, rev = order_key(snapshot_id)
+    taken = set(existing)
+    rev += 1
+    while f"{base}-r{rev}" in taken:
+        rev += 1
+    return f"{base}-r{rev}"
+
+
+def match_row(brand_id: str, m: Any) -> tuple[Any, ...]:
+    """A stored match row, in :data:`MATCH_COLUMNS` order, from a :class:`~matcher.schema.Match`."""
+    c = m.components
+    return (
+        brand_id, m.rank, m.creator_id, m.score, c.get("topic"), c.get("engagement"), c.get("trust"),
+        c.get("conversation"), c.get("fit"), m.contributions.get("penalty", 0.0), bool(m.weak), m.why,
+    )
+
+
+def matches_frame(rows: Iterable[tuple[Any, ...]]) -> pd.DataFrame:
+    """Match rows (:data:`MATCH_COLUMNS` order) as a frame with fixed dtypes, ordered by brand and rank."""
+    frame = pd.DataFrame(list(rows), columns=list(MATCH_COLUMNS))
+    frame["brand_id"] = frame["brand_id"].astype(str).astype(object)
+    frame["creator_id"] = frame["creator_id"].astype(str).astype(object)
+    frame["why"] = frame["why"].astype(str).astype(object)
+    frame["rank"] = frame["rank"].astype("int64")
+    frame["weak"] = frame["weak"].astype(bool)
+    for c in _MATCH_FLOATS:
+        frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
+    return frame.sort_values(["brand_id", "rank"], kind="mergesort").reset_index(drop=True)
+
+
+def index_files(index: VectorIndex) -> dict[str, bytes]:
+    """The files :meth:`VectorIndex.save` writes, as bytes (written outside the store, then read)."""
+    with tempfile.TemporaryDirectory(prefix="matcher-index-") as d:
+        names = index.save(d)
+        return {name: (Path(d) / name).read_bytes() for name in names}
+
+
+def snapshot_files(snap: Snapshot) -> dict[str, bytes]:
+    """The data files of an in-memory snapshot (index, frames, vectors), ready for :meth:`Store.write_snapshot_files`."""
+    files = index_files(snap.index)
+    files.update(
+        {
+            "creators.parquet": parquet_bytes(snap.creators),
+            "signals.parquet": parquet_bytes(snap.signals),
+            "posts.parquet": parquet_bytes(snap.posts),
+            "brands.parquet": parquet_bytes(snap.brands),
+            "post_vectors.npy": npy_bytes(np.ascontiguousarray(snap.post_vectors, dtype=np.float32)),
+            "post_offsets.npy": npy_bytes(np.asarray(snap.post_offsets, dtype=np.int64)),
+        }
+    )
+    if snap.niche_model is not None:
+        files.update(snap.niche_model.to_files())
+    if snap.brand_niches is not None:
+        files[BRAND_NICHES_FILE] = parquet_bytes(snap.brand_niches)
+    return files
