@@ -460,15 +460,6 @@ class VectorIndex:
         return obj
 
 
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _verified_bytes(path: Path, checksums: Mapping[str, str], size: int | None) -> bytes:
     expected = checksums.get(path.name)
     if expected is None:
