@@ -520,7 +520,10 @@ class Matcher:
                 check_lookalike(None, like, unlike)
             vectors.append(v)
         if like or unlike:
-            filters = Filters(exclude_creators=like + unlike).merge(filters)
+            # Added to the user's exclusions, everything else as given (a merge with empty
+            # Filters would turn allow_unknown_followers off).
+            base = filters or Filters()
+            filters = replace(base, exclude_creators=tuple(dict.fromkeys(base.exclude_creators + like + unlike)))
         dim = snap.index.vectors_.shape[1]
         return Queries(
             vectors=np.vstack(vectors).astype(np.float32, copy=False) if vectors else np.zeros((0, dim), dtype=np.float32),

@@ -507,6 +507,15 @@ def test_lookalikes_combine_with_filters_and_a_brief(matcher_, sample):
         assert {m.creator_id for m in alone} <= passing - set(liked)
 
 
+def test_lookalikes_keep_every_filter_setting(matcher_, sample):
+    liked = _three_of("trail running", _niches(sample))
+    flt = Filters(min_followers=1_000, max_followers=100_000, allow_unknown_followers=True, exclude_creators=("c000001",))
+    q = matcher_.queries([None], filters=flt, like=liked)
+    assert q.filters[0] == Filters(
+        min_followers=1_000, max_followers=100_000, allow_unknown_followers=True, exclude_creators=("c000001", *liked),
+    )
+
+
 def test_lookalike_query_is_the_rocchio_vector(matcher_):
     from matcher.engine import lookalike_query
 
