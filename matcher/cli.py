@@ -79,10 +79,10 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise _UsageError(str(exc)) from None
     # The rules of recommend() and the HTTP API, checked before the model is loaded.
-    req = validate_request(args.brief, k=args.k, filters=flt, diversity=args.diversity)
+    req = validate_request(args.brief, k=args.k, filters=flt, diversity=args.diversity, like=args.like, unlike=args.unlike)
     m = Matcher(args.store, config=_config(args)).load()
     try:
-        matches = m.recommend(req.brief, req.k, filters=req.filters, diversity=req.diversity)
+        matches = m.recommend(req.brief, req.k, like=req.like, unlike=req.unlike, filters=req.filters, diversity=req.diversity)
     except ValueError as exc:
         raise _UsageError(str(exc)) from None
     if args.json:
@@ -389,8 +389,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--store", required=True, type=Path, help="store directory to publish the new snapshot in (created if missing; its embedding cache is reused)")
     b.set_defaults(func=_cmd_batch)
 
-    r = command("recommend", "rank creators for a brief from the published snapshot")
-    r.add_argument("brief", help="product description or brief")
+    r = command("recommend", "rank creators for a brief, or creators like given ones, from the published snapshot")
+    r.add_argument("brief", nargs="?", default=None, help="product description or brief (optional with --like)")
+    r.add_argument("--like", action="append", metavar="CREATOR_ID", help="creator id whose content the matches should resemble (repeatable; never returned)")
+    r.add_argument("--unlike", action="append", metavar="CREATOR_ID", help="creator id whose content the matches should not resemble (repeatable; never returned)")
     r.add_argument("--store", required=True, type=Path, help=store_read)
     r.add_argument("--k", type=int, default=10, help="number of creators to return")
     r.add_argument("--json", action="store_true", help="print matches as JSON")

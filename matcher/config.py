@@ -320,6 +320,12 @@ class RankConfig:
     # k + ceil(k × diversity_depth × d) best-scoring creators that are not weak; the rest follow in
     # score order, so diversity trades places among relevant creators and never reaches far down.
     diversity_depth: float = 1.0
+    # Look-alike queries (recommend(like=..., unlike=...)) are built Rocchio-style from creators'
+    # profile vectors: normalize(lookalike_brief × brief + lookalike_like × mean(liked)
+    # − lookalike_unlike × mean(unliked)); see matcher.engine.lookalike_query.
+    lookalike_brief: float = 1.0  # weight of the brief's vector, when a brief is given
+    lookalike_like: float = 1.0  # weight of the mean vector of the liked creators
+    lookalike_unlike: float = 0.5  # weight subtracted for the mean vector of the unliked creators
 
     def __post_init__(self) -> None:
         _check(self.calibration in ("brief", "none"), f"config 'rank.calibration' is {self.calibration!r}; use 'brief' or 'none'")
@@ -330,6 +336,8 @@ class RankConfig:
         _positive_int("rank.calibration_top", self.calibration_top)
         _finite("rank.min_topic_scale", self.min_topic_scale, 1e-6, 1.0)
         _finite("rank.doubtful_penalty", self.doubtful_penalty, 0.0, 1.0)
+        for name in ("lookalike_brief", "lookalike_like", "lookalike_unlike"):
+            _finite(f"rank.{name}", getattr(self, name), 0.0, 10.0)
 
 
 @dataclass(frozen=True)

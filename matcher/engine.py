@@ -5,24 +5,38 @@ from __future__ import annotations
 import logging
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from matcher.config import Config, Weights
+from matcher.config import Config, RankConfig, Weights
 from matcher.embed import CachingEncoder, Encoder, encode_briefs
 from matcher.errors import NotFittedError
 from matcher.index import VectorIndex
 from matcher.niches import niche_arrays
-from matcher.request import MAX_K, check_brief, check_diversity, check_filters, check_k, check_weights
+from matcher.request import (
+    MAX_K,
+    RequestError,
+    check_brief,
+    check_creator_ids,
+    check_diversity,
+    check_filters,
+    check_k,
+    check_known_creators,
+    check_lookalike,
+    check_weights,
+)
 from matcher.rerank import Reranker, load_reranker
 from matcher.schema import Brand, Filters, Hit, Match, NicheScore
 from matcher.store import Snapshot, Store
 
-__all__ = ["Matcher", "Queries", "FilterColumns", "filter_columns", "filter_mask", "rank_snapshot", "topical_candidates", "brief_niche_probabilities"]
+__all__ = [
+    "Matcher", "Queries", "FilterColumns", "filter_columns", "filter_mask", "rank_snapshot", "topical_candidates",
+    "brief_niche_probabilities", "lookalike_query",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -234,6 +248,39 @@ def brief_niche_probabilities(snapshot: Snapshot, queries: np.ndarray) -> np.nda
     return model.predict_proba(np.atleast_2d(queries))
 
 
+def lookalike_query(
+    snapshot: Snapshot, brief: np.ndarray | None, like: Sequence[str], unlike: Sequence[str] = (), *, rank: RankConfig | None = None,
+) -> np.ndarray:
+    """The query vector of a look-alike request, Rocchio-style.
+
+    ``normalize(α·brief + β·mean(liked) − γ·mean(unliked))`` with α, β, γ the config's
+    ``rank.lookalike_brief``, ``rank.lookalike_like`` and ``rank.lookalike_unlike``. A creator's
+    vector is its profile vector in the index (``index.vectors_``: the bio and the mean of its posts,
+    unit length), the vector every query is first compared with. The result is one unit query
+    vector, ranked as a brief's is: candidates from the index, topic from profile and posts, then
+    the reranker. A term whose list is empty (or ``brief`` None) is left out.
+
+    Raises:
+        RequestError: a creator id is not in the snapshot, or the terms cancel out.
+    """
+    rank = rank or RankConfig()
+    index = snapshot.index
+    vectors = index.vectors_
+    q = np.zeros(vectors.shape[1], dtype=np.float64)
+    if brief is not None:
+        q += rank.lookalike_brief * np.asarray(brief, dtype=np.float64)
+    for ids, field, weight in ((like, "like", rank.lookalike_like), (unlike, "unlike", -rank.lookalike_unlike)):
+        if not ids:
+            continue
+        check_known_creators(ids, field, lambda cid: index.row_of(cid) is not None)
+        rows = np.array([index.row_of(cid) for cid in ids], dtype=np.int64)
+        q += weight * vectors[rows].astype(np.float64).mean(axis=0)
+    norm = float(np.linalg.norm(q))
+    if not np.isfinite(norm) or norm < 1e-9:
+        raise RequestError("the brief, liked and unliked creators cancel out into no direction; give a brief or other creators to look like")
+    return (q / norm).astype(np.float32)
+
+
 def topical_candidates(snapshot: Snapshot, query: np.ndarray, n: int, filters: Filters | None, *, exclude_brand_accounts: bool = True) -> list[Hit]:
     """The ``n`` creators most similar to one query vector among those that pass ``filters``.
 
@@ -286,6 +333,7 @@ class Queries:
     vectors: np.ndarray
     filters: tuple[Filters | None, ...]
     brands: tuple[Brand | None, ...]
+    like: tuple[str, ...] = ()  # creators the queries look like (said in each match's why line)
 
 
 class Matcher:
@@ -352,19 +400,29 @@ class Matcher:
 
     def recommend(
         self,
-        brief: str | Brand,
+        brief: str | Brand | None = None,
         k: int = 10,
         *,
+        like: Sequence[str] = (),
+        unlike: Sequence[str] = (),
         filters: Filters | None = None,
         weights: Weights | None = None,
         diversity: float = 0.0,
     ) -> list[Match]:
-        """Rank creators for one brief.
+        """Rank creators for one brief, or creators that look like given ones (or both).
+
+        Example (look-alikes, no brief)::
+
+            m.recommend(like=["c001", "c002"], unlike=["c009"], k=10)
 
         Args:
             brief: product description text (at most 2,000 characters: a longer one is refused, not
-                cut), or a :class:`Brand` (its own filters apply too).
+                cut), or a :class:`Brand` (its own filters apply too). Optional when ``like`` is given.
             k: number of matches (1..1000); fewer only when fewer creators qualify.
+            like: creator ids whose content the matches should resemble (at most 100).
+            unlike: creator ids whose content the matches should not resemble (at most 100).
+                The query is built Rocchio-style (:func:`lookalike_query`); the creators in
+                ``like`` and ``unlike`` are never returned.
             filters: restrictions on who may be returned.
             weights: override the configured (or learned, or brand's) weights for this call.
             diversity: 0 (off) to 1: trade score for variety among the top k (maximal marginal relevance).
@@ -375,9 +433,10 @@ class Matcher:
         Raises:
             NotFittedError: :meth:`load` was not called.
             RequestError: (a ValueError) the request breaks a rule of :mod:`matcher.request`: a blank
-                or over-long brief, ``k`` out of range, an invalid country, language or platform.
+                or over-long brief, neither a brief nor ``like``, an unknown creator id, ``k`` out of
+                range, an invalid country, language or platform.
         """
-        return self.recommend_many([brief], k, filters=filters, weights=weights, diversity=diversity)[0]
+        return self.recommend_many([brief], k, like=like, unlike=unlike, filters=filters, weights=weights, diversity=diversity)[0]
 
     def brief_niches(self, brief: str | Brand) -> tuple[NicheScore, ...]:
         """The niches of a brief, best first (at most ``niches.max_niches``, each at least ``niches.min_confidence``).
@@ -398,40 +457,79 @@ class Matcher:
 
     def recommend_many(
         self,
-        briefs: Sequence[str | Brand],
+        briefs: Sequence[str | Brand | None],
         k: int = 10,
         *,
+        like: Sequence[str] = (),
+        unlike: Sequence[str] = (),
         filters: Filters | None = None,
         weights: Weights | None = None,
         diversity: float = 0.0,
     ) -> list[list[Match]]:
-        """Rank creators for several briefs at once; equal to calling :meth:`recommend` per brief."""
+        """Rank creators for several briefs at once; equal to calling :meth:`recommend` per brief
+        (``like`` and ``unlike`` apply to each; a brief may be None only when ``like`` is given)."""
         self._check()
         # The same rules as 'matcher recommend' and the HTTP API (matcher.request).
         k = check_k(k, limit=MAX_K)
         diversity = check_diversity(diversity)
         filters = check_filters(filters)
         weights = check_weights(weights)
+        like, unlike = check_creator_ids(like, "like"), check_creator_ids(unlike, "unlike")
+        for b in briefs:
+            check_lookalike(b, like, unlike)
         self.refresh()
-        prepared = self.queries([check_brief(b) if not isinstance(b, Brand) else b for b in briefs], filters=filters)
+        checked = [b if b is None or isinstance(b, Brand) else check_brief(b) for b in briefs]
+        prepared = self.queries(checked, filters=filters, like=like, unlike=unlike)
         return self.rank(prepared, k, weights=weights, diversity=diversity)
 
-    def queries(self, briefs: Sequence[str | Brand], *, filters: Filters | None = None) -> Queries:
+    def queries(
+        self,
+        briefs: Sequence[str | Brand | None],
+        *,
+        filters: Filters | None = None,
+        like: Sequence[str] = (),
+        unlike: Sequence[str] = (),
+        snapshot: Snapshot | None = None,
+    ) -> Queries:
         """Prepare briefs for :meth:`rank`: each encoded (:func:`matcher.embed.encode_briefs`), with
         ``filters`` (merged into a :class:`Brand`'s own filters) and the brand.
+
+        With ``like`` or ``unlike``, each query is the look-alike vector (:func:`lookalike_query`)
+        of its brief (None: no brief) and those creators, looked up in ``snapshot`` (default: the
+        one served), and the given creators are excluded from the results.
 
         Briefs are not checked against the request rules here (:meth:`recommend_many` does that).
 
         Raises:
             NotFittedError: :meth:`load` was not called.
-            ValueError: a brief is blank.
+            ValueError: a brief is blank; RequestError: a brief is None without ``like``, or a
+                creator id is not in the snapshot.
         """
         self._check()
-        vectors = encode_briefs(self.encoder, briefs, max_chars=self.config.max_text_chars)  # type: ignore[arg-type]
+        like, unlike = tuple(like), tuple(unlike)
+        given = [b for b in briefs if b is not None]
+        encoded = iter(encode_briefs(self.encoder, given, max_chars=self.config.max_text_chars) if given else ())  # type: ignore[arg-type]
+        snap = snapshot if snapshot is not None else self.snapshot_
+        vectors = []
+        for b in briefs:
+            v = next(encoded) if b is not None else None
+            if like or unlike:
+                check_lookalike(b, like, unlike)
+                v = lookalike_query(snap, v, like, unlike, rank=self.config.rank)
+            elif v is None:
+                check_lookalike(None, like, unlike)
+            vectors.append(v)
+        if like or unlike:
+            # Added to the user's exclusions, everything else as given (a merge with empty
+            # Filters would turn allow_unknown_followers off).
+            base = filters or Filters()
+            filters = replace(base, exclude_creators=tuple(dict.fromkeys(base.exclude_creators + like + unlike)))
+        dim = snap.index.vectors_.shape[1]
         return Queries(
-            vectors=vectors,
+            vectors=np.vstack(vectors).astype(np.float32, copy=False) if vectors else np.zeros((0, dim), dtype=np.float32),
             filters=tuple(b.filters().merge(filters) if isinstance(b, Brand) else filters for b in briefs),
             brands=tuple(b if isinstance(b, Brand) else None for b in briefs),
+            like=like,
         )
 
     def rank(
@@ -448,7 +546,11 @@ class Matcher:
         The options are taken as given; :meth:`recommend_many` checks them first.
         """
         self._check()
-        return rank_snapshot(
+        ranked = rank_snapshot(
             snapshot if snapshot is not None else self.snapshot_, queries.vectors, k, filters=list(queries.filters), reranker=self.reranker_,
             candidates=self.config.index.candidates, weights=weights, brands=list(queries.brands), diversity=diversity,
         )
+        if queries.like:
+            said = "looks like " + ", ".join(queries.like)
+            ranked = [[replace(m, why=f"{said}; {m.why}") for m in matches] for matches in ranked]
+        return ranked

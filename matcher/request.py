@@ -31,7 +31,11 @@ __all__ = [
     "MAX_LANGUAGES",
     "MAX_PLATFORMS",
     "MAX_ID_CHARS",
+    "MAX_LIKED",
     "check_brief",
+    "check_creator_ids",
+    "check_lookalike",
+    "check_known_creators",
     "check_k",
     "check_country",
     "check_language",
@@ -52,6 +56,8 @@ MAX_COUNTRIES = 250
 MAX_LANGUAGES = 50
 MAX_PLATFORMS = 20
 MAX_ID_CHARS = 200
+#: Creators one look-alike request may name in ``like`` (and, separately, in ``unlike``).
+MAX_LIKED = 100
 
 _PLATFORM_RE = re.compile(r"[a-z0-9_.-]{1,40}")
 
@@ -62,13 +68,16 @@ class RequestError(MatcherError, ValueError):
 
 @dataclass(frozen=True)
 class Request:
-    """A validated request: the brief as given, ``k``, filters with checked codes, weights and diversity."""
+    """A validated request: the brief as given (None: a look-alike request without one), ``k``,
+    filters with checked codes, weights, diversity, and the creators to look like and unlike."""
 
-    brief: str
+    brief: str | None
     k: int
     filters: Filters | None
     weights: Weights | None
     diversity: float
+    like: tuple[str, ...] = ()
+    unlike: tuple[str, ...] = ()
 
 
 def check_brief(brief: object, *, max_chars: int = MAX_BRIEF_CHARS) -> str:
@@ -85,6 +94,53 @@ def check_brief(brief: object, *, max_chars: int = MAX_BRIEF_CHARS) -> str:
     if not normalize_text(brief, max_chars=max_chars):
         raise RequestError("brief is blank; describe the product to match creators to")
     return brief
+
+
+def check_creator_ids(ids: object, field: str, *, limit: int = MAX_LIKED) -> tuple[str, ...]:
+    """``ids`` as a tuple of distinct creator ids (None: none), in the order given.
+
+    Raises:
+        RequestError: not a list of text, a blank or over-long id, or more than ``limit`` ids.
+    """
+    if ids is None:
+        return ()
+    if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
+        raise RequestError(f"{field} is {type(ids).__name__}; give a list of creator ids such as [\"c001\", \"c002\"]")
+    out = _bounded(ids, field, limit)
+    for cid in out:
+        if not isinstance(cid, str) or not cid.strip():
+            raise RequestError(f"{field}: {cid!r} is not a creator id; give creator ids as text, such as \"c001\"")
+        if len(cid) > MAX_ID_CHARS:
+            raise RequestError(f"{field}: an id of {len(cid)} characters; creator ids are at most {MAX_ID_CHARS}")
+    return tuple(dict.fromkeys(out))
+
+
+def check_lookalike(brief: object, like: Iterable[str], unlike: Iterable[str]) -> None:
+    """A request needs a brief or creators to look like (or both); no creator is both liked and unliked.
+
+    Raises:
+        RequestError: neither a brief nor ``like``, or a creator in both lists.
+    """
+    like, unlike = tuple(like), tuple(unlike)
+    if brief is None and not like:
+        raise RequestError("no brief and no creators to look like; give a brief, like=[creator ids], or both")
+    both = [c for c in like if c in set(unlike)]
+    if both:
+        raise RequestError(f"creator {both[0]!r} is in both like and unlike; keep it in one of them")
+
+
+def check_known_creators(ids: Iterable[str], field: str, known: Callable[[str], bool]) -> None:
+    """Every id in ``ids`` is a creator of the served snapshot (``known(id)`` is true).
+
+    Raises:
+        RequestError: naming the first unknown id and where creator ids are found.
+    """
+    for cid in ids:
+        if not known(cid):
+            raise RequestError(
+                f"{field}: creator {cid!r} is not in the served snapshot; use the creator_id of a match "
+                "('matcher recommend --json' or POST /recommend) or check it with GET /creators/{id}"
+            )
 
 
 def check_k(k: object, *, limit: int = MAX_K) -> int:
@@ -206,16 +262,25 @@ def validate_request(
     weights: Weights | Mapping[str, Any] | None = None,
     diversity: object = 0.0,
     max_k: int = MAX_K,
+    like: object = (),
+    unlike: object = (),
 ) -> Request:
     """Check every part of one recommendation request (the rules of the functions above).
+
+    ``brief`` may be None when ``like`` names creators (a look-alike request). Whether the liked
+    and unliked creators exist is checked against the served snapshot (:func:`check_known_creators`).
 
     Raises:
         RequestError: the first rule the request breaks, naming the field and the fix.
     """
+    liked, unliked = check_creator_ids(like, "like"), check_creator_ids(unlike, "unlike")
+    check_lookalike(brief, liked, unliked)
     return Request(
-        brief=check_brief(brief),
+        brief=None if brief is None else check_brief(brief),
         k=check_k(k, limit=max_k),
         filters=check_filters(filters),
         weights=check_weights(weights),
         diversity=check_diversity(diversity),
+        like=liked,
+        unlike=unliked,
     )

@@ -207,3 +207,27 @@ def test_library_progress_bars_are_off_when_stderr_is_not_a_terminal(tmp_path):
         assert p.returncode == 0, p.stderr
     assert "Loading weights" in runs["library"].stderr  # the bar is there without the command line's set-up
     assert "Loading weights" not in runs["cli"].stderr
+
+
+def test_recommend_like_and_unlike(sample, built):
+    import pandas as pd
+
+    labels = pd.read_csv(sample.labels, dtype=str, keep_default_na=False)
+    running = sorted(labels.loc[labels["niche"] == "trail running", "creator_id"])[:3]
+    travel = sorted(labels.loc[labels["niche"] == "budget travel", "creator_id"])[:1]
+    args = ["recommend", "--store", str(built.store), "--k", "10", "--json", "--like", running[0], "--like", running[1], "--like", running[2], "--unlike", travel[0]]
+    data = json.loads(run(*args).stdout)
+    got = [m["creator_id"] for m in data["matches"]]
+    assert len(got) == 10 and not set(got) & set(running + travel)
+    niche_of = dict(zip(labels["creator_id"], labels["niche"]))
+    assert sum(niche_of[c] == "trail running" for c in got) >= 8
+    assert data["matches"][0]["why"].startswith("looks like " + ", ".join(running) + "; ")
+    # With a brief and a filter too.
+    both = json.loads(run("recommend", "--store", str(built.store), "trail running shoes", "--like", running[0], "--platform", "tiktok", "--k", "5", "--json").stdout)
+    assert both["matches"] and all(m["platform"] == "tiktok" and m["creator_id"] != running[0] for m in both["matches"])
+
+    p = run("recommend", "--store", str(built.store), "--like", "nobody", check=False)
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert "like: creator 'nobody' is not in the served snapshot" in p.stderr
+    p = run("recommend", "--store", str(built.store), "--unlike", running[0], check=False)
+    assert p.returncode == 2 and "no brief and no creators to look like" in p.stderr and "Traceback" not in p.stderr

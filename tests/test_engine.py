@@ -444,3 +444,100 @@ def test_language_filter_matches_regional_tags_and_detected_languages():
     assert got.tolist() == [False, False, False, True, False, False, False, False]
     got = filter_mask(snap, Filters(languages=("pt", "de")), exclude_brand_accounts=False)
     assert got.tolist() == [False, False, False, True, True, False, True, False]
+
+
+# -- look-alikes --------------------------------------------------------------------------------
+
+
+def _niches(sample):
+    labels = pd.read_csv(sample.labels, dtype=str, keep_default_na=False)
+    return dict(zip(labels["creator_id"], labels["niche"]))
+
+
+def _three_of(niche, niche_of, seed=0):
+    ids = sorted(c for c, n in niche_of.items() if n == niche)
+    return [str(c) for c in np.random.default_rng(seed).choice(ids, size=3, replace=False)]
+
+
+@pytest.mark.parametrize("niche", ["trail running", "budget travel", "specialty coffee"])
+def test_like_only_returns_creators_of_the_liked_niche(matcher_, sample, niche):
+    niche_of = _niches(sample)
+    if niche not in set(niche_of.values()):
+        pytest.skip(f"the sample has no {niche!r} niche")
+    liked = _three_of(niche, niche_of)
+    ms = matcher_.recommend(like=liked, k=10)
+    assert len(ms) == 10
+    assert not {m.creator_id for m in ms} & set(liked)
+    assert sum(niche_of[m.creator_id] == niche for m in ms) >= 8
+    assert all(m.why.startswith("looks like " + ", ".join(liked) + "; ") for m in ms)
+
+
+def test_liked_and_unliked_creators_are_never_returned(matcher_):
+    everyone = [m.creator_id for m in matcher_.recommend(BRIEF, k=30)]
+    liked, unliked = everyone[:5], everyone[5:8]
+    got = {m.creator_id for m in matcher_.recommend(BRIEF, k=1000, like=liked, unlike=unliked)}
+    assert got and not got & set(liked + unliked)
+    # Everyone else who passes the default filters can still be returned.
+    assert got == {m.creator_id for m in matcher_.recommend(BRIEF, k=1000)} - set(liked + unliked)
+
+
+def test_unlike_pushes_the_unliked_niche_down(matcher_, sample):
+    niche_of = _niches(sample)
+    # A trail-running brief with three travel creators liked gives a query between the two niches;
+    # unliking three other travel creators moves travel down.
+    travel = _three_of("budget travel", niche_of)
+    others = sorted(c for c, n in niche_of.items() if n == "budget travel" and c not in travel)[:3]
+    base = matcher_.recommend(BRIEF, like=travel, k=20)
+    pushed = matcher_.recommend(BRIEF, like=travel, unlike=others, k=20)
+    share = lambda ms: sum(niche_of[m.creator_id] == "budget travel" for m in ms)  # noqa: E731
+    assert share(base) >= 5
+    assert share(pushed) < share(base) / 2
+    assert sum(niche_of[m.creator_id] == "trail running" for m in pushed) > sum(niche_of[m.creator_id] == "trail running" for m in base)
+    assert not {m.creator_id for m in pushed} & set(travel + others)
+
+
+def test_lookalikes_combine_with_filters_and_a_brief(matcher_, sample):
+    niche_of = _niches(sample)
+    liked = _three_of("trail running", niche_of)
+    for flt in (Filters(countries=("US", "GB")), Filters(platforms=("tiktok",)), Filters(min_trust=0.5)):
+        passing = {m.creator_id for m in matcher_.recommend(BRIEF, k=1000, filters=flt)}
+        got = matcher_.recommend(BRIEF, k=20, like=liked, filters=flt)
+        assert got and {m.creator_id for m in got} <= passing - set(liked)
+        alone = matcher_.recommend(like=liked, k=20, filters=flt)
+        assert {m.creator_id for m in alone} <= passing - set(liked)
+
+
+def test_lookalikes_keep_every_filter_setting(matcher_, sample):
+    liked = _three_of("trail running", _niches(sample))
+    flt = Filters(min_followers=1_000, max_followers=100_000, allow_unknown_followers=True, exclude_creators=("c000001",))
+    q = matcher_.queries([None], filters=flt, like=liked)
+    assert q.filters[0] == Filters(
+        min_followers=1_000, max_followers=100_000, allow_unknown_followers=True, exclude_creators=("c000001", *liked),
+    )
+
+
+def test_lookalike_query_is_the_rocchio_vector(matcher_):
+    from matcher.engine import lookalike_query
+
+    snap = matcher_.snapshot_
+    vecs, ids = snap.index.vectors_, list(snap.creators["creator_id"][:4])
+    rows = [snap.index.row_of(c) for c in ids]
+    q = lookalike_query(snap, None, ids[:2], ids[2:])
+    want = vecs[rows[:2]].astype(np.float64).mean(0) - 0.5 * vecs[rows[2:]].astype(np.float64).mean(0)
+    np.testing.assert_allclose(q, want / np.linalg.norm(want), atol=1e-6)
+    assert np.linalg.norm(q) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_lookalike_requests_fail_clearly(matcher_):
+    from matcher.request import RequestError
+
+    with pytest.raises(RequestError, match="like: creator 'nobody' is not in the served snapshot"):
+        matcher_.recommend(like=["nobody"])
+    with pytest.raises(RequestError, match="unlike: creator 'nobody'"):
+        matcher_.recommend(BRIEF, unlike=["nobody"])
+    with pytest.raises(RequestError, match="no brief and no creators to look like"):
+        matcher_.recommend(unlike=["c000001"])
+    with pytest.raises(RequestError, match="in both like and unlike"):
+        matcher_.recommend(like=["c000001"], unlike=["c000001"])
+    with pytest.raises(RequestError, match="give a list of creator ids"):
+        matcher_.recommend(like="c000001")

@@ -12,8 +12,10 @@ from matcher.config import Weights
 from matcher.request import (
     MAX_BRIEF_CHARS,
     RequestError,
+    MAX_LIKED,
     check_brief,
     check_country,
+    check_creator_ids,
     check_filters,
     check_k,
     check_weights,
@@ -34,6 +36,10 @@ REFUSED = [
     ([TRAIL, "--platform", "<script>"], {"brief": TRAIL, "filters": {"platforms": ["<script>"]}}, "platform '<script>' is not a platform name"),
     ([TRAIL, "--k", "0"], {"brief": TRAIL, "k": 0}, "k is 0; ask for between 1 and"),
     ([TRAIL, "--diversity", "1.5"], {"brief": TRAIL, "diversity": 1.5}, "diversity is 1.5; use a number between 0 (off) and 1"),
+    (["--unlike", "c1"], {"unlike": ["c1"]}, "no brief and no creators to look like; give a brief, like=[creator ids], or both"),
+    ([], {}, "no brief and no creators to look like"),
+    (["--like", "c1", "--unlike", "c1"], {"like": ["c1"], "unlike": ["c1"]}, "creator 'c1' is in both like and unlike; keep it in one of them"),
+    (["--like", "   "], {"like": ["   "]}, "like: '   ' is not a creator id"),
 ]
 
 
@@ -68,6 +74,21 @@ def test_the_validator_accepts_and_normalises_good_requests():
     assert check_brief("x" * MAX_BRIEF_CHARS) == "x" * MAX_BRIEF_CHARS
     assert check_country(" gb ") == "GB" and check_country("U.S.A") == "US" and check_country("Deutschland") == "DE"
     assert check_filters(None) is None and check_weights(None) is None
+
+
+def test_lookalike_requests_need_a_brief_or_liked_creators():
+    req = validate_request(None, like=["c2", "c1", "c2"], unlike=("c9",))
+    assert req.brief is None and req.like == ("c2", "c1") and req.unlike == ("c9",)
+    assert validate_request(TRAIL).like == () and validate_request(TRAIL, unlike=["c9"]).unlike == ("c9",)
+    assert check_creator_ids(None, "like") == ()
+    with pytest.raises(RequestError, match="like is str; give a list of creator ids"):
+        check_creator_ids("c1", "like")
+    with pytest.raises(RequestError, match=f"like: {MAX_LIKED + 1} given, at most {MAX_LIKED}"):
+        check_creator_ids([f"c{i}" for i in range(MAX_LIKED + 1)], "like")
+    with pytest.raises(RequestError, match="unlike: 5 is not a creator id"):
+        check_creator_ids(["c1", 5], "unlike")
+    with pytest.raises(RequestError, match="creator ids are at most 200"):
+        check_creator_ids(["c" * 201], "like")
 
 
 @pytest.mark.parametrize("k", [0, -1, 1001, True, 2.0, "5"])

@@ -732,3 +732,49 @@ def test_ids_with_a_slash_are_served(encoder, tmp_path):
             assert body["matches"] and all(m["creator_id"].startswith("youtube/") for m in body["matches"])
         assert c.get("/creators/youtube/no-such-creator").status_code == 404
         assert c.get("/brands/acme/no-such-brand/matches").status_code == 404
+
+
+# -- look-alikes --------------------------------------------------------------------------------
+
+
+def test_recommend_like_and_unlike_mirror_the_engine(client, store_dir, encoder, sample):
+    import pandas as pd
+
+    from matcher import Filters
+    from matcher.engine import Matcher
+
+    labels = pd.read_csv(sample.labels, dtype=str, keep_default_na=False)
+    running = sorted(labels.loc[labels["niche"] == "trail running", "creator_id"])[:3]
+    travel = sorted(labels.loc[labels["niche"] == "budget travel", "creator_id"])[:2]
+    m = Matcher(store_dir, encoder=encoder).load()
+    for body, call in (
+        ({"like": running, "unlike": travel, "k": 10}, dict(like=running, unlike=travel, k=10)),
+        ({"brief": TRAIL, "like": travel, "k": 10, "filters": {"platforms": ["instagram"]}},
+         dict(brief=TRAIL, like=travel, k=10, filters=Filters(platforms=("instagram",)))),
+    ):
+        r = client.post("/recommend", json=body)
+        assert r.status_code == 200, r.text
+        got = r.json()["matches"]
+        want = m.recommend(**call)
+        assert [x["creator_id"] for x in got] == [x.creator_id for x in want]
+        assert [x["why"] for x in got] == [x.why for x in want]
+        assert got and not {x["creator_id"] for x in got} & set(body.get("like", []) + body.get("unlike", []))
+        assert all(x["platform"] == "instagram" for x in got) or "filters" not in body
+
+
+def test_unknown_liked_creators_are_refused_in_the_engines_words(client, matcher_):
+    from matcher.request import RequestError
+
+    for field, body in (("like", {"like": ["nobody"]}), ("unlike", {"brief": TRAIL, "unlike": ["nobody"]})):
+        r = client.post("/recommend", json=body)
+        assert r.status_code == 422, r.text
+        with pytest.raises(RequestError) as engine:
+            matcher_.recommend(**body)
+        assert r.json()["message"] == str(engine.value)
+        assert r.json()["detail"][0]["loc"] == ["body", field]
+    r = client.post("/recommend", json={"unlike": ["c000001"]})
+    assert r.status_code == 422 and r.json()["message"].startswith("brief:") and "no brief and no creators to look like" in r.json()["message"]
+    r = client.post("/recommend", json={"like": ["c000001"], "unlike": ["c000001"]})
+    assert r.status_code == 422 and r.json()["message"].startswith("unlike:") and "in both like and unlike" in r.json()["message"]
+    r = client.post("/recommend", json={"like": ["c1"] * 101})
+    assert r.status_code == 422 and r.json()["message"].startswith("like:")

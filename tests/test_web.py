@@ -257,3 +257,39 @@ def test_page_draws_emoji_in_colour(server, browser):
         "\U0001F3C3\U0001F6B4",
     )
     assert coloured > 50, coloured
+
+
+def test_more_like_this_reruns_the_search_with_that_creator(server, browser):
+    from selenium.webdriver.common.by import By
+
+    d = browser
+    d.get(server + "/")
+    _wait(lambda: len(d.find_elements(By.CSS_SELECTOR, "#platform option")) > 1, what="the filters to load from /healthz")
+    d.find_element(By.ID, "brief").send_keys(BRIEF)
+    k = d.find_element(By.ID, "k")
+    k.clear()
+    k.send_keys(str(K))
+    d.find_element(By.ID, "go").click()
+    _wait(lambda: len(d.find_elements(By.CSS_SELECTOR, ".card")) == K, what="the match cards")
+    ids = "return Array.from(document.querySelectorAll('.card'), e => e.dataset.creatorId)"
+    first = d.execute_script(ids)[0]
+
+    # With the brief: the brief and the creator together, the creator itself left out.
+    d.find_element(By.CSS_SELECTOR, ".card .more-like").click()
+    expected = [m["creator_id"] for m in _api(server, {"brief": BRIEF, "like": [first], "k": K})["matches"]]
+    _wait(lambda: d.execute_script(ids) == expected, what="the look-alike cards")
+    assert first not in expected
+    assert d.find_element(By.ID, "liking").is_displayed() and "more like" in d.find_element(By.ID, "liking-text").text
+    assert all(w.text.startswith(f"looks like {first}; ") for w in d.find_elements(By.CSS_SELECTOR, ".card .why"))
+
+    # Without a brief: look-alikes alone; the × ends them, and the brief is required again.
+    d.find_element(By.ID, "brief").clear()
+    second = d.execute_script(ids)[0]
+    d.find_elements(By.CSS_SELECTOR, ".card .more-like")[0].click()
+    alone = [m["creator_id"] for m in _api(server, {"like": [second], "k": K})["matches"]]
+    _wait(lambda: d.execute_script(ids) == alone, what="the like-only cards")
+    d.find_element(By.ID, "unlike-all").click()
+    assert not d.find_element(By.ID, "liking").is_displayed()
+    assert d.execute_script("return document.getElementById('brief').required")
+    severe = [e for e in d.get_log("browser") if e.get("level") == "SEVERE"]
+    assert not severe, severe

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from matcher.config import Config
 from matcher.embed import Encoder
 from matcher.errors import ConfigError, MatcherError
+from matcher.request import RequestError
 from matcher.serve import answers
 from matcher.serve.admission import DEFAULT_TIMEOUT_S, ServiceBusy, ServiceOverloaded
 from matcher.serve.answers import field_path, match_out
@@ -168,6 +169,14 @@ def create_app(
     @app.exception_handler(ServiceOverloaded)
     async def on_overloaded(request: Request, exc: ServiceOverloaded) -> SafeJSONResponse:
         return _overloaded(service, exc)
+
+    @app.exception_handler(RequestError)
+    async def on_request(request: Request, exc: RequestError) -> SafeJSONResponse:
+        # A rule only the served snapshot can check (a liked creator that is not in it): the same
+        # words as recommend() and the command line.
+        head = str(exc).split(":", 1)[0]
+        loc = ["body", head] if head in ("like", "unlike") else ["body"]
+        return SafeJSONResponse({"detail": [{"loc": loc, "msg": str(exc), "type": "value_error"}], "message": str(exc)}, status_code=422)
 
     @app.exception_handler(MatcherError)
     async def on_store(request: Request, exc: MatcherError) -> SafeJSONResponse:

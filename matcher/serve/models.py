@@ -17,13 +17,16 @@ from matcher.request import (
     MAX_FOLLOWERS,
     MAX_ID_CHARS,
     MAX_LANGUAGES,
+    MAX_LIKED,
     MAX_PLATFORMS,
     check_brief,
     check_country,
+    check_creator_ids,
     check_diversity,
     check_filters,
     check_k,
     check_language,
+    check_lookalike,
     check_platform,
 )
 from matcher.schema import Filters
@@ -155,21 +158,45 @@ WeightsIn = create_model(
 
 
 class RecommendRequest(BaseModel):
-    """A brief and the options of one recommendation."""
+    """A brief, or creators to look like (or both), and the options of one recommendation."""
 
     model_config = ConfigDict(extra="forbid")
 
-    brief: str = Field(
-        ..., description=f"product description, at most {MAX_BRIEF_CHARS} characters", json_schema_extra={"minLength": 1, "maxLength": MAX_BRIEF_CHARS}
+    # Declared before the brief, which may be left out when ``like`` is given.
+    like: list[CreatorId] = Field(
+        default_factory=list, max_length=MAX_LIKED,
+        description="creator ids whose content the matches should resemble (look-alikes); never returned",
+    )
+    unlike: list[CreatorId] = Field(
+        default_factory=list, max_length=MAX_LIKED, description="creator ids whose content the matches should not resemble; never returned",
+    )
+    brief: str | None = Field(
+        None, validate_default=True, description=f"product description, at most {MAX_BRIEF_CHARS} characters; optional when like is given",
+        json_schema_extra={"minLength": 1, "maxLength": MAX_BRIEF_CHARS},
     )
     k: int = Field(10, strict=True, description=f"matches wanted, 1..{MAX_K}", json_schema_extra={"minimum": 1, "maximum": MAX_K})
     filters: FiltersIn = Field(default_factory=FiltersIn)
     weights: WeightsIn | None = None  # type: ignore[valid-type]
     diversity: float = Field(0.0, allow_inf_nan=False, json_schema_extra={"minimum": 0.0, "maximum": 1.0}, description="0: pure score order; above 0, trades score for variety among the creators returned")
 
+    @field_validator("like")
+    @classmethod
+    def _like(cls, v: list[str]) -> list[str]:
+        return list(check_creator_ids(v, "like"))
+
+    @field_validator("unlike")
+    @classmethod
+    def _unlike(cls, v: list[str], info: Any) -> list[str]:
+        out = list(check_creator_ids(v, "unlike"))
+        check_lookalike(True, info.data.get("like", ()), out)
+        return out
+
     @field_validator("brief")
     @classmethod
-    def _brief(cls, v: str) -> str:
+    def _brief(cls, v: str | None, info: Any) -> str | None:
+        if v is None:
+            check_lookalike(None, info.data.get("like", ()), ())
+            return None
         return check_brief(v)
 
     @field_validator("k")

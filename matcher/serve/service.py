@@ -127,7 +127,9 @@ class Service:
         snapshot reference taken up front.
         """
         served = self.current()
-        queries = self.matcher.queries([req.brief], filters=req.filters.to_filters())
+        queries = self.matcher.queries(
+            [req.brief], filters=req.filters.to_filters(), like=tuple(req.like), unlike=tuple(req.unlike), snapshot=served.snapshot,
+        )
         if time.monotonic() > deadline:
             raise ServiceBusy()
         matches = self.matcher.rank(queries, req.k, weights=weights, diversity=req.diversity, snapshot=served.snapshot)[0]
