@@ -318,10 +318,13 @@ def rank_snapshot(
     exclude = reranker.fit.exclude_brand_accounts
     for q, flt, brand in zip(queries, filters, brands):
         hits = topical_candidates(snapshot, q, pool, flt, exclude_brand_accounts=exclude)
+        # When the candidates are the brief's unfiltered best, the reranker anchors on them itself
+        # (the same computation); otherwise the anchor comes from an unfiltered search.
         same = pool == candidates and (flt is None or (not flt.active and not flt.include_brand_accounts))
-        reference = hits if same else topical_candidates(snapshot, q, candidates, None, exclude_brand_accounts=exclude)
+        anchor = None
+        if not same and reranker.rank_config.calibration != "none":
+            anchor = reranker.anchor(snapshot, q, topical_candidates(snapshot, q, candidates, None, exclude_brand_accounts=exclude))
         w = weights or (Weights.from_mapping(brand.weights, source=f"brand {brand.brand_id} weights") if brand is not None and brand.weights else None)
-        anchor = reranker.anchor(snapshot, q, reference) if reranker.rank_config.calibration != "none" else None
         out.append(reranker.rank(snapshot, q, hits, k, weights=w, brand=brand, diversity=diversity, anchor=anchor))
     return out
 
