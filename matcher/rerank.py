@@ -212,8 +212,9 @@ class Reranker:
 
     @staticmethod
     def _doubtful(snapshot: Any, rows: np.ndarray) -> np.ndarray:
-        sig = snapshot.signals
-        return (sig["credibility"].to_numpy(dtype=object)[rows] == "doubtful") if "credibility" in sig else np.zeros(len(rows), bool)
+        # From the per-snapshot match columns: no conversion of the whole column per query.
+        cols = match_columns(snapshot)
+        return cols["s:credibility"][rows] == "doubtful" if "s:credibility" in cols else np.zeros(len(rows), bool)
 
     def anchor(self, snapshot: Any, query: np.ndarray, hits: Sequence[Hit]) -> tuple[float, float]:
         """The brief's calibration anchor ``(best, tau)`` (:func:`topic_anchor`) over ``hits``, its
