@@ -194,6 +194,14 @@ def _trim_name(name: str) -> str:
     return " ".join(kept)
 
 
+def _spelling_rank(text: str) -> int:
+    """How well a spelling shows a brand's name: "Summit Trail Co" (0) before "SUMMIT TRAIL CO" (1)
+    before "summittrailco" (2)."""
+    if text.startswith("@") or not any(ch.isupper() for ch in text):
+        return 2
+    return 1 if not any(ch.islower() for ch in text) else 0
+
+
 def _is_brand_name(key: str) -> bool:
     return len(key) >= 3 and key not in NOT_BRANDS and not key.isdigit()
 
@@ -201,7 +209,7 @@ def _is_brand_name(key: str) -> bool:
 class BrandNames:
     """The brands a collection knows, to find them in texts and to name them the same way everywhere.
 
-    ``add`` names (a brand's own spelling wins over later ones for display); ``find`` gives the keys
+    ``add`` names (the best-cased spelling seen first is the one shown); ``find`` gives the keys
     of the known brands a post's words name; ``resolve`` maps an ``@handle`` to a known brand when
     it is one ("@summittrailco", "@summittrail_official") and to its own key otherwise.
     """
@@ -211,16 +219,19 @@ class BrandNames:
         self.forms_: dict[tuple[str, ...], str] = {}
         self.longest_ = 1
 
-    def add(self, names: Iterable[object], *, display: bool = True) -> BrandNames:
-        for name in names:
+    def add(self, names: Iterable[object]) -> BrandNames:
+        """Add brand names; names of several words first, so a handle of one word finds its brand."""
+        given = [n for n in names if n is not None and not (isinstance(n, float) and np.isnan(n))]
+        for name in sorted(given, key=lambda n: " " not in str(n).strip()):
             if name is None or (isinstance(name, float) and np.isnan(name)):
                 continue
             text = str(name).strip().lstrip("@#").strip()
-            key = brand_key(text)
+            key = self.resolve(text)[0] if " " not in text else brand_key(text)
             if not _is_brand_name(key):
                 continue
-            if display or key not in self.display_:
-                self.display_.setdefault(key, text)
+            shown = self.display_.get(key)
+            if shown is None or _spelling_rank(str(name).strip()) < _spelling_rank(shown):
+                self.display_[key] = text if not str(name).strip().startswith("@") else "@" + text
             forms = [name_tokens(text), (_compact(text),)]
             base = name_tokens(_legal_base(text)) if " " in text else ()
             if len(base) > 1:  # "Summit Trail" and "#summittrail" name "Summit Trail Co"; "Loam" alone is a word
@@ -318,13 +329,11 @@ def detect_collaborations(
     people = {brand_key(h) for h in (handles or {}).values() if h}
     own = {cid: brand_key(h) for cid, h in (handles or {}).items() if h}
 
-    names = BrandNames()
     picked = np.flatnonzero(sponsored)
-    for i in picked:
-        names.add(_split_sponsors(sponsor[i]))
-    names.add(known)
     cues = {int(i): cue_names(text[i]) for i in picked}
-    names.add((c for found in cues.values() for c in found if not c.startswith("@")), display=False)
+    names = BrandNames().add(
+        [*known, *(s for i in picked for s in _split_sponsors(sponsor[i])), *(c for found in cues.values() for c in found if not c.startswith("@"))]
+    )
 
     rows: list[tuple] = []
     for i in picked:
@@ -338,7 +347,7 @@ def detect_collaborations(
                 found[key] = (display, source)
 
         for s in _split_sponsors(sponsor[i]):
-            k = brand_key(s)
+            k = names.resolve(s)[0] if " " not in s else brand_key(s)
             note(k, names.name(k, s), "sponsor")
         for h in _HANDLE_RE.findall(text[i]):
             key, display = names.resolve(h)

@@ -74,7 +74,8 @@ class Filters:
         object.__setattr__(self, "exclude_creators", _tuple(self.exclude_creators))
         object.__setattr__(self, "niches", tuple(dict.fromkeys(_tuple(self.niches, case="lower"))))
         mentions = (self.mentions,) if isinstance(self.mentions, str) else self.mentions
-        object.__setattr__(self, "mentions", tuple(dict.fromkeys(_tuple(mentions))))
+        # Kept as given (a blank term is refused by matcher.request, not dropped here).
+        object.__setattr__(self, "mentions", tuple(dict.fromkeys(m if isinstance(m, str) else str(m) for m in (mentions or ()))))
         if self.min_followers is not None and self.max_followers is not None and self.min_followers > self.max_followers:
             raise ValueError(
                 f"min_followers {self.min_followers} is above max_followers {self.max_followers}; swap or widen them"
