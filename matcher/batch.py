@@ -37,7 +37,7 @@ from matcher.language import detect_creator_languages
 from matcher.niches import NicheModel, Taxonomy, load_taxonomy, niche_columns, post_means, read_niche_labels
 from matcher.rerank import WEIGHTS_FILE, load_reranker
 from matcher.schema import Brand
-from matcher.collaborations import detect_collaborations
+from matcher.collaborations import collection_collaborations
 from matcher.signals import POST_SIGNAL_COLUMNS, compute_signals, post_signals_reusing, post_sums, topical_focus
 from matcher.store import (
     BRAND_NICHES_FILE,
@@ -787,14 +787,7 @@ class _Run:
     @staticmethod
     def _collaborations(tables: dict[str, pd.DataFrame], post_table: pd.DataFrame) -> pd.DataFrame:
         """Every creator's past collaborations, from its sponsored posts (:mod:`matcher.collaborations`)."""
-        cr, brands = tables["creators"], tables["brands"]
-        handles = dict(zip(cr["creator_id"].astype(str), cr["handle"].astype("string").fillna("").astype(str))) if "handle" in cr else {}
-        known: list[object] = []
-        if len(brands):
-            known += brands["name"].tolist() if "name" in brands else []
-            for names in brands["competitors"] if "competitors" in brands else ():
-                known += list(names) if names is not None and not isinstance(names, str) else [names]
-        return detect_collaborations(tables["posts"], post_table, handles=handles, known=known)
+        return collection_collaborations(tables["creators"], tables["posts"], post_table, tables["brands"])
 
     def _niches(
         self, tables: dict[str, pd.DataFrame], post_vecs: np.ndarray, offsets: np.ndarray, brand_vecs: np.ndarray, niche_vecs: np.ndarray

@@ -48,6 +48,8 @@ __all__ = [
     "BrandNames",
     "cue_names",
     "detect_collaborations",
+    "known_brand_names",
+    "collection_collaborations",
     "empty_collaborations",
     "mention_forms",
     "mentions_in",
@@ -378,6 +380,34 @@ def detect_collaborations(
         )
     logger.info("collaborations: %d in %d sponsored posts of %d creators", len(frame), len(picked), frame["creator_id"].nunique() if len(frame) else 0)
     return frame
+
+
+def known_brand_names(brands: pd.DataFrame | None) -> list[str]:
+    """The brand names a brands table gives: each brand's ``name`` and its ``competitors``."""
+    out: list[str] = []
+    if brands is None or not len(brands):
+        return out
+    if "name" in brands:
+        out += [str(n) for n in brands["name"].tolist() if isinstance(n, str) and n.strip()]
+    for names in brands["competitors"] if "competitors" in brands else ():
+        if isinstance(names, str):
+            names = [names]
+        elif names is None or (isinstance(names, float) and np.isnan(names)):
+            continue
+        out += [str(n) for n in list(names) if isinstance(n, str) and n.strip()]
+    return out
+
+
+def collection_collaborations(
+    creators: pd.DataFrame, posts: pd.DataFrame, post_table: pd.DataFrame, brands: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """:func:`detect_collaborations` over a whole collection, as the nightly batch runs it: the
+    creators' handles are people, and the brands table's names and competitors are known brands."""
+    handles = (
+        dict(zip(creators["creator_id"].astype(str), creators["handle"].astype("string").fillna("").astype(str)))
+        if "handle" in creators else {}
+    )
+    return detect_collaborations(posts, post_table, handles=handles, known=known_brand_names(brands))
 
 
 def mention_forms(term: str) -> tuple[str, ...]:

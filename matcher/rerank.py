@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from matcher.collaborations import MAX_LISTED, BrandNames, brand_key, detect_collaborations, post_tokens
+from matcher.collaborations import MAX_LISTED, BrandNames, brand_key, collection_collaborations, post_tokens
 from matcher.config import Config, FitConfig, RankConfig, Weights
 from matcher.errors import ConfigError, StoreError
 from matcher.measures import evaluate
@@ -610,14 +610,7 @@ def _collaboration_columns(snapshot: Any, creators: pd.DataFrame, posts: pd.Data
     """
     frame = getattr(snapshot, "collaborations", None)
     if frame is None:
-        brands = getattr(snapshot, "brands", None)
-        known: list[Any] = []
-        if brands is not None and len(brands):
-            known += brands["name"].tolist() if "name" in brands else []
-            for names in brands["competitors"] if "competitors" in brands else ():
-                known += list(names) if names is not None and not isinstance(names, str) else [names]
-        handles = dict(zip(creators["creator_id"].astype(str), creators["handle"].astype("string").fillna("").astype(str))) if "handle" in creators else {}
-        frame = detect_collaborations(posts, table, handles=handles, known=known)
+        frame = collection_collaborations(creators, posts, table, getattr(snapshot, "brands", None))
     rows = pd.Index(creators["creator_id"].astype(str)).get_indexer(frame["creator_id"].astype(str))
     keep = np.flatnonzero(rows >= 0)
     order = keep[np.argsort(rows[keep], kind="stable")]  # the stored order (newest first) within each creator
