@@ -84,8 +84,10 @@ _STOP = frozenset(
         "partners", "friends", "guys", "team", "new", "free", "off", "save", "thanks", "thank", "shoutout",
     }
 )
-# Endings a handle adds to a brand's name ("@trailco_official", "@roamlyhq", "@brand.us").
-_HANDLE_ENDS = ("official", "global", "brand", "store", "shop", "team", "app", "usa", "hq", "uk", "us", "co", "inc")
+# Endings a handle adds to a brand's name ("@trailco_official", "@roamlyhq", "@brand.us"); the
+# first few are dropped from any handle, the others only when what is left is a known brand.
+_HANDLE_ENDS = ("official", "global", "hq", "brand", "store", "shop", "team", "app", "usa", "uk", "us", "co", "inc")
+_ALWAYS_DROPPED = 3
 _DOMAIN_ENDS = re.compile(r"\.(?:com|org|net|io|co|tv|gg|app|shop|store|me|us|uk|de|fr|ca|au)(?:\.[a-z]{2})?$")
 
 _HANDLE_RE = re.compile(r"(?<![\w@.])@([A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_])?)")
@@ -211,13 +213,14 @@ def _is_brand_name(key: str) -> bool:
 class BrandNames:
     """The brands a collection knows, to find them in texts and to name them the same way everywhere.
 
-    ``add`` names (the best-cased spelling seen first is the one shown); ``find`` gives the keys
+    ``add`` names (the best-cased spelling, then the most used, is the one shown); ``find`` gives the keys
     of the known brands a post's words name; ``resolve`` maps an ``@handle`` to a known brand when
     it is one ("@summittrailco", "@summittrail_official") and to its own key otherwise.
     """
 
     def __init__(self) -> None:
         self.display_: dict[str, str] = {}
+        self.spellings_: dict[str, dict[str, int]] = {}
         self.forms_: dict[tuple[str, ...], str] = {}
         self.longest_ = 1
 
@@ -231,9 +234,11 @@ class BrandNames:
             key = self.resolve(text)[0] if " " not in text else brand_key(text)
             if not _is_brand_name(key):
                 continue
-            shown = self.display_.get(key)
-            if shown is None or _spelling_rank(str(name).strip()) < _spelling_rank(shown):
-                self.display_[key] = text if not str(name).strip().startswith("@") else "@" + text
+            spelling = text if not str(name).strip().startswith("@") else "@" + text
+            counts = self.spellings_.setdefault(key, {})
+            counts[spelling] = counts.get(spelling, 0) + 1
+            # Shown: the best-cased spelling, then the most used, then the first in order (whatever the input order).
+            self.display_[key] = min(counts, key=lambda s: (_spelling_rank(s), -counts[s], s))
             forms = [name_tokens(text), (_compact(text),)]
             base = name_tokens(_legal_base(text)) if " " in text else ()
             if len(base) > 1:  # "Summit Trail" and "#summittrail" name "Summit Trail Co"; "Loam" alone is a word
@@ -273,6 +278,10 @@ class BrandNames:
             if key is not None:
                 return key, self.name(key)
         key = brand_key(handle)
+        for end in _HANDLE_ENDS[:_ALWAYS_DROPPED]:
+            if key.endswith(end) and len(key) - len(end) >= 3:
+                key = key[: -len(end)]
+                break
         return key, self.name(key, "@" + handle.lstrip("@"))
 
 

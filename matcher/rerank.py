@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from matcher.collaborations import MAX_LISTED, BrandNames, brand_key, collection_collaborations, post_tokens
+from matcher.collaborations import MAX_LISTED, BrandNames, brand_key, collection_collaborations, empty_collaborations, post_tokens
 from matcher.config import Config, FitConfig, RankConfig, Weights
 from matcher.errors import ConfigError, StoreError
 from matcher.measures import evaluate
@@ -575,6 +575,8 @@ def _forget_columns(key: int, dead: weakref.ref) -> None:
 def _build_columns(snapshot: Any) -> dict[str, np.ndarray]:
     c, s, p = snapshot.creators, snapshot.signals, snapshot.posts
     table = p if {"is_sponsored", "disclosure"} <= set(p.columns) else post_signals(p)
+    if table is not p and "is_sponsored" in p:  # the stored flag wins over computing it again
+        table = table.assign(is_sponsored=p["is_sponsored"].to_numpy(dtype=bool))
     # UTC instants without their zone (numpy has none); NaT where a post has no date.
     when = pd.to_datetime(p["posted_at"], utc=True).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]") if "posted_at" in p else np.full(len(p), np.datetime64("NaT", "ns"))
     cols: dict[str, np.ndarray] = {
@@ -610,7 +612,8 @@ def _collaboration_columns(snapshot: Any, creators: pd.DataFrame, posts: pd.Data
     """
     frame = getattr(snapshot, "collaborations", None)
     if frame is None:
-        frame = collection_collaborations(creators, posts, table, getattr(snapshot, "brands", None))
+        owned = "creator_id" in posts and "post_id" in posts
+        frame = collection_collaborations(creators, posts, table, getattr(snapshot, "brands", None)) if owned else empty_collaborations()
     rows = pd.Index(creators["creator_id"].astype(str)).get_indexer(frame["creator_id"].astype(str))
     keep = np.flatnonzero(rows >= 0)
     order = keep[np.argsort(rows[keep], kind="stable")]  # the stored order (newest first) within each creator

@@ -153,6 +153,13 @@ def test_page_shows_ranked_explained_matches(server, browser, tmp_path):
         assert m["niches"], "every trail-running creator of the sample has a niche"
         assert [c.get_attribute("data-niche") for c in chips] == [n["niche_id"] for n in m["niches"]]
         assert chips[0].text == f"{m['niches'][0]['name']} {math.floor(100 * m['niches'][0]['confidence'] + 0.5)}%"
+        # "worked with": the brands of the creator's sponsored posts, as the API says them; none, no line.
+        worked = card.find_elements(By.CSS_SELECTOR, ".worked-with")
+        if m["collaborations"]:
+            assert len(worked) == 1 and worked[0].text == "worked with: " + m["worked_with"]
+            assert worked[0].get_attribute("title").splitlines()[0].startswith(m["collaborations"][0]["brand"] + " ")
+        else:
+            assert worked == [] and m["worked_with"] == ""
         posts = card.find_elements(By.CSS_SELECTOR, ".posts li")
         assert 1 <= len(posts) <= 3
         assert posts[0].text.startswith(m["evidence"][0]["text"][:40])
@@ -168,6 +175,8 @@ def test_page_shows_ranked_explained_matches(server, browser, tmp_path):
         assert drawn == pytest.approx(m["score"] * track, abs=1.5)
         # The biggest share of a brief-driven score is topical fit.
         assert max(widths, key=widths.get) == "topic"
+
+    assert any(m["collaborations"] for m in expected), "some trail-running creators of the sample have sponsored posts"
 
     legend = d.find_element(By.ID, "legend").text
     for part in ("topic", "engagement", "trust"):
@@ -188,6 +197,7 @@ def test_page_shows_ranked_explained_matches(server, browser, tmp_path):
     assert [r["creator_id"] for r in rows] == [m["creator_id"] for m in expected]
     assert [float(r["score"]) for r in rows] == pytest.approx([m["score"] for m in expected])
     assert float(rows[0]["topic_contribution"]) == pytest.approx(expected[0]["contributions"]["topic"])
+    assert [r["worked_with"] for r in rows] == [m["worked_with"] for m in expected]
 
     ARTIFACTS.mkdir(exist_ok=True)
     height = d.execute_script("return document.documentElement.scrollHeight")
