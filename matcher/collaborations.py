@@ -47,6 +47,7 @@ __all__ = [
     "post_tokens",
     "BrandNames",
     "cue_names",
+    "code_shops",
     "detect_collaborations",
     "known_brand_names",
     "collection_collaborations",
@@ -93,16 +94,30 @@ _DOMAIN_ENDS = re.compile(r"\.(?:com|org|net|io|co|tv|gg|app|shop|store|me|us|uk
 _HANDLE_RE = re.compile(r"(?<![\w@.])@([A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_])?)")
 _TOKEN_RE = re.compile(r"[@#]?[^\W_]+(?:[._'’-][^\W_]+)*", re.UNICODE)
 # A capitalised run of one to four words (letters, digits, & and a few joiners inside a word).
-_NAME = r"(@?[A-Z0-9][\w'’&.\-]*(?:[ \t]+(?:&[ \t]+)?[A-Z0-9][\w'’&.\-]*){0,3})"
+_NAME = r"(?<![\w@#/.=?&-])(@?[A-Z0-9][\w'’&.\-]*(?:[ \t]+(?:&[ \t]+)?[A-Z0-9][\w'’&.\-]*){0,3})"
 _CUES = [
     re.compile(r"(?i:\bsponsored by|\bbrought to you by|\bpowered by|\bsupported by)[ \t]+" + _NAME),
     re.compile(r"(?i:\bpartnership with|\bpartnered with|\bpartnering with|\bpartnered up with|\bin collaboration with|\bcollab with)[ \t]+" + _NAME),
     re.compile(r"(?i:\bteam(?:ing|ed)? up with|\bworking with)[ \t]+" + _NAME),
-    re.compile(r"(?i:\bthanks?(?: you)? to)[ \t]+" + _NAME + r"(?i:[ \t]+for\b)"),
+    re.compile(r"(?i:\bthanks?(?: you)?(?: so much| very much| again)? to)[ \t]+" + _NAME + r"(?i:[ \t]+for\b)"),
     re.compile(r"(?i:\bshout[ -]?out to)[ \t]+" + _NAME),
     re.compile(r"(?i:\b(?:code|coupon)[ \t]+)[A-Z0-9]{3,}(?i:[ \t]+(?:saves you [0-9]+% )?(?:at|on|for))[ \t]+" + _NAME),
     re.compile(_NAME + r"(?i:[ \t]+(?:sent me|gifted me|sponsored this|is sponsoring|for sponsoring))"),
+    # A list of partner codes: "MORPHE BRUSHES » Use code JAMES", "Jouer - use code JO15".
+    re.compile(_NAME + r"[ \t]*(?:»|-|–|—|:)[ \t]*(?i:use (?:my |the )?(?:code|coupon)\b)"),
 ]
+# A discount code, and a link near it: the shop the code is for ("use code JO15 ... brand.com").
+_CODE_RE = re.compile(r"\b(?:use|with) (?:my |the )?code\b|\b(?:discount|promo|coupon) code\b", re.IGNORECASE)
+_URL_RE = re.compile(r"(?:https?://)?(?:www\.)?((?:[a-z0-9-]+\.)+[a-z]{2,})(?=[/?#\s]|$)", re.IGNORECASE)
+#: Link shorteners and affiliate networks: their host names no brand (a network's subdomain does).
+_LINK_HOSTS = frozenset(
+    {
+        "bit", "goo", "amzn", "tinyurl", "ow", "rebrand", "smarturl", "found", "lnk", "hyperurl", "youtu", "t",
+        "fb", "instagr", "linktr", "geni", "shrsl", "rstyle", "liketoknow", "go2l", "tidd", "kit", "example",
+    }
+)
+_NETWORKS = frozenset({"refersion", "shareasale", "impactradius", "pxf", "sjv", "avantlink", "awin1", "myshopify"})
+_CODE_WINDOW = 160
 
 
 @lru_cache(maxsize=65536)
@@ -181,6 +196,36 @@ def cue_names(text: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def code_shops(text: str) -> list[str]:
+    """Host names of the links within :data:`_CODE_WINDOW` characters of a discount code in ``text``
+    ("use code JO15 at https://www.summit-trail.com/x" gives ``summit-trail``): the shops the codes
+    are for. Shorteners, platforms and affiliate networks name no shop (a network's subdomain does)."""
+    out = []
+    for m in _CODE_RE.finditer(text):
+        lo, hi = max(0, m.start() - _CODE_WINDOW), m.end() + _CODE_WINDOW
+        window = text[lo:hi]
+        best = None
+        for u in _URL_RE.finditer(window):
+            labels = u.group(1).lower().split(".")
+            if len(labels) < 2:
+                continue
+            core = labels[:-1]  # without the top-level domain
+            if len(core) >= 2 and core[-1] in _NETWORKS:
+                name = core[-2]
+            elif core[-1] in _NETWORKS or core[-1] in _LINK_HOSTS:
+                continue
+            else:
+                name = core[-1] if core[-1] not in ("co", "com") or len(core) < 2 else core[-2]
+            if brand_key(name) in NOT_BRANDS or len(name) < 3:
+                continue
+            distance = abs(lo + u.start() - m.start())
+            if best is None or distance < best[0]:
+                best = (distance, name)
+        if best is not None:
+            out.append(best[1])
+    return list(dict.fromkeys(out))
+
+
 def _trim_name(name: str) -> str:
     words = name.split()
     kept: list[str] = []
@@ -240,6 +285,8 @@ class BrandNames:
             # Shown: the best-cased spelling, then the most used, then the first in order (whatever the input order).
             self.display_[key] = min(counts, key=lambda s: (_spelling_rank(s), -counts[s], s))
             forms = [name_tokens(text), (_compact(text),)]
+            if "&" in text:  # a handle drops the ampersand: "Chapter & Verse" is @chapterverse
+                forms.append((_compact(text.replace("&", " ")),))
             base = name_tokens(_legal_base(text)) if " " in text else ()
             if len(base) > 1:  # "Summit Trail" and "#summittrail" name "Summit Trail Co"; "Loam" alone is a word
                 forms += [base, (key,)]
@@ -342,8 +389,12 @@ def detect_collaborations(
 
     picked = np.flatnonzero(sponsored)
     cues = {int(i): cue_names(text[i]) for i in picked}
+    shops = {int(i): code_shops(text[i]) for i in picked}
     names = BrandNames().add(
-        [*known, *(s for i in picked for s in _split_sponsors(sponsor[i])), *(c for found in cues.values() for c in found if not c.startswith("@"))]
+        [
+            *known, *(s for i in picked for s in _split_sponsors(sponsor[i])),
+            *(c for found in cues.values() for c in found if not c.startswith("@")), *(s for found in shops.values() for s in found),
+        ]
     )
 
     rows: list[tuple] = []
@@ -370,6 +421,11 @@ def detect_collaborations(
                 continue
             k = brand_key(c)
             note(k, names.name(k, c), "name")
+        for s in shops.get(i, ()):
+            k = names.resolve(s)[0]
+            # "ofracosmetics.com" next to "OFRA » use code ..." is the same brand, not a second one
+            if not any(k.startswith(f) and len(f) >= 3 for f in found):
+                note(k, names.name(k, s), "name")
         for k in names.find(post_tokens(text[i])):
             if k in people and k != mine and not any(k == brand_key(c) for c in cues.get(i, ())):
                 # another creator's handle written out is a person, unless a cue names it

@@ -506,11 +506,11 @@ def worked_with_column(collaborations: pd.DataFrame | None, creator_ids: pd.Seri
     if collaborations is not None and len(collaborations):
         when = pd.to_datetime(collaborations["posted_at"], utc=True)
         days = when.dt.strftime("%Y-%m-%d").where(when.notna(), None)
-        frame = collaborations.assign(_day=days)
+        frame = collaborations.assign(day=days)
         wanted = set(creator_ids.astype(str))
         for cid, grp in frame[frame["creator_id"].astype(str).isin(wanted)].groupby("creator_id", sort=False):
             lines[str(cid)] = worked_with([
-                Collaboration(brand=str(r.brand), date=r._day, disclosed=bool(r.disclosed), source=str(r.source), post_id=str(r.post_id))
+                Collaboration(brand=str(r.brand), date=r.day, disclosed=bool(r.disclosed), source=str(r.source), post_id=str(r.post_id))
                 for r in grp.itertuples(index=False)
             ])
     return pd.Series([lines.get(str(c), "") for c in creator_ids], index=creator_ids.index, dtype=object)
