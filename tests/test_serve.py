@@ -332,7 +332,13 @@ def test_brand_matches_are_the_stored_ones(client, store_dir, snap):
     assert body["matches"][0]["components"]["topic"] == pytest.approx(stored["topic"].iat[0])
     assert body["matches"][0]["score"] == pytest.approx(stored["score"].iat[0])
     assert body["matches"][0]["handle"]
-    assert len(client.get(f"/brands/{brand}/matches").json()["matches"]) == min(50, len(stored))
+    # The stored matches say whom each creator worked with, as a recommendation's matches do.
+    from matcher.rerank import collaborations_of, worked_with
+
+    everyone = client.get(f"/brands/{brand}/matches").json()["matches"]
+    assert len(everyone) == min(50, len(stored))
+    assert [m["worked_with"] for m in everyone] == [worked_with(collaborations_of(snap, snap.index.row_of(m["creator_id"]))) for m in everyone]
+    assert any(m["worked_with"] for m in everyone)
 
 
 def test_healthz_reports_the_served_snapshot(client, snap):

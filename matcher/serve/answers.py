@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from matcher.engine import filter_columns
-from matcher.rerank import worked_with
+from matcher.rerank import collaborations_of, worked_with
 from matcher.schema import Match
 from matcher.serve.models import (
     BrandMatchesResponse,
@@ -189,6 +189,7 @@ def brand_matches(service: Service, brand_id: str, k: int, deadline: float) -> B
                 penalty=plain(r.get("penalty")),
                 weak=bool(r.get("weak", False)),
                 why=str(r["why"]),
+                worked_with=worked_with(collaborations_of(snap, row)) if row is not None else "",
             )
         )
     return BrandMatchesResponse(

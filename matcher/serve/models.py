@@ -395,6 +395,7 @@ class StoredMatch(BaseModel):
     penalty: float | None = None
     weak: bool = Field(False, description="the topic component is below the relevance floor: off the brief's topic")
     why: str
+    worked_with: str = Field("", description="the brands the creator worked with, in one line (as on a recommendation's match)")
 
 
 class BrandMatchesResponse(BaseModel):
