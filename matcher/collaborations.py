@@ -106,6 +106,18 @@ _CUES = [
     # A list of partner codes: "MORPHE BRUSHES » Use code JAMES", "Jouer - use code JO15".
     re.compile(_NAME + r"[ \t]*(?:»|-|–|—|:)[ \t]*(?i:use (?:my |the )?(?:code|coupon)\b)"),
 ]
+# Words each cue needs (lower case): a text without them skips the cue's pattern.
+_CUE_WORDS = [
+    ("sponsored by", "brought to you by", "powered by", "supported by"),
+    ("partnership with", "partnered with", "partnering with", "partnered up with", "collaboration with", "collab with"),
+    ("up with", "working with"),
+    (" to ",),
+    ("shout",),
+    ("code", "coupon"),
+    ("sent me", "gifted me", "sponsored this", "is sponsoring", "for sponsoring"),
+    ("use",),
+]
+_SPLIT = re.compile(r"[^0-9a-z]+")
 # A discount code, and a link near it: the shop the code is for ("use code JO15 ... brand.com").
 _CODE_RE = re.compile(r"\b(?:use|with) (?:my |the )?code\b|\b(?:discount|promo|coupon) code\b", re.IGNORECASE)
 _URL_RE = re.compile(r"(?:https?://)?(?:www\.)?((?:[a-z0-9-]+\.)+[a-z]{2,})(?=[/?#\s]|$)", re.IGNORECASE)
@@ -132,9 +144,11 @@ def _legal_base(name: str) -> str:
 
 def _fold(text: str) -> str:
     """NFKC, accents removed, case folded, ``&`` as ``and``."""
-    t = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", str(text)))
-    t = "".join(ch for ch in t if not unicodedata.combining(ch)).casefold()
-    return t.replace("&", " and ").replace("’", "'")
+    t = str(text)
+    if not t.isascii():  # most texts are: they skip the Unicode passes
+        t = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", t))
+        t = "".join(ch for ch in t if not unicodedata.combining(ch))
+    return t.casefold().replace("&", " and ").replace("’", "'")
 
 
 def brand_key(name: object) -> str:
@@ -145,7 +159,12 @@ def brand_key(name: object) -> str:
     """
     if name is None or (isinstance(name, float) and np.isnan(name)):
         return ""
-    raw = str(name).strip().lstrip("@#").strip()
+    return _brand_key(str(name))
+
+
+@lru_cache(maxsize=262144)
+def _brand_key(name: str) -> str:
+    raw = name.strip().lstrip("@#").strip()
     if not raw:
         return ""
     low = raw.lower()
@@ -171,14 +190,16 @@ def post_tokens(text: str) -> list[str]:
     a web address also gives each part of its host and path (``shop.example/summit-trail`` gives
     ``shop``, ``example``, ``summit``, ``trail`` and ``summittrail``)."""
     out: list[str] = []
-    for m in _TOKEN_RE.finditer(_fold(text)):
-        tok = m.group(0)
+    for tok in _TOKEN_RE.findall(_fold(text)):
+        if tok.isalnum() and tok.isascii():
+            out.append(tok)
+            continue
         if tok[0] in "@#":
             c = _compact(tok)
             if c:
                 out.append(c)
             continue
-        parts = [p for p in re.split(r"[^0-9a-z]+", tok) if p]
+        parts = [p for p in _SPLIT.split(tok) if p]
         out.extend(parts)
         if len(parts) > 1 and any(ch in tok for ch in "-._"):
             out.append("".join(parts))
@@ -188,7 +209,10 @@ def post_tokens(text: str) -> list[str]:
 def cue_names(text: str) -> list[str]:
     """The capitalised names that follow (or precede) a sponsorship cue in ``text``, as written."""
     out = []
-    for pattern in _CUES:
+    low = text.lower()
+    for words, pattern in zip(_CUE_WORDS, _CUES):
+        if not any(w in low for w in words):
+            continue
         for m in pattern.finditer(text):
             name = _trim_name(m.group(1))
             if name:
@@ -383,7 +407,10 @@ def detect_collaborations(
     disclosure = np.asarray(post_table["disclosure"], dtype="float64")
     disclosed = has_sponsor | (np.nan_to_num(disclosure, nan=0.0) > 0)
     creators = posts["creator_id"].astype(str).to_numpy()
-    when = pd.to_datetime(posts["posted_at"], utc=True) if "posted_at" in posts else pd.Series(pd.NaT, index=posts.index, dtype="datetime64[ns, UTC]")
+    post_ids = posts["post_id"].astype(str).to_numpy()
+    when = (
+        pd.to_datetime(posts["posted_at"], utc=True) if "posted_at" in posts else pd.Series(pd.NaT, index=posts.index, dtype="datetime64[ns, UTC]")
+    ).to_numpy(dtype=object)
     people = {brand_key(h) for h in (handles or {}).values() if h}
     own = {cid: brand_key(h) for cid, h in (handles or {}).items() if h}
 
@@ -431,9 +458,9 @@ def detect_collaborations(
                 # another creator's handle written out is a person, unless a cue names it
                 continue
             note(k, names.name(k), "name")
-        stamp = when.iloc[i]
+        stamp = when[i]
         for key, (display, source) in found.items():
-            rows.append((cid, str(posts["post_id"].iloc[i]), display, key, stamp, bool(disclosed[i]), source))
+            rows.append((cid, post_ids[i], display, key, stamp, bool(disclosed[i]), source))
     frame = _frame(rows)
     if len(frame):
         order = frame["source"].map({s: j for j, s in enumerate(SOURCES)})

@@ -303,3 +303,22 @@ def test_more_like_this_reruns_the_search_with_that_creator(server, browser):
     assert d.execute_script("return document.getElementById('brief').required")
     severe = [e for e in d.get_log("browser") if e.get("level") == "SEVERE"]
     assert not severe, severe
+
+
+def test_mentions_field_keeps_the_creators_who_name_a_brand(server, browser):
+    from selenium.webdriver.common.by import By
+
+    d = browser
+    d.get(server + "/")
+    _wait(lambda: len(d.find_elements(By.CSS_SELECTOR, "#platform option")) > 1, what="the filters to load from /healthz")
+    d.find_element(By.ID, "brief").send_keys(BRIEF)
+    k = d.find_element(By.ID, "k")
+    k.clear()
+    k.send_keys(str(K))
+    d.find_element(By.ID, "mentions").send_keys("Halcyon Skin, @scree_running")
+    d.find_element(By.ID, "go").click()
+    expected = [m["creator_id"] for m in _api(server, {"brief": BRIEF, "k": K, "filters": {"mentions": ["Halcyon Skin", "@scree_running"]}})["matches"]]
+    everyone = [m["creator_id"] for m in _api(server, {"brief": BRIEF, "k": K})["matches"]]
+    assert expected and expected != everyone
+    ids = "return Array.from(document.querySelectorAll('.card'), e => e.dataset.creatorId)"
+    _wait(lambda: d.execute_script(ids) == expected, what="the cards of creators naming the brands")
