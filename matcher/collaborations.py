@@ -16,14 +16,16 @@ and when a post names the same brand twice the first of them wins:
     X", "partnership with X", "thanks to X for", "X sent me", "code ABC at X"), or any brand the
     collection knows (brand names and competitors of the brands table, sponsors of the sponsor
     column, names found after cues in any post), as words, a ``#hashtag``, a handle or a web address.
+    A partner-code list ("MORPHE » use code JO") is a cue too, and so is the shop a link next to a
+    discount code points to (:func:`code_shops`).
 
 Brand names are compared by :func:`brand_key`: case, accents, punctuation and spacing, a leading
 ``@`` or ``#``, a web domain's ending and a company's legal form ("Inc.", "Co", "GmbH", through the
 cleanco package) make no difference, so ``"Summit Trail Co"``, ``"@summittrail"`` and
 ``"SUMMIT TRAIL"`` are one brand.
 
-:func:`mention_mask` answers ``Filters(mentions=...)``: creators with any post (sponsored or not)
-that names a term, compared the same way.
+``Filters(mentions=...)`` keeps the creators with any post (sponsored or not) that names a term:
+:func:`mention_forms` of the term found in :func:`mentions_in` of the post, words compared as above.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ NOT_BRANDS = frozenset(
     {
         "youtube", "instagram", "tiktok", "twitter", "x", "facebook", "snapchat", "twitch", "patreon",
         "discord", "reddit", "pinterest", "linkedin", "threads", "spotify", "soundcloud", "itunes",
-        "applemusic", "google", "gmail", "amazon", "amzn", "bitly", "linktree", "linktr", "ko-fi", "kofi",
+        "applemusic", "google", "gmail", "amazon", "amzn", "bitly", "linktree", "linktr", "kofi",
         "paypal", "venmo", "cashapp", "merch", "shop", "store", "http", "https", "www",
     }
 )
