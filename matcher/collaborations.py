@@ -16,7 +16,7 @@ and when a post names the same brand twice the first of them wins:
     X", "partnership with X", "thanks to X for", "X sent me", "code ABC at X"), or any brand the
     collection knows (brand names and competitors of the brands table, sponsors of the sponsor
     column, names found after cues in any post), as words, a ``#hashtag``, a handle or a web address.
-    A partner-code list ("MORPHE » use code JO") is a cue too, and so is the shop a link next to a
+    A partner-code list ("PEAKLINE » use code JO") is a cue too, and so is the shop a link next to a
     discount code points to (:func:`code_shops`).
 
 Brand names are compared by :func:`brand_key`: case, accents, punctuation and spacing, a leading
@@ -105,7 +105,7 @@ _CUES = [
     re.compile(r"(?i:\bshout[ -]?out to)[ \t]+" + _NAME),
     re.compile(r"(?i:\b(?:code|coupon)[ \t]+)[A-Z0-9]{3,}(?i:[ \t]+(?:saves you [0-9]+% )?(?:at|on|for))[ \t]+" + _NAME),
     re.compile(_NAME + r"(?i:[ \t]+(?:sent me|gifted me|sponsored this|is sponsoring|for sponsoring))"),
-    # A list of partner codes: "MORPHE BRUSHES » Use code JAMES", "Jouer - use code JO15".
+    # A list of partner codes: "SUMMIT TRAIL » Use code JO", "Peakline - use code JO15".
     re.compile(_NAME + r"[ \t]*(?:»|-|–|—|:)[ \t]*(?i:use (?:my |the )?(?:code|coupon)\b)"),
 ]
 # Words each cue needs (lower case): a text without them skips the cue's pattern.
@@ -452,7 +452,7 @@ def detect_collaborations(
             note(k, names.name(k, c), "name")
         for s in shops.get(i, ()):
             k = names.resolve(s)[0]
-            # "ofracosmetics.com" next to "OFRA » use code ..." is the same brand, not a second one
+            # "peaklinegear.com" next to "PEAKLINE » use code ..." is the same brand, not a second one
             if not any(k.startswith(f) and len(f) >= 3 for f in found):
                 note(k, names.name(k, s), "name")
         for k in names.find(post_tokens(text[i])):
