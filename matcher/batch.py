@@ -37,9 +37,11 @@ from matcher.language import detect_creator_languages
 from matcher.niches import NicheModel, Taxonomy, load_taxonomy, niche_columns, post_means, read_niche_labels
 from matcher.rerank import WEIGHTS_FILE, load_reranker
 from matcher.schema import Brand
+from matcher.collaborations import collection_collaborations
 from matcher.signals import POST_SIGNAL_COLUMNS, compute_signals, post_signals_reusing, post_sums, topical_focus
 from matcher.store import (
     BRAND_NICHES_FILE,
+    COLLABORATIONS_FILE,
     FORMAT_VERSION,
     MATCHES_FILE,
     Checkpoints,
@@ -70,7 +72,7 @@ STAGES = ("ingest", "embed", "index", "signals", "rank")
 #: niches and file layouts. Raise it with any change to the code that changes a run's outputs; runs
 #: of another version then resume no checkpoint and reuse no post signal. (Code changes that leave
 #: the outputs as they are, such as docs or speed, keep it.)
-OUTPUT_VERSION = 1
+OUTPUT_VERSION = 2
 
 
 class AuditError(MatcherError):
@@ -455,12 +457,13 @@ class _Run:
         signalled, signals_info = self._stage("signals", lambda: self._signals(tables, posts, focus, post_vecs, offsets, brand_vecs, niche_vecs))
         signals = read_parquet_bytes(signalled["signals.parquet"])
         posts = read_parquet_bytes(signalled["posts.parquet"])
+        collaborations = read_parquet_bytes(signalled[COLLABORATIONS_FILE])
         del signalled
         tables.pop("comments", None)
         tables.pop("posts", None)  # the snapshot serves the embedded posts, read back just above
 
         brands = tables.get("brands", pd.DataFrame())
-        snap = Snapshot(self.snapshot_id, cr, signals, posts, post_vecs, offsets, index, brands, manifest={})
+        snap = Snapshot(self.snapshot_id, cr, signals, posts, post_vecs, offsets, index, brands, manifest={}, collaborations=collaborations)
         ranked, rank_info = self._stage("rank", lambda: self._rank(snap, brand_vecs))
         matches = read_parquet_bytes(ranked[MATCHES_FILE])
 
@@ -774,8 +777,17 @@ class _Run:
         posts = posts.copy()
         for col in POST_SIGNAL_COLUMNS:
             posts[col] = table[col].to_numpy()[at]
-        files = {"signals.parquet": parquet_bytes(sig), "posts.parquet": parquet_bytes(posts), BRAND_NICHES_FILE: parquet_bytes(brand_niches), **model.to_files()}
-        return files, {"post_signals_reused": reused, "niches": niche_info}
+        collaborations = self._collaborations(tables, table)
+        files = {
+            "signals.parquet": parquet_bytes(sig), "posts.parquet": parquet_bytes(posts), BRAND_NICHES_FILE: parquet_bytes(brand_niches),
+            COLLABORATIONS_FILE: parquet_bytes(collaborations), **model.to_files(),
+        }
+        return files, {"post_signals_reused": reused, "niches": niche_info, "collaborations": len(collaborations)}
+
+    @staticmethod
+    def _collaborations(tables: dict[str, pd.DataFrame], post_table: pd.DataFrame) -> pd.DataFrame:
+        """Every creator's past collaborations, from its sponsored posts (:mod:`matcher.collaborations`)."""
+        return collection_collaborations(tables["creators"], tables["posts"], post_table, tables["brands"])
 
     def _niches(
         self, tables: dict[str, pd.DataFrame], post_vecs: np.ndarray, offsets: np.ndarray, brand_vecs: np.ndarray, niche_vecs: np.ndarray

@@ -67,11 +67,13 @@ def _filters(args: argparse.Namespace):
         include_brand_accounts=args.include_brand_accounts,
         min_trust=args.min_trust,
         niches=tuple(args.niche or ()),
+        mentions=tuple(args.mention or ()),
     )
 
 
 def _cmd_recommend(args: argparse.Namespace) -> int:
     from matcher.engine import Matcher
+    from matcher.rerank import worked_with
     from matcher.request import validate_request
 
     try:
@@ -97,6 +99,8 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
         if x.niches:
             print("     niches: " + ", ".join(f"{n.niche_id} {n.confidence:.2f}" for n in x.niches))
         print(f"     {x.why}")
+        if x.collaborations:
+            print(f"     worked with: {worked_with(x.collaborations)}")
     return 0
 
 
@@ -161,12 +165,15 @@ def _no_matches_message(brand: str, store: Path, names: dict[str, str], with_mat
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    from matcher.rerank import worked_with_column
     from matcher.store import Store
 
     from matcher.text import spreadsheet_safe_frame
 
     st = Store(args.store)
-    frame = st.read_matches(st.resolve()).drop(columns=["why"])
+    sid = st.resolve()
+    frame = st.read_matches(sid).drop(columns=["why"])
+    frame.insert(frame.columns.get_loc("weak") + 1, "worked_with", worked_with_column(st.read_collaborations(sid), frame["creator_id"]))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     # Ids come from the input files: a creator id such as "=HYPERLINK(...)" must stay text in a spreadsheet.
@@ -406,6 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--include-brand-accounts", action="store_true", help="let accounts recognised as brands be returned")
     r.add_argument("--min-trust", type=float, help="only creators with a trust score at least this (0..1)")
     r.add_argument("--niche", action="append", help="only creators assigned this niche id (repeatable: any of them; 'matcher niches' lists the ids)")
+    r.add_argument("--mention", action="append", metavar="NAME", help="only creators with a post naming this brand or category, in any case, spacing, @handle or #hashtag (repeatable: any of them)")
     r.add_argument("--diversity", type=float, default=0.0, help="0 (off) to 1: variety among the top k (MMR)")
     r.set_defaults(func=_cmd_recommend)
 

@@ -262,7 +262,7 @@ class FitConfig:
 
     min_followers: int = 1_000  # the micro-influencer band, unless a brand sets its own
     max_followers: int = 100_000  # top of the default follower band
-    competitor_days: int = 90  # sponsored posts for a competitor within this window conflict
+    competitor_days: int = 90  # a collaboration with a competitor this many days before the newest post, or later, conflicts
     conflict_penalty: float = 0.5  # score multiplier for a competitor conflict
     unsafe_penalty: float = 0.5  # score multiplier for posts in an unsafe category
     exclude_brand_accounts: bool = True  # leave out accounts recognised as brands unless a filter lets them in

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from matcher.collaborations import mention_forms, mentions_in
 from matcher.config import Config, RankConfig, Weights
 from matcher.embed import CachingEncoder, Encoder, encode_briefs
 from matcher.errors import NotFittedError
@@ -60,6 +61,8 @@ class FilterColumns:
         self.signals = snapshot.signals
         self.index = getattr(snapshot, "index", None)
         self.niche_model = getattr(snapshot, "niche_model", None)
+        self.posts = getattr(snapshot, "posts", None)
+        self.post_offsets = getattr(snapshot, "post_offsets", None)
         self.size = len(self.creators)
         self._codes: dict[str, tuple[np.ndarray, pd.Index]] = {}
 
@@ -114,6 +117,29 @@ class FilterColumns:
         out = np.zeros(self.size, dtype=bool)
         for w in wanted:
             out |= (ids == w).any(axis=1)
+        return out
+
+    @cached_property
+    def post_words(self) -> np.ndarray:
+        """Every post's words as :func:`matcher.collaborations.mentions_in` gives them, built on the
+        first ``mentions`` filter and kept with the snapshot."""
+        if self.posts is None or "text" not in self.posts:
+            return np.zeros(0, dtype=object)
+        return mentions_in(self.posts["text"].astype("string").fillna("").astype(str))
+
+    def mentions(self, terms: Sequence[str]) -> np.ndarray:
+        """Rows of the creators with a post that names any of ``terms`` (:func:`matcher.collaborations.mention_forms`)."""
+        out = np.zeros(self.size, dtype=bool)
+        words, offsets = self.post_words, self.post_offsets
+        if not len(words) or offsets is None:
+            return out
+        series = pd.Series(words, dtype=object)
+        hit = np.zeros(len(words), dtype=bool)
+        for term in terms:
+            for form in mention_forms(term):
+                hit |= series.str.contains(form, regex=False).to_numpy(dtype=bool)
+        rows = np.searchsorted(np.asarray(offsets), np.flatnonzero(hit), side="right") - 1
+        out[rows] = True
         return out
 
     def codes(self, column: str) -> tuple[np.ndarray, pd.Index]:
@@ -185,7 +211,10 @@ def filter_columns(snapshot: Snapshot) -> FilterColumns:
     if entry is not None:
         ref, cols = entry
         # The frames are compared too: a snapshot whose tables were replaced gets fresh columns.
-        if ref() is snapshot and cols.creators is snapshot.creators and cols.signals is snapshot.signals and cols.index is getattr(snapshot, "index", None):
+        if (
+            ref() is snapshot and cols.creators is snapshot.creators and cols.signals is snapshot.signals
+            and cols.index is getattr(snapshot, "index", None) and cols.posts is getattr(snapshot, "posts", None)
+        ):
             return cols
     cols = FilterColumns(snapshot)
     try:
@@ -228,6 +257,8 @@ def filter_mask(snapshot: Snapshot, filters: Filters | None, *, exclude_brand_ac
         mask &= cols.isin("platform", filters.platforms)
     if filters.niches:
         mask &= cols.has_niche(filters.niches)
+    if filters.mentions:
+        mask &= cols.mentions(filters.mentions)
     if filters.exclude_creators:
         mask[cols.rows_of(filters.exclude_creators)] = False
     return mask

@@ -256,6 +256,7 @@ def _without(
         manifest={},
         niche_model=snap.niche_model,
         brand_niches=snap.brand_niches,
+        collaborations=None if snap.collaborations is None else snap.collaborations[~snap.collaborations["creator_id"].astype(str).isin(sorted(removed))].reset_index(drop=True),
     )
     index = slim.index
     files = snapshot_files(slim)

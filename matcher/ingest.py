@@ -109,6 +109,7 @@ POST_COLUMNS: tuple[str, ...] = (
     "views",
     "shares",
     "sponsored",
+    "sponsor",
 )
 BRAND_COLUMNS: tuple[str, ...] = (
     "brand_id",
@@ -664,6 +665,37 @@ def _flag_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
     return out
 
 
+#: The longest sponsor name kept: a brand's name, not a caption.
+MAX_SPONSOR_CHARS = 100
+
+
+def _sponsor_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
+    """The optional paid-partnership sponsor: a brand name (several separated by ``|``), NA when blank.
+
+    A list or object, a value with no letter or digit, a yes/no value (the flag belongs in
+    ``sponsored``) or a name longer than :data:`MAX_SPONSOR_CHARS` is blanked; the row stays.
+    """
+    nonscalar = _flag_nonscalar(raw, field, q)
+    text = normalize_series(raw.mask(nonscalar, None) if nonscalar.any() else raw, max_chars=4 * MAX_SPONSOR_CHARS)
+    text = text.astype("string").str.strip()
+    text = text.mask(text == "")
+    values = text.to_numpy(dtype=object, na_value=None)
+    present = text.notna().to_numpy()
+    lowered = text.str.lower()
+    yes_no = _to_mask(lowered.isin(_TRUE) | lowered.isin(_FALSE))
+    no_name = present & ~_to_mask(text.str.contains(r"[^\W_]", regex=True))
+    too_long = present & _to_mask(text.str.len() > MAX_SPONSOR_CHARS)
+    fix = "write the sponsoring brand's name (several separated by |), or leave it blank"
+    q.blank(present & yes_no, field, lambda i: f"'{field}' is {_show(values[i])}, a yes/no value: put the flag in 'sponsored', and here {fix}")
+    q.blank(present & no_name & ~yes_no, field, lambda i: f"'{field}' is {_show(values[i])}, which names no brand; {fix}")
+    q.blank(
+        present & too_long & ~no_name & ~yes_no,
+        field,
+        lambda i: f"'{field}' is {len(values[i])} characters, longer than a brand name ({MAX_SPONSOR_CHARS}); {fix}",
+    )
+    return text.mask(yes_no | no_name | too_long)
+
+
 _TIME_DTYPE = "datetime64[ns, UTC]"
 _TIME_EXAMPLE = "write e.g. 2026-10-03T14:22:00Z"
 
@@ -1138,6 +1170,7 @@ def load_posts(
         "views": _count_column(_raw(raw, "views"), "views", q),
         "shares": _count_column(_raw(raw, "shares"), "shares", q),
         "sponsored": _flag_column(_raw(raw, "sponsored"), "sponsored", q),
+        "sponsor": _sponsor_column(_raw(raw, "sponsor"), "sponsor", q),
     }
     _mark_duplicates(ids, "post_id", q)
     return _finish("posts", path, raw, columns, ids, q)

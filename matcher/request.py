@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from matcher.codes import COUNTRY_HINT, LANGUAGE_HINT, country_code, language_code
+from matcher.collaborations import mention_forms
 from matcher.config import Weights
 from matcher.errors import ConfigError, MatcherError
 from matcher.schema import Filters
@@ -32,6 +33,9 @@ __all__ = [
     "MAX_PLATFORMS",
     "MAX_ID_CHARS",
     "MAX_LIKED",
+    "MAX_MENTIONS",
+    "MAX_MENTION_CHARS",
+    "check_mention",
     "check_brief",
     "check_creator_ids",
     "check_lookalike",
@@ -58,6 +62,9 @@ MAX_PLATFORMS = 20
 MAX_ID_CHARS = 200
 #: Creators one look-alike request may name in ``like`` (and, separately, in ``unlike``).
 MAX_LIKED = 100
+#: Brand or category names one request may ask creators to mention, and the characters of each.
+MAX_MENTIONS = 20
+MAX_MENTION_CHARS = 100
 
 _PLATFORM_RE = re.compile(r"[a-z0-9_.-]{1,40}")
 
@@ -194,6 +201,22 @@ def check_platform(name: object) -> str:
     return text
 
 
+def check_mention(term: object) -> str:
+    """A ``mentions`` term: a brand or category name of at most :data:`MAX_MENTION_CHARS` characters
+    with a letter or digit (``"Summit Trail Co"``, ``"@summittrail"``, ``"trail running"``).
+
+    Raises:
+        RequestError: not text, too long, or no words once normalised.
+    """
+    if not isinstance(term, str):
+        raise RequestError(f"mentions: {term!r} is not text; give brand or category names such as \"Summit Trail Co\" or \"trail running\"")
+    if len(term) > MAX_MENTION_CHARS:
+        raise RequestError(f"mentions: a term of {len(term)} characters; a brand or category name is at most {MAX_MENTION_CHARS}")
+    if not mention_forms(normalize_text(term, max_chars=MAX_MENTION_CHARS)):
+        raise RequestError(f"mentions: {term!r} has no letters or digits; give a brand or category name such as \"Summit Trail Co\"")
+    return term.strip()
+
+
 def _bounded(values: Iterable[Any], what: str, limit: int) -> list[Any]:
     out = list(values)
     if len(out) > limit:
@@ -224,6 +247,7 @@ def check_filters(filters: Filters | None) -> Filters | None:
         countries=tuple(dict.fromkeys(check_country(c) for c in _bounded(filters.countries, "countries", MAX_COUNTRIES))),
         languages=tuple(dict.fromkeys(check_language(c) for c in _bounded(filters.languages, "languages", MAX_LANGUAGES))),
         platforms=tuple(dict.fromkeys(check_platform(c) for c in _bounded(filters.platforms, "platforms", MAX_PLATFORMS))),
+        mentions=tuple(dict.fromkeys(check_mention(t) for t in _bounded(filters.mentions, "mentions", MAX_MENTIONS))),
     )
 
 

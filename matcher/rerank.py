@@ -6,7 +6,6 @@ import json
 import logging
 import math
 import os
-import re
 import weakref
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
@@ -16,11 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from matcher.collaborations import MAX_LISTED, BrandNames, brand_key, collection_collaborations, empty_collaborations, post_tokens
 from matcher.config import Config, FitConfig, RankConfig, Weights
 from matcher.errors import ConfigError, StoreError
 from matcher.measures import evaluate
 from matcher.niches import niche_arrays
-from matcher.schema import Brand, Evidence, Hit, Match
+from matcher.schema import Brand, Collaboration, Evidence, Hit, Match
 from matcher.signals import SEVERITY, band_fit, parse_reasons, post_signals, split_flags
 from matcher.text import brief_text
 
@@ -34,6 +34,9 @@ __all__ = [
     "Reranker",
     "match_columns",
     "explain",
+    "worked_with",
+    "worked_with_column",
+    "collaborations_of",
     "engagement_standing",
     "train_weights",
     "save_weights",
@@ -263,28 +266,46 @@ class Reranker:
             "topic_fit": calibrate_topic(topic, self.rank_config, reference=~doubtful, anchor=anchor),
         }
 
-    def _conflicts(self, snapshot: Any, rows: np.ndarray, brand: Brand | None) -> list[tuple[str, ...]]:
-        """Competitors each creator made a sponsored post for within ``fit.competitor_days``."""
+    def _conflicts(self, snapshot: Any, rows: np.ndarray, brand: Brand | None) -> list[tuple[Collaboration, ...]]:
+        """Each creator's collaborations with the brand's competitors within ``fit.competitor_days``
+        of the collection's newest post: the newest one per competitor, named as the brand lists it.
+
+        A collaboration is one of the creator's stored collaborations (:mod:`matcher.collaborations`)
+        whose brand is a competitor by :func:`~matcher.collaborations.brand_key`, or a sponsored post
+        of the creator that names a competitor the collection did not know when it was stored.
+        An undated post is never recent.
+        """
         if brand is None or not brand.competitors:
             return [() for _ in rows]
         cols = match_columns(snapshot)
-        pattern = re.compile(r"\b(" + "|".join(re.escape(c) for c in brand.competitors) + r")\b", re.IGNORECASE)
+        wanted: dict[str, str] = {}
+        for c in brand.competitors:
+            wanted.setdefault(brand_key(c), c)
+        wanted.pop("", None)
+        names = BrandNames().add(brand.competitors)
         # Per-snapshot arrays: converting every post's date for each brand cost ~50 ms per brand at 1M creators.
         when, newest = cols["post_when"], cols["newest_post"][0]
         cutoff = newest - np.timedelta64(self.fit.competitor_days, "D") if not np.isnat(newest) else None
+        c_off, c_key, c_when = cols["collab_offsets"], cols["collab_key"], cols["collab_when"]
         out = []
         for row in rows:
+            found: dict[str, Collaboration] = {}
+            lo, hi = int(c_off[row]), int(c_off[row + 1])
+            for j in range(lo, hi):  # newest first
+                key = c_key[j]
+                if key in wanted and key not in found and cutoff is not None and c_when[j] >= cutoff:
+                    found[key] = _collaboration(cols, j, name=wanted[key])
             lo, hi = int(snapshot.post_offsets[row]), int(snapshot.post_offsets[row + 1])
-            if hi <= lo:
-                out.append(())
-                continue
-            pick = cols["post_sponsored"][lo:hi]
-            if cutoff is not None:
-                pick = pick & (when[lo:hi] >= cutoff)  # NaT compares False: an undated post is not recent
-            names = set()
-            for t in cols["post_text"][lo:hi][pick]:
-                names.update(m.group(1).lower() for m in pattern.finditer(t))
-            out.append(tuple(c for c in brand.competitors if c.lower() in names))
+            if hi > lo and cutoff is not None and len(found) < len(wanted):
+                pick = np.flatnonzero(cols["post_sponsored"][lo:hi] & (when[lo:hi] >= cutoff))  # NaT compares False
+                for j in pick[np.argsort(-when[lo:hi][pick].astype("int64"), kind="stable")]:
+                    for key in names.find(post_tokens(cols["post_text"][lo + j])):
+                        if key in wanted and key not in found:
+                            found[key] = Collaboration(
+                                brand=wanted[key], date=_day(when[lo + j]), disclosed=bool(cols["post_disclosed"][lo + j]),
+                                source="name", post_id=str(cols["post_id"][lo + j]),
+                            )
+            out.append(tuple(found[k] for k in wanted if k in found))
         return out
 
     # -- ranking --------------------------------------------------------------------------------
@@ -374,7 +395,7 @@ class Reranker:
 
     def _match(
         self, snapshot: Any, rank: int, score: float, hit: Hit, comps: dict[str, float | None], contrib: dict[str, float],
-        post_sims: np.ndarray, conflicts: tuple[str, ...], *, topic_fit: float, doubtful: bool, weak: bool = False,
+        post_sims: np.ndarray, conflicts: tuple[Collaboration, ...], *, topic_fit: float, doubtful: bool, weak: bool = False,
     ) -> Match:
         cols = match_columns(snapshot)
         row = hit.row
@@ -390,7 +411,11 @@ class Reranker:
         reasons = parse_reasons(reasons_raw)
         if conflicts:
             flags.append("COMPETITOR_CONFLICT")
-            reasons["COMPETITOR_CONFLICT"] = f"recent sponsored posts for competitor(s): {', '.join(conflicts)}"
+            reasons["COMPETITOR_CONFLICT"] = (
+                f"worked with competitor(s) in the last {self.fit.competitor_days} days: "
+                + ", ".join(f"{c.brand} ({_collab_note(c)})" for c in conflicts)
+                + f"; score x {self.fit.conflict_penalty:g}"
+            )
         if doubtful and self.rank_config.doubtful_penalty < 1.0:
             serious = [f for f in flags if SEVERITY.get(f) in ("severe", "major")] or [f for f in flags if f in SEVERITY]
             reasons["RANKED_DOWN"] = (
@@ -424,7 +449,71 @@ class Reranker:
             why=explain(comps, signals, flags, evidence) + (f"; weak match: topic below the relevance floor {self.rank_config.relevance_floor:g}" if weak else ""),
             niches=niches,
             weak=weak,
+            collaborations=collaborations_of(snapshot, row),
         )
+
+
+def _day(stamp: np.datetime64) -> str | None:
+    return None if np.isnat(stamp) else str(np.datetime_as_string(stamp, unit="D"))
+
+
+def _collaboration(cols: Mapping[str, np.ndarray], j: int, *, name: str | None = None) -> Collaboration:
+    return Collaboration(
+        brand=name or str(cols["collab_brand"][j]), date=_day(cols["collab_when"][j]), disclosed=bool(cols["collab_disclosed"][j]),
+        source=str(cols["collab_source"][j]), post_id=str(cols["collab_post"][j]),
+    )
+
+
+_SOURCE_WORDS = {"sponsor": "paid-partnership sponsor", "mention": "@mention", "name": "named"}
+
+
+def _collab_note(c: Collaboration) -> str:
+    parts = [c.date or "undated", _SOURCE_WORDS.get(c.source, c.source)]
+    if not c.disclosed:
+        parts.append("undisclosed")
+    return ", ".join(parts) + (f", post {c.post_id}" if c.post_id else "")
+
+
+def collaborations_of(snapshot: Any, row: int) -> tuple[Collaboration, ...]:
+    """The collaborations of the creator at ``row``, newest post first, at most :data:`~matcher.collaborations.MAX_LISTED`."""
+    cols = match_columns(snapshot)
+    lo, hi = int(cols["collab_offsets"][row]), int(cols["collab_offsets"][row + 1])
+    return tuple(_collaboration(cols, j) for j in range(lo, min(hi, lo + MAX_LISTED)))
+
+
+def worked_with(collaborations: Sequence[Collaboration], *, limit: int = 5) -> str:
+    """The "worked with" line of a card or an export: each brand once, most collaborations first,
+    with its count, newest date and how many went undisclosed (``"Summit Trail Co (3, latest
+    2026-10-02), Peakline (1, latest 2026-08-11, 1 undisclosed)"``); empty with none."""
+    by: dict[str, list[Collaboration]] = {}
+    for c in collaborations:
+        by.setdefault(c.brand, []).append(c)
+    ranked = sorted(by.items(), key=lambda kv: (-len(kv[1]), kv[0].lower()))
+    parts = []
+    for name, cs in ranked[:limit]:
+        dates = [c.date for c in cs if c.date]
+        hidden = sum(not c.disclosed for c in cs)
+        note = f"{len(cs)}" + (f", latest {max(dates)}" if dates else "") + (f", {hidden} undisclosed" if hidden else "")
+        parts.append(f"{name} ({note})")
+    more = len(ranked) - limit
+    return ", ".join(parts) + (f" and {more} more" if more > 0 else "")
+
+
+def worked_with_column(collaborations: pd.DataFrame | None, creator_ids: pd.Series) -> pd.Series:
+    """The :func:`worked_with` line of each of ``creator_ids`` from a stored collaborations table
+    (all of a creator's collaborations); empty strings when there is none or no table."""
+    lines: dict[str, str] = {}
+    if collaborations is not None and len(collaborations):
+        when = pd.to_datetime(collaborations["posted_at"], utc=True)
+        days = when.dt.strftime("%Y-%m-%d").where(when.notna(), None)
+        frame = collaborations.assign(day=days)
+        wanted = set(creator_ids.astype(str))
+        for cid, grp in frame[frame["creator_id"].astype(str).isin(wanted)].groupby("creator_id", sort=False):
+            lines[str(cid)] = worked_with([
+                Collaboration(brand=str(r.brand), date=r.day, disclosed=bool(r.disclosed), source=str(r.source), post_id=str(r.post_id))
+                for r in grp.itertuples(index=False)
+            ])
+    return pd.Series([lines.get(str(c), "") for c in creator_ids], index=creator_ids.index, dtype=object)
 
 
 _INFO_FLAGS = {"NO_ENGAGEMENT_DATA", "NO_POSTS", "NO_COMMENT_DATA"}
@@ -463,7 +552,7 @@ def match_columns(snapshot: Any) -> dict[str, np.ndarray]:
     Cell-by-cell pandas look-ups cost milliseconds per match, which would dominate a request.
     """
     key = id(snapshot)
-    sources = (snapshot.creators, snapshot.signals, snapshot.posts, getattr(snapshot, "niche_model", None))
+    sources = (snapshot.creators, snapshot.signals, snapshot.posts, getattr(snapshot, "niche_model", None), getattr(snapshot, "collaborations", None))
     entry = _columns_by_snapshot.get(key)
     # The tables are compared too: a snapshot whose tables were replaced gets fresh columns.
     if entry is not None and entry[0]() is snapshot and all(a is b for a, b in zip(entry[1], sources)):
@@ -485,12 +574,16 @@ def _forget_columns(key: int, dead: weakref.ref) -> None:
 
 def _build_columns(snapshot: Any) -> dict[str, np.ndarray]:
     c, s, p = snapshot.creators, snapshot.signals, snapshot.posts
+    table = p if {"is_sponsored", "disclosure"} <= set(p.columns) else post_signals(p)
+    if table is not p and "is_sponsored" in p:  # the stored flag wins over computing it again
+        table = table.assign(is_sponsored=p["is_sponsored"].to_numpy(dtype=bool))
     # UTC instants without their zone (numpy has none); NaT where a post has no date.
     when = pd.to_datetime(p["posted_at"], utc=True).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]") if "posted_at" in p else np.full(len(p), np.datetime64("NaT", "ns"))
     cols: dict[str, np.ndarray] = {
         "post_id": p["post_id"].astype(str).to_numpy(),
         "post_text": p["text"].astype(str).to_numpy(),
-        "post_sponsored": (p["is_sponsored"] if "is_sponsored" in p else post_signals(p)["is_sponsored"]).to_numpy(dtype=bool),
+        "post_sponsored": table["is_sponsored"].to_numpy(dtype=bool),
+        "post_disclosed": np.nan_to_num(table["disclosure"].to_numpy(dtype="float64"), nan=0.0) > 0,
         "post_when": when,
         "newest_post": np.array([dated.max() if len(dated := when[~np.isnat(when)]) else np.datetime64("NaT", "ns")], dtype="datetime64[ns]"),
         "flags": s["flags"].to_numpy(dtype=object),
@@ -508,7 +601,36 @@ def _build_columns(snapshot: Any) -> dict[str, np.ndarray]:
     model = getattr(snapshot, "niche_model", None)
     if model is not None:
         cols["niche_ids"], cols["niche_conf"] = niche_arrays(s, model.taxonomy_)
+    cols.update(_collaboration_columns(snapshot, c, p, table))
     return cols
+
+
+def _collaboration_columns(snapshot: Any, creators: pd.DataFrame, posts: pd.DataFrame, table: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The snapshot's collaborations grouped by creator row (``collab_offsets``), newest first.
+
+    A snapshot written before collaborations were stored gets them from its posts, as the batch finds them.
+    """
+    frame = getattr(snapshot, "collaborations", None)
+    if frame is None:
+        owned = "creator_id" in posts and "post_id" in posts
+        frame = collection_collaborations(creators, posts, table, getattr(snapshot, "brands", None)) if owned else empty_collaborations()
+    rows = pd.Index(creators["creator_id"].astype(str)).get_indexer(frame["creator_id"].astype(str))
+    keep = np.flatnonzero(rows >= 0)
+    order = keep[np.argsort(rows[keep], kind="stable")]  # the stored order (newest first) within each creator
+    counts = np.bincount(rows[order], minlength=len(creators)) if len(order) else np.zeros(len(creators), dtype=np.int64)
+    offsets = np.zeros(len(creators) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    f = frame.iloc[order]
+    when = pd.to_datetime(f["posted_at"], utc=True).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]") if len(f) else np.zeros(0, dtype="datetime64[ns]")
+    return {
+        "collab_offsets": offsets,
+        "collab_brand": f["brand"].astype(str).to_numpy(dtype=object),
+        "collab_key": f["brand_key"].astype(str).to_numpy(dtype=object),
+        "collab_when": when,
+        "collab_disclosed": f["disclosed"].to_numpy(dtype=bool),
+        "collab_source": f["source"].astype(str).to_numpy(dtype=object),
+        "collab_post": f["post_id"].astype(str).to_numpy(dtype=object),
+    }
 
 
 def explain(comps: Mapping[str, float | None], signals: Mapping[str, Any], flags: Sequence[str], evidence: Sequence[Evidence]) -> str:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from matcher.codes import country_codes, language_codes
 
-__all__ = ["Brand", "Filters", "Hit", "Evidence", "NicheScore", "Match"]
+__all__ = ["Brand", "Filters", "Hit", "Evidence", "NicheScore", "Collaboration", "Match"]
 
 
 def _tuple(values: Iterable[Any] | str | None, *, case: str | None = None) -> tuple[str, ...]:
@@ -60,6 +60,8 @@ class Filters:
     include_brand_accounts: bool = False
     min_trust: float | None = None
     niches: tuple[str, ...] = ()  # niche ids (``matcher niches`` lists them): creators assigned any of them
+    # brand or category names: creators with a post that names any of them (see matcher.collaborations)
+    mentions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.min_trust is not None and not (isinstance(self.min_trust, (int, float)) and 0.0 <= float(self.min_trust) <= 1.0):
@@ -71,6 +73,9 @@ class Filters:
         object.__setattr__(self, "platforms", _tuple(self.platforms, case="lower"))
         object.__setattr__(self, "exclude_creators", _tuple(self.exclude_creators))
         object.__setattr__(self, "niches", tuple(dict.fromkeys(_tuple(self.niches, case="lower"))))
+        mentions = (self.mentions,) if isinstance(self.mentions, str) else self.mentions
+        # Kept as given (a blank term is refused by matcher.request, not dropped here).
+        object.__setattr__(self, "mentions", tuple(dict.fromkeys(m if isinstance(m, str) else str(m) for m in (mentions or ()))))
         if self.min_followers is not None and self.max_followers is not None and self.min_followers > self.max_followers:
             raise ValueError(
                 f"min_followers {self.min_followers} is above max_followers {self.max_followers}; swap or widen them"
@@ -88,6 +93,7 @@ class Filters:
             or self.exclude_creators
             or self.min_trust is not None
             or self.niches
+            or self.mentions
         )
 
     def merge(self, other: Filters | None) -> Filters:
@@ -113,6 +119,8 @@ class Filters:
             include_brand_accounts=self.include_brand_accounts or other.include_brand_accounts,
             min_trust=max((t for t in (self.min_trust, other.min_trust) if t is not None), default=None),
             niches=pick(self.niches, other.niches),
+            # the terms both sides ask for (as the other lists); one side alone keeps its own
+            mentions=pick(self.mentions, other.mentions),
         )
 
 
@@ -219,6 +227,23 @@ class NicheScore:
 
 
 @dataclass(frozen=True)
+class Collaboration:
+    """One sponsored post of a creator and the brand it was made for (see :mod:`matcher.collaborations`).
+
+    ``date`` is the post's day (``YYYY-MM-DD``, UTC) or None when the post is undated; ``disclosed``
+    is True when the post carries the platform's paid-partnership label or a disclosure in its
+    text; ``source`` says how the brand was found: ``"sponsor"`` (the posts' sponsor column),
+    ``"mention"`` (an @handle) or ``"name"`` (a brand name in the text).
+    """
+
+    brand: str
+    date: str | None
+    disclosed: bool
+    source: str
+    post_id: str = ""
+
+
+@dataclass(frozen=True)
 class Match:
     """One ranked creator for a brief, with every score component and the evidence behind it.
 
@@ -229,7 +254,8 @@ class Match:
     ``language_source`` says where ``language`` came from: ``"given"`` (the creators file),
     ``"detected"`` (from the creator's posts, by the batch) or None (unknown).
     ``niches`` are the creator's niches from its own posts, best first (see :mod:`matcher.niches`);
-    they never change the score. ``weak`` is True when the topic component is below the relevance
+    they never change the score. ``collaborations`` are the brands the creator worked with, newest
+    post first (at most :data:`matcher.collaborations.MAX_LISTED`). ``weak`` is True when the topic component is below the relevance
     floor (``rank.relevance_floor``): the creator's content is off the brief's topic, whatever else.
     """
 
@@ -250,6 +276,7 @@ class Match:
     why: str = ""
     niches: tuple[NicheScore, ...] = ()
     weak: bool = False
+    collaborations: tuple[Collaboration, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every field."""

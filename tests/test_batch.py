@@ -371,6 +371,13 @@ def test_stored_matches_equal_recommend_for_every_brand_including_an_over_long_o
 
     m = Matcher(result.store, config=cfg, encoder=encoder).load()
     stored = Store(result.store).read_matches()
+    # The snapshot's collaborations are those of its own posts, found again the same way.
+    from matcher.collaborations import collection_collaborations
+
+    snap = m.snapshot_
+    assert "collaborations.parquet" in snap.manifest["files"] and len(snap.collaborations)
+    again = collection_collaborations(snap.creators, snap.posts, snap.posts, snap.brands)
+    pd.testing.assert_frame_equal(snap.collaborations.reset_index(drop=True), again.reset_index(drop=True), check_dtype=False)
     records = m.snapshot_.brands.to_dict("records")
     assert "b_long" in {r["brand_id"] for r in records}
     assert any(len(Brand.from_record(r).query_text) > cfg.max_text_chars for r in records)

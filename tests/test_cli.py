@@ -50,7 +50,17 @@ def test_batch_then_recommend_export_and_matches(sample, built, tmp_path):
     run("export", "--store", str(store), "--out", str(csv_path))
     with open(csv_path, newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0]) == ["brand_id", "rank", "creator_id", "score", "topic", "engagement", "trust", "conversation", "fit", "penalty", "weak"]
+    assert list(rows[0]) == ["brand_id", "rank", "creator_id", "score", "topic", "engagement", "trust", "conversation", "fit", "penalty", "weak", "worked_with"]
+    # "worked with" is each creator's collaborations in one line, as the API says it.
+    from matcher.store import Store
+
+    served = Store(store).load()
+    from matcher.rerank import collaborations_of, worked_with
+
+    row_of = {c: i for i, c in enumerate(served.creators["creator_id"].astype(str))}
+    assert any(r["worked_with"] for r in rows)
+    for r in rows[:50]:
+        assert r["worked_with"] == worked_with(collaborations_of(served, row_of[r["creator_id"]]))
     assert len(rows) > 0
     from matcher.config import Config
 

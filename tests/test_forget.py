@@ -56,6 +56,7 @@ def test_forget_removes_the_creator_everywhere_and_for_good(world, tmp_path, enc
         snap = st.load(sid)
         assert who not in set(snap.creators["creator_id"]) and snap.index.row_of(who) is None
         assert not snap.posts["creator_id"].eq(who).any()
+        assert snap.collaborations is not None and not snap.collaborations["creator_id"].eq(who).any()
         assert snap.index.size == len(snap.creators) and len(snap.post_offsets) == len(snap.creators) + 1
         hits = snap.index.search(own_vector, snap.index.size)[0]
         assert who not in {h.id for h in hits}, "the creator's own vector still finds them"

@@ -72,7 +72,7 @@ def creator(cid: str, followers: object = "100", **extra: object) -> list[object
 
 def post(pid: str, cid: str = "c1", **extra: object) -> list[object]:
     row = {"post_id": pid, "creator_id": cid, "text": "hi", "posted_at": "", "likes": "",
-           "comments": "", "views": "", "shares": "", "sponsored": ""}
+           "comments": "", "views": "", "shares": "", "sponsored": "", "sponsor": ""}
     row.update(extra)
     return [row[c] for c in POST_COLUMNS]
 
@@ -312,6 +312,38 @@ def test_bad_date_is_blanked(tmp_path: Path) -> None:
     )
     assert only_rejection(rejections).action == "blanked"
     assert frame.post_id.tolist() == ["p1", "p2"] and frame.posted_at.isna().all()
+
+
+def test_sponsor_is_kept_as_the_brand_name(tmp_path: Path) -> None:
+    path = posts_csv(tmp_path, [post("p1", sponsor="  Summit Trail Co "), post("p2", sponsor="Acme|Bolt"), post("p3")])
+    frame, rejections, report = load_posts(path, ["c1"])
+    assert rejections == [] and report.blanked == 0
+    assert frame.sponsor.tolist()[:2] == ["Summit Trail Co", "Acme|Bolt"] and pd.isna(frame.sponsor.iloc[2])
+
+
+def test_bad_sponsor_values_cost_the_value_not_the_row(tmp_path: Path) -> None:
+    long_name = "x" * 101
+    path = write_jsonl(
+        tmp_path / "posts.jsonl",
+        [
+            {"post_id": "p1", "creator_id": "c1", "text": "hi", "sponsor": "yes"},
+            {"post_id": "p2", "creator_id": "c1", "text": "hi", "sponsor": "???"},
+            {"post_id": "p3", "creator_id": "c1", "text": "hi", "sponsor": long_name},
+            {"post_id": "p4", "creator_id": "c1", "text": "hi", "sponsor": ["Acme", "Bolt"]},
+            {"post_id": "p5", "creator_id": "c1", "text": "hi", "sponsor": "Peakline"},
+        ],
+    )
+    frame, rejections, report = load_posts(path, ["c1"])
+    assert report.read == report.accepted == 5 and report.quarantined == 0 and report.blanked == 4
+    assert frame.post_id.tolist() == ["p1", "p2", "p3", "p4", "p5"]
+    assert frame.sponsor.isna().tolist() == [True, True, True, True, False]
+    fix = "write the sponsoring brand's name (several separated by |), or leave it blank"
+    assert [(r.row, r.field, r.action, r.reason) for r in rejections] == [
+        (1, "sponsor", "blanked", f"'sponsor' is 'yes', a yes/no value: put the flag in 'sponsored', and here {fix}"),
+        (2, "sponsor", "blanked", f"'sponsor' is '???', which names no brand; {fix}"),
+        (3, "sponsor", "blanked", f"'sponsor' is 101 characters, longer than a brand name (100); {fix}"),
+        (4, "sponsor", "blanked", "'sponsor' is a list or object; write plain text"),
+    ]
 
 
 def test_epoch_in_milliseconds_gets_a_hint(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from matcher.request import (
     check_creator_ids,
     check_filters,
     check_k,
+    check_mention,
     check_weights,
     validate_request,
 )
@@ -40,6 +41,9 @@ REFUSED = [
     ([], {}, "no brief and no creators to look like"),
     (["--like", "c1", "--unlike", "c1"], {"like": ["c1"], "unlike": ["c1"]}, "creator 'c1' is in both like and unlike; keep it in one of them"),
     (["--like", "   "], {"like": ["   "]}, "like: '   ' is not a creator id"),
+    ([TRAIL, "--mention", "!!!"], {"brief": TRAIL, "filters": {"mentions": ["!!!"]}}, "mentions: '!!!' has no letters or digits"),
+    ([TRAIL, "--mention", ""], {"brief": TRAIL, "filters": {"mentions": [""]}}, "mentions: '' has no letters or digits"),
+    ([TRAIL, "--mention", "x" * 101], {"brief": TRAIL, "filters": {"mentions": ["x" * 101]}}, "mentions: a term of 101 characters"),
 ]
 
 
@@ -74,6 +78,17 @@ def test_the_validator_accepts_and_normalises_good_requests():
     assert check_brief("x" * MAX_BRIEF_CHARS) == "x" * MAX_BRIEF_CHARS
     assert check_country(" gb ") == "GB" and check_country("U.S.A") == "US" and check_country("Deutschland") == "DE"
     assert check_filters(None) is None and check_weights(None) is None
+
+
+def test_mentions_are_checked_and_kept_as_given():
+    req = validate_request(TRAIL, filters=Filters(mentions=(" Summit Trail Co ", "@peakline", "trail running", "@peakline")))
+    assert req.filters.mentions == ("Summit Trail Co", "@peakline", "trail running")
+    assert Filters(mentions="Acme, Inc.").mentions == ("Acme, Inc.",)  # one name, not split at the comma
+    assert Filters(mentions=("x",)).active and not Filters().active
+    with pytest.raises(RequestError, match="mentions: 21 given, at most 20"):
+        check_filters(Filters(mentions=tuple(f"brand {i}" for i in range(21))))
+    with pytest.raises(RequestError, match="mentions: 5 is not text"):
+        check_mention(5)
 
 
 def test_lookalike_requests_need_a_brief_or_liked_creators():

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher.config import Weights
-from matcher.rerank import combine, match_columns, topic_score
+from matcher.config import FitConfig, Weights
+from matcher.rerank import Reranker, combine, match_columns, topic_score
+from matcher.schema import Brand, Hit
 
 unit = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 anyfloat = st.floats(allow_nan=True, allow_infinity=True)
@@ -267,3 +268,76 @@ def test_load_reranker_takes_the_stores_learned_weights_over_the_configs(tmp_pat
     reranker, source = load_reranker(tmp_path, cfg)
     assert source == "learned" and reranker.weights == Weights.from_mapping(learned) and reranker.fit == cfg.fit
     assert reranker.rank_config == cfg.rank and reranker.evidence_posts == cfg.evidence_posts
+
+
+# -- past collaborations and competitor conflicts ----------------------------------------------
+def _collab_snapshot():
+    """Three creators of one post each: c1 a recent paid partnership with Peakline (as its
+    @handle), c2 one more than 90 days before the newest post, c3 names Peakline unsponsored."""
+    from matcher.collaborations import collection_collaborations
+    from matcher.index import VectorIndex
+    from matcher.signals import post_signals
+    from matcher.store import Snapshot
+
+    ids = ["c1", "c2", "c3"]
+    creators = pd.DataFrame({
+        "creator_id": ids, "handle": ["jo", "sam", "kim"], "platform": "instagram", "followers": [5_000, 5_000, 5_000],
+        "country": "US", "language": "en",
+    })
+    signals = pd.DataFrame({
+        "creator_id": ids, "followers": [5_000, 5_000, 5_000], "engagement_score": 0.5, "trust_score": 0.5,
+        "flags": "", "is_brand_account": False,
+    })
+    posts = pd.DataFrame({
+        "post_id": ["p1", "p2", "p3"], "creator_id": ids,
+        "text": ["Morning miles on the ridge", "Morning miles in the snow", "Morning miles, Peakline shoes as always"],
+        "posted_at": pd.to_datetime(["2026-10-01", "2026-06-01", "2026-09-30"], utc=True),
+        "sponsored": pd.array([True, True, False], dtype="boolean"),
+        "sponsor": pd.array(["@peakline", "Peakline", None], dtype="string"),
+    })
+    posts = pd.concat([posts, post_signals(posts)], axis=1)
+    vecs = np.eye(3, 4, dtype=np.float32) + 0.5
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    snap = Snapshot(
+        snapshot_id="collab", creators=creators, signals=signals, posts=posts, post_vectors=vecs,
+        post_offsets=np.arange(4, dtype=np.int64), index=VectorIndex().build(vecs, ids), brands=pd.DataFrame(), manifest={},
+        collaborations=collection_collaborations(creators, posts, posts),
+    )
+    return snap, vecs
+
+
+def test_competitor_conflict_is_a_recent_collaboration_with_a_listed_competitor():
+    snap, vecs = _collab_snapshot()
+    query = vecs.mean(axis=0) / np.linalg.norm(vecs.mean(axis=0))
+    hits = [Hit(id=c, row=i, score=float(vecs[i] @ query)) for i, c in enumerate(["c1", "c2", "c3"])]
+    plain = {m.creator_id: m for m in Reranker().rank(snap, query, hits, 3, brand=Brand(brand_id="x", description="shoes"))}
+    rival = Brand(brand_id="y", description="shoes", competitors=("Peakline Inc.",))
+    got = {m.creator_id: m for m in Reranker().rank(snap, query, hits, 3, brand=rival)}
+    assert "COMPETITOR_CONFLICT" in got["c1"].flags
+    assert got["c1"].signals["reasons"]["COMPETITOR_CONFLICT"] == (
+        "worked with competitor(s) in the last 90 days: Peakline Inc. (2026-10-01, paid-partnership sponsor, post p1); score x 0.5"
+    )
+    assert got["c1"].score == pytest.approx(plain["c1"].score * 0.5, abs=1e-6)
+    # Outside the window, and a mention in an unsponsored post, are no conflict.
+    assert "COMPETITOR_CONFLICT" not in got["c2"].flags and got["c2"].score == plain["c2"].score
+    assert "COMPETITOR_CONFLICT" not in got["c3"].flags and got["c3"].score == plain["c3"].score
+    # Every match says whom the creator worked with.
+    assert [(c.brand, c.date, c.disclosed, c.source, c.post_id) for c in got["c1"].collaborations] == [("Peakline", "2026-10-01", True, "sponsor", "p1")]
+    assert [c.date for c in got["c2"].collaborations] == ["2026-06-01"] and got["c3"].collaborations == ()
+    wider = Reranker(fit=FitConfig(competitor_days=200)).rank(snap, query, hits, 3, brand=rival)
+    assert {m.creator_id for m in wider if "COMPETITOR_CONFLICT" in m.flags} == {"c1", "c2"}
+
+
+def test_worked_with_names_each_brand_once_with_its_count_latest_date_and_undisclosed_posts():
+    from matcher.rerank import worked_with
+    from matcher.schema import Collaboration
+
+    cs = [
+        Collaboration(brand="Peakline", date="2026-10-01", disclosed=True, source="sponsor", post_id="p1"),
+        Collaboration(brand="Scree Running", date="2026-09-01", disclosed=False, source="name", post_id="p2"),
+        Collaboration(brand="Peakline", date="2026-08-01", disclosed=False, source="mention", post_id="p3"),
+        Collaboration(brand="Vertfuel", date=None, disclosed=True, source="name", post_id="p4"),
+    ]
+    assert worked_with(cs) == "Peakline (2, latest 2026-10-01, 1 undisclosed), Scree Running (1, latest 2026-09-01, 1 undisclosed), Vertfuel (1)"
+    assert worked_with(cs, limit=1) == "Peakline (2, latest 2026-10-01, 1 undisclosed) and 2 more"
+    assert worked_with([]) == ""

@@ -28,7 +28,7 @@ from matcher.sample.vocabulary import CONVERSATION, GENERIC_COMMENTS, NICHE_DATA
 CREATOR_COLUMNS = ["creator_id", "handle", "platform", "bio", "followers", "following", "country",
                    "language"]
 POST_COLUMNS = ["post_id", "creator_id", "text", "posted_at", "likes", "comments", "views", "shares",
-                "sponsored"]
+                "sponsored", "sponsor"]
 BRAND_COLUMNS = ["brand_id", "name", "description", "countries", "languages", "min_followers",
                  "max_followers", "competitors", "exclude_creators"]
 LABEL_COLUMNS = ["creator_id", "niche", "tier", "is_fake", "fake_pattern", "is_brand_account",
@@ -367,6 +367,7 @@ def test_bad_rows_present(tables: dict[str, pd.DataFrame]) -> None:
     assert (~p.creator_id.isin(known)).sum() >= 1
     assert (p.posted_at == "yesterday").sum() >= 1
     assert (p.likes.astype(int) < 0).sum() >= 1
+    assert (p.sponsor == "yes").sum() == 1  # a flag where the sponsor's name belongs
     assert (b.description == "").sum() >= 1
     assert b.brand_id.duplicated().sum() >= 1
     bad_creators = len(c) - len(labels)
@@ -688,3 +689,17 @@ def test_cli_comment_and_outcome_flags(tmp_path: Path, capsys: pytest.CaptureFix
     assert "comments" not in capsys.readouterr().out
     assert not (quiet / "comments.csv").exists() and not (quiet / "outcomes.csv").exists()
     assert (quiet / "posts.csv").read_bytes() == (out / "posts.csv").read_bytes()
+
+
+def test_sponsor_column_names_the_brand_of_flagged_posts(tables: dict[str, pd.DataFrame]) -> None:
+    """The sponsor column is filled only on posts the platform flagged, in the forms exports use
+    (the name, the brand's @handle, capitals), and the text names the same brand."""
+    p = tables["posts"]
+    named = p[p.sponsor.ne("") & p.sponsor.ne("yes")]
+    assert len(named) > 50
+    assert set(named.sponsored) == {"true"}
+    assert named.sponsor.str.startswith("@").any() and named.sponsor.str.isupper().any()
+    plain = named[~named.sponsor.str.startswith("@")]
+    assert all(s.lower() in t.lower() for s, t in zip(plain.sponsor, plain.text))
+    # Far from every flagged post: exports often leave the sponsor out.
+    assert len(named) < 0.8 * (p.sponsored == "true").sum()

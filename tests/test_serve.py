@@ -89,6 +89,52 @@ def test_recommend_mirrors_the_engine(client, store_dir, encoder):
     assert [m["rank"] for m in body["matches"]] == list(range(1, 9))
 
 
+def test_mentions_give_the_same_creators_in_python_the_cli_and_the_api(client, store_dir, encoder, snap):
+    """Filters(mentions=...), --mention and filters.mentions: the same creators, each with a post naming a term."""
+    import contextlib
+    import io
+    import json
+    import re
+
+    from matcher.cli import main
+    from matcher.engine import Matcher
+    from matcher.schema import Filters
+
+    terms = ["Halcyon Skin", "@scree_running"]
+    lib = Matcher(store_dir, encoder=encoder).load().recommend(TRAIL, 100, filters=Filters(mentions=tuple(terms)))
+    r = client.post("/recommend", json={"brief": TRAIL, "k": 100, "filters": {"mentions": terms}})
+    assert r.status_code == 200, r.text
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["-q", "recommend", "--store", str(store_dir), TRAIL, "--k", "100", "--json", *(a for t in terms for a in ("--mention", t))]) == 0
+    cli = json.loads(out.getvalue())["matches"]
+    ids = [m.creator_id for m in lib]
+    assert ids and [m["creator_id"] for m in r.json()["matches"]] == ids == [m["creator_id"] for m in cli]
+    # Exactly the creators (brand accounts aside) with a post naming a term: "Halcyon Skin" in any
+    # case, spacing or as #halcyonskin; Scree Running as words or one word.
+    named = re.compile(r"(?<![\w])[#@]?(?:halcyon[\s_-]*skin|scree[\s_-]*running)(?![\w])", re.IGNORECASE)
+    posts = snap.posts
+    people = set(snap.signals.loc[~snap.signals["is_brand_account"].astype(bool), "creator_id"].astype(str))
+    want = set(posts.loc[posts["text"].astype(str).str.contains(named), "creator_id"].astype(str)) & people
+    assert 0 < len(want) <= 100
+    assert set(ids) == want
+
+
+def test_matches_say_whom_the_creator_worked_with(client, snap):
+    r = client.post("/recommend", json={"brief": TRAIL, "k": 30})
+    assert r.status_code == 200, r.text
+    stored = snap.collaborations
+    with_collabs = [m for m in r.json()["matches"] if m["collaborations"]]
+    assert with_collabs, "the sample's creators have sponsored posts"
+    for m in r.json()["matches"]:
+        mine = stored[stored["creator_id"] == m["creator_id"]]
+        assert [c["post_id"] for c in m["collaborations"]] == mine["post_id"].tolist()[:50]
+        assert {c["source"] for c in m["collaborations"]} <= {"sponsor", "mention", "name"}
+        assert bool(m["worked_with"]) == bool(m["collaborations"])
+        for c in m["collaborations"]:
+            assert c["brand"] in m["worked_with"] or "more" in m["worked_with"]
+
+
 def test_filters_restrict_who_is_returned(client, snap):
     flt = {"platforms": ["instagram"], "countries": ["us", "CA"], "min_followers": 1000, "max_followers": 100_000}
     r = client.post("/recommend", json={"brief": TRAIL, "k": 10, "filters": flt})
@@ -286,7 +332,13 @@ def test_brand_matches_are_the_stored_ones(client, store_dir, snap):
     assert body["matches"][0]["components"]["topic"] == pytest.approx(stored["topic"].iat[0])
     assert body["matches"][0]["score"] == pytest.approx(stored["score"].iat[0])
     assert body["matches"][0]["handle"]
-    assert len(client.get(f"/brands/{brand}/matches").json()["matches"]) == min(50, len(stored))
+    # The stored matches say whom each creator worked with, as a recommendation's matches do.
+    from matcher.rerank import collaborations_of, worked_with
+
+    everyone = client.get(f"/brands/{brand}/matches").json()["matches"]
+    assert len(everyone) == min(50, len(stored))
+    assert [m["worked_with"] for m in everyone] == [worked_with(collaborations_of(snap, snap.index.row_of(m["creator_id"]))) for m in everyone]
+    assert any(m["worked_with"] for m in everyone)
 
 
 def test_healthz_reports_the_served_snapshot(client, snap):

@@ -153,6 +153,13 @@ def test_page_shows_ranked_explained_matches(server, browser, tmp_path):
         assert m["niches"], "every trail-running creator of the sample has a niche"
         assert [c.get_attribute("data-niche") for c in chips] == [n["niche_id"] for n in m["niches"]]
         assert chips[0].text == f"{m['niches'][0]['name']} {math.floor(100 * m['niches'][0]['confidence'] + 0.5)}%"
+        # "worked with": the brands of the creator's sponsored posts, as the API says them; none, no line.
+        worked = card.find_elements(By.CSS_SELECTOR, ".worked-with")
+        if m["collaborations"]:
+            assert len(worked) == 1 and worked[0].text == "worked with: " + m["worked_with"]
+            assert worked[0].get_attribute("title").splitlines()[0].startswith(m["collaborations"][0]["brand"] + " ")
+        else:
+            assert worked == [] and m["worked_with"] == ""
         posts = card.find_elements(By.CSS_SELECTOR, ".posts li")
         assert 1 <= len(posts) <= 3
         assert posts[0].text.startswith(m["evidence"][0]["text"][:40])
@@ -168,6 +175,8 @@ def test_page_shows_ranked_explained_matches(server, browser, tmp_path):
         assert drawn == pytest.approx(m["score"] * track, abs=1.5)
         # The biggest share of a brief-driven score is topical fit.
         assert max(widths, key=widths.get) == "topic"
+
+    assert any(m["collaborations"] for m in expected), "some trail-running creators of the sample have sponsored posts"
 
     legend = d.find_element(By.ID, "legend").text
     for part in ("topic", "engagement", "trust"):
@@ -188,6 +197,7 @@ def test_page_shows_ranked_explained_matches(server, browser, tmp_path):
     assert [r["creator_id"] for r in rows] == [m["creator_id"] for m in expected]
     assert [float(r["score"]) for r in rows] == pytest.approx([m["score"] for m in expected])
     assert float(rows[0]["topic_contribution"]) == pytest.approx(expected[0]["contributions"]["topic"])
+    assert [r["worked_with"] for r in rows] == [m["worked_with"] for m in expected]
 
     ARTIFACTS.mkdir(exist_ok=True)
     height = d.execute_script("return document.documentElement.scrollHeight")
@@ -293,3 +303,22 @@ def test_more_like_this_reruns_the_search_with_that_creator(server, browser):
     assert d.execute_script("return document.getElementById('brief').required")
     severe = [e for e in d.get_log("browser") if e.get("level") == "SEVERE"]
     assert not severe, severe
+
+
+def test_mentions_field_keeps_the_creators_who_name_a_brand(server, browser):
+    from selenium.webdriver.common.by import By
+
+    d = browser
+    d.get(server + "/")
+    _wait(lambda: len(d.find_elements(By.CSS_SELECTOR, "#platform option")) > 1, what="the filters to load from /healthz")
+    d.find_element(By.ID, "brief").send_keys(BRIEF)
+    k = d.find_element(By.ID, "k")
+    k.clear()
+    k.send_keys(str(K))
+    d.find_element(By.ID, "mentions").send_keys("Halcyon Skin, @scree_running")
+    d.find_element(By.ID, "go").click()
+    expected = [m["creator_id"] for m in _api(server, {"brief": BRIEF, "k": K, "filters": {"mentions": ["Halcyon Skin", "@scree_running"]}})["matches"]]
+    everyone = [m["creator_id"] for m in _api(server, {"brief": BRIEF, "k": K})["matches"]]
+    assert expected and expected != everyone
+    ids = "return Array.from(document.querySelectorAll('.card'), e => e.dataset.creatorId)"
+    _wait(lambda: d.execute_script(ids) == expected, what="the cards of creators naming the brands")

@@ -41,7 +41,7 @@ def add_bad_posts(posts: dict[str, list[Any]], creators: dict[str, list[Any]], n
             "post_id": "p0000001", "creator_id": creators["creator_id"][0],
             "text": "Sunday reset: coffee, clean sheets and planning the week #sundayreset",
             "posted_at": "2026-10-03T14:22:00Z", "likes": 10, "comments": 1, "views": None,
-            "shares": None, "sponsored": False,
+            "shares": None, "sponsored": False, "sponsor": None,
         }
         first_id = None
     else:
@@ -61,6 +61,7 @@ def add_bad_posts(posts: dict[str, list[Any]], creators: dict[str, list[Any]], n
     _append(posts, row(4, creator_id=f"c{n + 100:06d}"))                   # unknown creator
     _append(posts, row(5, posted_at="yesterday"))                          # unparseable date
     _append(posts, row(6, likes=-5))                                       # negative likes
+    _append(posts, row(7, sponsor="yes"))                                  # a flag where the sponsor's name belongs: blanked
 
 
 def add_bad_brands(brands: dict[str, list[Any]], n_brands: int) -> None:

@@ -731,6 +731,9 @@ def _make_posts(
     brand_names = plan["brand_names"]
     texts: list[str] = []
     flags: list[Any] = []
+    # The platform's paid-partnership sponsor, written as exports write it: the name, the brand's
+    # @handle or in capitals, and often missing although the post is flagged.
+    sponsors: list[Any] = []
     undisclosed = [False] * n
     sponsor_pools = [
         NICHE_DATA[name]["sponsors"] + [b["name"] for b in BRAND_CATALOGUE if b["niche"] == name]
@@ -745,6 +748,7 @@ def _make_posts(
         data = maker.niches[k][0]
         m = int(mode[i])
         fu = flag_u[i]
+        named = None
         if is_brand[i]:
             name = brand_names[c]
             body = choice(BRAND_PROMOS).format(
@@ -783,10 +787,18 @@ def _make_posts(
                     lead = choice(SPONSOR_EARLY).format(sponsor=sponsor, product=product)
                     text = f"{lead} {body} {' '.join(tags)}"
                     flag = True if fu < 0.95 else None
+                    if fu < 0.3:
+                        named = sponsor
+                    elif fu < 0.45:
+                        named = "@" + _slug(sponsor)
+                    elif fu < 0.55:
+                        named = sponsor.upper()
                 elif m == 2:
                     tail = choice(SPONSOR_LATE).format(sponsor=sponsor, product=product)
                     text = f"{body} {' '.join(tags)} {tail}"
                     flag = True if fu < 0.4 else (False if fu < 0.7 else None)
+                    if fu < 0.2:
+                        named = sponsor
                 else:
                     code = f"{choice(data['handle_words']).upper()}{choice(('10', '15', '20', '25'))}"
                     tail = choice(SPONSOR_HIDDEN).format(
@@ -798,6 +810,7 @@ def _make_posts(
                     undisclosed[c] = True
         texts.append(fix_articles(r"\1n ", text))
         flags.append(flag)
+        sponsors.append(named)
 
     posted_at: list[Any] = [
         int(ts[i]) if epoch_form[i] else f"{iso[i]}Z" for i in range(total)
@@ -817,6 +830,7 @@ def _make_posts(
         "views": [v if h else None for v, h in zip(views.tolist(), has_views.tolist())],
         "shares": [s if h else None for s, h in zip(shares.tolist(), has_shares.tolist())],
         "sponsored": flags,
+        "sponsor": sponsors,
     }
     return posts, undisclosed
 

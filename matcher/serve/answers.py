@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from matcher.engine import filter_columns
+from matcher.rerank import collaborations_of, worked_with
 from matcher.schema import Match
 from matcher.serve.models import (
     BrandMatchesResponse,
@@ -85,6 +86,8 @@ def match_out(m: Match) -> MatchOut:
     d["flags"] = list(d["flags"])
     d["evidence"] = list(d["evidence"])
     d["niches"] = list(d["niches"])
+    d["collaborations"] = list(d["collaborations"])
+    d["worked_with"] = worked_with(m.collaborations)
     return MatchOut.model_validate(d)
 
 
@@ -186,6 +189,7 @@ def brand_matches(service: Service, brand_id: str, k: int, deadline: float) -> B
                 penalty=plain(r.get("penalty")),
                 weak=bool(r.get("weak", False)),
                 why=str(r["why"]),
+                worked_with=worked_with(collaborations_of(snap, row)) if row is not None else "",
             )
         )
     return BrandMatchesResponse(

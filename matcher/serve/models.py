@@ -18,6 +18,7 @@ from matcher.request import (
     MAX_ID_CHARS,
     MAX_LANGUAGES,
     MAX_LIKED,
+    MAX_MENTIONS,
     MAX_PLATFORMS,
     check_brief,
     check_country,
@@ -27,6 +28,7 @@ from matcher.request import (
     check_k,
     check_language,
     check_lookalike,
+    check_mention,
     check_platform,
 )
 from matcher.schema import Filters
@@ -38,12 +40,14 @@ __all__ = [
     "PlatformName",
     "CreatorId",
     "NicheId",
+    "MentionTerm",
     "FiltersIn",
     "WeightsIn",
     "RecommendRequest",
     "EvidenceOut",
     "MatchSignals",
     "NicheScoreOut",
+    "CollaborationOut",
     "MatchOut",
     "RecommendResponse",
     "NicheOut",
@@ -74,6 +78,7 @@ LanguageCode = Annotated[str, AfterValidator(check_language)]
 PlatformName = Annotated[str, AfterValidator(check_platform)]
 CreatorId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS)]
 NicheId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,39}$")]
+MentionTerm = Annotated[str, AfterValidator(check_mention)]
 
 
 class FiltersIn(BaseModel):
@@ -99,6 +104,10 @@ class FiltersIn(BaseModel):
     niches: list[NicheId] = Field(
         default_factory=list, max_length=100, description="niche ids (GET /niches lists them): only creators assigned any of them"
     )
+    mentions: list[MentionTerm] = Field(
+        default_factory=list, max_length=MAX_MENTIONS,
+        description="brand or category names: only creators with a post (sponsored or not) naming any of them, in any case, spacing, @handle or #hashtag",
+    )
 
     @field_validator("max_followers")
     @classmethod
@@ -122,6 +131,7 @@ class FiltersIn(BaseModel):
             # trust is unknown.
             min_trust=self.min_trust or None,
             niches=tuple(self.niches),
+            mentions=tuple(self.mentions),
         ))
 
 
@@ -249,6 +259,16 @@ class NicheScoreOut(BaseModel):
     confidence: float
 
 
+class CollaborationOut(BaseModel):
+    """One sponsored post of the creator and the brand it was made for."""
+
+    brand: str
+    date: str | None = Field(description="the post's day, YYYY-MM-DD (UTC); null when undated")
+    disclosed: bool = Field(description="the post carries the platform's paid-partnership label or a disclosure in its text")
+    source: str = Field(description="how the brand was found: 'sponsor' (the posts' sponsor column), 'mention' (an @handle) or 'name' (a brand name in the text)")
+    post_id: str
+
+
 class MatchOut(BaseModel):
     """One ranked creator: mirrors :class:`matcher.schema.Match`."""
 
@@ -269,6 +289,8 @@ class MatchOut(BaseModel):
     why: str
     niches: list[NicheScoreOut] = Field(default_factory=list, description="the creator's niches from its own posts, best first; they do not change the score")
     weak: bool = Field(False, description="the topic component is below the relevance floor (rank.relevance_floor): off the brief's topic")
+    collaborations: list[CollaborationOut] = Field(default_factory=list, description="brands the creator worked with, from its sponsored posts, newest first")
+    worked_with: str = Field("", description="the collaborations in one line: each brand with its count, latest date and undisclosed posts")
 
 
 class RecommendResponse(BaseModel):
@@ -373,6 +395,7 @@ class StoredMatch(BaseModel):
     penalty: float | None = None
     weak: bool = Field(False, description="the topic component is below the relevance floor: off the brief's topic")
     why: str
+    worked_with: str = Field("", description="the brands the creator worked with, in one line (as on a recommendation's match)")
 
 
 class BrandMatchesResponse(BaseModel):

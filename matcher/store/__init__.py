@@ -28,6 +28,7 @@ from matcher.store.formats import (
 )
 from matcher.store.snapshot import (
     BRAND_NICHES_FILE,
+    COLLABORATIONS_FILE,
     FORMAT,
     FORMAT_VERSION,
     MANIFEST,

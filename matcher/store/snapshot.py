@@ -22,6 +22,7 @@ __all__ = [
     "MANIFEST",
     "MATCHES_FILE",
     "BRAND_NICHES_FILE",
+    "COLLABORATIONS_FILE",
     "MATCH_COLUMNS",
     "Snapshot",
     "order_key",
@@ -38,6 +39,7 @@ FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 MATCHES_FILE = "matches.parquet"
 BRAND_NICHES_FILE = "brand_niches.parquet"
+COLLABORATIONS_FILE = "collaborations.parquet"
 MATCH_COLUMNS = ("brand_id", "rank", "creator_id", "score", "topic", "engagement", "trust", "conversation", "fit", "penalty", "weak", "why")
 _MATCH_FLOATS = ("score", "topic", "engagement", "trust", "conversation", "fit", "penalty")
 
@@ -54,7 +56,9 @@ class Snapshot:
     differs from ``snapshot_id`` when the published one failed verification and an earlier one
     is served instead. ``niche_model`` assigns niches (the creators' own are columns of
     ``signals``); ``brand_niches`` lists each brand's brief niches (``brand_id, rank, niche_id,
-    confidence``). Both are None in a snapshot written before niches existed.
+    confidence``). Both are None in a snapshot written before niches existed. ``collaborations``
+    lists each creator's past collaborations (:data:`matcher.collaborations.COLLABORATION_COLUMNS`),
+    None in a snapshot written before they were stored.
     """
 
     snapshot_id: str
@@ -69,7 +73,7 @@ class Snapshot:
     served_for: str | None = None
     niche_model: NicheModel | None = None
     brand_niches: pd.DataFrame | None = None
-
+    collaborations: pd.DataFrame | None = None
 
 
 def order_key(snapshot_id: str) -> tuple[str, int]:
@@ -136,4 +140,6 @@ def snapshot_files(snap: Snapshot) -> dict[str, bytes]:
         files.update(snap.niche_model.to_files())
     if snap.brand_niches is not None:
         files[BRAND_NICHES_FILE] = parquet_bytes(snap.brand_niches)
+    if snap.collaborations is not None:
+        files[COLLABORATIONS_FILE] = parquet_bytes(snap.collaborations)
     return files

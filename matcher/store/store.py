@@ -35,6 +35,7 @@ from matcher.store.durable import TMP_PREFIX, atomic_write, crash_point, fsync_d
 from matcher.store.formats import read_parquet_bytes
 from matcher.store.snapshot import (
     BRAND_NICHES_FILE,
+    COLLABORATIONS_FILE,
     FORMAT,
     FORMAT_VERSION,
     MANIFEST,
@@ -652,12 +653,13 @@ class Store:
             manifest=manifest,
             niche_model=NicheModel.from_files(blob, where=str(d)) if NICHE_MODEL_FILE in manifest["files"] else None,
             brand_niches=parquet(BRAND_NICHES_FILE) if BRAND_NICHES_FILE in manifest["files"] else None,
+            collaborations=parquet(COLLABORATIONS_FILE) if COLLABORATIONS_FILE in manifest["files"] else None,
         )
         if len(snap.creators) != index.size or len(snap.post_offsets) != len(snap.creators) + 1:
             raise StoreError(f"{d}: creators, index and posts disagree in size; run 'matcher batch' again")
         # The files not parsed here (matches, quarantine, config) are checked too, so that every
         # reader agrees on whether a snapshot is good.
-        parsed = {"creators.parquet", "signals.parquet", "posts.parquet", "post_vectors.npy", "post_offsets.npy", "brands.parquet", BRAND_NICHES_FILE, *index_files_names}
+        parsed = {"creators.parquet", "signals.parquet", "posts.parquet", "post_vectors.npy", "post_offsets.npy", "brands.parquet", BRAND_NICHES_FILE, COLLABORATIONS_FILE, *index_files_names}
         for name in manifest["files"]:
             if name not in parsed:
                 blob(name)
@@ -697,6 +699,19 @@ class Store:
         if brand_id is not None:
             return frame[frame["brand_id"] == brand_id].reset_index(drop=True)
         return frame.copy()
+
+    def read_collaborations(self, snapshot_id: str | None = None) -> pd.DataFrame | None:
+        """A snapshot's ``collaborations.parquet`` (the creators' past collaborations), checked
+        against its manifest; None for a snapshot written before collaborations were stored.
+
+        Raises:
+            StoreError: nothing published, or the file fails verification.
+        """
+        sid = self.resolve() if snapshot_id is None else snapshot_id
+        manifest = self.read_manifest(sid)
+        if COLLABORATIONS_FILE not in manifest["files"]:
+            return None
+        return read_parquet_bytes(self.blob_reader(sid, manifest)(COLLABORATIONS_FILE))
 
     # -- run history ------------------------------------------------------------------------
     def record_run(self, run_id: str, *, status: str, started_at: str, finished_at: str | None = None, snapshot_id: str | None = None, details: Mapping[str, Any] | None = None) -> None:
