@@ -494,7 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
         parser.add_argument(
             "--work-dir", type=Path,
             help="local directory of a store on object storage: run history, embedding cache, checkpoints, lock "
-            "(default: $MATCHER_WORK_DIR, else one per URL under ~/.cache/matcher/stores; a store directory is its own)",
+            "(default: one per URL under ~/.cache/matcher/stores; a store directory is its own)",
         )
     return p
 

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from matcher.errors import StoreError
-from matcher.files import Directory, Source, iter_bounded, iter_confined, read_confined
+from matcher.files import Directory, Source, check_name, iter_bounded, iter_confined, read_confined
 from matcher.store.durable import (
     TMP_PREFIX,
     atomic_write,
@@ -61,7 +61,6 @@ __all__ = [
     "is_url",
     "open_blobs",
     "default_work_dir",
-    "WORK_DIR_ENV",
 ]
 
 logger = logging.getLogger(__name__)
@@ -71,8 +70,6 @@ LEASE_FILE = "batch.lease"
 #: A lease not renewed for this long is taken to be left by a dead process. The holder renews it
 #: every quarter of that.
 LEASE_TTL_S = 120.0
-#: Environment variable naming the local work directory of a store on object storage.
-WORK_DIR_ENV = "MATCHER_WORK_DIR"
 
 
 class StoreBusyError(StoreError):
@@ -93,11 +90,8 @@ def is_url(root: object) -> bool:
 
 
 def default_work_dir(url: str) -> Path:
-    """The local directory of a store on object storage when none is given: ``$MATCHER_WORK_DIR``,
-    else one directory per URL under the user's cache directory (``$XDG_CACHE_HOME`` or ``~/.cache``)."""
-    env = os.environ.get(WORK_DIR_ENV)
-    if env:
-        return Path(env)
+    """The local directory of a store on object storage when none is given: one directory per URL
+    under the user's cache directory (``$XDG_CACHE_HOME`` or ``~/.cache``), ``matcher/stores/<url>-<hash>``."""
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in url.split("://", 1)[-1]).strip("-.")[:60]
     return base / "matcher" / "stores" / f"{slug}-{hashlib.sha256(url.encode()).hexdigest()[:10]}"
@@ -509,8 +503,6 @@ class _Prefix:
         return self.blobs.where(f"{self.key}/{name}")
 
     def iter(self, name: str, *, size: int | None) -> Iterator[bytes]:
-        from matcher.files import check_name
-
         check_name(name, self.blobs.where(self.key))
         return self.blobs.iter(f"{self.key}/{name}", size=size)
 
@@ -538,7 +530,7 @@ class Lease:
     def __init__(self, blobs: FsspecBlobs, purpose: str, *, ttl: float = LEASE_TTL_S) -> None:
         self.blobs = blobs
         self.purpose = purpose
-        self.ttl = float(os.environ.get("MATCHER_LEASE_TTL_S") or ttl)
+        self.ttl = ttl
         self.token = uuid.uuid4().hex
         self._stop = threading.Event()
         self._lost: str | None = None

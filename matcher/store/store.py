@@ -9,8 +9,8 @@ checkpoints in :mod:`matcher.store.checkpoints`.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import fcntl
+import hashlib
 import io
 import json
 import logging
@@ -27,11 +27,10 @@ import numpy as np
 import pandas as pd
 
 from matcher.errors import StoreError
-from matcher.files import check_name
+from matcher.files import Source, check_name
 from matcher.index import IDS_FILE, INDEX_FILE, META_FILE, VECTORS_FILE, VectorIndex
 from matcher.niches import MODEL_FILE as NICHE_MODEL_FILE
 from matcher.niches import NicheModel
-from matcher.files import Source
 from matcher.store.blobs import Blobs, StoreBusyError, StoreWriteError, default_work_dir, is_url, open_blobs
 from matcher.store.checkpoints import Checkpoints
 from matcher.store.durable import TMP_PREFIX, crash_point, sha256
@@ -129,8 +128,8 @@ class Store:
     The root may be an fsspec URL (``s3://bucket/prefix``): the snapshots, ``CURRENT`` and
     ``published.json`` live there (see :mod:`matcher.store.blobs`), while ``matcher.sqlite``, the
     embedding cache, checkpoints and the lock file live in a local work directory, ``root``
-    (``work_dir``, else ``$MATCHER_WORK_DIR``, else one directory per URL under the user's cache
-    directory). A batch on object storage also holds the store's lease object.
+    (``work_dir``, else one directory per URL under the user's cache directory). A batch on
+    object storage also holds the store's lease object (docs/object-storage.md).
 
     Args:
         root: the store directory, or its URL.
