@@ -138,6 +138,27 @@ def test_a_lease_left_by_a_dead_process_is_taken_over(s3, tmp_path):
             pass
 
 
+@pytest.mark.parametrize("scheme", ["memory", "file", "s3"])
+def test_publish_verify_and_prune_on_every_file_system(s3, tmp_path, scheme):
+    url = {"memory": f"memory://store-{uuid.uuid4().hex[:8]}", "file": f"file://{tmp_path}/bucket", "s3": _url()}[scheme]
+    st = Store(url, work_dir=tmp_path / "work")
+    with st.lock("test"):
+        for i in range(3):
+            st.write_snapshot_files(f"2026120{i}T000000000000Z", {"a.txt": f"night {i}".encode(), "b.bin": os.urandom(1000)})
+            st.publish(f"2026120{i}T000000000000Z")
+        assert st.current_id() == "20261202T000000000000Z"
+        assert st.prune(2) == ["20261200T000000000000Z"]
+    assert st.published_ids() == st.snapshot_ids() == ["20261201T000000000000Z", "20261202T000000000000Z"]
+    assert st.blob_reader(st.current_id(), st.read_manifest(st.current_id()))("a.txt") == b"night 2"
+    # An altered object is refused by verify(); an unlisted one is never read.
+    st.blobs.replace(f"snapshots/{st.current_id()}/a.txt", b"night 9")
+    with pytest.raises(StoreError, match="checksum differs"):
+        st.verify(st.current_id())
+    with pytest.raises(StoreError, match="not listed in the manifest"):
+        st.blob_reader(st.current_id(), st.read_manifest(st.current_id()))("../CURRENT")
+    assert not (tmp_path / "work" / "snapshots").exists()  # nothing of the snapshots is kept locally
+
+
 def test_a_url_store_without_work_dir_gets_one_per_url(s3):
     a, b = Store("s3://bkt/one"), Store("s3://bkt/two")
     assert a.root == default_work_dir("s3://bkt/one") != b.root
@@ -261,6 +282,15 @@ def test_prune_and_rollback_on_s3(world, s3, tmp_path):
         assert st.prune(1) == [a]
     assert st.snapshot_ids() == [b]
     assert not any(k.startswith(f"snapshots/{a}/") for k in _objects(s3, st.location))
+    # Erasure rewrites the snapshot in the bucket as a new revision and publishes it.
+    from matcher.erasure import forget
+
+    who = st.read_matches()["creator_id"].iloc[0]
+    res = forget(st, [who])
+    assert res.found == 1 and res.rewritten == {b: f"{b}-r1"}
+    reader = Store(st.location, work_dir=tmp_path / "reader2")
+    assert reader.current_id() == f"{b}-r1" and reader.snapshot_ids() == [f"{b}-r1"]
+    assert who not in set(reader.load().creators["creator_id"]) and who not in set(reader.read_matches()["creator_id"])
 
 
 @pytest.mark.slow

@@ -311,6 +311,8 @@ class FsspecBlobs(Blobs):
         except ImportError:  # pragma: no cover - fsspec comes with the [s3] extra
             raise StoreError(f"{url}: a store on object storage needs fsspec; pip install 'matcher[s3]'") from None
         self.location = url.rstrip("/")
+        if url.startswith(("file://", "local://")):
+            storage_options.setdefault("auto_mkdir", True)  # object stores have no directories to make
         try:
             self.fs, path = url_to_fs(self.location, **storage_options)
         except ImportError as exc:

@@ -456,6 +456,7 @@ class Store:
                 self.verify(to)
                 target = to
             if target != current:
+                self.blobs.check_held()
                 self._swap_pointer(target, current)
         logger.info("rolled back from snapshot %s to %s", current, target)
         self.record_run(f"rollback-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%fZ')}", status="rollback", started_at=_now(), finished_at=_now(), snapshot_id=target, details={"from": current, "to": target})
