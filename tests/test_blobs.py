@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
@@ -157,6 +158,35 @@ def test_publish_verify_and_prune_on_every_file_system(s3, tmp_path, scheme):
     with pytest.raises(StoreError, match="not listed in the manifest"):
         st.blob_reader(st.current_id(), st.read_manifest(st.current_id()))("../CURRENT")
     assert not (tmp_path / "work" / "snapshots").exists()  # nothing of the snapshots is kept locally
+
+
+def test_a_run_that_lost_its_lease_publishes_nothing(s3, tmp_path):
+    st = Store(_url(), work_dir=tmp_path / "w")
+    with st.lock("first"):
+        st.write_snapshot_files("20261201T000000000000Z", {"a.txt": b"one"})
+        st.publish("20261201T000000000000Z")
+    with pytest.raises(StoreBusyError, match="lease was lost"):
+        with st.lock("matcher batch"):
+            st.write_snapshot_files("20261202T000000000000Z", {"a.txt": b"two"})
+            # Another machine took the store over meanwhile (this process was paused past the lease).
+            other = {"purpose": "matcher batch", "host": "elsewhere", "pid": 1, "token": "theirs", "since": "now", "expires": 4e9}
+            st.blobs.replace(LEASE_FILE, json.dumps(other).encode())
+            st.publish("20261202T000000000000Z")
+    assert st.current_id() == "20261201T000000000000Z"
+    assert Lease.read(st.blobs)["token"] == "theirs"  # not ours to delete
+
+
+def test_the_lease_is_renewed_while_it_is_held(s3, tmp_path):
+    blobs = FsspecBlobs(_url())
+    lease = Lease(blobs, "test", ttl=0.6).acquire()
+    try:
+        first = Lease.read(blobs)["expires"]
+        time.sleep(1.0)  # longer than the ttl: only renewal keeps it live
+        lease.check()
+        assert Lease.read(blobs)["expires"] > first
+    finally:
+        lease.release()
+    assert not blobs.exists(LEASE_FILE)
 
 
 def test_a_url_store_without_work_dir_gets_one_per_url(s3):

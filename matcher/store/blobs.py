@@ -546,13 +546,19 @@ class Lease:
 
     @staticmethod
     def read(blobs: FsspecBlobs) -> dict[str, Any] | None:
-        try:
-            data = json.loads(blobs.read(LEASE_FILE, size=None, max_bytes=64 << 10))
-        except StoreError:
-            return None if not blobs.exists(LEASE_FILE) else {"expires": 0}
-        except ValueError:
-            return {"expires": 0}  # not ours or half-written by something else: it protects nothing
-        return data if isinstance(data, dict) else {"expires": 0}
+        """The lease's content; None when there is none."""
+        for attempt in range(5):
+            try:
+                data = json.loads(blobs.read(LEASE_FILE, size=None, max_bytes=64 << 10))
+            except StoreError:
+                if not blobs.exists(LEASE_FILE):
+                    return None
+                time.sleep(0.05 * (attempt + 1))  # replaced by its holder's renewal while it was read
+                continue
+            except ValueError:
+                return {"expires": 0}  # not ours or half-written by something else: it protects nothing
+            return data if isinstance(data, dict) else {"expires": 0}
+        return {"expires": 0}
 
     @staticmethod
     def stale(held: Mapping[str, Any]) -> bool:
@@ -571,27 +577,28 @@ class Lease:
             StoreBusyError: a live process holds it; the message names that process.
         """
         for _ in range(3):
-            try:
-                self.blobs._put(LEASE_FILE, self._body(), counted=False, mode="create")
-            except FileExistsError:
-                held = Lease.read(self.blobs)
-                if held is None:
-                    continue  # released in between
-                if not Lease.stale(held):
-                    raise StoreBusyError(
-                        f"{self.blobs.where()}: the store is leased by '{held.get('purpose')}' (pid {held.get('pid')} on "
-                        f"{held.get('host')}, since {held.get('since')}); batch runs never overlap. Wait for it to finish; a lease "
-                        f"its holder stops renewing lapses after {self.ttl:.0f} s"
-                    ) from None
-                logger.warning(
-                    "taking over the lease of %s left by '%s' (pid %s on %s, since %s), which is no longer renewed",
-                    self.blobs.where(), held.get("purpose"), held.get("pid"), held.get("host"), held.get("since"),
+            # Read first: a server that ignores the conditional write would otherwise let a second
+            # process overwrite a live lease; after the read, the conditional create settles a race.
+            held = Lease.read(self.blobs)
+            if held is None:
+                try:
+                    self.blobs._put(LEASE_FILE, self._body(), counted=False, mode="create")
+                except FileExistsError:
+                    continue  # taken in between: read who has it
+                self._thread = threading.Thread(target=self._renew, name="matcher-lease", daemon=True)
+                self._thread.start()
+                return self
+            if not Lease.stale(held):
+                raise StoreBusyError(
+                    f"{self.blobs.where()}: the store is leased by '{held.get('purpose')}' (pid {held.get('pid')} on "
+                    f"{held.get('host')}, since {held.get('since')}); batch runs never overlap. Wait for it to finish; a lease "
+                    f"its holder stops renewing lapses after {self.ttl:.0f} s"
                 )
-                self.blobs.remove(LEASE_FILE)
-                continue
-            self._thread = threading.Thread(target=self._renew, name="matcher-lease", daemon=True)
-            self._thread.start()
-            return self
+            logger.warning(
+                "taking over the lease of %s left by '%s' (pid %s on %s, since %s), which is no longer renewed",
+                self.blobs.where(), held.get("purpose"), held.get("pid"), held.get("host"), held.get("since"),
+            )
+            self.blobs.remove(LEASE_FILE)
         raise StoreBusyError(f"{self.blobs.where()}: could not take the store's lease; another process is taking it too. Run again")
 
     def _renew(self) -> None:
