@@ -178,10 +178,10 @@ def test_a_run_that_lost_its_lease_publishes_nothing(s3, tmp_path):
 
 def test_the_lease_is_renewed_while_it_is_held(s3, tmp_path):
     blobs = FsspecBlobs(_url())
-    lease = Lease(blobs, "test", ttl=0.6).acquire()
+    lease = Lease(blobs, "test", ttl=4.0).acquire()
     try:
         first = Lease.read(blobs)["expires"]
-        time.sleep(1.0)  # longer than the ttl: only renewal keeps it live
+        time.sleep(5.0)  # longer than the ttl: only renewal keeps it live
         lease.check()
         assert Lease.read(blobs)["expires"] > first
     finally:

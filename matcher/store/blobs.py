@@ -22,6 +22,7 @@ is bounded by the size the manifest states (:func:`~matcher.files.iter_bounded`)
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
@@ -351,6 +352,10 @@ class FsspecBlobs(Blobs):
                 yield from iter_bounded(fh.read, actual=actual, size=size, where=where)
         except FileNotFoundError:
             raise StoreError(f"{where}: missing; run 'matcher batch' again or 'matcher rollback'") from None
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:  # s3fs: PreconditionFailed, the object's ETag changed mid-read
+                raise
+            raise StoreError(f"{where}: replaced while it was read ({exc}); read it again") from None
 
     def read(self, key: str, *, size: int | None, max_bytes: int | None = None) -> bytes:
         if size is None and max_bytes is not None:
