@@ -90,12 +90,12 @@ class BatchResult:
 
     run_id: str
     snapshot_id: str
-    store: Path
+    store: Path | str
     counts: dict[str, dict[str, int]]
     encoded: int
     matches: int
     timings: dict[str, float] = field(default_factory=dict)
-    quarantine_path: Path | None = None
+    quarantine_path: Path | str | None = None
     resumed: tuple[str, ...] = ()
     index_build: str = "rebuilt"
     audit: dict[str, Any] = field(default_factory=dict)
@@ -258,7 +258,7 @@ def run_batch(
     creators: str | Path,
     posts: str | Path,
     brands: str | Path,
-    store: str | Path,
+    store: str | Path | Store,
     *,
     comments: str | Path | None = None,
     niche_labels: str | Path | None = None,
@@ -273,7 +273,9 @@ def run_batch(
         comments: optional comments table; without it the conversation signal is unavailable.
         niche_labels: optional table of ``creator_id, niche`` examples that refine the niche
             assignment (see :class:`matcher.niches.NicheModel`); checked before anything runs.
-        store: store directory (created if needed).
+        store: store directory (created if needed), an fsspec URL such as ``s3://bucket/prefix``
+            (docs/object-storage.md), or a :class:`~matcher.store.Store` (to give a URL store its
+            ``work_dir``).
         config: settings; defaults when None.
         encoder: a loaded or unloaded :class:`Encoder` to reuse; one is made from the config, and only
             loaded when some text is not in the embedding cache.
@@ -299,7 +301,7 @@ def run_batch(
     if niche_labels is not None:
         inputs["niche_labels"] = Path(niche_labels)
         labels = read_niche_labels(niche_labels, taxonomy)  # bad labels fail now, not after the embedding
-    st = Store(store)
+    st = Store.of(store)
     with st.lock("matcher batch"):
         crash_point("locked")
         return _Run(st, inputs, cfg, encoder=encoder, progress=progress, taxonomy=taxonomy, labels=labels).execute()
@@ -401,7 +403,7 @@ class _Run:
             self._record("failed", error=str(exc), timings=self.timings)
             served = self.st.current_or_none()
             raise StoreWriteError(
-                f"the batch run failed on a file operation in {st.root}: {exc}. Nothing was published"
+                f"the batch run failed on a file operation in {st.location}: {exc}. Nothing was published"
                 + (f"; readers still get snapshot {served}" if served else "")
                 + ". Free disk space or fix permissions, then run 'matcher batch' again: it resumes from its checkpoints"
             ) from exc
@@ -515,9 +517,8 @@ class _Run:
             "audit": report,
         }
         sid = self.snapshot_id
-        existing = st.snapshots_dir / sid
         try:
-            reuse = existing.is_dir() and st.verify(sid).get("run_key") == self.ck.key
+            reuse = st.verify(sid).get("run_key") == self.ck.key
         except StoreError:
             reuse = False
         if not reuse:  # else a killed attempt already wrote this very snapshot
@@ -549,12 +550,12 @@ class _Run:
         return BatchResult(
             run_id=self.run_id,
             snapshot_id=sid,
-            store=st.root,
+            store=st.location,
             counts=counts,
             encoded=self.encoded,
             matches=len(matches),
             timings=self.timings,
-            quarantine_path=st.snapshots_dir / sid / "quarantine.csv",
+            quarantine_path=st.snapshot_location(sid, "quarantine.csv"),
             resumed=tuple(self.resumed),
             index_build=index_info["build"],
             audit=report,
@@ -748,7 +749,7 @@ class _Run:
         sid, manifest = self.previous
         try:
             prev = VectorIndex.load(
-                self.st.snapshots_dir / sid,
+                self.st.snapshot_source(sid),
                 checksums={n: m["sha256"] for n, m in manifest["files"].items()},
                 sizes={n: m["bytes"] for n, m in manifest["files"].items()},
             )

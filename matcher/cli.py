@@ -17,6 +17,19 @@ __all__ = ["main"]
 logger = logging.getLogger("matcher")
 
 
+def _store_root(value: str) -> Path | str:
+    """A ``--store`` value: a URL (``s3://bucket/prefix``) as given, else a directory path."""
+    return value if "://" in value else Path(value)
+
+
+def _open_store(args: argparse.Namespace) -> None:
+    """Replace ``args.store`` (a path or URL) by the :class:`~matcher.store.Store` it names, with its ``--work-dir``."""
+    if getattr(args, "store", None) is not None:
+        from matcher.store import Store
+
+        args.store = Store(args.store, work_dir=getattr(args, "work_dir", None))
+
+
 def _config(args: argparse.Namespace):
     from matcher.config import Config
 
@@ -110,7 +123,7 @@ def _cmd_niches(args: argparse.Namespace) -> int:
     if args.store is not None:
         from matcher.store import Store
 
-        model = Store(args.store).load().niche_model
+        model = Store.of(args.store).load().niche_model
         if model is None:
             raise MatcherError(f"the snapshot served from {args.store} has no niches; run 'matcher batch' again")
         taxonomy = model.taxonomy_
@@ -132,7 +145,7 @@ def _cmd_niches(args: argparse.Namespace) -> int:
 def _cmd_matches(args: argparse.Namespace) -> int:
     from matcher.store import Store
 
-    st = Store(args.store)
+    st = Store.of(args.store)
     snap = st.served()
     frame = st.read_matches(snap.snapshot_id)
     handles = dict(zip(snap.creators["creator_id"].astype(str), snap.creators["handle"].astype(str)))
@@ -170,7 +183,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     from matcher.text import spreadsheet_safe_frame
 
-    st = Store(args.store)
+    st = Store.of(args.store)
     sid = st.resolve()
     frame = st.read_matches(sid).drop(columns=["why"])
     frame.insert(frame.columns.get_loc("weak") + 1, "worked_with", worked_with_column(st.read_collaborations(sid), frame["creator_id"]))
@@ -220,7 +233,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(f"outcomes: read {report.read}, accepted {report.accepted}, quarantined {report.quarantined}{blanked}")
         for r in rejections[:10]:
             print(f"  {r.file}: row {r.row}: {r.action}: {r.reason}")
-    snap = Store(args.store).load()
+    snap = Store.of(args.store).load()
     trained = train_weights(
         snap,
         Encoder(cfg.embed).load(),
@@ -238,8 +251,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.dry_run:
         return 0
     # Under the store's lock: a batch run reads the weights into its checkpoint key.
-    with Store(args.store).lock("matcher train"):
-        path = save_weights(Path(args.store) / WEIGHTS_FILE, trained)
+    with Store.of(args.store).lock("matcher train"):
+        path = save_weights(Store.of(args.store).root / WEIGHTS_FILE, trained)
     print(f"wrote {path}; recommend() and the next batch use these weights (delete the file to return to the defaults)")
     return 0
 
@@ -247,7 +260,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_runs(args: argparse.Namespace) -> int:
     from matcher.store import Store
 
-    st = Store(args.store)
+    st = Store.of(args.store)
     rows = st.runs(args.limit)
     if args.json:
         json.dump(rows, sys.stdout, indent=2)
@@ -284,7 +297,7 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     from matcher.store import Store
 
     if args.list:
-        st = Store(args.store)
+        st = Store.of(args.store)
         current = st.current_id()
         for sid in reversed(st.published_ids()):
             m = st.read_manifest(sid)
@@ -292,7 +305,7 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
             print(f"{sid}{' (current)' if sid == current else ''}  created {m.get('created_at')}  "
                   f"{counts.get('creators')} creators, {counts.get('matches')} matches")
         return 0
-    previous, now = Store(args.store).rollback(args.to)
+    previous, now = Store.of(args.store).rollback(args.to)
     if previous == now:
         print(f"snapshot {now} is already the published one")
     else:
@@ -325,7 +338,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if args.store is not None:
         from matcher.store import Store
 
-        snap = Store(args.store).load(args.snapshot)  # without --snapshot: the served one
+        snap = Store.of(args.store).load(args.snapshot)  # without --snapshot: the served one
         sid = snap.snapshot_id
         results[f"stored matches ({sid})"] = evaluate_store(args.store, qrels, snapshot_id=sid, rel=args.rel)
         universe = snap.creators["creator_id"].astype(str).tolist()
@@ -385,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, text: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=text, description=text[:1].upper() + text[1:] + ".", parents=[common], formatter_class=_HelpFormatter)
 
-    store_read = "store directory written by 'matcher batch' (its published snapshot is read)"
+    store_read = "store directory (or URL, e.g. s3://bucket/prefix) written by 'matcher batch' (its published snapshot is read)"
 
     b = command("batch", "ingest, embed, index and store the top matches for every brand")
     b.add_argument("--creators", required=True, type=Path, help="creators table (.csv, .csv.gz, .jsonl, .ndjson or .parquet): creator_id, handle, platform, bio, followers, ...")
@@ -393,14 +406,14 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--brands", required=True, type=Path, help="brands table: brand_id, name, description and optional filters (countries, languages, follower band, ...)")
     b.add_argument("--comments", type=Path, help="optional comments table (enables the conversation signal)")
     b.add_argument("--niche-labels", type=Path, help="optional table of creator_id, niche examples that refine the niche assignment")
-    b.add_argument("--store", required=True, type=Path, help="store directory to publish the new snapshot in (created if missing; its embedding cache is reused)")
+    b.add_argument("--store", required=True, type=_store_root, help="store directory to publish the new snapshot in (created if missing; its embedding cache is reused), or a URL such as s3://bucket/prefix")
     b.set_defaults(func=_cmd_batch)
 
     r = command("recommend", "rank creators for a brief, or creators like given ones, from the published snapshot")
     r.add_argument("brief", nargs="?", default=None, help="product description or brief (optional with --like)")
     r.add_argument("--like", action="append", metavar="CREATOR_ID", help="creator id whose content the matches should resemble (repeatable; never returned)")
     r.add_argument("--unlike", action="append", metavar="CREATOR_ID", help="creator id whose content the matches should not resemble (repeatable; never returned)")
-    r.add_argument("--store", required=True, type=Path, help=store_read)
+    r.add_argument("--store", required=True, type=_store_root, help=store_read)
     r.add_argument("--k", type=int, default=10, help="number of creators to return")
     r.add_argument("--json", action="store_true", help="print matches as JSON")
     r.add_argument("--min-followers", type=int, help="leave out creators with fewer followers")
@@ -418,14 +431,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=_cmd_recommend)
 
     m = command("matches", "show the batch's stored matches for brands")
-    m.add_argument("--store", required=True, type=Path, help=store_read)
+    m.add_argument("--store", required=True, type=_store_root, help=store_read)
     m.add_argument("--brand", action="append", help="brand id (repeatable); without it, the first --brands brands by id")
     m.add_argument("--brands", type=int, default=3, help="how many brands to show when no --brand is given")
     m.add_argument("--k", type=int, default=5, help="matches to show per brand")
     m.set_defaults(func=_cmd_matches)
 
     e = command("export", "write the stored matches as CSV")
-    e.add_argument("--store", required=True, type=Path, help=store_read)
+    e.add_argument("--store", required=True, type=_store_root, help=store_read)
     e.add_argument("--out", required=True, type=Path, help="CSV file to write (its folder is created); one row per brand and match")
     e.set_defaults(func=_cmd_export)
 
@@ -440,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_sample)
 
     t = command("train", "learn reranker weights from past campaign outcomes")
-    t.add_argument("--store", required=True, type=Path, help="store directory (the weights are written into it)")
+    t.add_argument("--store", required=True, type=_store_root, help="store directory (the weights are written into it; for a URL store, into its work directory)")
     t.add_argument("--outcomes", required=True, type=Path, help="table of brand_id, creator_id, outcome[, date]")
     t.add_argument("--test-size", type=float, default=0.25, help="share of brands held out for validation")
     t.add_argument("--seed", type=int, default=0, help="random seed of the brands' train/validation split")
@@ -448,32 +461,32 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=_cmd_train)
 
     v = command("serve", "serve the HTTP API and the web page over the published snapshot")
-    v.add_argument("--store", required=True, type=Path, help=store_read + "; a newly published one is served from the next request")
+    v.add_argument("--store", required=True, type=_store_root, help=store_read + "; a newly published one is served from the next request")
     v.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1: this machine only)")
     v.add_argument("--port", type=int, default=8000, help="TCP port to listen on")
     v.add_argument("--timeout", type=float, default=10.0, help="request deadline in seconds; slower requests answer 503")
     v.set_defaults(func=_cmd_serve)
 
     h = command("runs", "list the run history: batch runs, rollbacks, erasures")
-    h.add_argument("--store", required=True, type=Path, help="store directory")
+    h.add_argument("--store", required=True, type=_store_root, help="store directory or URL")
     h.add_argument("--limit", type=int, default=20, help="newest runs to list")
     h.add_argument("--json", action="store_true", help="print the history as JSON")
     h.set_defaults(func=_cmd_runs)
 
     rb = command("rollback", "publish an earlier retained snapshot again, without recomputing")
-    rb.add_argument("--store", required=True, type=Path, help="store directory")
+    rb.add_argument("--store", required=True, type=_store_root, help="store directory or URL")
     rb.add_argument("--to", help="snapshot id (default: the one published before the current one)")
     rb.add_argument("--list", action="store_true", help="list the retained snapshots instead")
     rb.set_defaults(func=_cmd_rollback)
 
     f = command("forget", "erase creators from the store, every retained snapshot and all later runs")
-    f.add_argument("--store", required=True, type=Path, help="store directory")
+    f.add_argument("--store", required=True, type=_store_root, help="store directory or URL")
     f.add_argument("creator_ids", nargs="+", metavar="CREATOR_ID", help="id of a creator to erase, as in the creators file (one or more)")
     f.set_defaults(func=_cmd_forget)
 
     ev = command("eval", "score stored matches or run files against relevance labels (nDCG@10, R@50, MRR, AUC, MedR)")
     ev.add_argument("--qrels", required=True, type=Path, help="CSV/TSV with brand_id, creator_id, grade (or TREC qrels)")
-    ev.add_argument("--store", type=Path, help="score the matches the latest batch stored here")
+    ev.add_argument("--store", type=_store_root, help="score the matches the latest batch stored here")
     ev.add_argument("--snapshot", help="a retained snapshot id instead of the published one")
     ev.add_argument("--run", action="append", type=Path, help="CSV with brand_id, creator_id, rank|score, or a TREC run (repeatable)")
     ev.add_argument("--rel", type=int, default=1, help="lowest grade that counts as relevant")
@@ -481,10 +494,16 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=_cmd_eval)
 
     n = command("niches", "list the niche taxonomy (ids for --niche)")
-    n.add_argument("--store", type=Path, help="the taxonomy of the snapshot served from this store (default: the configured one)")
+    n.add_argument("--store", type=_store_root, help="the taxonomy of the snapshot served from this store (default: the configured one)")
     n.add_argument("--descriptions", dest="verbose_descriptions", action="store_true", help="show each niche's description too")
     n.add_argument("--json", action="store_true", help="print the taxonomy as JSON")
     n.set_defaults(func=_cmd_niches)
+    for parser in (b, r, m, e, t, v, h, rb, f, ev, n):
+        parser.add_argument(
+            "--work-dir", type=Path,
+            help="local directory of a store on object storage: run history, embedding cache, checkpoints, lock "
+            "(default: one per URL under ~/.cache/matcher/stores; a store directory is its own)",
+        )
     return p
 
 
@@ -527,6 +546,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quiet or not sys.stderr.isatty():
         _no_library_progress_bars()
     try:
+        _open_store(args)
         return int(args.func(args) or 0)
     except MatcherError as exc:
         print(f"matcher: error: {exc}", file=sys.stderr)

@@ -383,7 +383,7 @@ class Matcher:
     A long-lived process picks up a newly published snapshot on the next call (see :meth:`refresh`).
     """
 
-    def __init__(self, store: str | Path, *, config: Config | None = None, encoder: Encoder | CachingEncoder | None = None) -> None:
+    def __init__(self, store: str | Path | Store, *, config: Config | None = None, encoder: Encoder | CachingEncoder | None = None) -> None:
         self.store = store
         self.config = config or Config()
         self.encoder = encoder
@@ -394,7 +394,7 @@ class Matcher:
         Raises:
             StoreError: nothing is published, or the snapshot fails verification.
         """
-        self.store_ = Store(self.store)
+        self.store_ = Store.of(self.store)
         self.snapshot_ = self.store_.load()
         filter_columns(self.snapshot_).warm()
         if self.encoder is None:
@@ -404,7 +404,7 @@ class Matcher:
         model = self.snapshot_.manifest.get("model", {})
         if model and model.get("id") not in (None, self.encoder.model_id):
             logger.warning("snapshot was built with %s but the encoder is %s; scores may be off", model.get("id"), self.encoder.model_id)
-        self.reranker_, _ = load_reranker(self.store, self.config)
+        self.reranker_, _ = load_reranker(self.store_.root, self.config)
         self.weights_ = self.reranker_.weights
         return self
 

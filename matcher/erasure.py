@@ -116,7 +116,7 @@ def drop_creators(
     )
 
 
-def forget(store: str | Path, creator_ids: Iterable[str]) -> ForgetResult:
+def forget(store: str | Path | Store, creator_ids: Iterable[str]) -> ForgetResult:
     """Remove creators from the store for good.
 
     The ids go on the suppression list first (so even if this is interrupted, no later run brings
@@ -140,7 +140,7 @@ def forget(store: str | Path, creator_ids: Iterable[str]) -> ForgetResult:
     ids = sorted({str(c).strip() for c in creator_ids if str(c).strip()})
     if not ids:
         raise ForgetError("give at least one creator id to forget")
-    st = Store(store)
+    st = Store.of(store)
     started = datetime.now(timezone.utc)
     with st.lock("matcher forget"):
         st.suppress(ids)

@@ -142,7 +142,7 @@ def evaluate_store(store: str | Path, qrels: pd.DataFrame | str | Path, *, snaps
     """
     from matcher.store import Store
 
-    st = Store(store)
+    st = Store.of(store)
     snap = st.load(snapshot_id)
     sid = snap.snapshot_id
     matches = st.read_matches(sid)

@@ -13,18 +13,19 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol
 
 from matcher.errors import StoreError
 
-__all__ = ["check_name", "read_confined", "iter_confined", "sha256_confined", "CHUNK_BYTES"]
+__all__ = ["check_name", "read_confined", "iter_confined", "iter_bounded", "sha256_confined", "Source", "Directory", "CHUNK_BYTES"]
 
 CHUNK_BYTES = 1 << 20
 _FIX = "the manifest was altered or written by something else; run 'matcher batch' again or 'matcher rollback'"
 
 
-def check_name(name: object, directory: Path) -> str:
+def check_name(name: object, directory: Path | str) -> str:
     """``name`` if it is a plain file name of ``directory``; else :class:`StoreError`.
 
     Raises:
@@ -73,27 +74,39 @@ def iter_confined(directory: Path, name: str, *, size: int | None) -> Iterator[b
         StoreError: the name is not plain, the file is missing or not a regular file, or its size differs.
     """
     fd, actual = _open(directory, name)
-    path = directory / name
     try:
-        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or actual != size):
-            raise StoreError(
-                f"{path}: holds {actual} bytes, not the {size!r} the manifest states, so its checksum cannot match "
-                "(truncated, grown or altered); run 'matcher batch' again or 'matcher rollback'"
-            )
-        limit = actual if size is None else size
-        left = limit + 1  # one byte more shows a file that grew after the fstat
-        while left > 0:
-            chunk = os.read(fd, min(CHUNK_BYTES, left))
-            if not chunk:
-                break
-            left -= len(chunk)
-            if left == 0:
-                raise StoreError(f"{path}: grew past the {limit} bytes the manifest states while it was read; {_FIX}")
-            yield chunk
-        if left > 1:
-            raise StoreError(f"{path}: shrank below the {limit} bytes the manifest states while it was read; {_FIX}")
+        yield from iter_bounded(lambda n: os.read(fd, n), actual=actual, size=size, where=str(directory / name))
     finally:
         os.close(fd)
+
+
+def iter_bounded(read: Callable[[int], bytes], *, actual: int, size: int | None, where: str) -> Iterator[bytes]:
+    """Chunks from ``read(n)`` (at most ``n`` bytes per call, ``b""`` at the end) of a file that held
+    ``actual`` bytes when it was opened, checked to be exactly ``size`` bytes when given.
+
+    The one bounded read behind every store backend: never more than ``size`` + 1 bytes, whatever
+    the file does meanwhile.
+
+    Raises:
+        StoreError: the size differs from ``size``, or the file grew or shrank while it was read.
+    """
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or actual != size):
+        raise StoreError(
+            f"{where}: holds {actual} bytes, not the {size!r} the manifest states, so its checksum cannot match "
+            "(truncated, grown or altered); run 'matcher batch' again or 'matcher rollback'"
+        )
+    limit = actual if size is None else size
+    left = limit + 1  # one byte more shows a file that grew after its size was taken
+    while left > 0:
+        chunk = read(min(CHUNK_BYTES, left))
+        if not chunk:
+            break
+        left -= len(chunk)
+        if left == 0:
+            raise StoreError(f"{where}: grew past the {limit} bytes the manifest states while it was read; {_FIX}")
+        yield chunk
+    if left > 1:
+        raise StoreError(f"{where}: shrank below the {limit} bytes the manifest states while it was read; {_FIX}")
 
 
 def read_confined(directory: Path, name: str, *, size: int | None, max_bytes: int | None = None) -> bytes:
@@ -117,3 +130,28 @@ def sha256_confined(directory: Path, name: str, *, size: int | None) -> str:
     for chunk in iter_confined(directory, name, size=size):
         h.update(chunk)
     return h.hexdigest()
+
+
+class Source(Protocol):
+    """Where the files a manifest lists are read from: a local directory, or a prefix of an object store."""
+
+    def where(self, name: str) -> str:
+        """The file's path or URL, for messages."""
+        ...
+
+    def iter(self, name: str, *, size: int | None) -> Iterator[bytes]:
+        """The file's bytes in chunks, confined and bounded as :func:`iter_confined`."""
+        ...
+
+
+class Directory:
+    """A :class:`Source` over a local directory."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def where(self, name: str) -> str:
+        return str(self.path / name)
+
+    def iter(self, name: str, *, size: int | None) -> Iterator[bytes]:
+        return iter_confined(self.path, name, size=size)

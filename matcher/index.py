@@ -14,7 +14,7 @@ import faiss
 import numpy as np
 
 from matcher.errors import NotFittedError, StoreError
-from matcher.files import iter_confined, read_confined
+from matcher.files import Directory, Source
 from matcher.schema import Hit
 
 __all__ = ["VectorIndex", "normalize_rows"]
@@ -418,11 +418,12 @@ class VectorIndex:
         return [INDEX_FILE, VECTORS_FILE, IDS_FILE, META_FILE]
 
     @classmethod
-    def load(cls, directory: str | Path, *, checksums: Mapping[str, str], sizes: Mapping[str, int] | None = None) -> VectorIndex:
+    def load(cls, directory: str | Path | Source, *, checksums: Mapping[str, str], sizes: Mapping[str, int] | None = None) -> VectorIndex:
         """Load an index written by :meth:`save`, reading each file only after its sha256 matches.
 
-        Files are opened as plain regular files of ``directory`` (no symlink, device or pipe) and
-        never read past their size in ``sizes``.
+        Files are opened as plain regular files of ``directory`` (no symlink, device or pipe), or read
+        from a :class:`~matcher.files.Source` (a snapshot on object storage), and never read past
+        their size in ``sizes``.
 
         Args:
             checksums: file name → expected sha256 hex, from the snapshot manifest.
@@ -431,12 +432,13 @@ class VectorIndex:
         Raises:
             StoreError: a file is missing, or its checksum differs from the manifest.
         """
-        d = Path(directory)
+        src: Source = directory if not isinstance(directory, (str, Path)) else Directory(directory)
+        d = src.where("").rstrip("/")
         sizes = dict(sizes or {})
-        blobs = {name: _verified_bytes(d / name, checksums, sizes.get(name)) for name in (META_FILE, INDEX_FILE, IDS_FILE)}
+        blobs = {name: _verified_bytes(src, name, checksums, sizes.get(name)) for name in (META_FILE, INDEX_FILE, IDS_FILE)}
         # Checked, but only its header is kept: the index holds the same vectors, and a second copy
         # would cost 1.5 kB per creator.
-        vec_shape, vec_dtype = _verified_npy_header(d / VECTORS_FILE, checksums, sizes.get(VECTORS_FILE))
+        vec_shape, vec_dtype = _verified_npy_header(src, VECTORS_FILE, checksums, sizes.get(VECTORS_FILE))
         meta = json.loads(blobs[META_FILE])
         obj = cls(
             exact_max=meta["exact_max"],
@@ -447,7 +449,7 @@ class VectorIndex:
         )
         # Deserialise from the very bytes whose checksum was checked, so the file cannot change in between.
         obj.index_ = faiss.deserialize_index(np.frombuffer(blobs[INDEX_FILE], dtype=np.uint8))
-        obj.ids_ = _npy_from_bytes(blobs[IDS_FILE], d / IDS_FILE)
+        obj.ids_ = _npy_from_bytes(blobs[IDS_FILE], src.where(IDS_FILE))
         obj.kind_ = meta["kind"]
         if obj.kind_ == "hnsw":
             obj.index_.hnsw.efSearch = obj.ef_search
@@ -455,30 +457,32 @@ class VectorIndex:
         if obj.ids_.shape[0] != n:
             raise StoreError(f"{d}: index holds {n} vectors but {obj.ids_.shape[0]} ids; rebuild with 'matcher batch'")
         if vec_shape != (n, dim) or vec_dtype != np.float32:
-            raise StoreError(f"{d / VECTORS_FILE}: holds {vec_dtype} vectors of shape {vec_shape} but the index {n} x {dim}; rebuild with 'matcher batch'")
+            raise StoreError(f"{src.where(VECTORS_FILE)}: holds {vec_dtype} vectors of shape {vec_shape} but the index {n} x {dim}; rebuild with 'matcher batch'")
         obj._row_of = {cid: i for i, cid in enumerate(obj.ids_.tolist())}
         return obj
 
 
-def _verified_bytes(path: Path, checksums: Mapping[str, str], size: int | None) -> bytes:
-    expected = checksums.get(path.name)
+def _verified_bytes(src: Source, name: str, checksums: Mapping[str, str], size: int | None) -> bytes:
+    path = src.where(name)
+    expected = checksums.get(name)
     if expected is None:
         raise StoreError(f"{path}: not listed in the snapshot manifest; refusing to read an unlisted file")
-    data = read_confined(path.parent, path.name, size=size)
+    data = b"".join(src.iter(name, size=size))
     if hashlib.sha256(data).hexdigest() != expected:
         raise StoreError(f"{path}: checksum differs from the manifest (corrupt or altered); run 'matcher batch' again")
     return data
 
 
-def _verified_npy_header(path: Path, checksums: Mapping[str, str], size: int | None) -> tuple[tuple[int, ...], np.dtype]:
+def _verified_npy_header(src: Source, name: str, checksums: Mapping[str, str], size: int | None) -> tuple[tuple[int, ...], np.dtype]:
     """Shape and dtype of a .npy file whose sha256 matches ``checksums``, hashed in chunks (never held whole)."""
-    expected = checksums.get(path.name)
+    path = src.where(name)
+    expected = checksums.get(name)
     if expected is None:
         raise StoreError(f"{path}: not listed in the snapshot manifest; refusing to read an unlisted file")
     h = hashlib.sha256()
     head = b""
     # The header is parsed from the very bytes that were hashed.
-    for chunk in iter_confined(path.parent, path.name, size=size):
+    for chunk in src.iter(name, size=size):
         if len(head) < NPY_HEADER_MAX:
             head += chunk[: NPY_HEADER_MAX - len(head)]
         h.update(chunk)
@@ -498,7 +502,7 @@ def _verified_npy_header(path: Path, checksums: Mapping[str, str], size: int | N
     return tuple(shape), dtype
 
 
-def _npy_from_bytes(data: bytes, path: Path) -> np.ndarray:
+def _npy_from_bytes(data: bytes, path: str) -> np.ndarray:
     import io
 
     try:

@@ -16,6 +16,7 @@ __all__ = [
     "CRASH_POINTS",
     "CRASH_ENV",
     "crash_point",
+    "count_object",
     "write_file",
     "fsync",
     "fsync_dir",
@@ -29,7 +30,7 @@ TMP_PREFIX = ".tmp-"
 
 #: Named steps at which ``MATCHERTEST_CRASH_AT=<step>`` makes the process kill itself (SIGKILL), so the
 #: crash tests can stop a run exactly there. ``MATCHERTEST_CRASH_AT=io:<n>`` stops it at the n-th write
-#: or fsync instead.
+#: or fsync instead, and ``MATCHERTEST_CRASH_AT=object:<n>`` at the n-th object written to object storage.
 #: A stage name (ingest … rank) is the moment right after that stage's checkpoint is saved.
 CRASH_POINTS: tuple[str, ...] = (
     "locked",
@@ -50,6 +51,7 @@ CRASH_POINTS: tuple[str, ...] = (
 CRASH_ENV = "MATCHERTEST_CRASH_AT"
 
 _io_calls = 0
+_object_calls = 0
 
 
 def crash_point(name: str) -> None:
@@ -63,6 +65,14 @@ def _count_io() -> None:
     _io_calls += 1
     target = os.environ.get(CRASH_ENV, "")
     if target.startswith("io:") and target[3:] == str(_io_calls):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def count_object() -> None:
+    """Count one object written to object storage (a crash-test hook: ``MATCHERTEST_CRASH_AT=object:<n>``)."""
+    global _object_calls
+    _object_calls += 1
+    if os.environ.get(CRASH_ENV, "") == f"object:{_object_calls}":
         os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import io
 import json
 import logging
@@ -26,12 +27,13 @@ import numpy as np
 import pandas as pd
 
 from matcher.errors import StoreError
-from matcher.files import check_name, read_confined, sha256_confined
+from matcher.files import Source, check_name
 from matcher.index import IDS_FILE, INDEX_FILE, META_FILE, VECTORS_FILE, VectorIndex
 from matcher.niches import MODEL_FILE as NICHE_MODEL_FILE
 from matcher.niches import NicheModel
+from matcher.store.blobs import Blobs, StoreBusyError, StoreWriteError, default_work_dir, is_url, open_blobs
 from matcher.store.checkpoints import Checkpoints
-from matcher.store.durable import TMP_PREFIX, atomic_write, crash_point, fsync_dir, sha256, sha256_file, write_durable
+from matcher.store.durable import TMP_PREFIX, crash_point, sha256
 from matcher.store.formats import read_parquet_bytes
 from matcher.store.snapshot import (
     BRAND_NICHES_FILE,
@@ -87,14 +89,6 @@ MAX_POINTER_BYTES = 4096
 T = TypeVar("T")
 
 
-class StoreBusyError(StoreError):
-    """Another process holds the store's lock (a batch, forget or rollback is running)."""
-
-
-class StoreWriteError(StoreError):
-    """Writing to the store failed (disk full, permissions, I/O error); nothing was published."""
-
-
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -118,7 +112,8 @@ def _flock_soon(fd: int) -> None:
 
 
 class Store:
-    """A directory holding snapshots, the pointer to the published one, checkpoints and ``matcher.sqlite``.
+    """A directory (or an object-store URL) holding snapshots, the pointer to the published one,
+    checkpoints and ``matcher.sqlite``.
 
     Layout::
 
@@ -130,16 +125,47 @@ class Store:
         STORE/batch.lock                 held (flock) while a batch, forget or rollback runs
         STORE/matcher.sqlite             run history, suppression list (WAL mode)
         STORE/cache/embeddings.sqlite    embedding cache keyed by content hash
+
+    The root may be an fsspec URL (``s3://bucket/prefix``): the snapshots, ``CURRENT`` and
+    ``published.json`` live there (see :mod:`matcher.store.blobs`), while ``matcher.sqlite``, the
+    embedding cache, checkpoints and the lock file live in a local work directory, ``root``
+    (``work_dir``, else one directory per URL under the user's cache directory). A batch on
+    object storage also holds the store's lease object (docs/object-storage.md).
+
+    Args:
+        root: the store directory, or its URL.
+        work_dir: the local work directory of a store on object storage (ignored for a directory,
+            which is its own).
     """
 
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-        self._matches_cache: dict[str, tuple[tuple[int, int], pd.DataFrame]] = {}
+    def __init__(self, root: str | Path, *, work_dir: str | Path | None = None) -> None:
+        #: Where the snapshot files are: the store directory, or its URL.
+        self.blobs: Blobs = open_blobs(root)
+        #: The store as given: a directory path, or a URL.
+        self.location: Path | str = self.blobs.location
+        #: The local directory: the store directory itself, or a URL store's work directory.
+        self.root = Path(root) if not is_url(root) else Path(work_dir) if work_dir is not None else default_work_dir(str(root))
+        self._matches_cache: dict[str, tuple[tuple[Any, ...], pd.DataFrame]] = {}
+
+    @classmethod
+    def of(cls, store: str | Path | Store) -> Store:
+        """``store`` itself if it is a :class:`Store`, else the store at that directory or URL."""
+        return store if isinstance(store, Store) else cls(store)
+
+    def __str__(self) -> str:
+        return str(self.location)
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.location)!r})"
+
+    def _key(self, *names: str) -> str:
+        return "/".join(names)
 
     # -- paths ------------------------------------------------------------------------------
     @property
     def snapshots_dir(self) -> Path:
-        """Directory of snapshot directories."""
+        """Directory of snapshot directories of a store directory (a store on object storage keeps
+        them at its URL: see :meth:`snapshot_location`)."""
         return self.root / "snapshots"
 
     @property
@@ -172,8 +198,8 @@ class Store:
 
     # -- lock -------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def lock(self, purpose: str = "batch") -> Iterator[None]:
-        """Hold the store's exclusive lock (``flock``) for the block; released even if the process dies.
+    def _flock(self, purpose: str) -> Iterator[None]:
+        """Hold the local directory's exclusive lock (``flock``) for the block; released even if the process dies.
 
         Raises:
             StoreBusyError: another process holds it; the message names that process.
@@ -198,11 +224,25 @@ class Store:
         finally:
             os.close(fd)  # closing the descriptor releases the lock
 
+    @contextlib.contextmanager
+    def lock(self, purpose: str = "batch") -> Iterator[None]:
+        """Hold the store's exclusive lock for the block: the local ``flock``, and on object storage
+        also the store's lease object (:class:`~matcher.store.blobs.Lease`).
+
+        Raises:
+            StoreBusyError: another process holds it; the message names that process.
+        """
+        with self._flock(purpose), self.blobs.hold(purpose):
+            yield
+
     def locked(self) -> bool:
         """True while some process holds the store's lock (a batch, forget or rollback is running).
 
         Probes with a shared lock taken and released at once; :meth:`lock` waits out such a probe.
+        On object storage, a live lease of another process counts too.
         """
+        if self.blobs.held_elsewhere():
+            return True
         try:
             fd = os.open(self.root / LOCK_FILE, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
@@ -232,60 +272,49 @@ class Store:
                 else:
                     p.unlink(missing_ok=True)
                 removed += 1
+        removed += self.blobs.clean_temporaries("snapshots", complete=MANIFEST)
         if removed:
             logger.info("removed %d temporary file(s) left by an interrupted run", removed)
         return removed
 
     # -- writing ----------------------------------------------------------------------------
-    def write_snapshot_files(self, snapshot_id: str, files: Mapping[str, bytes | Path], *, fields: Mapping[str, Any] | None = None) -> Path:
-        """Write a complete snapshot directory (not yet published). Returns its path.
+    def write_snapshot_files(self, snapshot_id: str, files: Mapping[str, bytes | Path], *, fields: Mapping[str, Any] | None = None) -> Path | str:
+        """Write a complete snapshot (not yet published). Returns its directory or URL.
 
         Files are given as bytes, or as paths of already durable files (checkpoints), which are
-        hard-linked when possible. Everything goes to a temporary directory, is fsynced and listed in
-        the manifest with its sha256 and size; the directory is renamed into place last.
+        hard-linked when possible. In a directory, everything goes to a temporary directory, is
+        fsynced and listed in the manifest with its sha256 and size; the directory is renamed into
+        place last. On object storage, every object is read back and checked before the manifest,
+        written last, lists it (:meth:`Blobs.write_dir <matcher.store.blobs.Blobs.write_dir>`).
 
         Raises:
             OSError: a write, link or fsync failed (the temporary directory is removed).
         """
-        self.snapshots_dir.mkdir(parents=True, exist_ok=True)
-        final = self.snapshots_dir / snapshot_id
-        tmp = self.snapshots_dir / (TMP_PREFIX + snapshot_id)
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir()
-        try:
-            listing: dict[str, dict[str, Any]] = {}
-            for name in sorted(files):
-                src = files[name]
-                if isinstance(src, Path):
-                    try:
-                        os.link(src, tmp / name)
-                    except OSError:
-                        write_durable(tmp / name, src.read_bytes())
-                    listing[name] = {"sha256": sha256_file(tmp / name), "bytes": (tmp / name).stat().st_size}
-                else:
-                    write_durable(tmp / name, src)
-                    listing[name] = {"sha256": sha256(src), "bytes": len(src)}
-            crash_point("snapshot-files")
-            manifest = {
+        check_name(snapshot_id, self.blobs.where("snapshots"))
+
+        def manifest(listing: dict[str, dict[str, Any]]) -> bytes:
+            return json.dumps({
                 **dict(fields or {}),
                 "format": FORMAT,
                 "format_version": FORMAT_VERSION,
                 "snapshot_id": snapshot_id,
                 "created_at": _now(),
                 "files": listing,
-            }
-            write_durable(tmp / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True, default=str).encode())
-            fsync_dir(tmp)
-            if final.exists():
-                self._remove_snapshot_dir(final)
-            os.replace(tmp, final)
-            fsync_dir(self.snapshots_dir)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+            }, indent=2, sort_keys=True, default=str).encode()
+
+        self.blobs.write_dir(self._key("snapshots", snapshot_id), files, last=MANIFEST, finish=manifest)
         crash_point("snapshot-renamed")
-        return final
+        return self.snapshot_location(snapshot_id)
+
+    def snapshot_location(self, snapshot_id: str, name: str | None = None) -> Path | str:
+        """A snapshot's directory (or URL), or one of its files."""
+        key = self._key("snapshots", snapshot_id, *([name] if name else []))
+        return self.root / key if isinstance(self.location, Path) else self.blobs.where(key)
+
+    def snapshot_source(self, snapshot_id: str) -> Source:
+        """A snapshot's files as a :class:`~matcher.files.Source` (for ``VectorIndex.load``)."""
+        check_name(snapshot_id, self.blobs.where("snapshots"))
+        return self.blobs.source(self._key("snapshots", snapshot_id))
 
     def write_snapshot(self, snap: Snapshot, *, extra_files: Mapping[str, bytes] | None = None, meta: Mapping[str, Any] | None = None) -> Path:
         """Write an in-memory snapshot (plus ``extra_files``, e.g. ``matches.parquet``) as a snapshot directory."""
@@ -301,32 +330,37 @@ class Store:
 
     def _read_published(self) -> list[str]:
         try:
-            data = json.loads(read_confined(self.root, PUBLISHED_FILE, size=None, max_bytes=MAX_MANIFEST_BYTES))
+            data = json.loads(self.blobs.read(PUBLISHED_FILE, size=None, max_bytes=MAX_MANIFEST_BYTES))
             return [str(x) for x in data["snapshots"]]
         except (FileNotFoundError, StoreError) as exc:
-            if (self.root / PUBLISHED_FILE).exists() or (self.root / PUBLISHED_FILE).is_symlink():
-                logger.warning("%s cannot be read (%s); treating only the current snapshot as published", self.root / PUBLISHED_FILE, exc)
+            if self.blobs.exists(PUBLISHED_FILE):
+                logger.warning("%s cannot be read (%s); treating only the current snapshot as published", self.blobs.where(PUBLISHED_FILE), exc)
             # A store written before the list existed: its published snapshot is the only one known good.
             cur = self.current_or_none()
             return [cur] if cur else []
         except (ValueError, KeyError, TypeError) as exc:
-            logger.warning("%s is unreadable (%s); treating only the current snapshot as published", self.root / PUBLISHED_FILE, exc)
+            logger.warning("%s is unreadable (%s); treating only the current snapshot as published", self.blobs.where(PUBLISHED_FILE), exc)
             cur = self.current_or_none()
             return [cur] if cur else []
 
     def _write_published(self, ids: Iterable[str]) -> None:
-        keep = sorted({i for i in ids if (self.snapshots_dir / i / MANIFEST).exists()}, key=order_key)
-        atomic_write(self.root / PUBLISHED_FILE, json.dumps({"format": "matcher.published", "snapshots": keep}, indent=1).encode())
+        keep = sorted({i for i in ids if self._complete(i)}, key=order_key)
+        self.blobs.replace(PUBLISHED_FILE, json.dumps({"format": "matcher.published", "snapshots": keep}, indent=1).encode())
 
     def published_ids(self) -> list[str]:
         """Ids of the retained snapshots that passed audit and were published, oldest first."""
-        return sorted({i for i in self._read_published() if (self.snapshots_dir / i / MANIFEST).exists()}, key=order_key)
+        return sorted({i for i in self._read_published() if self._complete(i)}, key=order_key)
+
+    def _complete(self, snapshot_id: str) -> bool:
+        try:
+            check_name(snapshot_id, self.blobs.where("snapshots"))
+        except StoreError:
+            return False
+        return self.blobs.exists(self._key("snapshots", snapshot_id, MANIFEST))
 
     def snapshot_ids(self) -> list[str]:
         """Ids of every complete snapshot directory (published or not), oldest first."""
-        if not self.snapshots_dir.is_dir():
-            return []
-        return sorted((p.name for p in self.snapshots_dir.iterdir() if not p.name.startswith(".") and (p / MANIFEST).exists()), key=order_key)
+        return sorted((i for i in self.blobs.dirs("snapshots") if not i.startswith(".") and self._complete(i)), key=order_key)
 
     def publish(self, snapshot_id: str, *, replaces: str | None = None) -> None:
         """Make ``snapshot_id`` the one readers see: verify it, list it as published, swap the pointer.
@@ -346,32 +380,14 @@ class Store:
         ids = [i for i in self.published_ids() if i != replaces] + [snapshot_id]
         self._write_published(ids)
         crash_point("published-list")
+        self.blobs.check_held()  # on object storage: refuse if this run's lease was lost meanwhile
         self._swap_pointer(snapshot_id, previous)
         logger.info("published snapshot %s", snapshot_id)
 
     def _swap_pointer(self, snapshot_id: str, previous: str | None) -> None:
-        tmp = self.root / (TMP_PREFIX + POINTER)
-        try:
-            write_durable(tmp, (snapshot_id + "\n").encode())
-            crash_point("pointer-written")
-            os.replace(tmp, self.root / POINTER)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        crash_point("pointer-swapped")
-        try:
-            fsync_dir(self.root)
-        except OSError:
-            # The new pointer is visible but may not survive a power cut: put the old one back so that
-            # a run reporting failure has published nothing.
-            try:
-                if previous is None:
-                    (self.root / POINTER).unlink(missing_ok=True)
-                else:
-                    atomic_write(self.root / POINTER, (previous + "\n").encode())
-            except OSError as exc:
-                logger.error("could not restore the pointer to snapshot %s (%s); check %s", previous, exc, self.root / POINTER)
-            raise
+        # In a directory: a temporary file, fsync, rename, fsync of the directory (the old pointer is
+        # put back if that last fsync fails). On object storage: one PUT, read back.
+        self.blobs.replace_pointer(POINTER, (snapshot_id + "\n").encode(), None if previous is None else (previous + "\n").encode())
 
     def replace_published(self, old: str, new: str) -> None:
         """List ``new`` as published in place of ``old`` (used when erasure rewrites a snapshot)."""
@@ -383,16 +399,14 @@ class Store:
         Unpublished leftovers (from failed or interrupted runs) are deleted too. Call with the lock held.
         Returns the ids removed.
         """
-        if not self.snapshots_dir.is_dir():
-            return []
         current = self.current_or_none()
         kept = set(self.published_ids()[-keep:]) | ({current} if current else set())
         removed = []
-        for p in sorted(self.snapshots_dir.iterdir()):
-            if p.name in kept or p.name.startswith(".") or not p.is_dir():
+        for name in self.blobs.dirs("snapshots"):
+            if name in kept or name.startswith("."):
                 continue
-            self._remove_snapshot_dir(p)
-            removed.append(p.name)
+            self.blobs.remove_dir(self._key("snapshots", name), first=MANIFEST)
+            removed.append(name)
         if removed:
             logger.info("removed %d old snapshot(s), keeping the newest %d", len(removed), keep)
         return removed
@@ -400,13 +414,9 @@ class Store:
     def remove_snapshot(self, snapshot_id: str) -> None:
         """Delete a snapshot's directory (whether or not it verifies); the caller holds the lock and
         has made sure nothing published points at it."""
-        check_name(snapshot_id, self.snapshots_dir)
-        self._remove_snapshot_dir(self.snapshots_dir / snapshot_id)
-
-    def _remove_snapshot_dir(self, path: Path) -> None:
+        check_name(snapshot_id, self.blobs.where("snapshots"))
         # The manifest goes first, so a half-removed directory can never pass for a snapshot.
-        (path / MANIFEST).unlink(missing_ok=True)
-        shutil.rmtree(path, ignore_errors=True)
+        self.blobs.remove_dir(self._key("snapshots", snapshot_id), first=MANIFEST)
 
     def rollback(self, to: str | None = None) -> tuple[str, str]:
         """Publish an earlier retained snapshot again, without recomputing anything.
@@ -437,16 +447,17 @@ class Store:
                     target = sid
                     break
                 if target is None:
-                    raise StoreError(f"{self.root}: no earlier snapshot to roll back to (retained: {', '.join(published) or 'none'})")
+                    raise StoreError(f"{self.location}: no earlier snapshot to roll back to (retained: {', '.join(published) or 'none'})")
             else:
                 if to not in published:
                     raise StoreError(
-                        f"{self.root}: '{to}' is not a retained published snapshot; choose one of: {', '.join(published) or 'none'} "
+                        f"{self.location}: '{to}' is not a retained published snapshot; choose one of: {', '.join(published) or 'none'} "
                         "('matcher runs' shows which run made each)"
                     )
                 self.verify(to)
                 target = to
             if target != current:
+                self.blobs.check_held()
                 self._swap_pointer(target, current)
         logger.info("rolled back from snapshot %s to %s", current, target)
         self.record_run(f"rollback-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%fZ')}", status="rollback", started_at=_now(), finished_at=_now(), snapshot_id=target, details={"from": current, "to": target})
@@ -460,15 +471,15 @@ class Store:
             StoreError: nothing has been published in this store.
         """
         try:
-            if not (self.root / POINTER).exists() and not (self.root / POINTER).is_symlink():
-                raise FileNotFoundError(self.root / POINTER)
-            value = read_confined(self.root, POINTER, size=None, max_bytes=MAX_POINTER_BYTES).decode("utf-8", "replace").strip()
+            if not self.blobs.exists(POINTER):
+                raise FileNotFoundError(self.blobs.where(POINTER))
+            value = self.blobs.read(POINTER, size=None, max_bytes=MAX_POINTER_BYTES).decode("utf-8", "replace").strip()
         except FileNotFoundError:
             raise StoreError(
-                f"{self.root}: no published snapshot; run 'matcher batch --store {self.root} ...' first"
+                f"{self.location}: no published snapshot; run 'matcher batch --store {self.location} ...' first"
             ) from None
         if not value or "/" in value or "\\" in value or "\x00" in value or value.startswith("."):
-            raise StoreError(f"{self.root / POINTER}: does not name a snapshot; run 'matcher batch' again")
+            raise StoreError(f"{self.blobs.where(POINTER)}: does not name a snapshot; run 'matcher batch' again")
         return value
 
     def current_or_none(self) -> str | None:
@@ -484,12 +495,14 @@ class Store:
         Raises:
             StoreError: missing, unreadable, or written by an incompatible version.
         """
-        check_name(snapshot_id, self.snapshots_dir)
-        path = self.snapshots_dir / snapshot_id / MANIFEST
+        check_name(snapshot_id, self.blobs.where("snapshots"))
+        key = self._key("snapshots", snapshot_id, MANIFEST)
+        path = self.blobs.where(key)
+        where = self.blobs.where(self._key("snapshots", snapshot_id))
         try:
-            if not path.exists() and not path.is_symlink():
+            if not self.blobs.exists(key):
                 raise FileNotFoundError(path)
-            manifest = json.loads(read_confined(path.parent, MANIFEST, size=None, max_bytes=MAX_MANIFEST_BYTES))
+            manifest = json.loads(self.blobs.read(key, size=None, max_bytes=MAX_MANIFEST_BYTES))
         except FileNotFoundError:
             raise StoreError(f"{path}: snapshot manifest missing; run 'matcher batch' again") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -505,7 +518,7 @@ class Store:
         # Every name is a plain file of the snapshot directory, with a stated size and checksum,
         # before anything it names is opened.
         for name, meta in manifest["files"].items():
-            check_name(name, path.parent)
+            check_name(name, where)
             if name == MANIFEST or not isinstance(meta, dict) or not isinstance(meta.get("sha256"), str) or isinstance(meta.get("bytes"), bool) or not isinstance(meta.get("bytes"), int) or meta["bytes"] < 0:
                 raise StoreError(f"{path}: the entry for {name!r} has no valid size and sha256; run 'matcher batch' again")
         return manifest
@@ -517,12 +530,15 @@ class Store:
             StoreError: the manifest is bad, or a file is missing, truncated or altered.
         """
         manifest = self.read_manifest(snapshot_id)
-        d = self.snapshots_dir / snapshot_id
+        src = self.snapshot_source(snapshot_id)
         for name, meta in manifest["files"].items():
-            path = d / name
-            if not path.exists() and not path.is_symlink():
+            path = src.where(name)
+            if not self.blobs.exists(self._key("snapshots", snapshot_id, name)):
                 raise StoreError(f"{path}: missing from snapshot {snapshot_id}; run 'matcher batch' again or 'matcher rollback'")
-            if sha256_confined(d, name, size=meta["bytes"]) != meta["sha256"]:
+            h = hashlib.sha256()
+            for chunk in src.iter(name, size=meta["bytes"]):
+                h.update(chunk)
+            if h.hexdigest() != meta["sha256"]:
                 raise StoreError(f"{path}: checksum differs from the manifest (corrupt, truncated or altered); run 'matcher batch' again or 'matcher rollback'")
         return manifest
 
@@ -599,23 +615,24 @@ class Store:
 
         The function raises :class:`StoreError` when the file is not in the manifest or its bytes differ.
         """
-        d = self.snapshots_dir / sid
+        src = self.snapshot_source(sid)
         sums = {name: meta["sha256"] for name, meta in manifest["files"].items()}
         sizes = {name: meta["bytes"] for name, meta in manifest["files"].items()}
 
         def blob(name: str) -> bytes:
             if name not in sums:
-                raise StoreError(f"{d / name}: not listed in the manifest of snapshot {sid}; run 'matcher batch' again")
-            data = read_confined(d, name, size=sizes[name])
+                raise StoreError(f"{src.where(name)}: not listed in the manifest of snapshot {sid}; run 'matcher batch' again")
+            data = b"".join(src.iter(name, size=sizes[name]))
             if sha256(data) != sums[name]:
-                raise StoreError(f"{d / name}: checksum differs from the manifest (corrupt or altered); run 'matcher batch' again or 'matcher rollback'")
+                raise StoreError(f"{src.where(name)}: checksum differs from the manifest (corrupt or altered); run 'matcher batch' again or 'matcher rollback'")
             return data
 
         return blob
 
     def _load(self, sid: str) -> Snapshot:
         manifest = self.read_manifest(sid)
-        d = self.snapshots_dir / sid
+        src = self.snapshot_source(sid)
+        d = src.where("").rstrip("/")
         blob = self.blob_reader(sid, manifest)
         sums = {name: meta["sha256"] for name, meta in manifest["files"].items()}
         sizes = {name: meta["bytes"] for name, meta in manifest["files"].items()}
@@ -624,21 +641,21 @@ class Store:
             try:
                 return np.load(io.BytesIO(blob(name)), allow_pickle=False)
             except ValueError as exc:
-                raise StoreError(f"{d / name}: not a plain .npy array ({exc}); run 'matcher batch' again") from None
+                raise StoreError(f"{src.where(name)}: not a plain .npy array ({exc}); run 'matcher batch' again") from None
 
         def parquet(name: str) -> pd.DataFrame:
             data = blob(name)
             try:
                 return read_parquet_bytes(data)
             except Exception as exc:  # pyarrow raises several types for a malformed file
-                raise StoreError(f"{d / name}: not a readable Parquet file ({type(exc).__name__}); run 'matcher batch' again") from None
+                raise StoreError(f"{src.where(name)}: not a readable Parquet file ({type(exc).__name__}); run 'matcher batch' again") from None
 
         for name in manifest["files"]:
-            if not (d / name).exists() and not (d / name).is_symlink():
-                raise StoreError(f"{d / name}: missing from snapshot {sid}; run 'matcher batch' again or 'matcher rollback'")
+            if not self.blobs.exists(self._key("snapshots", sid, name)):
+                raise StoreError(f"{src.where(name)}: missing from snapshot {sid}; run 'matcher batch' again or 'matcher rollback'")
         index_files_names = {INDEX_FILE, VECTORS_FILE, IDS_FILE, META_FILE}
         try:
-            index = VectorIndex.load(d, checksums=sums, sizes=sizes)
+            index = VectorIndex.load(src, checksums=sums, sizes=sizes)
         except (RuntimeError, ValueError, KeyError) as exc:
             raise StoreError(f"{d}: the index cannot be read ({exc}); run 'matcher batch' again") from None
         snap = Snapshot(
@@ -651,7 +668,7 @@ class Store:
             index=index,
             brands=parquet("brands.parquet"),
             manifest=manifest,
-            niche_model=NicheModel.from_files(blob, where=str(d)) if NICHE_MODEL_FILE in manifest["files"] else None,
+            niche_model=NicheModel.from_files(blob, where=d) if NICHE_MODEL_FILE in manifest["files"] else None,
             brand_niches=parquet(BRAND_NICHES_FILE) if BRAND_NICHES_FILE in manifest["files"] else None,
             collaborations=parquet(COLLABORATIONS_FILE) if COLLABORATIONS_FILE in manifest["files"] else None,
         )
@@ -666,18 +683,17 @@ class Store:
         return snap
 
     def _matches(self, sid: str, *, full_check: bool = False) -> pd.DataFrame:
-        manifest_path = self.snapshots_dir / sid / MANIFEST
-        try:
-            st = manifest_path.stat()
-        except FileNotFoundError:
-            raise StoreError(f"{manifest_path}: snapshot manifest missing; run 'matcher batch' again") from None
-        stamp = (st.st_ino, st.st_mtime_ns)
+        check_name(sid, self.blobs.where("snapshots"))
+        manifest_key = self._key("snapshots", sid, MANIFEST)
+        stamp = self.blobs.stamp(manifest_key)
+        if stamp is None:
+            raise StoreError(f"{self.blobs.where(manifest_key)}: snapshot manifest missing; run 'matcher batch' again")
         cached = self._matches_cache.get(sid)
         if cached is not None and cached[0] == stamp and not full_check:
             return cached[1]
         manifest = self.verify(sid) if full_check else self.read_manifest(sid)
         if MATCHES_FILE not in manifest["files"]:
-            raise StoreError(f"{self.snapshots_dir / sid}: snapshot has no stored matches; run 'matcher batch' again")
+            raise StoreError(f"{self.blobs.where(self._key('snapshots', sid))}: snapshot has no stored matches; run 'matcher batch' again")
         frame = read_parquet_bytes(self.blob_reader(sid, manifest)(MATCHES_FILE))
         if "weak" not in frame.columns:  # written before the relevance floor existed
             frame.insert(list(MATCH_COLUMNS).index("weak"), "weak", False)
