@@ -23,10 +23,13 @@ from matcher.serve.models import (
     NichesResponse,
     NicheScoreOut,
     PostOut,
+    PriceOut,
     SafeJSONResponse,
     SeriesPoint,
     StoredMatch,
+    TrustConfidenceOut,
 )
+from matcher.prices import price_text
 from matcher.serve.service import Service
 from matcher.signals import parse_reasons, split_flags
 from matcher.store import Snapshot
@@ -34,6 +37,7 @@ from matcher.store import Snapshot
 __all__ = [
     "plain",
     "match_out",
+    "price_out",
     "creator",
     "brand_matches",
     "niches",
@@ -85,7 +89,24 @@ def match_out(m: Match) -> MatchOut:
     d["flags"] = list(d["flags"])
     d["evidence"] = list(d["evidence"])
     d["niches"] = list(d["niches"])
+    d["price"] = price_out(m.price.low, m.price.high, m.price.basis) if m.price is not None else None
     return MatchOut.model_validate(d)
+
+
+def price_out(low: Any, high: Any, basis: Any) -> PriceOut | None:
+    """A price range as the API gives it (no mid: a range is never shown as one figure); None when unknown."""
+    lo, hi = plain(low), plain(high)
+    if not isinstance(lo, (int, float)) or not isinstance(hi, (int, float)):
+        return None
+    return PriceOut(low=round(float(lo), 2), high=round(float(hi), 2), currency="USD", basis=_str(basis) or "", text=price_text(float(lo), float(hi)))
+
+
+def _confidence_out(s: Mapping[str, Any]) -> TrustConfidenceOut | None:
+    level = _str(s.get("trust_confidence"))
+    if level is None:
+        return None
+    days = plain(s.get("history_days"))
+    return TrustConfidenceOut(level=level, posts=_int(s.get("n_posts")) or 0, comments=_int(s.get("comments_seen")), days=None if days is None else int(round(days)))
 
 
 
@@ -174,6 +195,7 @@ def brand_matches(service: Service, brand_id: str, k: int, deadline: float) -> B
     for r in frame.to_dict("records"):
         row = snap.index.row_of(str(r["creator_id"]))
         c = snap.creators.iloc[row] if row is not None else None
+        s = snap.signals.iloc[row] if row is not None else None
         matches.append(
             StoredMatch(
                 rank=int(r["rank"]),
@@ -186,6 +208,8 @@ def brand_matches(service: Service, brand_id: str, k: int, deadline: float) -> B
                 penalty=plain(r.get("penalty")),
                 weak=bool(r.get("weak", False)),
                 why=str(r["why"]),
+                price=price_out(s.get("price_low"), s.get("price_high"), s.get("price_basis")) if s is not None else None,
+                trust_confidence=_confidence_out(s) if s is not None else None,
             )
         )
     return BrandMatchesResponse(
