@@ -216,3 +216,45 @@ def test_price_config_is_validated():
     with pytest.raises(ConfigError, match="prices.currency"):
         PriceConfig(currency="EUR")
     assert Config.from_dict({"prices": {"prior_strength": 5}}).prices.prior_strength == 5
+
+
+@pytest.mark.slow
+def test_recommend_prices_from_the_snapshot_then_with_a_calibration_trained_later(built, sample, encoder, tmp_path):
+    import shutil
+
+    from matcher.engine import Matcher
+    from matcher.ingest import load_outcomes
+    from matcher.prices import price_inputs
+    from matcher.store import Store
+
+    store = tmp_path / "store"
+    shutil.copytree(built.store, store, ignore=shutil.ignore_patterns("cache"))
+    m = Matcher(store, encoder=encoder).load()
+    brief = "Lightweight trail running shoe with a rock plate for technical singletrack"
+    snap = Store(store).load()
+    stored = snap.signals.set_index("creator_id")
+    before = m.recommend(brief, k=10)
+    assert any(x.price is not None for x in before)
+    for x in before:
+        row = stored.loc[x.creator_id]
+        if x.followers is None:
+            assert x.price is None
+            continue
+        # From the per-creator table the batch wrote, a range around its mid.
+        assert (x.price.low, x.price.mid, x.price.high) == pytest.approx((row["price_low"], row["price_mid"], row["price_high"]), abs=0.006)
+        assert x.price.low < x.price.mid < x.price.high and x.price.currency == "USD"
+        assert x.price.basis == row["price_basis"] and x.price.basis.endswith("; not calibrated")
+        assert x.trust_confidence is not None and x.trust_confidence.level == row["trust_confidence"]
+
+    # 'matcher train' writes a calibration after the batch: the next call prices with it.
+    outcomes, _, _ = load_outcomes(sample.outcomes)
+    cal = PriceCalibration().fit(price_inputs(snap.creators, snap.signals), outcomes)
+    cal.save(store)
+    after = m.recommend(brief, k=10)
+    want = estimate_prices(price_inputs(snap.creators, snap.signals), calibration=cal)
+    assert [x.creator_id for x in after] == [x.creator_id for x in before]  # prices never change the ranking
+    for x in after:
+        if x.price is None:
+            continue
+        assert x.price.mid == pytest.approx(want.loc[x.creator_id, "price_mid"], abs=0.006)
+        assert "calibrated on" in x.price.basis
