@@ -249,6 +249,11 @@ def test_creator_profile_signals_posts_and_series(client, snap):
     assert body["creator"]["followers"] == int(snap.creators["followers"].iat[row])
     assert body["signals"]["tier"] == snap.signals["tier"].iat[row]
     assert body["signals"]["trust_score"] == pytest.approx(float(snap.signals["trust_score"].iat[row]))
+    # The price as a range with its basis; no single price figure anywhere in the body.
+    assert body["price"]["low"] == pytest.approx(float(snap.signals["price_low"].iat[row]), abs=0.01)
+    assert body["price"]["basis"] == snap.signals["price_basis"].iat[row]
+    assert not {"price_mid", "price_low", "price_high"} & set(body["signals"])
+    assert body["trust_confidence"]["level"] == snap.signals["trust_confidence"].iat[row]
     assert len(body["posts"]) == 3
     lo, hi = int(snap.post_offsets[row]), int(snap.post_offsets[row + 1])
     kept = snap.posts.iloc[lo:hi]

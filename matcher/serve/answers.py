@@ -159,7 +159,8 @@ def creator(service: Service, creator_id: str, n_posts: int, deadline: float) ->
         if at is not None:
             series.append(SeriesPoint(post_id=str(p["post_id"]), posted_at=at, interactions=interactions, engagement=engagement))
     series.sort(key=lambda x: x.posted_at)
-    signals = {k: plain(v) for k, v in s.items() if k not in ("creator_id", "flags")}
+    # The price goes out as a range with its basis (below), never as the single mid figure.
+    signals = {k: plain(v) for k, v in s.items() if k not in ("creator_id", "flags", "price_low", "price_mid", "price_high", "price_basis")}
     if "reasons" in signals:  # stored as JSON text; an object here, as in /recommend
         signals["reasons"] = parse_reasons(signals["reasons"])
     return CreatorResponse(
@@ -180,6 +181,8 @@ def creator(service: Service, creator_id: str, n_posts: int, deadline: float) ->
         engagement_basis=basis,
         posts=out_posts,
         series=series,
+        price=price_out(s.get("price_low"), s.get("price_high"), s.get("price_basis")),
+        trust_confidence=_confidence_out(s),
     )
 
 

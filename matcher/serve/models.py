@@ -372,6 +372,8 @@ class CreatorResponse(BaseModel):
     engagement_basis: str = Field(description="'followers', 'views' or 'none': what each post's engagement is divided by")
     posts: list[PostOut]
     series: list[SeriesPoint]
+    price: PriceOut | None = Field(None, description="per-post price range with its basis; null when the follower count is unknown")
+    trust_confidence: TrustConfidenceOut | None = Field(None, description="how sure the trust figure is; null for snapshots written before it existed")
 
 
 class BrandOut(BaseModel):
