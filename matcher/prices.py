@@ -65,8 +65,10 @@ RATE_SOURCE = "Influencer Marketing Hub per-post rates"
 #: * YouTube (per video): nano $20-$200, micro $200-$1,000, mid-tier $1,000-$10,000, macro $10,000-$20,000, mega $20,000+;
 #: * TikTok: nano $5-$25, micro $25-$125, mid-tier $125-$1,250, macro $1,250-$2,500, mega $2,500+.
 #:
-#: Other published tables agree in order of magnitude (Hootsuite: Instagram nano $25-$150 and
-#: mid-tier $160-$1,800 per post). Each row: (tier, followers from, followers to, price from,
+#: The figures are quoted as they circulate in guides that cite the publisher; one of them gives TikTok
+#: mid-tier as $125-$1,000 and macro as $2,000-$4,000 instead, and another gives $125-$2,500 for all of
+#: 100k-1M, so the TikTok macro row is the least certain. Other published tables agree in order of
+#: magnitude (Hootsuite: Instagram nano $25-$150 and mid-tier $160-$1,800 per post). Each row: (tier, followers from, followers to, price from,
 #: price to); the top tier's price is open-ended (None). These tiers are the publisher's, not
 #: matcher's own follower tiers (:data:`matcher.signals.TIERS`, which split micro at 100k).
 PUBLISHED_RATES: dict[str, tuple[tuple[str, float, float, float, float | None], ...]] = {
