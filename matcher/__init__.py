@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from matcher.engine import Matcher
     from matcher.errors import MatcherError
     from matcher.niches import NicheModel, niche_agreement
-    from matcher.schema import Brand, Collaboration, Evidence, Filters, Match, NicheScore
+    from matcher.schema import Brand, Collaboration, Evidence, Filters, Match, NicheScore, PriceEstimate
 
 __all__ = [
     "Matcher",
@@ -24,6 +24,7 @@ __all__ = [
     "Evidence",
     "NicheScore",
     "Collaboration",
+    "PriceEstimate",
     "NicheModel",
     "niche_agreement",
     "Brand",
@@ -44,6 +45,7 @@ _HOME = {
     "Evidence": "matcher.schema",
     "NicheScore": "matcher.schema",
     "Collaboration": "matcher.schema",
+    "PriceEstimate": "matcher.schema",
     "NicheModel": "matcher.niches",
     "niche_agreement": "matcher.niches",
     "Brand": "matcher.schema",

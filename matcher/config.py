@@ -27,6 +27,7 @@ __all__ = [
     "LanguageConfig",
     "NicheConfig",
     "ServeConfig",
+    "PriceConfig",
     "Config",
 ]
 
@@ -212,9 +213,24 @@ class SignalConfig:
     pod_min_regulars: int = 4
     pod_regular_share: float = 0.3  # share of the creator's commented posts a regular comments on
     min_bio_agreement: float = 0.25  # bio vs posts cosine below this: the bio is not trusted
+    # How sure a creator's trust figure is, from the evidence it rests on (matcher.signals,
+    # trust_confidence): "high" needs every high bar, "medium" every medium bar; below any medium
+    # bar it is "low". Without a comments table the comment bars cannot be met, so confidence is
+    # at most "medium". Days: from the creator's first to its last post.
+    confidence_high_posts: int = 20  # posts for high confidence
+    confidence_high_comments: int = 100  # audience comments read for high confidence
+    confidence_high_days: int = 90  # days of posting history for high confidence
+    confidence_medium_posts: int = 8  # posts for medium confidence
+    confidence_medium_comments: int = 20  # audience comments read for medium confidence
+    confidence_medium_days: int = 30  # days of posting history for medium confidence
 
     def __post_init__(self) -> None:
         _positive_int("signals.recent_posts", self.recent_posts)
+        for kind in ("posts", "comments", "days"):
+            high, medium = getattr(self, f"confidence_high_{kind}"), getattr(self, f"confidence_medium_{kind}")
+            _positive_int(f"signals.confidence_high_{kind}", high)
+            _positive_int(f"signals.confidence_medium_{kind}", medium)
+            _check(high >= medium, f"config 'signals.confidence_high_{kind}' is {high}, below confidence_medium_{kind} {medium}; the high bar must be at least the medium one")
         _positive_int("signals.early_chars", self.early_chars)
         _positive_int("signals.pod_min_regulars", self.pod_min_regulars)
         _finite("signals.low_engagement_ratio", self.low_engagement_ratio, 0.0, 1.0)
@@ -443,6 +459,41 @@ class ServeConfig:
 
 
 @dataclass(frozen=True)
+class PriceConfig:
+    """Per-post price estimates (:mod:`matcher.prices`): the prior from published rates, its
+    adjustments, the width of the range and how calibration on a user's own prices is shrunk.
+
+    ``engagement_elasticity``, ``unsponsored_factor`` and ``prior_log_sd`` are modelling choices,
+    not published figures; ``matcher train`` learns their effect from your own prices.
+    """
+
+    currency: str = "USD"  # the published rates' currency; estimates are in it
+    # Credible engagement relative to the tier's median moves the price by ratio ** elasticity
+    # (a creator engaging twice the median: x 1.41 at 0.5), together with the sponsored-history
+    # factor by at most the published ranges' spread.
+    engagement_elasticity: float = 0.5
+    unsponsored_factor: float = 0.8  # price multiplier for a creator without sponsored posts (no rate card yet)
+    # How far a real quote strays from the prior, as the standard deviation of ln(price): 0.6 puts
+    # the 80% range at about half to twice the typical price, the width by which published tables
+    # for the same tier differ.
+    prior_log_sd: float = 0.6
+    interval: float = 0.8  # the share of prices a range should hold: low and high are its quantiles
+    # Calibration: the prior counts as this many prices, so with 20 of your prices the fit is half
+    # yours, with 200 about 90% yours.
+    prior_strength: float = 20.0
+    reference_followers: float = 10_000.0  # the follower count the calibration's slope pivots on
+
+    def __post_init__(self) -> None:
+        _check(self.currency == "USD", f"config 'prices.currency' is {self.currency!r}; the published rates are in USD, so only 'USD' is supported")
+        _finite("prices.engagement_elasticity", self.engagement_elasticity, 0.0, 2.0)
+        _finite("prices.unsponsored_factor", self.unsponsored_factor, 0.1, 1.0)
+        _finite("prices.prior_log_sd", self.prior_log_sd, 0.01, 3.0)
+        _finite("prices.interval", self.interval, 0.05, 0.99)
+        _finite("prices.prior_strength", self.prior_strength, 0.01, 1e6)
+        _finite("prices.reference_followers", self.reference_followers, 1.0, 1e9)
+
+
+@dataclass(frozen=True)
 class Config:
     """All of matcher's settings. Build with :meth:`load`; every value is validated on construction."""
 
@@ -456,6 +507,7 @@ class Config:
     language: LanguageConfig = field(default_factory=LanguageConfig)
     niches: NicheConfig = field(default_factory=NicheConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
+    prices: PriceConfig = field(default_factory=PriceConfig)
     max_text_chars: int = 2000  # texts are cut to this many characters, on a word boundary
     top_k: int = 50  # matches stored per brand by the batch
     evidence_posts: int = 3  # best-matching posts shown as a match's evidence and averaged into its topic score

@@ -20,7 +20,7 @@ from matcher.config import Config, FitConfig, RankConfig, Weights
 from matcher.errors import ConfigError, StoreError
 from matcher.measures import evaluate
 from matcher.niches import niche_arrays
-from matcher.schema import Brand, Collaboration, Evidence, Hit, Match
+from matcher.schema import Brand, Collaboration, Evidence, Hit, Match, PriceEstimate, TrustConfidence
 from matcher.signals import SEVERITY, band_fit, parse_reasons, post_signals, split_flags
 from matcher.text import brief_text
 
@@ -391,6 +391,7 @@ class Reranker:
         "n_posts", "sponsored_posts", "disclosed_posts", "clear_disclosures", "transparency", "authenticity",
         "days_since_last_post", "answer_rate", "median_reply_hours", "generic_share", "focus", "bio_agreement",
         "credibility", "credible_engagement_rate", "tier_median_rate", "benchmark_weight", "engagement_peers",
+        "trust_confidence", "history_days", "comments_seen",
     )
 
     def _match(
@@ -450,6 +451,8 @@ class Reranker:
             niches=niches,
             weak=weak,
             collaborations=collaborations_of(snapshot, row),
+            price=_price(cols, row),
+            trust_confidence=_confidence(signals),
         )
 
 
@@ -517,6 +520,32 @@ def worked_with_column(collaborations: pd.DataFrame | None, creator_ids: pd.Seri
 
 
 _INFO_FLAGS = {"NO_ENGAGEMENT_DATA", "NO_POSTS", "NO_COMMENT_DATA"}
+
+
+def _confidence(signals: Mapping[str, Any]) -> TrustConfidence | None:
+    """How sure the trust figure is, from the creator's signals; None in snapshots written before it existed."""
+    level = signals.get("trust_confidence")
+    if not isinstance(level, str):
+        return None
+    days, comments = _num(signals.get("history_days")), signals.get("comments_seen")
+    # comments_seen is NaN (None here) without a comments table: no comment was read at all.
+    return TrustConfidence(
+        level=level,
+        posts=int(signals.get("n_posts") or 0),
+        comments=None if comments is None else int(comments),
+        days=None if days is None else int(round(days)),
+    )
+
+
+def _price(cols: Mapping[str, np.ndarray], row: int) -> PriceEstimate | None:
+    """The creator's price range from the snapshot's per-creator table; None when unknown (or the
+    snapshot was written before prices existed)."""
+    if "price_mid" not in cols:
+        return None
+    low, mid, high = (_num(cols[c][row]) for c in ("price_low", "price_mid", "price_high"))
+    if low is None or mid is None or high is None:
+        return None
+    return PriceEstimate(low=round(low, 2), mid=round(mid, 2), high=round(high, 2), currency="USD", basis=str(cols["price_basis"][row] or ""))
 
 
 def engagement_standing(signals: Mapping[str, Any]) -> str | None:
@@ -598,6 +627,10 @@ def _build_columns(snapshot: Any) -> dict[str, np.ndarray]:
     for name in Reranker._SIGNAL_FIELDS:
         if name in s:
             cols["s:" + name] = s[name].astype(object).where(s[name].notna(), None).to_numpy(dtype=object)
+    if "price_mid" in s:
+        for name in ("price_low", "price_mid", "price_high"):
+            cols[name] = s[name].to_numpy(dtype="float64", na_value=np.nan)
+        cols["price_basis"] = s["price_basis"].astype(object).where(s["price_basis"].notna(), None).to_numpy(dtype=object)
     model = getattr(snapshot, "niche_model", None)
     if model is not None:
         cols["niche_ids"], cols["niche_conf"] = niche_arrays(s, model.taxonomy_)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from matcher.codes import country_codes, language_codes
 
-__all__ = ["Brand", "Filters", "Hit", "Evidence", "NicheScore", "Collaboration", "Match"]
+__all__ = ["Brand", "Filters", "Hit", "Evidence", "NicheScore", "Collaboration", "PriceEstimate", "TrustConfidence", "Match"]
 
 
 def _tuple(values: Iterable[Any] | str | None, *, case: str | None = None) -> tuple[str, ...]:
@@ -244,6 +244,32 @@ class Collaboration:
 
 
 @dataclass(frozen=True)
+class PriceEstimate:
+    """A per-post price range for a creator: ``low`` and ``high`` bound the range (its ``mid`` is the
+    typical price, never shown alone), in ``currency``; ``basis`` says where it comes from (the
+    published rates used, and whether calibrated on your own past prices). See :mod:`matcher.prices`.
+    """
+
+    low: float
+    mid: float
+    high: float
+    currency: str = "USD"
+    basis: str = ""
+
+
+@dataclass(frozen=True)
+class TrustConfidence:
+    """How sure a creator's trust figure is: ``level`` "high", "medium" or "low", from the ``posts``,
+    audience ``comments`` (None without a comments table) and ``days`` of posting history it rests
+    on (thresholds ``signals.confidence_*``). Low confidence is never a clean bill of health."""
+
+    level: str
+    posts: int
+    comments: int | None
+    days: int | None
+
+
+@dataclass(frozen=True)
 class Match:
     """One ranked creator for a brief, with every score component and the evidence behind it.
 
@@ -257,6 +283,8 @@ class Match:
     they never change the score. ``collaborations`` are the brands the creator worked with, newest
     post first (at most :data:`matcher.collaborations.MAX_LISTED`). ``weak`` is True when the topic component is below the relevance
     floor (``rank.relevance_floor``): the creator's content is off the brief's topic, whatever else.
+    ``price`` is the creator's per-post price range (None when its follower count is unknown);
+    ``trust_confidence`` says how sure its trust figure is (None in snapshots written before it existed).
     """
 
     rank: int
@@ -277,6 +305,8 @@ class Match:
     niches: tuple[NicheScore, ...] = ()
     weak: bool = False
     collaborations: tuple[Collaboration, ...] = ()
+    price: PriceEstimate | None = None
+    trust_confidence: TrustConfidence | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every field."""
