@@ -82,15 +82,18 @@ class Service:
     a ``Retry-After``, instead of waiting the whole deadline for it.
     """
 
-    def __init__(self, store: str | Path, *, config: Config | None = None, encoder: Encoder | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(
+        self, store: str | Path, *, config: Config | None = None, encoder: Encoder | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
+        db: str | None = None,
+    ) -> None:
         self.config = config or Config()
-        self.store = Store(store)
+        self.store = Store(store, db=db)
         if encoder is None:
             encoder = Encoder(_serving_embed(self.config).embed)
         self.encoder = encoder
         # Repeated briefs are answered from the cache: the Matcher encodes through it.
         self.briefs = QueryCache(self.config.serve.brief_cache)
-        self.matcher = Matcher(store, config=self.config, encoder=CachingEncoder(encoder, self.briefs)).load()
+        self.matcher = Matcher(store, config=self.config, encoder=CachingEncoder(encoder, self.briefs), db=db).load()
         self.timeout_s = timeout_s
         self.workers = self.config.serve.workers or _cores()
         self._served = Served(self.matcher.snapshot_, _SnapshotView(self.matcher.snapshot_))
