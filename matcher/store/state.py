@@ -92,6 +92,8 @@ _SERVED_SCHEMA = (
     "CREATE INDEX IF NOT EXISTS served_matches_creator ON served_matches (creator_id)",
 )
 
+# The dtype text columns read back from Parquet in this pandas (object before pandas 3, str from it).
+_TEXT = pd.Series(["x"]).dtype
 _RUN_COLUMNS = "run_id, started_at, finished_at, status, snapshot_id, details"
 _MATCH_SELECT = ", ".join(MATCH_COLUMNS)
 
@@ -402,7 +404,10 @@ class PostgresState(RunState):
             # No rows: a brand without matches, or a snapshot whose matches were never copied here.
             if not rows and db.execute("SELECT 1 FROM served_snapshots WHERE snapshot_id = %s", (snapshot_id,)).fetchone() is None:
                 return None
-        return matches_frame(rows)
+        frame = matches_frame(rows)
+        for c in ("brand_id", "creator_id", "why"):  # as the snapshot's Parquet file reads back in this pandas
+            frame[c] = frame[c].astype(_TEXT)
+        return frame
 
     def prune_matches(self, keep: Iterable[str]) -> list[str]:
         keep = sorted(set(keep))
