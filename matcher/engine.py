@@ -95,6 +95,12 @@ class FilterColumns:
         return self.creators["creator_id"].to_numpy(dtype=object)
 
     @cached_property
+    def suppression_prefixes(self) -> np.ndarray:
+        """The first 8 bytes of each creator's suppression key (:meth:`Store.suppression_key`) as
+        uint64: erased creators are found by comparing these, one hash per creator per snapshot."""
+        return np.fromiter((int(Store.suppression_key(str(c))[:16], 16) for c in self.creator_ids), dtype=np.uint64, count=len(self.creator_ids))
+
+    @cached_property
     def niche_ids(self) -> np.ndarray:
         """Each creator's niches as taxonomy positions, ``(n, max_niches)`` int16, -1 where none."""
         if self.niche_model is None:
@@ -374,6 +380,7 @@ class Matcher:
         self._erased_lock = threading.Lock()
         self.snapshot_ = self.store_.load()
         filter_columns(self.snapshot_).warm()
+        self.erased(self.snapshot_)  # with a shared state: the erased creators, before the first request
         if self.encoder is None:
             self.encoder = Encoder(self.config.embed)
         if not hasattr(self.encoder, "model_"):
@@ -393,8 +400,10 @@ class Matcher:
         if current in (self.snapshot_.snapshot_id, self.snapshot_.served_for):
             return False
         snapshot = self.store_.load()
-        # Before the switch, so the first query on the new snapshot does not convert its columns.
+        # Before the switch, so the first query on the new snapshot does not convert its columns or
+        # work out its erased creators.
         filter_columns(snapshot).warm()
+        self.erased(snapshot)
         self.snapshot_ = snapshot
         logger.info("switched to snapshot %s", self.snapshot_.snapshot_id)
         return True
@@ -422,7 +431,11 @@ class Matcher:
             if known is not None and known[0] == version:
                 return known[1]
             keys = self.store_.suppressed_keys() if version else frozenset()
-            ids = frozenset(str(c) for c in filter_columns(snap).creator_ids if Store.suppression_key(str(c)) in keys) if keys else frozenset()
+            ids: frozenset[str] = frozenset()
+            if keys:
+                cols = filter_columns(snap)
+                rows = np.flatnonzero(np.isin(cols.suppression_prefixes, np.array([int(k[:16], 16) for k in keys], dtype=np.uint64)))
+                ids = frozenset(c for c in (str(x) for x in cols.creator_ids[rows]) if Store.suppression_key(c) in keys)
             if len(self._erased) >= 4:
                 self._erased.pop(next(iter(self._erased)))
             self._erased[snap.snapshot_id] = (version, ids)
