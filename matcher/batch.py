@@ -387,6 +387,7 @@ class _Run:
             st.clean_temporaries()
             st.mark_interrupted()
             self.previous = self._previous()
+            st.carry_over_suppressed()
             self.suppressed = st.suppressed_keys()
             self.input_fingerprint = _fingerprint(self.inputs)
             key = self._key()

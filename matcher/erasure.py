@@ -148,6 +148,7 @@ def forget(store: str | Path, creator_ids: Iterable[str], *, db: str | None = No
     st = Store(store, db=db)
     started = datetime.now(timezone.utc)
     with st.lock("matcher forget"):
+        st.carry_over_suppressed()
         st.suppress(ids)
         st.clear_checkpoints()
         current = st.current_or_none()

@@ -235,3 +235,13 @@ def test_forget_reaches_a_running_service_on_its_next_request(pg_store, encoder)
         assert client.get("/healthz").json()["snapshot_id"] == Store(st.root).current_id() != res.snapshot_id
     pd.testing.assert_frame_equal(st.read_matches(), st.snapshot_matches(st.current_id()))
     assert [r["status"] for r in st.runs(2)] == ["forget", "published"]
+
+
+def test_creators_erased_before_the_move_to_postgres_stay_suppressed(pg_url, tmp_path):
+    local = Store(tmp_path / "store")
+    local.suppress(["c-old"])  # erased while the store kept its own SQLite file
+    shared = Store(tmp_path / "store", db=pg_url)
+    assert shared.suppressed_keys() == frozenset()
+    assert shared.carry_over_suppressed() == 1  # what batch and forget do first, under the lock
+    assert shared.carry_over_suppressed() == 0
+    assert shared.suppressed_keys() == frozenset({Store.suppression_key("c-old")})

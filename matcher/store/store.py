@@ -767,6 +767,21 @@ class Store:
         """Hashes of every suppressed creator id."""
         return self.state.suppressed_keys()
 
+    def carry_over_suppressed(self) -> int:
+        """With a PostgreSQL state: add the suppression list of the store's own SQLite file to it.
+
+        Batch runs and ``matcher forget`` call this under the lock, so creators erased before the
+        store moved to PostgreSQL (or by a command run without ``--db``) stay out. Returns how
+        many were new there.
+        """
+        local = self.root / DB_FILE
+        if not self.state.shared or not local.exists():
+            return 0
+        added = self.state.suppress(SqliteState(local).suppressed_keys())
+        if added:
+            logger.warning("added %d erased creator(s) from %s to the suppression list in %s", added, local, self.state.where())
+        return added
+
     def suppression_version(self) -> int:
         """A number that changes whenever the suppression list does (0 while it is empty)."""
         return self.state.suppression_version()
