@@ -245,3 +245,23 @@ def test_creators_erased_before_the_move_to_postgres_stay_suppressed(pg_url, tmp
     assert shared.carry_over_suppressed() == 1  # what batch and forget do first, under the lock
     assert shared.carry_over_suppressed() == 0
     assert shared.suppressed_keys() == frozenset({Store.suppression_key("c-old")})
+
+
+@pytest.mark.slow
+def test_the_commands_read_the_state_named_by_db_or_matcher_db(pg_store, monkeypatch, capsys):
+    from matcher.cli import main
+
+    st, res = pg_store
+    local = [r["run_id"] for r in Store(st.root).runs(50)]
+    assert res.run_id not in local  # the PostgreSQL run went only there
+    monkeypatch.setenv("MATCHER_DB", st.db)
+    assert main(["-q", "runs", "--store", str(st.root), "--json"]) == 0
+    assert [r["run_id"] for r in json.loads(capsys.readouterr().out)] == [res.run_id]
+    brand = str(st.read_matches()["brand_id"].iloc[0])
+    assert main(["-q", "matches", "--store", str(st.root), "--brand", brand, "--k", "3"]) == 0
+    assert "score" in capsys.readouterr().out
+    monkeypatch.delenv("MATCHER_DB")
+    assert main(["-q", "runs", "--store", str(st.root), "--json"]) == 0
+    assert [r["run_id"] for r in json.loads(capsys.readouterr().out)] == local[:20]
+    assert main(["-q", "runs", "--store", str(st.root), "--db", st.db, "--json"]) == 0
+    assert [r["run_id"] for r in json.loads(capsys.readouterr().out)] == [res.run_id]
