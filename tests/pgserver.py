@@ -75,7 +75,9 @@ class PostgresServer:
         return subprocess.run([*self.as_user, str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), *args], capture_output=True, text=True, timeout=120)
 
     def stop(self) -> None:
+        """Stop the server and remove its directory."""
         self._ctl("stop", "-m", "fast", "-w")
+        shutil.rmtree(self.data_dir.parent, ignore_errors=True)
 
 
 def start_server() -> PostgresServer:
