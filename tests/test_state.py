@@ -103,6 +103,21 @@ def test_an_unreachable_server_names_the_url_without_its_password(tmp_path):
     assert "hunter2" not in str(info.value) and f"127.0.0.1:{port}" in str(info.value)
 
 
+def test_a_replica_reconnects_when_the_server_drops_its_connection(pg_url, tmp_path):
+    import psycopg
+
+    st = Store(tmp_path / "store", db=pg_url)
+    st.suppress(["c1"])
+    version = st.suppression_version()
+    with psycopg.connect(pg_url, autocommit=True) as admin:  # what a server restart or failover does to it
+        dropped = admin.execute(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()) t"
+        ).fetchone()[0]
+    assert dropped >= 1
+    assert st.suppression_version() == version  # read again on a new connection, no error
+    assert st.suppress(["c2"]) == 1
+
+
 def test_matcher_db_is_not_read_as_a_setting(monkeypatch):
     from matcher.config import Config
 
@@ -189,7 +204,9 @@ def test_old_snapshots_rows_are_pruned_with_the_snapshots(pg_store, encoder):
     cfg = Config().replace(batch=Config().batch.__class__(keep_snapshots=1))
     second = run_batch(w.a["creators"], w.a["posts"], w.a["brands"], st.root, encoder=encoder, progress=False, db=st.db, config=cfg)
     assert st.snapshot_ids() == [second.snapshot_id]
-    with st.state._read() as db:
+    import psycopg
+
+    with psycopg.connect(st.db) as db:
         kept = [r[0] for r in db.execute("SELECT snapshot_id FROM served_snapshots").fetchall()]
         orphans = db.execute("SELECT count(*) FROM served_matches WHERE snapshot_id <> %s", (second.snapshot_id,)).fetchone()[0]
     assert kept == [second.snapshot_id] and orphans == 0

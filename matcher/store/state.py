@@ -20,10 +20,10 @@ import math
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: The environment variable the command line reads the database URL from when ``--db`` is not given.
 DB_ENV = "MATCHER_DB"
@@ -133,11 +134,10 @@ class RunState:
         raise NotImplementedError
         yield
 
-    @contextlib.contextmanager
-    def _read(self) -> Iterator[Any]:
-        """A DB-API connection for one reading statement (a transaction unless the dialect needs none)."""
+    def _reading(self, read: Callable[[Any], T]) -> T:
+        """``read(connection)``: statements that only read (a transaction unless the dialect needs none)."""
         with self._tx() as db:
-            yield db
+            return read(db)
 
     def _q(self, sql: str) -> str:
         """``sql`` in this dialect's placeholder style (written with ``?``)."""
@@ -169,9 +169,8 @@ class RunState:
 
     def run_rows(self, limit: int) -> list[tuple[Any, ...]]:
         """The newest ``limit`` rows of the history, newest first: (run_id, started_at, finished_at, status, snapshot_id, details JSON)."""
-        with self._tx() as db:
-            rows = db.execute(self._q(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY started_at DESC, run_id DESC LIMIT ?"), (int(limit),)).fetchall()
-        return [tuple(r) for r in rows]
+        query = self._q(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY started_at DESC, run_id DESC LIMIT ?")
+        return self._reading(lambda db: [tuple(r) for r in db.execute(query, (int(limit),)).fetchall()])
 
     def close_running(self, published: Iterable[str]) -> int:
         """Give the runs still recorded as ``running`` their final status: ``published`` when their
@@ -204,13 +203,11 @@ class RunState:
 
     def suppressed_keys(self) -> frozenset[str]:
         """Every suppression key."""
-        with self._tx() as db:
-            return frozenset(k for (k,) in db.execute("SELECT key FROM suppressed").fetchall())
+        return self._reading(lambda db: frozenset(k for (k,) in db.execute("SELECT key FROM suppressed").fetchall()))
 
     def suppression_version(self) -> int:
         """A number that changes whenever the suppression list does (0 for an empty list)."""
-        with self._read() as db:
-            row = db.execute("SELECT version FROM state_version WHERE name = 'suppressed'").fetchone()
+        row = self._reading(lambda db: db.execute("SELECT version FROM state_version WHERE name = 'suppressed'").fetchone())
         return int(row[0]) if row else 0
 
     # -- served matches -------------------------------------------------------------------------
@@ -356,17 +353,26 @@ class PostgresState(RunState):
             except psycopg.Error as exc:
                 raise self._error(exc) from None
 
-    @contextlib.contextmanager
-    def _read(self) -> Iterator[Any]:
-        # One statement on the autocommit connection: one round trip, no BEGIN and COMMIT.
+    def _reading(self, read: Callable[[Any], T]) -> T:
+        # On the autocommit connection: one round trip a statement, no BEGIN and COMMIT. A
+        # connection the server dropped (a restart, a failover, an idle timeout) is only found out
+        # by using it: reads are tried once more on a new one, so a replica fails no request for it.
         import psycopg
 
         with self._lock:
-            conn = self._connection()
-            try:
-                yield conn
-            except psycopg.Error as exc:
-                raise self._error(exc) from None
+            for attempt in (1, 2):
+                conn = self._connection()
+                try:
+                    return read(conn)
+                except psycopg.OperationalError as exc:
+                    if attempt == 1 and conn.broken:
+                        logger.warning("lost the connection to %s (%s); connecting again", self.where(), str(exc).strip() or type(exc).__name__)
+                        self._conn = None
+                        continue
+                    raise self._error(exc) from None
+                except psycopg.Error as exc:
+                    raise self._error(exc) from None
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _q(self, sql: str) -> str:
         return sql.replace("?", "%s")
@@ -388,8 +394,7 @@ class PostgresState(RunState):
         logger.info("copied %d stored matches of snapshot %s into %s", len(frame), snapshot_id, self.where())
 
     def has_matches(self, snapshot_id: str) -> bool:
-        with self._read() as db:
-            return db.execute("SELECT 1 FROM served_snapshots WHERE snapshot_id = %s", (snapshot_id,)).fetchone() is not None
+        return self._reading(lambda db: db.execute("SELECT 1 FROM served_snapshots WHERE snapshot_id = %s", (snapshot_id,)).fetchone() is not None)
 
     def read_matches(self, snapshot_id: str, *, brand_id: str | None = None, limit: int | None = None) -> pd.DataFrame | None:
         where, params = "snapshot_id = %s", [snapshot_id]
@@ -400,12 +405,17 @@ class PostgresState(RunState):
         if limit is not None:
             tail = " LIMIT %s"
             params.append(int(limit))
-        with self._read() as db:
-            rows = db.execute(f'SELECT {_MATCH_SELECT} FROM served_matches WHERE {where} ORDER BY brand_id COLLATE "C", rank{tail}', params).fetchall()
+        query = f'SELECT {_MATCH_SELECT} FROM served_matches WHERE {where} ORDER BY brand_id COLLATE "C", rank{tail}'
+
+        def read(db: Any) -> list[Any] | None:
+            rows = db.execute(query, params).fetchall()
             # No rows: a brand without matches, or a snapshot whose matches were never copied here.
             if not rows and db.execute("SELECT 1 FROM served_snapshots WHERE snapshot_id = %s", (snapshot_id,)).fetchone() is None:
                 return None
-        return _matches_frame(rows)
+            return rows
+
+        rows = self._reading(read)
+        return None if rows is None else _matches_frame(rows)
 
     def prune_matches(self, keep: Iterable[str]) -> list[str]:
         keep = sorted(set(keep))
