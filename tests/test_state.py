@@ -5,10 +5,10 @@ equal the snapshot's own file; an erasure there reaches a running service on its
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,7 +16,7 @@ import pytest
 from matcher.errors import StoreError
 from matcher.store import DB_FILE, PostgresState, SqliteState, StateError, Store
 
-ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
