@@ -103,6 +103,19 @@ def test_an_unreachable_server_names_the_url_without_its_password(tmp_path):
     assert "hunter2" not in str(info.value) and f"127.0.0.1:{port}" in str(info.value)
 
 
+def test_stores_in_their_own_schemas_of_one_database_keep_apart(pg_url, tmp_path):
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute("CREATE SCHEMA eu")
+    eu = Store(tmp_path / "eu", db=pg_url + "?options=-csearch_path%3Deu")
+    default = Store(tmp_path / "default", db=pg_url)
+    eu.suppress(["c1"])
+    eu.record_run("r-eu", status="forget", started_at="2026-01-01T00:00:00+00:00")
+    assert default.suppressed_keys() == frozenset() and default.runs() == []
+    assert [r["run_id"] for r in eu.runs()] == ["r-eu"] and len(eu.suppressed_keys()) == 1
+
+
 def test_a_replica_reconnects_when_the_server_drops_its_connection(pg_url, tmp_path):
     import psycopg
 
