@@ -295,3 +295,15 @@ def test_the_commands_read_the_state_named_by_db_or_matcher_db(pg_store, monkeyp
     assert [r["run_id"] for r in json.loads(capsys.readouterr().out)] == local[:20]
     assert main(["-q", "runs", "--store", str(st.root), "--db", st.db, "--json"]) == 0
     assert [r["run_id"] for r in json.loads(capsys.readouterr().out)] == [res.run_id]
+
+
+@pytest.mark.slow
+def test_rollback_serves_the_earlier_snapshots_matches_from_postgres(pg_store):
+    st, res = pg_store
+    earlier = [i for i in st.published_ids() if i != res.snapshot_id][-1]  # published before the store used PostgreSQL
+    assert not st.state.has_matches(earlier)
+    previous, now = st.rollback(earlier)
+    assert (previous, now) == (res.snapshot_id, earlier)
+    assert st.state.has_matches(earlier)  # copied before the pointer moved
+    pd.testing.assert_frame_equal(st.read_matches(), st.snapshot_matches(earlier))
+    assert st.runs(1)[0]["status"] == "rollback"
