@@ -265,6 +265,10 @@ def test_forget_reaches_a_running_service_on_its_next_request(pg_store, encoder)
         assert client.get("/healthz").json()["snapshot_id"] == Store(st.root).current_id() != res.snapshot_id
     pd.testing.assert_frame_equal(st.read_matches(), st.snapshot_matches(st.current_id()))
     assert [r["status"] for r in st.runs(2)] == ["forget", "published"]
+    # The replaced snapshot's rows stay for replicas still on it, until the next pruning, without the creator.
+    assert res.snapshot_id not in st.snapshot_ids()
+    old = st.read_matches(res.snapshot_id)
+    assert len(old) and who not in set(old["creator_id"])
 
 
 def test_creators_erased_before_the_move_to_postgres_stay_suppressed(pg_url, tmp_path):

@@ -404,7 +404,9 @@ class Store:
         has made sure nothing published points at it."""
         check_name(snapshot_id, self.snapshots_dir)
         self._remove_snapshot_dir(self.snapshots_dir / snapshot_id)
-        self._prune_served()
+        # Its rows in PostgreSQL stay until the next pruning (:meth:`prune`): a replica still serving
+        # it while it loads the snapshot that replaced it answers from them. Erasure has already
+        # deleted the erased creators' rows from every snapshot.
 
     def _remove_snapshot_dir(self, path: Path) -> None:
         # The manifest goes first, so a half-removed directory can never pass for a snapshot.
