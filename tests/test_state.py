@@ -311,3 +311,40 @@ def test_rollback_serves_the_earlier_snapshots_matches_from_postgres(pg_store):
     assert st.state.has_matches(earlier)  # copied before the pointer moved
     pd.testing.assert_frame_equal(st.read_matches(), st.snapshot_matches(earlier))
     assert st.runs(1)[0]["status"] == "rollback"
+
+
+_HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from matcher.store import Store
+    st = Store(sys.argv[1], db=sys.argv[2])
+    with st.lock("matcher batch"):
+        st.record_run("held", status="running", started_at="2999-01-01T00:00:00+00:00")
+        print("locked", flush=True)
+        sys.stdin.readline()
+    """
+)
+
+
+def test_the_run_lock_in_postgres_holds_across_machines(pg_url, tmp_path):
+    """Two machines share the store and the database but not a lock file (here: two directories):
+    a run on one is seen as running, and keeps the other's runs out, until it ends."""
+    from matcher.store import StoreBusyError
+
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(tmp_path / "machine-a"), pg_url], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked", holder.stderr.read()
+        other = Store(tmp_path / "machine-b", db=pg_url)
+        assert other.runs(1)[0]["status"] == "running"
+        with pytest.raises(StoreBusyError, match="another process holds the store's run lock"):
+            with other.lock("matcher forget"):
+                pass
+    finally:
+        holder.communicate("\n", timeout=60)
+    assert holder.returncode == 0
+    assert other.runs(1)[0]["status"] == "interrupted"  # its lock is gone, its row still says running
+    with other.lock("matcher forget"):
+        assert other.mark_interrupted() == 1

@@ -113,6 +113,10 @@ class StateError(StoreError):
     """The run-state database cannot be reached or refused a statement; the message names it and how to fix it."""
 
 
+class StateBusyError(StateError):
+    """Another process, on this machine or another, holds the run lock kept in the run state."""
+
+
 class RunState:
     """Run history, suppression list and (where kept) served matches: one interface, two databases.
 
@@ -149,6 +153,21 @@ class RunState:
 
     def close(self) -> None:
         """Release any connection held open."""
+
+    # -- the run lock ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def run_lock(self) -> Iterator[None]:
+        """Hold the run lock kept in the state for the block, on top of the store's own file lock
+        (nothing to hold in SQLite: the file lock is the lock).
+
+        Raises:
+            StateBusyError: another process holds it.
+        """
+        yield
+
+    def run_lock_held(self) -> bool:
+        """True while some process holds :meth:`run_lock` (always False in SQLite)."""
+        return False
 
     # -- run history ----------------------------------------------------------------------------
     def record_run(
@@ -382,6 +401,46 @@ class PostgresState(RunState):
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+    # A session advisory lock, keyed by the schema the tables are in (stores in separate schemas of
+    # one database lock separately); it is released when its connection closes, also when the
+    # process holding it dies.
+    _RUN_LOCK_KEY = "hashtextextended('matcher.run:' || current_schema(), 0)"
+
+    @contextlib.contextmanager
+    def run_lock(self) -> Iterator[None]:
+        import psycopg
+
+        self._reading(lambda db: None)  # the schema exists (and the server answers) before locking
+        try:
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=max(1, int(math.ceil(self.connect_timeout))))
+        except psycopg.Error as exc:
+            raise self._error(exc) from None
+        with conn:
+            try:
+                got = conn.execute(f"SELECT pg_try_advisory_lock({self._RUN_LOCK_KEY})").fetchone()[0]
+            except psycopg.Error as exc:
+                raise self._error(exc) from None
+            if not got:
+                raise StateBusyError(f"{self.where()}: another process holds the store's run lock (a batch, forget or rollback, maybe on another machine)")
+            try:
+                yield
+            finally:
+                # Released here, not left to the server noticing the closed connection: the next
+                # reader must not see it held a moment longer.
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute(f"SELECT pg_advisory_unlock({self._RUN_LOCK_KEY})")
+
+    def run_lock_held(self) -> bool:
+        key = self._RUN_LOCK_KEY
+
+        def probe(db: Any) -> bool:
+            if db.execute(f"SELECT pg_try_advisory_lock({key})").fetchone()[0]:
+                db.execute(f"SELECT pg_advisory_unlock({key})")
+                return False
+            return True
+
+        return self._reading(probe)
 
     def publish_matches(self, snapshot_id: str, frame: pd.DataFrame) -> None:
         columns = list(MATCH_COLUMNS)

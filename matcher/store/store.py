@@ -34,7 +34,7 @@ from matcher.niches import NicheModel
 from matcher.store.checkpoints import Checkpoints
 from matcher.store.durable import TMP_PREFIX, atomic_write, crash_point, fsync_dir, sha256, sha256_file, write_durable
 from matcher.store.formats import read_parquet_bytes
-from matcher.store.state import RunState, SqliteState, open_state
+from matcher.store.state import RunState, SqliteState, StateBusyError, open_state
 from matcher.store.snapshot import (
     BRAND_NICHES_FILE,
     FORMAT,
@@ -164,6 +164,9 @@ class Store:
     def lock(self, purpose: str = "batch") -> Iterator[None]:
         """Hold the store's exclusive lock (``flock``) for the block; released even if the process dies.
 
+        With a PostgreSQL run state, a lock kept there is held too, so processes on machines that
+        share the store and the database (not the lock file) never overlap either.
+
         Raises:
             StoreBusyError: another process holds it; the message names that process.
         """
@@ -183,7 +186,12 @@ class Store:
                 ) from None
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"'{purpose}' (pid {os.getpid()}, since {_now()})\n".encode(), 0)
-            yield
+            with contextlib.ExitStack() as held:
+                try:
+                    held.enter_context(self.state.run_lock())  # a shared run state: also against other machines
+                except StateBusyError as exc:
+                    raise StoreBusyError(f"{exc}; batch runs never overlap. Wait for it to finish (or stop that process), then run again") from None
+                yield
         finally:
             os.close(fd)  # closing the descriptor releases the lock
 
@@ -730,7 +738,7 @@ class Store:
         """
         rows = self.state.run_rows(limit)
         running = {r[0] for r in rows if r[3] == "running"}
-        if running and not self.locked():
+        if running and not self.locked() and not self.state.run_lock_held():
             # Read again after the probe: a run that finished in between has its final status by now,
             # and one read as 'running' before the probe that still is has lost its lock, so its
             # process is gone (a run started after the probe is not among them).
