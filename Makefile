@@ -15,7 +15,7 @@ SAMPLE := data/sample
 DEMO_CREATORS ?= 400
 STORE := demo-store
 
-.PHONY: install demo test clean browser bench-batch
+.PHONY: install demo test clean browser postgres bench-batch
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,7 +46,16 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-color-emoji >/dev/null; \
 	else echo "note: chromium/chromedriver or the emoji font missing and not root: browser tests will be skipped (outside CI)"; fi
 
-test: install browser
+# The run-state tests start a real PostgreSQL server (initdb, pg_ctl) of their own; install Debian's
+# package when missing (root only: CI runs as root).
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing postgresql for the run-state tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else echo "note: PostgreSQL missing and not root: the PostgreSQL tests will be skipped (outside CI)"; fi
+
+test: install browser postgres
 	$(PY) -m pytest -q
 
 # First run vs unchanged vs 5%-changed rerun of the batch on 20,000 creators (a script, not a test; minutes).

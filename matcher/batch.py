@@ -47,6 +47,7 @@ from matcher.store import (
     MATCHES_FILE,
     Checkpoints,
     Snapshot,
+    StateError,
     Store,
     StoreWriteError,
     crash_point,
@@ -266,6 +267,7 @@ def run_batch(
     config: Config | None = None,
     encoder: Encoder | None = None,
     progress: bool = True,
+    db: str | None = None,
 ) -> BatchResult:
     """Run the nightly job once: build, audit and publish a new snapshot, resuming an interrupted run.
 
@@ -281,6 +283,9 @@ def run_batch(
         encoder: a loaded or unloaded :class:`Encoder` to reuse; one is made from the config, and only
             loaded when some text is not in the embedding cache.
         progress: show progress bars (only ever on a terminal).
+        db: PostgreSQL URL (``postgresql://...``) of the run state shared by several machines: the
+            run history, the suppression list and the served matches; None keeps them in the
+            store's own SQLite file.
 
     Returns:
         A :class:`BatchResult`.
@@ -302,7 +307,7 @@ def run_batch(
     if niche_labels is not None:
         inputs["niche_labels"] = Path(niche_labels)
         labels = read_niche_labels(niche_labels, taxonomy)  # bad labels fail now, not after the embedding
-    st = Store.of(store)
+    st = Store.of(store, db=db)
     with st.lock("matcher batch"):
         crash_point("locked")
         return _Run(st, inputs, cfg, encoder=encoder, progress=progress, taxonomy=taxonomy, labels=labels).execute()
@@ -384,7 +389,7 @@ class _Run:
                 snapshot_id=self.snapshot_id,
                 details=details,
             )
-        except sqlite3.Error as exc:  # the history must never hide the run's own outcome
+        except (sqlite3.Error, StateError) as exc:  # the history must never hide the run's own outcome
             logger.error("could not record run %s as %s: %s", self.run_id, status, exc)
 
     # -- the run ----------------------------------------------------------------------------
@@ -395,6 +400,7 @@ class _Run:
             st.clean_temporaries()
             st.mark_interrupted()
             self.previous = self._previous()
+            st.carry_over_suppressed()
             self.suppressed = st.suppressed_keys()
             self.input_fingerprint = _fingerprint(self.inputs)
             key = self._key()

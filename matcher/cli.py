@@ -27,17 +27,25 @@ def _store_root(value: str) -> Path | str:
 
 
 def _open_store(args: argparse.Namespace) -> None:
-    """Replace ``args.store`` (a path or URL) by the :class:`~matcher.store.Store` it names, with its ``--work-dir``."""
+    """Replace ``args.store`` (a path or URL) by the :class:`~matcher.store.Store` it names, with its
+    ``--work-dir`` and its run-state database (``--db`` or ``$MATCHER_DB``)."""
     if getattr(args, "store", None) is not None:
         from matcher.store import Store
 
-        args.store = Store(args.store, work_dir=getattr(args, "work_dir", None))
+        args.store = Store(args.store, work_dir=getattr(args, "work_dir", None), db=_db(args))
 
 
 def _config(args: argparse.Namespace):
     from matcher.config import Config
 
     return Config.load(args.config)
+
+
+def _db(args: argparse.Namespace) -> str | None:
+    """The run-state database: --db, else $MATCHER_DB, else None (the store's own SQLite file)."""
+    from matcher.store import DB_ENV
+
+    return getattr(args, "db", None) or os.environ.get(DB_ENV) or None
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
@@ -47,7 +55,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     try:
         res = run_batch(
             args.creators, args.posts, args.brands, args.store, comments=args.comments, niche_labels=args.niche_labels,
-            config=_config(args), progress=not args.quiet,
+            config=_config(args), progress=not args.quiet, db=_db(args),
         )
     except StoreWriteError as exc:  # not bad input: the machine (disk, permissions) failed
         print(f"matcher: error: {exc}", file=sys.stderr)
@@ -163,7 +171,7 @@ def _cmd_matches(args: argparse.Namespace) -> int:
     from matcher.prices import creator_plan, price_text
     from matcher.store import Store
 
-    st = Store.of(args.store)
+    st = Store.of(args.store, db=_db(args))
     snap = st.served()
     frame = st.read_matches(snap.snapshot_id)
     handles = dict(zip(snap.creators["creator_id"].astype(str), snap.creators["handle"].astype(str)))
@@ -206,7 +214,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     from matcher.text import spreadsheet_safe_frame
 
-    st = Store.of(args.store)
+    st = Store.of(args.store, db=_db(args))
     sid = st.resolve()
     frame = st.read_matches(sid).drop(columns=["why"])
     frame.insert(frame.columns.get_loc("weak") + 1, "worked_with", worked_with_column(st.read_collaborations(sid), frame["creator_id"]))
@@ -241,7 +249,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         raise _UsageError(f"--port is {args.port}; give a TCP port between 0 and 65535")
     if not args.timeout > 0:
         raise _UsageError(f"--timeout is {args.timeout}; give the request deadline in seconds, > 0")
-    serve(args.store, host=args.host, port=args.port, config=_config(args), timeout_s=args.timeout, log_level="warning" if args.quiet else "info")
+    serve(args.store, host=args.host, port=args.port, config=_config(args), timeout_s=args.timeout, log_level="warning" if args.quiet else "info", db=_db(args))
     return 0
 
 
@@ -323,7 +331,7 @@ def _train_prices(args: argparse.Namespace, cfg: Config, snap: Any, frame: Any) 
 def _cmd_runs(args: argparse.Namespace) -> int:
     from matcher.store import Store
 
-    st = Store.of(args.store)
+    st = Store.of(args.store, db=_db(args))
     rows = st.runs(args.limit)
     if args.json:
         json.dump(rows, sys.stdout, indent=2)
@@ -368,7 +376,7 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
             print(f"{sid}{' (current)' if sid == current else ''}  created {m.get('created_at')}  "
                   f"{counts.get('creators')} creators, {counts.get('matches')} matches")
         return 0
-    previous, now = Store.of(args.store).rollback(args.to)
+    previous, now = Store.of(args.store, db=_db(args)).rollback(args.to)
     if previous == now:
         print(f"snapshot {now} is already the published one")
     else:
@@ -379,7 +387,7 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
 def _cmd_forget(args: argparse.Namespace) -> int:
     from matcher.erasure import forget
 
-    res = forget(args.store, args.creator_ids)
+    res = forget(args.store, args.creator_ids, db=_db(args))
     print(f"erased {res.found} of {res.requested} creator(s): rewrote {len(res.rewritten)} snapshot(s), "
           f"deleted {len(res.removed)} unpublished one(s) and {res.cache_entries} cached vector(s)")
     if res.missing:
@@ -463,6 +471,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     store_read = "store directory (or URL, e.g. s3://bucket/prefix) written by 'matcher batch' (its published snapshot is read)"
 
+    def db_option(parser: argparse.ArgumentParser, what: str) -> None:
+        parser.add_argument(
+            "--db", metavar="URL",
+            help=f"PostgreSQL URL (postgresql://USER:PASSWORD@HOST:PORT/DATABASE) of the run state shared by several machines: {what} "
+            "(default: $MATCHER_DB; without either, the store's own SQLite file)",
+        )
+
     b = command("batch", "ingest, embed, index and store the top matches for every brand")
     b.add_argument("--creators", required=True, type=Path, help="creators table (.csv, .csv.gz, .jsonl, .ndjson or .parquet): creator_id, handle, platform, bio, followers, ...")
     b.add_argument("--posts", required=True, type=Path, help="posts table: post_id, creator_id, text, posted_at, likes, comments, views, shares, sponsored")
@@ -470,6 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--comments", type=Path, help="optional comments table (enables the conversation signal)")
     b.add_argument("--niche-labels", type=Path, help="optional table of creator_id, niche examples that refine the niche assignment")
     b.add_argument("--store", required=True, type=_store_root, help="store directory to publish the new snapshot in (created if missing; its embedding cache is reused), or a URL such as s3://bucket/prefix")
+    db_option(b, "the run history and suppression list are read and written there, and the published matches copied there")
     b.set_defaults(func=_cmd_batch)
 
     r = command("recommend", "rank creators for a brief, or creators like given ones, from the published snapshot")
@@ -498,11 +514,13 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--brand", action="append", help="brand id (repeatable); without it, the first --brands brands by id")
     m.add_argument("--brands", type=int, default=3, help="how many brands to show when no --brand is given")
     m.add_argument("--k", type=int, default=5, help="matches to show per brand")
+    db_option(m, "the stored matches are read from there")
     m.set_defaults(func=_cmd_matches)
 
     e = command("export", "write the stored matches as CSV")
     e.add_argument("--store", required=True, type=_store_root, help=store_read)
     e.add_argument("--out", required=True, type=Path, help="CSV file to write (its folder is created); one row per brand and match")
+    db_option(e, "the stored matches are read from there")
     e.set_defaults(func=_cmd_export)
 
     s = command("sample", "generate the seeded sample dataset")
@@ -529,23 +547,27 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1: this machine only)")
     v.add_argument("--port", type=int, default=8000, help="TCP port to listen on")
     v.add_argument("--timeout", type=float, default=10.0, help="request deadline in seconds; slower requests answer 503")
+    db_option(v, "stored matches are read from there, and creators erased there are left out from the next request on")
     v.set_defaults(func=_cmd_serve)
 
     h = command("runs", "list the run history: batch runs, rollbacks, erasures")
     h.add_argument("--store", required=True, type=_store_root, help="store directory or URL")
     h.add_argument("--limit", type=int, default=20, help="newest runs to list")
     h.add_argument("--json", action="store_true", help="print the history as JSON")
+    db_option(h, "the run history is read from there")
     h.set_defaults(func=_cmd_runs)
 
     rb = command("rollback", "publish an earlier retained snapshot again, without recomputing")
     rb.add_argument("--store", required=True, type=_store_root, help="store directory or URL")
     rb.add_argument("--to", help="snapshot id (default: the one published before the current one)")
     rb.add_argument("--list", action="store_true", help="list the retained snapshots instead")
+    db_option(rb, "the rollback is recorded there")
     rb.set_defaults(func=_cmd_rollback)
 
     f = command("forget", "erase creators from the store, every retained snapshot and all later runs")
     f.add_argument("--store", required=True, type=_store_root, help="store directory or URL")
     f.add_argument("creator_ids", nargs="+", metavar="CREATOR_ID", help="id of a creator to erase, as in the creators file (one or more)")
+    db_option(f, "the suppression list there is what every batch and 'matcher serve' sharing it leaves out")
     f.set_defaults(func=_cmd_forget)
 
     ev = command("eval", "score stored matches or run files against relevance labels (nDCG@10, R@50, MRR, AUC, MedR)")

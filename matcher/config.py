@@ -35,6 +35,9 @@ __all__ = [
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
 ENV_PREFIX = "MATCHER_"
+#: MATCHER_* variables that are not settings: MATCHER_DB is the run-state database's URL (it holds
+#: credentials, so it is never part of a config that snapshots record).
+ENV_NOT_SETTINGS = frozenset({"MATCHER_DB"})
 
 
 def _check(cond: bool, message: str) -> None:
@@ -548,7 +551,7 @@ class Config:
                 raise ConfigError(f"{p}: not valid TOML ({exc}); fix the syntax") from None
         env = os.environ if env is None else env
         for key, raw in sorted(env.items()):
-            if not key.startswith(ENV_PREFIX):
+            if not key.startswith(ENV_PREFIX) or key in ENV_NOT_SETTINGS:
                 continue
             parts = key[len(ENV_PREFIX):].lower().split("__")
             target = data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -96,6 +97,12 @@ class FilterColumns:
     @cached_property
     def creator_ids(self) -> np.ndarray:
         return self.creators["creator_id"].to_numpy(dtype=object)
+
+    @cached_property
+    def suppression_prefixes(self) -> np.ndarray:
+        """The first 8 bytes of each creator's suppression key (:meth:`Store.suppression_key`) as
+        uint64: erased creators are found by comparing these, one hash per creator per snapshot."""
+        return np.fromiter((int(Store.suppression_key(str(c))[:16], 16) for c in self.creator_ids), dtype=np.uint64, count=len(self.creator_ids))
 
     @cached_property
     def niche_ids(self) -> np.ndarray:
@@ -420,12 +427,17 @@ class Matcher:
             print(match.rank, match.handle, match.score, match.why)
 
     A long-lived process picks up a newly published snapshot on the next call (see :meth:`refresh`).
+    With ``db`` (the PostgreSQL run state a batch and ``matcher forget`` share), every call also
+    leaves out the creators erased since, from the next call on (see :meth:`erased`).
     """
 
-    def __init__(self, store: str | Path | Store, *, config: Config | None = None, encoder: Encoder | CachingEncoder | None = None) -> None:
+    def __init__(
+        self, store: str | Path | Store, *, config: Config | None = None, encoder: Encoder | CachingEncoder | None = None, db: str | None = None
+    ) -> None:
         self.store = store
         self.config = config or Config()
         self.encoder = encoder
+        self.db = db
 
     def load(self) -> Matcher:
         """Load the published snapshot and the encoder. Returns ``self``.
@@ -433,11 +445,14 @@ class Matcher:
         Raises:
             StoreError: nothing is published, or the snapshot fails verification.
         """
-        self.store_ = Store.of(self.store)
+        self.store_ = Store.of(self.store, db=self.db)
+        self._erased: dict[str, tuple[int, frozenset[str]]] = {}
+        self._erased_lock = threading.Lock()
         self.snapshot_ = self.store_.load()
         self.price_stamp_ = _calibration_stamp(self.store_.root)
         reprice(self.snapshot_, self.store_.root, self.config)
         filter_columns(self.snapshot_).warm()
+        self.erased(self.snapshot_)  # with a shared state: the erased creators, before the first request
         if self.encoder is None:
             self.encoder = Encoder(self.config.embed)
         if not hasattr(self.encoder, "model_"):
@@ -462,11 +477,46 @@ class Matcher:
             return False
         snapshot = self.store_.load()
         reprice(snapshot, self.store_.root, self.config)
-        # Before the switch, so the first query on the new snapshot does not convert its columns.
+        # Before the switch, so the first query on the new snapshot does not convert its columns or
+        # work out its erased creators.
         filter_columns(snapshot).warm()
+        self.erased(snapshot)
         self.snapshot_ = snapshot
         logger.info("switched to snapshot %s", self.snapshot_.snapshot_id)
         return True
+
+    def erased(self, snapshot: Snapshot | None = None) -> frozenset[str]:
+        """The creators of ``snapshot`` (default: the one served) on the store's suppression list now.
+
+        With a shared run state (PostgreSQL) the list's version is read on every call, one round
+        trip (``benchmarks/results/pg_state.md``), and the ids are worked out again when it or the
+        snapshot changed: ``matcher forget`` on any machine takes effect from the next call, even
+        before the rewritten snapshot is published. With the store's own SQLite file this is empty:
+        erasure reaches this process with the rewritten snapshot, on its next call.
+
+        Raises:
+            NotFittedError: :meth:`load` was not called.
+            StateError: the shared run state cannot be reached.
+        """
+        self._check()
+        if not self.store_.state.shared:
+            return frozenset()
+        snap = snapshot if snapshot is not None else self.snapshot_
+        version = self.store_.suppression_version()
+        with self._erased_lock:
+            known = self._erased.get(snap.snapshot_id)
+            if known is not None and known[0] == version:
+                return known[1]
+            keys = self.store_.suppressed_keys() if version else frozenset()
+            ids: frozenset[str] = frozenset()
+            if keys:
+                cols = filter_columns(snap)
+                rows = np.flatnonzero(np.isin(cols.suppression_prefixes, np.array([int(k[:16], 16) for k in keys], dtype=np.uint64)))
+                ids = frozenset(c for c in (str(x) for x in cols.creator_ids[rows]) if Store.suppression_key(c) in keys)
+            if len(self._erased) >= 4:
+                self._erased.pop(next(iter(self._erased)))
+            self._erased[snap.snapshot_id] = (version, ids)
+            return ids
 
     def _check(self) -> None:
         if not hasattr(self, "snapshot_"):
@@ -590,6 +640,10 @@ class Matcher:
         given = [b for b in briefs if b is not None]
         encoded = iter(encode_briefs(self.encoder, given, max_chars=self.config.max_text_chars) if given else ())  # type: ignore[arg-type]
         snap = snapshot if snapshot is not None else self.snapshot_
+        erased = self.erased(snap)
+        if erased:  # an erased creator is not in the served snapshot, whatever its files still hold
+            check_known_creators(like, "like", lambda cid: cid not in erased)
+            check_known_creators(unlike, "unlike", lambda cid: cid not in erased)
         vectors = []
         for b in briefs:
             v = next(encoded) if b is not None else None
@@ -604,6 +658,9 @@ class Matcher:
             # Filters would turn allow_unknown_followers off).
             base = filters or Filters()
             filters = replace(base, exclude_creators=tuple(dict.fromkeys(base.exclude_creators + like + unlike)))
+        if erased:
+            base = filters or Filters()
+            filters = replace(base, exclude_creators=tuple(dict.fromkeys(base.exclude_creators + tuple(sorted(erased)))))
         dim = snap.index.vectors_.shape[1]
         return Queries(
             vectors=np.vstack(vectors).astype(np.float32, copy=False) if vectors else np.zeros((0, dim), dtype=np.float32),

@@ -116,7 +116,7 @@ def drop_creators(
     )
 
 
-def forget(store: str | Path | Store, creator_ids: Iterable[str]) -> ForgetResult:
+def forget(store: str | Path | Store, creator_ids: Iterable[str], *, db: str | None = None) -> ForgetResult:
     """Remove creators from the store for good.
 
     The ids go on the suppression list first (so even if this is interrupted, no later run brings
@@ -126,9 +126,14 @@ def forget(store: str | Path | Store, creator_ids: Iterable[str]) -> ForgetResul
     snapshot. Their texts' vectors leave the embedding cache, and unfinished runs' checkpoints are
     discarded.
 
+    With a PostgreSQL run state (``db``) the suppression list and the served matches' rows change in
+    one transaction, so every ``matcher serve`` sharing it leaves the creators out from its next
+    request on, before the snapshots are rewritten.
+
     Args:
         store: the store directory.
         creator_ids: ids as given in the creators file.
+        db: PostgreSQL URL of the shared run state; None: the store's own SQLite file.
 
     Returns:
         A :class:`ForgetResult`.
@@ -140,9 +145,10 @@ def forget(store: str | Path | Store, creator_ids: Iterable[str]) -> ForgetResul
     ids = sorted({str(c).strip() for c in creator_ids if str(c).strip()})
     if not ids:
         raise ForgetError("give at least one creator id to forget")
-    st = Store.of(store)
+    st = Store.of(store, db=db)
     started = datetime.now(timezone.utc)
     with st.lock("matcher forget"):
+        st.carry_over_suppressed()
         st.suppress(ids)
         st.clear_checkpoints()
         current = st.current_or_none()
@@ -154,7 +160,7 @@ def forget(store: str | Path | Store, creator_ids: Iterable[str]) -> ForgetResul
         for sid in st.snapshot_ids():
             try:
                 snap = st.load(sid)
-                matches = st.read_matches(sid)
+                matches = st.snapshot_matches(sid)
                 quarantine = _blob(st, snap, "quarantine.csv")
                 config = _blob(st, snap, "config.json")
             except StoreError as exc:

@@ -47,3 +47,22 @@ def matcher_(built, encoder):
     from matcher.engine import Matcher
 
     return Matcher(built.store, encoder=encoder).load()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server (initdb + pg_ctl in a temporary directory) for the whole session.
+
+    Skips when PostgreSQL is not installed, fails instead under CI (tests/pgserver.py).
+    """
+    from pgserver import start_server
+
+    server = start_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres):
+    """The URL of a fresh, empty database on the session's PostgreSQL server."""
+    return postgres.new_database()

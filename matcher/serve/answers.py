@@ -116,7 +116,7 @@ def _confidence_out(s: Mapping[str, Any]) -> TrustConfidenceOut | None:
 def creator(service: Service, creator_id: str, n_posts: int, deadline: float) -> CreatorResponse | None:
     snap, _ = service.snapshot(deadline)
     row = snap.index.row_of(creator_id)
-    if row is None:
+    if row is None or creator_id in service.matcher.erased(snap):
         return None
     c = snap.creators.iloc[row]
     s = snap.signals.iloc[row]
@@ -194,7 +194,11 @@ def brand_matches(service: Service, brand_id: str, k: int, deadline: float) -> B
     if brand_id not in view.brand_ids:
         return None
     b = snap.brands[snap.brands["brand_id"].astype(str) == brand_id].iloc[0]
-    frame = service.store.read_matches(snap.snapshot_id, brand_id=brand_id).head(k)
+    frame = service.store.read_matches(snap.snapshot_id, brand_id=brand_id)
+    erased = service.matcher.erased(snap)
+    if erased:  # rows kept in PostgreSQL went with the erasure; a snapshot's own file still has them
+        frame = frame[~frame["creator_id"].astype(str).isin(erased)]
+    frame = frame.head(k)
     # The stored columns besides these are the score components (and the penalty, when stored).
     parts = [col for col in frame.columns if col not in ("brand_id", "rank", "creator_id", "score", "why", "penalty", "weak")]
     matches = []

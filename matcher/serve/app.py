@@ -86,6 +86,7 @@ def create_app(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     max_body_bytes: int = MAX_BODY_BYTES,
     body_timeout_s: float = BODY_TIMEOUT_S,
+    db: str | None = None,
 ) -> FastAPI:
     """Build the HTTP app serving the latest published snapshot of ``store``.
 
@@ -99,6 +100,8 @@ def create_app(
         max_body_bytes: larger request bodies answer 413 before they are parsed.
         body_timeout_s: a body not complete this many seconds after the headers answers 408 and the
             connection is closed.
+        db: PostgreSQL URL of the run state shared with the batch and ``matcher forget``: stored
+            matches are read from it, and creators erased there are left out from the next request on.
 
     Returns:
         A FastAPI app: ``POST /recommend``, ``GET /creators/{id}``, ``GET /brands/{id}/matches``,
@@ -112,7 +115,7 @@ def create_app(
         raise ValueError(f"timeout_s is {timeout_s!r}; give the request deadline in seconds, > 0")
     if max_body_bytes < 1:
         raise ValueError(f"max_body_bytes is {max_body_bytes!r}; give a positive byte count")
-    service = Service(store, config=config, encoder=encoder, timeout_s=timeout_s)
+    service = Service(store, config=config, encoder=encoder, timeout_s=timeout_s, db=db)
     page, csp = web_page()
     app = FastAPI(
         title="matcher",
@@ -259,7 +262,10 @@ def create_app(
     return app
 
 
-def serve(store: str | Path, *, host: str = "127.0.0.1", port: int = 8000, config: Config | None = None, timeout_s: float = DEFAULT_TIMEOUT_S, log_level: str = "info") -> None:
+def serve(
+    store: str | Path, *, host: str = "127.0.0.1", port: int = 8000, config: Config | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
+    log_level: str = "info", db: str | None = None,
+) -> None:
     """Serve ``store`` over HTTP with uvicorn until interrupted.
 
     Raises:
@@ -271,7 +277,7 @@ def serve(store: str | Path, *, host: str = "127.0.0.1", port: int = 8000, confi
     # Requests already run one per core; BLAS threads inside each (numpy's matrix products in the
     # exact search) would only oversubscribe the cores. Process-wide, so only here, not in create_app.
     threadpool_limits(limits=1, user_api="blas")
-    app = create_app(store, config=config, timeout_s=timeout_s)
+    app = create_app(store, config=config, timeout_s=timeout_s, db=db)
     logger.info("serving %s on http://%s:%d (page at /, API docs at /docs)", store, host, port)
     # One process: the model and the snapshot live in memory once, shared by the worker threads.
     uvicorn.run(app, **server_options(), host=host, port=port, log_level=log_level, workers=1)

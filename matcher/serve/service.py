@@ -82,9 +82,12 @@ class Service:
     a ``Retry-After``, instead of waiting the whole deadline for it.
     """
 
-    def __init__(self, store: str | Path | Store, *, config: Config | None = None, encoder: Encoder | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(
+        self, store: str | Path | Store, *, config: Config | None = None, encoder: Encoder | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
+        db: str | None = None,
+    ) -> None:
         self.config = config or Config()
-        self.store = Store.of(store)
+        self.store = Store.of(store, db=db)
         if encoder is None:
             encoder = Encoder(_serving_embed(self.config).embed)
         self.encoder = encoder

@@ -1,6 +1,7 @@
-"""The embedded store: verified, versioned snapshot directories, an atomic 'current' pointer, checkpoints, a lock, and SQLite for run history.
+"""The embedded store: verified, versioned snapshot directories, an atomic 'current' pointer, checkpoints, a lock, and the run state.
 
-``store`` holds :class:`Store`, ``snapshot`` the in-memory :class:`Snapshot` and the stored
+``store`` holds :class:`Store`, ``state`` the run history and suppression list (SQLite in the
+store, or PostgreSQL shared by several machines), ``snapshot`` the in-memory :class:`Snapshot` and the stored
 matches' rows, ``checkpoints`` a run's :class:`Checkpoints`, ``formats`` the bytes of ``.npy`` and
 Parquet files, and ``durable`` the durable writes: every byte of a snapshot, checkpoint or pointer
 is written through :func:`~matcher.store.durable.write_file` and made durable through
@@ -42,6 +43,16 @@ from matcher.store.snapshot import (
     revision_id,
     snapshot_files,
 )
+from matcher.store.state import (
+    DB_ENV,
+    PostgresState,
+    RunState,
+    SqliteState,
+    StateBusyError,
+    StateError,
+    open_state,
+    redact_url,
+)
 from matcher.store.store import (
     DB_FILE,
     LOCK_FILE,
@@ -62,6 +73,12 @@ __all__ = [
     "Checkpoints",
     "StoreBusyError",
     "StoreWriteError",
+    "StateError",
+    "StateBusyError",
+    "RunState",
+    "SqliteState",
+    "PostgresState",
+    "open_state",
     "match_row",
     "matches_frame",
     "snapshot_files",

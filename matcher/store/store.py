@@ -1,5 +1,6 @@
 """The embedded store: verified, versioned snapshot directories, an atomic 'current' pointer and
-rollback, the lock, and SQLite for run history and the suppression list.
+rollback, the lock, and the run state (run history, suppression list: SQLite in the store, or
+PostgreSQL shared by several machines, :mod:`matcher.store.state`).
 
 Durable writes and crash hooks are in :mod:`matcher.store.durable`, file bytes in
 :mod:`matcher.store.formats`, the in-memory snapshot in :mod:`matcher.store.snapshot`, a run's
@@ -36,6 +37,7 @@ from matcher.prices import creator_plan
 from matcher.store.checkpoints import Checkpoints
 from matcher.store.durable import TMP_PREFIX, crash_point, sha256
 from matcher.store.formats import read_parquet_bytes
+from matcher.store.state import RunState, SqliteState, StateBusyError, open_state
 from matcher.store.snapshot import (
     BRAND_NICHES_FILE,
     COLLABORATIONS_FILE,
@@ -67,21 +69,6 @@ POINTER = "CURRENT"
 PUBLISHED_FILE = "published.json"
 LOCK_FILE = "batch.lock"
 DB_FILE = "matcher.sqlite"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    status TEXT NOT NULL,
-    snapshot_id TEXT,
-    details TEXT
-);
-CREATE TABLE IF NOT EXISTS suppressed (
-    key TEXT PRIMARY KEY,
-    added_at TEXT NOT NULL
-);
-"""
 
 # The manifest and the small store-level files are JSON of a few kB; a larger one is not ours.
 MAX_MANIFEST_BYTES = 64 << 20
@@ -124,7 +111,7 @@ class Store:
                                          after it is written; erasure writes a new revision <id>-r<n>)
         STORE/work/<key>/                checkpoints of an unfinished batch run
         STORE/batch.lock                 held (flock) while a batch, forget or rollback runs
-        STORE/matcher.sqlite             run history, suppression list (WAL mode)
+        STORE/matcher.sqlite             run history, suppression list (WAL mode), unless ``db`` is given
         STORE/cache/embeddings.sqlite    embedding cache keyed by content hash
 
     The root may be an fsspec URL (``s3://bucket/prefix``): the snapshots, ``CURRENT`` and
@@ -133,25 +120,33 @@ class Store:
     (``work_dir``, else one directory per URL under the user's cache directory). A batch on
     object storage also holds the store's lease object (docs/object-storage.md).
 
+    With ``db`` (``postgresql://...``) the run history and the suppression list live in that
+    PostgreSQL database instead, shared by every machine given the same URL, and each published
+    snapshot's matches are copied there and read from there (:mod:`matcher.store.state`).
+
     Args:
         root: the store directory, or its URL.
         work_dir: the local work directory of a store on object storage (ignored for a directory,
             which is its own).
+        db: a PostgreSQL URL for the shared run state; None keeps it in ``matcher.sqlite``.
     """
 
-    def __init__(self, root: str | Path, *, work_dir: str | Path | None = None) -> None:
+    def __init__(self, root: str | Path, *, work_dir: str | Path | None = None, db: str | None = None) -> None:
         #: Where the snapshot files are: the store directory, or its URL.
         self.blobs: Blobs = open_blobs(root)
         #: The store as given: a directory path, or a URL.
         self.location: Path | str = self.blobs.location
         #: The local directory: the store directory itself, or a URL store's work directory.
         self.root = Path(root) if not is_url(root) else Path(work_dir) if work_dir is not None else default_work_dir(str(root))
+        self.db = db
+        self._state: RunState | None = None
         self._matches_cache: dict[str, tuple[tuple[Any, ...], pd.DataFrame]] = {}
 
     @classmethod
-    def of(cls, store: str | Path | Store) -> Store:
-        """``store`` itself if it is a :class:`Store`, else the store at that directory or URL."""
-        return store if isinstance(store, Store) else cls(store)
+    def of(cls, store: str | Path | Store, *, db: str | None = None) -> Store:
+        """``store`` itself if it is a :class:`Store`, else the store at that directory or URL (with
+        its run state in ``db`` when given)."""
+        return store if isinstance(store, Store) else cls(store, db=db)
 
     def __str__(self) -> str:
         return str(self.location)
@@ -179,28 +174,28 @@ class Store:
         """Directory of checkpoints of unfinished runs."""
         return self.root / "work"
 
-    def connect(self) -> sqlite3.Connection:
-        """Open the store database (created on first use), in WAL mode so readers never block."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.root / DB_FILE, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        db.executescript(_SCHEMA)
-        return db
+    @property
+    def state(self) -> RunState:
+        """The run state: PostgreSQL when the store was opened with ``db``, else ``matcher.sqlite`` here.
 
-    @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        db = self.connect()
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+        Raises:
+            StateError: ``db`` is not a PostgreSQL URL.
+        """
+        if self._state is None:
+            self._state = open_state(self.db, sqlite_path=self.root / DB_FILE)
+        return self._state
+
+    def connect(self) -> sqlite3.Connection:
+        """Open the store's own SQLite database (created on first use), in WAL mode so readers never block."""
+        return SqliteState(self.root / DB_FILE).connect()
 
     # -- lock -------------------------------------------------------------------------------
     @contextlib.contextmanager
     def _flock(self, purpose: str) -> Iterator[None]:
         """Hold the local directory's exclusive lock (``flock``) for the block; released even if the process dies.
+
+        With a PostgreSQL run state, a lock kept there is held too, so processes on machines that
+        share the store and the database (not the lock file) never overlap either.
 
         Raises:
             StoreBusyError: another process holds it; the message names that process.
@@ -221,7 +216,12 @@ class Store:
                 ) from None
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"'{purpose}' (pid {os.getpid()}, since {_now()})\n".encode(), 0)
-            yield
+            with contextlib.ExitStack() as held:
+                try:
+                    held.enter_context(self.state.run_lock())  # a shared run state: also against other machines
+                except StateBusyError as exc:
+                    raise StoreBusyError(f"{exc}; batch runs never overlap. Wait for it to finish (or stop that process), then run again") from None
+                yield
         finally:
             os.close(fd)  # closing the descriptor releases the lock
 
@@ -378,12 +378,24 @@ class Store:
         """
         self.verify(snapshot_id)  # never point readers at something that does not verify
         previous = self.current_or_none()
+        self.serve_matches(snapshot_id)  # before the pointer: a reader that sees it finds the rows
         ids = [i for i in self.published_ids() if i != replaces] + [snapshot_id]
         self._write_published(ids)
         crash_point("published-list")
         self.blobs.check_held()  # on object storage: refuse if this run's lease was lost meanwhile
         self._swap_pointer(snapshot_id, previous)
         logger.info("published snapshot %s", snapshot_id)
+
+    def serve_matches(self, snapshot_id: str, *, again: bool = True) -> None:
+        """Copy a snapshot's stored matches into the run state when it keeps them (PostgreSQL), in
+        one transaction; ``again=False`` leaves a copy already there alone. Nothing to do with SQLite."""
+        if not self.state.serves_matches or (not again and self.state.has_matches(snapshot_id)):
+            return
+        self.state.publish_matches(snapshot_id, self.snapshot_matches(snapshot_id))
+
+    def _prune_served(self) -> None:
+        if self.state.serves_matches:
+            self.state.prune_matches(self.snapshot_ids())
 
     def _swap_pointer(self, snapshot_id: str, previous: str | None) -> None:
         # In a directory: a temporary file, fsync, rename, fsync of the directory (the old pointer is
@@ -410,12 +422,16 @@ class Store:
             removed.append(name)
         if removed:
             logger.info("removed %d old snapshot(s), keeping the newest %d", len(removed), keep)
+        self._prune_served()
         return removed
 
     def remove_snapshot(self, snapshot_id: str) -> None:
         """Delete a snapshot's directory (whether or not it verifies); the caller holds the lock and
         has made sure nothing published points at it."""
         check_name(snapshot_id, self.blobs.where("snapshots"))
+        # Its rows in PostgreSQL stay until the next pruning (:meth:`prune`): a replica still serving
+        # it while it loads the snapshot that replaced it answers from them. Erasure has already
+        # deleted the erased creators' rows from every snapshot.
         # The manifest goes first, so a half-removed directory can never pass for a snapshot.
         self.blobs.remove_dir(self._key("snapshots", snapshot_id), first=MANIFEST)
 
@@ -459,6 +475,7 @@ class Store:
                 target = to
             if target != current:
                 self.blobs.check_held()
+                self.serve_matches(target, again=False)
                 self._swap_pointer(target, current)
         logger.info("rolled back from snapshot %s to %s", current, target)
         self.record_run(f"rollback-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%fZ')}", status="rollback", started_at=_now(), finished_at=_now(), snapshot_id=target, details={"from": current, "to": target})
@@ -722,12 +739,19 @@ class Store:
         """Stored matches of a snapshot, ordered by brand and rank.
 
         Without ``snapshot_id``: those of the snapshot readers are served (:meth:`served`).
-        With it: that snapshot's ``matches.parquet``, checked against its manifest.
+        With it: that snapshot's. They are read from the run state when it keeps them (PostgreSQL),
+        else from the snapshot's ``matches.parquet``, checked against its manifest.
 
         Raises:
             StoreError: nothing published, or the matches fail verification.
         """
-        frame = self._matches(self.resolve() if snapshot_id is None else snapshot_id)
+        sid = self.resolve() if snapshot_id is None else snapshot_id
+        if self.state.serves_matches:
+            kept = self.state.read_matches(sid, brand_id=brand_id)
+            if kept is not None:
+                return kept
+            logger.warning("the matches of snapshot %s are not in %s; reading them from the snapshot's file", sid, self.state.where())
+        frame = self._matches(sid)
         if brand_id is not None:
             return frame[frame["brand_id"] == brand_id].reset_index(drop=True)
         return frame.copy()
@@ -745,14 +769,15 @@ class Store:
             return None
         return read_parquet_bytes(self.blob_reader(sid, manifest)(COLLABORATIONS_FILE))
 
+    def snapshot_matches(self, snapshot_id: str) -> pd.DataFrame:
+        """The stored matches in a snapshot's own file (``matches.parquet``, checked against its
+        manifest), whichever run state the store keeps."""
+        return self._matches(snapshot_id).copy()
+
     # -- run history ------------------------------------------------------------------------
     def record_run(self, run_id: str, *, status: str, started_at: str, finished_at: str | None = None, snapshot_id: str | None = None, details: Mapping[str, Any] | None = None) -> None:
         """Insert or update a row of the run history."""
-        with self._db() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO runs (run_id, started_at, finished_at, status, snapshot_id, details) VALUES (?, ?, ?, ?, ?, ?)",
-                (run_id, started_at, finished_at, status, snapshot_id, json.dumps(dict(details or {}), sort_keys=True, default=str)),
-            )
+        self.state.record_run(run_id, status=status, started_at=started_at, finished_at=finished_at, snapshot_id=snapshot_id, details=details)
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         """The newest ``limit`` rows of the run history (batch runs, rollbacks, erasures), newest first.
@@ -760,16 +785,13 @@ class Store:
         A run recorded as ``running`` while nobody holds the store's lock was killed (its lock died
         with it): it is shown as ``interrupted`` at once, as the next run will record it.
         """
-        query = "SELECT run_id, started_at, finished_at, status, snapshot_id, details FROM runs ORDER BY started_at DESC, run_id DESC LIMIT ?"
-        with self._db() as db:
-            rows = db.execute(query, (int(limit),)).fetchall()
+        rows = self.state.run_rows(limit)
         running = {r[0] for r in rows if r[3] == "running"}
-        if running and not self.locked():
+        if running and not self.locked() and not self.state.run_lock_held():
             # Read again after the probe: a run that finished in between has its final status by now,
             # and one read as 'running' before the probe that still is has lost its lock, so its
             # process is gone (a run started after the probe is not among them).
-            with self._db() as db:
-                rows = db.execute(query, (int(limit),)).fetchall()
+            rows = self.state.run_rows(limit)
             published = set(self._read_published())
             rows = [
                 (*r[:3], "published" if r[4] in published else "interrupted", *r[4:]) if r[3] == "running" and r[0] in running else r
@@ -786,13 +808,7 @@ class Store:
 
     def mark_interrupted(self) -> int:
         """Close the history rows of runs that died while 'running' (call with the lock held). Returns how many."""
-        published = set(self._read_published())
-        with self._db() as db:
-            rows = db.execute("SELECT run_id, snapshot_id FROM runs WHERE status = 'running'").fetchall()
-            for run_id, sid in rows:
-                status = "published" if sid in published else "interrupted"
-                db.execute("UPDATE runs SET status = ? WHERE run_id = ?", (status, run_id))
-        return len(rows)
+        return self.state.close_running(self._read_published())
 
     # -- suppression (erased creators) ------------------------------------------------------
     @staticmethod
@@ -801,26 +817,38 @@ class Store:
         return sha256(("matcher.suppressed\x00" + str(creator_id)).encode("utf-8", "surrogatepass"))
 
     def suppress(self, creator_ids: Iterable[str]) -> int:
-        """Add creators to the suppression list. Returns how many were not on it yet."""
-        keys = {self.suppression_key(c) for c in creator_ids}
-        with self._db() as db:
-            before = db.total_changes
-            db.executemany("INSERT OR IGNORE INTO suppressed (key, added_at) VALUES (?, ?)", [(k, _now()) for k in sorted(keys)])
-            return db.total_changes - before
+        """Add creators to the suppression list (and, where the run state keeps stored matches,
+        delete their rows in the same transaction). Returns how many were not on it yet."""
+        ids = sorted({str(c) for c in creator_ids})
+        return self.state.suppress({self.suppression_key(c) for c in ids}, creator_ids=ids)
 
     def suppressed_keys(self) -> frozenset[str]:
         """Hashes of every suppressed creator id."""
-        if not (self.root / DB_FILE).exists():
-            return frozenset()
-        with self._db() as db:
-            return frozenset(k for (k,) in db.execute("SELECT key FROM suppressed"))
+        return self.state.suppressed_keys()
+
+    def carry_over_suppressed(self) -> int:
+        """With a PostgreSQL state: add the suppression list of the store's own SQLite file to it.
+
+        Batch runs and ``matcher forget`` call this under the lock, so creators erased before the
+        store moved to PostgreSQL (or by a command run without ``--db``) stay out. Returns how
+        many were new there.
+        """
+        local = self.root / DB_FILE
+        if not self.state.shared or not local.exists():
+            return 0
+        added = self.state.suppress(SqliteState(local).suppressed_keys())
+        if added:
+            logger.warning("added %d erased creator(s) from %s to the suppression list in %s", added, local, self.state.where())
+        return added
+
+    def suppression_version(self) -> int:
+        """A number that changes whenever the suppression list does (0 while it is empty)."""
+        return self.state.suppression_version()
 
     def forget_legacy_matches(self, creator_ids: Iterable[str]) -> None:
         """Delete the creators' rows from the SQLite matches table of stores written before matches
-        moved into snapshots (nothing to do in a newer store)."""
-        with self._db() as db:
-            if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'matches'").fetchone():
-                db.executemany("DELETE FROM matches WHERE creator_id = ?", [(str(i),) for i in creator_ids])
+        moved into snapshots, or from the stored matches kept in PostgreSQL."""
+        self.state.forget_matches(sorted({str(c) for c in creator_ids}))
 
     # -- checkpoints ------------------------------------------------------------------------
     def checkpoints(self, key: str) -> Checkpoints:
