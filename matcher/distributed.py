@@ -69,7 +69,6 @@ class RayStages:
             never takes every CPU (Ray Data's other tasks would starve and the run hang).
         actor_cpus: CPUs per actor; the encoder runs that many threads, FAISS as many.
         shards: creator shards of the candidate search; None: one per :data:`SHARD_CREATORS` creators.
-        num_gpus: GPUs per encoding actor (0: none).
 
     Use it as a context manager (``run_batch`` does): entering starts or joins Ray, leaving stops
     the actors it made (and Ray, if it started it).
@@ -78,7 +77,7 @@ class RayStages:
     name = "ray"
 
     def __init__(
-        self, *, address: str | None = None, actors: int | None = None, actor_cpus: int = 1, shards: int | None = None, num_gpus: float = 0.0,
+        self, *, address: str | None = None, actors: int | None = None, actor_cpus: int = 1, shards: int | None = None,
     ) -> None:
         for what, value in (("actors", actors), ("shards", shards)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -89,7 +88,6 @@ class RayStages:
         self.actors = actors
         self.actor_cpus = actor_cpus
         self.shards = shards
-        self.num_gpus = num_gpus
         self._started = False
         self._actors: list[Any] = []
 
@@ -136,7 +134,6 @@ class RayStages:
                 batch_format="numpy",
                 compute=ray.data.ActorPoolStrategy(size=min(self.pool_size(), len(items))),
                 num_cpus=self.actor_cpus,
-                num_gpus=self.num_gpus or None,
                 fn_constructor_kwargs={"config": actor_config},
             )
             for row in ds.iter_rows():
