@@ -13,6 +13,11 @@ A Ray figure is the whole call: actor start (the model loaded once per actor), t
 the object store, and encoding. The start-up alone is measured by the same call on a single short text
 and reported beside it, so the steady per-actor rate is ``texts / (wall - start-up)``.
 
+CPU time is recorded beside wall time: this process's own (``time.process_time``) plus every
+descendant process's (Ray's raylet, workers and actors, read with psutil before and after). On a
+machine shared with other jobs the wall figures move with the load; texts per CPU-second is the work
+itself, and what a cost model can scale.
+
     .venv/bin/python benchmarks/ray_scaling.py [--texts 3000] [--rounds 2] [--out benchmarks/results]
 
 Writes ``ray_scaling.json``; the Markdown report ``ray_scaling.md`` keeps any hand-written text below
@@ -80,25 +85,50 @@ def main() -> int:
     times: dict[str, list[float]] = {}
     startup: dict[str, list[float]] = {}
 
-    def ray_run(n: int, job: list[list[str]]) -> float:
+    import psutil
+
+    me = psutil.Process()
+
+    def cpu_now() -> float:
+        # This process and every live descendant (Ray's actors exit when the pool ends: read them before).
+        total = time.process_time()
+        for p in me.children(recursive=True):
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.Error:
+                pass
+        return total
+
+    cpu: dict[str, list[float]] = {}
+
+    def ray_run(n: int, job: list[list[str]], record: str | None = None) -> float:
         with RayStages(actors=n) as stages:
             run = stages.encode_parts(EmbedConfig())
-            t = time.perf_counter()
-            got = sum(len(v) for _, v in run(job))
+            t, c0 = time.perf_counter(), cpu_now()
+            got = 0
+            c1 = c0
+            for _, v in run(job):
+                got += len(v)
+                c1 = cpu_now()  # while the actors are alive
             dt = time.perf_counter() - t
+            if record:
+                cpu.setdefault(record, []).append(c1 - c0)
         assert got == sum(len(x) for x in job)
         return dt
 
     for r in range(args.rounds):
         for name, fn in (
             ("local, 1 thread", lambda: enc1.encode(texts)),
-            ("ray, 1 actor", lambda: ray_run(1, parts)),
+            ("ray, 1 actor", lambda: ray_run(1, parts, "ray, 1 actor")),
             ("local, 2 threads", lambda: enc2.encode(texts)),
-            ("ray, 2 actors", lambda: ray_run(2, parts)),
+            ("ray, 2 actors", lambda: ray_run(2, parts, "ray, 2 actors")),
         ):
-            t = time.perf_counter()
+            t, c0 = time.perf_counter(), time.process_time()
             out = fn()
             dt = out if isinstance(out, float) else time.perf_counter() - t
+            if not isinstance(out, float):
+                cpu.setdefault(name, []).append(time.process_time() - c0)
             times.setdefault(name, []).append(dt)
             print(f"round {r + 1}: {name}: {dt:.1f} s ({len(texts) / dt:.0f} texts/s)", flush=True)
         for n in (1, 2):
@@ -113,6 +143,7 @@ def main() -> int:
         rows[name] = {
             "wall_s": round(wall, 2), "spread_s": [round(min(ts), 2), round(max(ts), 2)], "startup_s": round(up, 2),
             "texts_per_s": round(len(texts) / wall, 1), "steady_texts_per_s": round(len(texts) / max(wall - up, 1e-9), 1),
+            "cpu_s": round(statistics.median(cpu[name]), 2), "texts_per_cpu_s": round(len(texts) / statistics.median(cpu[name]), 1),
         }
     result = {
         "started": started.strftime("%Y-%m-%d %H:%M UTC"), "machine": host, "texts": len(texts), "tokens": tokens, "source": source,
@@ -138,13 +169,15 @@ def render(r: dict, path: Path) -> None:
         f"Ray {r['ray']}, ONNX backend. Texts: {r['texts']:,} distinct texts, {r['tokens']:,} tokens in the model's windows ({r['source']}), "
         f"in {r['parts']} parts of {r['part_size']}. Median of {r['rounds']} interleaved rounds (min–max in brackets).",
         "",
-        "| variant | wall (s) | texts/s | actor start-up (s) | texts/s without start-up |",
-        "|---|---:|---:|---:|---:|",
+        "| variant | wall (s) | texts/s | actor start-up (s) | texts/s without start-up | CPU (s) | texts per CPU-second |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, x in rows.items():
         up = f"{x['startup_s']:.1f}" if name.startswith("ray") else "–"
-        steady = f"{x['steady_texts_per_s']:.0f}" if name.startswith("ray") else f"{x['texts_per_s']:.0f}"
-        lines.append(f"| {name} | {x['wall_s']:.1f} ({x['spread_s'][0]:.1f}–{x['spread_s'][1]:.1f}) | {x['texts_per_s']:.0f} | {up} | {steady} |")
+        steady = f"{x['steady_texts_per_s']:.1f}" if name.startswith("ray") else f"{x['texts_per_s']:.1f}"
+        lines.append(
+            f"| {name} | {x['wall_s']:.1f} ({x['spread_s'][0]:.1f}–{x['spread_s'][1]:.1f}) | {x['texts_per_s']:.1f} | {up} | {steady} | {x['cpu_s']:.1f} | {x['texts_per_cpu_s']:.1f} |"
+        )
     lines.append("")
     path.write_text("\n".join(lines) + ("\n" + notes if notes else ""))
 
