@@ -57,8 +57,8 @@ def texts_for(n: int) -> tuple[list[str], str]:
     parts = youtube_parts(d)
     titles, descs = parts["YouTube titles"], parts["YouTube descriptions"]
     # Posts are mostly short: three titles to one description.
-    t = pick(titles, n * 3 // 4, seed=1) + pick(descs, n - n * 3 // 4, seed=2)
-    return t, f"real YouTube text from ../shared/data: {n * 3 // 4} titles and {n - n * 3 // 4} descriptions"
+    a, b = pick(titles, n * 3 // 4, seed=1), pick(descs, n - n * 3 // 4, seed=2)
+    return a + b, f"real YouTube text from ../shared/data: {len(a)} titles and {len(b)} descriptions"
 
 
 def main() -> int:
