@@ -21,7 +21,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -58,6 +58,9 @@ from matcher.store import (
     read_parquet_bytes,
 )
 from matcher.text import brief_text, move_contacts, redact_contacts, spreadsheet_safe_frame
+
+if TYPE_CHECKING:  # Ray is an optional extra: matcher.distributed is imported only by a run on Ray
+    from matcher.distributed import RayStages
 
 __all__ = ["BatchResult", "AuditError", "run_batch", "creator_vectors", "audit", "output_fingerprint", "OUTPUT_VERSION", "focus_in_blocks"]
 
@@ -264,7 +267,7 @@ def run_batch(
     config: Config | None = None,
     encoder: Encoder | None = None,
     progress: bool = True,
-    engine: Any = "local",
+    engine: str | RayStages = "local",
     ray_address: str | None = None,
 ) -> BatchResult:
     """Run the nightly job once: build, audit and publish a new snapshot, resuming an interrupted run.
@@ -313,7 +316,7 @@ def run_batch(
         return _Run(st, inputs, cfg, encoder=encoder, progress=progress, taxonomy=taxonomy, labels=labels, stages=stages).execute()
 
 
-def _engine_stages(engine: Any, address: str | None) -> Any:
+def _engine_stages(engine: str | RayStages, address: str | None) -> RayStages | None:
     """None for the local engine, else the object that runs the heavy steps elsewhere (see :func:`run_batch`)."""
     if isinstance(engine, str) and engine == "local":
         if address is not None:
@@ -333,7 +336,7 @@ class _Run:
 
     def __init__(
         self, st: Store, inputs: dict[str, Path], cfg: Config, *, encoder: Encoder | None, progress: bool, taxonomy: Taxonomy, labels: pd.DataFrame | None,
-        stages: Any = None,
+        stages: RayStages | None = None,
     ) -> None:
         self.st = st
         self.stages = stages  # None: every step here; else the engine running embedding, post signals and search
