@@ -95,7 +95,13 @@ class RayStages:
     def __enter__(self) -> RayStages:
         ray = _ray()
         if not ray.is_initialized():
-            ray.init(address=self.address, include_dashboard=False, configure_logging=False, log_to_driver=False)
+            try:
+                ray.init(address=self.address, include_dashboard=False, configure_logging=False, log_to_driver=False)
+            except ConnectionError as exc:
+                raise ConfigError(
+                    f"cannot join the Ray cluster at {self.address!r} ({exc}); start it with 'ray start --head' on this node, "
+                    "or leave out --address to start Ray on this machine for the run"
+                ) from None
             self._started = True
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False

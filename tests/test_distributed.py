@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -40,6 +41,22 @@ def test_cli_refuses_address_without_ray_engine(capsys):
     code = main(["batch", "--creators", "c.csv", "--posts", "p.csv", "--brands", "b.csv", "--store", "s", "--address", "auto"])
     assert code == 2
     assert "--address and --actors go with --engine ray" in capsys.readouterr().err
+
+
+def test_joining_a_cluster_that_is_not_there_says_how_to_start_one(tmp_path):
+    pytest.importorskip("ray")
+    # A process of its own: this one may already run the session's Ray, which a run would reuse.
+    code = (
+        "from matcher.distributed import RayStages\n"
+        "from matcher.errors import ConfigError\n"
+        "try:\n"
+        "    RayStages(address='auto').__enter__()\n"
+        "except ConfigError as exc:\n"
+        "    print(exc)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120, env=env, cwd=tmp_path)
+    assert "cannot join the Ray cluster at 'auto'" in out.stdout and "ray start --head" in out.stdout
 
 
 def test_sharded_search_equals_one_exact_index(ray_session):
