@@ -27,6 +27,11 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 install: $(VENV)/.installed
 
+# The test suite also runs the Ray engine's tests (matcher[ray]); make demo needs no Ray.
+$(VENV)/.installed-ray: $(VENV)/.installed
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,ray]'
+	touch $@
+
 $(SAMPLE)/.creators-$(DEMO_CREATORS): $(VENV)/.installed $(wildcard matcher/sample/*.py matcher/sample/data/*.json)
 	rm -rf $(SAMPLE) $(STORE)  # a new sample starts a new demo store (the audit would refuse the change in size)
 	$(PY) -m matcher.cli sample --out $(SAMPLE) --creators $(DEMO_CREATORS)
@@ -55,7 +60,7 @@ postgres:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	else echo "note: PostgreSQL missing and not root: the PostgreSQL tests will be skipped (outside CI)"; fi
 
-test: install browser postgres
+test: install $(VENV)/.installed-ray browser postgres
 	$(PY) -m pytest -q
 
 # First run vs unchanged vs 5%-changed rerun of the batch on 20,000 creators (a script, not a test; minutes).

@@ -17,10 +17,11 @@ import sqlite3
 import sys
 import time
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,7 @@ from matcher.config import Config
 from matcher.embed import EMBED_CHUNK, EmbeddingCache, Encoder, embed_groups
 from matcher.engine import rank_snapshot
 from matcher.erasure import drop_creators
-from matcher.errors import InputFileError, MatcherError, StoreError
+from matcher.errors import ConfigError, InputFileError, MatcherError, StoreError
 from matcher.index import IDS_FILE, META_FILE, VECTORS_FILE, VectorIndex, normalize_rows
 from matcher.ingest import BLANKED, CREATOR_COLUMNS, POST_COLUMNS, load_dataset
 from matcher.language import detect_creator_languages
@@ -61,6 +62,9 @@ from matcher.store import (
     read_parquet_bytes,
 )
 from matcher.text import brief_text, move_contacts, redact_contacts, spreadsheet_safe_frame
+
+if TYPE_CHECKING:  # Ray is an optional extra: matcher.distributed is imported only by a run on Ray
+    from matcher.distributed import RayStages
 
 __all__ = ["BatchResult", "AuditError", "run_batch", "creator_vectors", "audit", "output_fingerprint", "OUTPUT_VERSION", "focus_in_blocks"]
 
@@ -268,6 +272,8 @@ def run_batch(
     encoder: Encoder | None = None,
     progress: bool = True,
     db: str | None = None,
+    engine: str | RayStages = "local",
+    ray_address: str | None = None,
 ) -> BatchResult:
     """Run the nightly job once: build, audit and publish a new snapshot, resuming an interrupted run.
 
@@ -286,6 +292,11 @@ def run_batch(
         db: PostgreSQL URL (``postgresql://...``) of the run state shared by several machines: the
             run history, the suppression list and the served matches; None keeps them in the
             store's own SQLite file.
+        engine: ``"local"`` (this process) or ``"ray"``: embedding, post signals and the brands'
+            candidate search on a Ray cluster (``pip install 'matcher[ray]'``), with the same
+            snapshot as a result; or a configured :class:`matcher.distributed.RayStages`.
+        ray_address: the Ray cluster to join (``"auto"``: the one started with ``ray start``);
+            None starts Ray on this machine for the run.
 
     Returns:
         A :class:`BatchResult`.
@@ -293,7 +304,8 @@ def run_batch(
     Raises:
         InputFileError: an input file cannot be read.
         SchemaError: a row of the niche labels file is invalid (file, row and field named).
-        ConfigError: the niche taxonomy file (``niches.taxonomy``) is missing or invalid.
+        ConfigError: the niche taxonomy file (``niches.taxonomy``) is missing or invalid, or
+            ``engine`` is unknown or Ray is not installed.
         AuditError: the run failed its audit; nothing was published.
         StoreBusyError: another batch run (or forget, rollback) holds the store's lock.
         StoreWriteError: writing to the store failed (e.g. disk full); nothing was published.
@@ -307,19 +319,37 @@ def run_batch(
     if niche_labels is not None:
         inputs["niche_labels"] = Path(niche_labels)
         labels = read_niche_labels(niche_labels, taxonomy)  # bad labels fail now, not after the embedding
+    stages = _engine_stages(engine, ray_address)
     st = Store.of(store, db=db)
-    with st.lock("matcher batch"):
+    with st.lock("matcher batch"), stages or nullcontext():
         crash_point("locked")
-        return _Run(st, inputs, cfg, encoder=encoder, progress=progress, taxonomy=taxonomy, labels=labels).execute()
+        return _Run(st, inputs, cfg, encoder=encoder, progress=progress, taxonomy=taxonomy, labels=labels, stages=stages).execute()
+
+
+def _engine_stages(engine: str | RayStages, address: str | None) -> RayStages | None:
+    """None for the local engine, else the object that runs the heavy steps elsewhere (see :func:`run_batch`)."""
+    if isinstance(engine, str) and engine == "local":
+        if address is not None:
+            raise ConfigError("ray_address (--address) is only used with engine='ray' (--engine ray)")
+        return None
+    if isinstance(engine, str) and engine == "ray":
+        from matcher.distributed import RayStages  # Ray is imported only by a run that asks for it
+
+        return RayStages(address=address)
+    if isinstance(engine, str):
+        raise ConfigError(f"unknown engine {engine!r}; use 'local' (the default) or 'ray'")
+    return engine
 
 
 class _Run:
     """One attempt at a batch run; stages read their inputs from the previous stage's checkpoint."""
 
     def __init__(
-        self, st: Store, inputs: dict[str, Path], cfg: Config, *, encoder: Encoder | None, progress: bool, taxonomy: Taxonomy, labels: pd.DataFrame | None
+        self, st: Store, inputs: dict[str, Path], cfg: Config, *, encoder: Encoder | None, progress: bool, taxonomy: Taxonomy, labels: pd.DataFrame | None,
+        stages: RayStages | None = None,
     ) -> None:
         self.st = st
+        self.stages = stages  # None: every step here; else the engine running embedding, post signals and search
         self.taxonomy = taxonomy
         self.labels = labels
         self.inputs = inputs
@@ -558,6 +588,7 @@ class _Run:
             timings=self.timings,
             resumed=self.resumed,
             index_build=index_info["build"],
+            engine=self.stages.name if self.stages is not None else "local",
         )
         crash_point("recorded")
         self.ck.clear()
@@ -697,6 +728,7 @@ class _Run:
             self.encoded = embed_groups(
                 [bios, post_texts, brand_texts, niche_texts], [arr for _, arr in blobs.values()],
                 cache=cache, model_id=self._model_id(), encoder=self._encoder, chunk=EMBED_CHUNK, progress=self.show,
+                encode_parts=self.stages.encode_parts(self.encoder.config if self.encoder is not None else cfg.embed) if self.stages is not None else None,
             )
         bio_vecs = blobs["bio_vectors.npy"][1]
         if len(bio_vecs):
@@ -786,7 +818,8 @@ class _Run:
         cfg = self.cfg
         previous = self._previous_posts() if len(tables["posts"]) else None
         table, reused = post_signals_reusing(
-            tables["posts"], previous, early_chars=cfg.signals.early_chars, unsafe_words=cfg.fit.unsafe_words, safe_phrases=cfg.fit.safe_phrases
+            tables["posts"], previous, early_chars=cfg.signals.early_chars, unsafe_words=cfg.fit.unsafe_words, safe_phrases=cfg.fit.safe_phrases,
+            compute=self.stages.post_signals if self.stages is not None else None,
         )
         sig = compute_signals(tables["creators"], tables["posts"], cfg.signals, comments=tables.get("comments"), focus=focus, fit=cfg.fit, post_table=table)
         model, columns, brand_niches, niche_info = self._niches(tables, post_vecs, offsets, brand_vecs, niche_vecs)
@@ -877,7 +910,8 @@ class _Run:
         reranker, weights = load_reranker(self.st.root, cfg)
         brand_records = [Brand.from_record(r) for r in snap.brands.to_dict("records")] if len(snap.brands) else []
         rows: list[tuple[Any, ...]] = []
+        index = self.stages.ranking_index(snap, cfg.index) if self.stages is not None else None
         for b, q in tqdm(list(zip(brand_records, brand_vecs)), desc="ranking brands", unit="brand", disable=not self.show):
-            ms = rank_snapshot(snap, q[None, :], cfg.top_k, filters=[b.filters()], reranker=reranker, candidates=cfg.index.candidates, brands=[b])[0]
+            ms = rank_snapshot(snap, q[None, :], cfg.top_k, filters=[b.filters()], reranker=reranker, candidates=cfg.index.candidates, brands=[b], index=index)[0]
             rows.extend(match_row(b.brand_id, m) for m in ms)
         return {MATCHES_FILE: parquet_bytes(matches_frame(rows))}, {"weights": weights}

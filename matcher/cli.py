@@ -48,6 +48,19 @@ def _db(args: argparse.Namespace) -> str | None:
     return getattr(args, "db", None) or os.environ.get(DB_ENV) or None
 
 
+def _engine(args: argparse.Namespace) -> dict[str, object]:
+    """run_batch's engine arguments from --engine, --address and --actors."""
+    if args.engine == "local":
+        if args.address is not None or args.actors is not None:
+            raise _UsageError("--address and --actors go with --engine ray")
+        return {}
+    if args.actors is None:
+        return {"engine": "ray", "ray_address": args.address}
+    from matcher.distributed import RayStages
+
+    return {"engine": RayStages(address=args.address, actors=args.actors)}
+
+
 def _cmd_batch(args: argparse.Namespace) -> int:
     from matcher.batch import run_batch
     from matcher.store import StoreWriteError
@@ -55,7 +68,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     try:
         res = run_batch(
             args.creators, args.posts, args.brands, args.store, comments=args.comments, niche_labels=args.niche_labels,
-            config=_config(args), progress=not args.quiet, db=_db(args),
+            config=_config(args), progress=not args.quiet, db=_db(args), **_engine(args),
         )
     except StoreWriteError as exc:  # not bad input: the machine (disk, permissions) failed
         print(f"matcher: error: {exc}", file=sys.stderr)
@@ -486,6 +499,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--niche-labels", type=Path, help="optional table of creator_id, niche examples that refine the niche assignment")
     b.add_argument("--store", required=True, type=_store_root, help="store directory to publish the new snapshot in (created if missing; its embedding cache is reused), or a URL such as s3://bucket/prefix")
     db_option(b, "the run history and suppression list are read and written there, and the published matches copied there")
+    b.add_argument("--engine", choices=("local", "ray"), default="local", help="where the heavy steps run: this process (default) or a Ray cluster (pip install 'matcher[ray]'); the snapshot is the same")
+    b.add_argument("--address", help="with --engine ray: the Ray cluster to join ('auto': the one 'ray start' runs here); default: start Ray on this machine for the run")
+    b.add_argument("--actors", type=int, help="with --engine ray: encoding actors (default: the cluster's CPUs less one)")
     b.set_defaults(func=_cmd_batch)
 
     r = command("recommend", "rank creators for a brief, or creators like given ones, from the published snapshot")

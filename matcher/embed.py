@@ -9,7 +9,7 @@ import sqlite3
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -613,6 +613,7 @@ def embed_groups(
     encoder: Callable[[], Encoder],
     chunk: int = EMBED_CHUNK,
     progress: bool = False,
+    encode_parts: Callable[[Sequence[Sequence[str]]], Iterator[tuple[int, np.ndarray]]] | None = None,
 ) -> int:
     """Fill ``outs[g][i]`` with the vector of ``groups[g][i]``, each distinct text looked up (and encoded) once.
 
@@ -621,6 +622,11 @@ def embed_groups(
     ``encoder`` (a callable giving a loaded encoder) is only called when some text is missing. A
     chunk's missing texts are encoded together and cached at once, so an interrupted and resumed
     run encodes exactly the batches an uninterrupted one would. Only one chunk's vectors are held.
+
+    ``encode_parts`` hands the encoding to other processes: it is given every chunk's missing texts
+    (a list per chunk, after all lookups) and yields ``(part, vectors)`` in any order, each part
+    encoded as one :meth:`Encoder.encode` call, so the vectors are those this function makes itself
+    (:mod:`matcher.distributed` runs the parts on a Ray actor pool).
 
     Returns:
         How many distinct texts were encoded (the rest came from the cache).
@@ -638,6 +644,47 @@ def embed_groups(
     looked = 0
     encode_s = 0.0
     progress_logger.info("embedding %d distinct texts (those in the cache are not encoded again)", len(unique))
+
+    def scatter(start: int, n: int, rows_of: np.ndarray, vecs: np.ndarray) -> None:
+        # The chunk [start, start + n) of distinct texts: row j of the chunk has vector rows_of[j] (-1: not given).
+        lo, hi = np.searchsorted(sorted_slots, [start, start + n])
+        pos = by_slot[lo:hi]
+        at = rows_of[which[pos] - start]
+        pos, at = pos[at >= 0], at[at >= 0]
+        for g, out in enumerate(outs):
+            mine = (pos >= bounds[g]) & (pos < bounds[g + 1])
+            out[pos[mine] - bounds[g]] = vecs[at[mine]]
+
+    if encode_parts is not None:
+        # Every chunk is looked up first; the missing texts go out together, to be encoded side by side.
+        pending: list[tuple[int, int, list[str], list[str]]] = []  # (start, size, missing texts, their keys)
+        for start in range(0, len(unique), chunk):
+            part = unique[start : start + chunk]
+            keys = [content_hash(t, namespace=model_id) for t in part]
+            found = cache.get_many(keys, dim)
+            have = np.array([k in found for k in keys], dtype=bool)
+            rows_of = np.where(have, np.cumsum(have) - 1, -1)
+            if found:
+                scatter(start, len(part), rows_of, np.stack([found[k] for k, h in zip(keys, have) if h]))
+            if not have.all():
+                pending.append((start, len(part), [t for t, h in zip(part, have) if not h], [k for k, h in zip(keys, have) if not h]))
+        todo = sum(len(p[2]) for p in pending)
+        if todo:
+            progress_logger.info("embedding: %d of %d distinct texts not in the cache, encoding them in %d parts", todo, len(unique), len(pending))
+        t0 = time.perf_counter()
+        for j, vecs in encode_parts([p[2] for p in pending]):
+            start, n, texts, keys = pending[j]
+            if len(vecs) != len(keys):
+                raise RuntimeError(f"the encoder returned {len(vecs)} vectors for {len(keys)} texts")
+            cache.put_many(dict(zip(keys, vecs)))
+            rows = {k: i for i, k in enumerate(keys)}
+            rows_of = np.array([rows.get(content_hash(t, namespace=model_id), -1) for t in unique[start : start + n]], dtype=np.int64)
+            scatter(start, n, rows_of, vecs)
+            encoded += len(texts)
+            progress_logger.info("embedding: %d of %d texts encoded (%.0f texts/s)", encoded, todo, encoded / max(time.perf_counter() - t0, 1e-9))
+        logger.info("embedding: %d distinct texts, %d encoded, %d from the cache", len(unique), encoded, len(unique) - encoded)
+        return encoded
+
     for start in tqdm(range(0, len(unique), chunk), desc="embedding", unit="chunk", disable=not progress):
         part = unique[start : start + chunk]
         # The same keys embed_cached uses; a lookup needs no model.

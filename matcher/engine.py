@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -47,6 +48,12 @@ logger = logging.getLogger(__name__)
 # At most this many category codes are matched by comparing the codes with each one; more by a
 # look-up table (one comparison of small ints is 0.02 ms at 1M rows, a table look-up 1.2 ms).
 _FEW_CODES = 8
+
+
+class SearchIndex(Protocol):
+    """What ranking asks of an index: :meth:`VectorIndex.search`'s answers over the snapshot's rows."""
+
+    def search(self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None) -> list[list[Hit]]: ...
 
 
 class FilterColumns:
@@ -320,14 +327,16 @@ def lookalike_query(
     return (q / norm).astype(np.float32)
 
 
-def topical_candidates(snapshot: Snapshot, query: np.ndarray, n: int, filters: Filters | None, *, exclude_brand_accounts: bool = True) -> list[Hit]:
+def topical_candidates(
+    snapshot: Snapshot, query: np.ndarray, n: int, filters: Filters | None, *, exclude_brand_accounts: bool = True, index: SearchIndex | None = None,
+) -> list[Hit]:
     """The ``n`` creators most similar to one query vector among those that pass ``filters``.
 
     When only a few brand accounts are left out, the index fetches a few more hits than ``n`` and
     drops them afterwards instead of running a filtered search (:meth:`VectorIndex.search`).
     """
     mask = filter_mask(snapshot, filters, exclude_brand_accounts=exclude_brand_accounts)
-    return snapshot.index.search(query, n, allowed=mask)[0]
+    return (index or snapshot.index).search(query, n, allowed=mask)[0]
 
 
 def rank_snapshot(
@@ -341,6 +350,7 @@ def rank_snapshot(
     weights: Weights | None = None,
     brands: Sequence[Brand | None] | None = None,
     diversity: float = 0.0,
+    index: SearchIndex | None = None,
 ) -> list[list[Match]]:
     """Rank creators for each query vector: topical candidates from the index, then the reranker.
 
@@ -349,20 +359,21 @@ def rank_snapshot(
     fit is calibrated against the brief's ``candidates`` best creators in the whole collection
     (:meth:`Reranker.anchor`), so a filter or a larger ``k`` leaves every creator's score as it is:
     a filtered ranking is the unfiltered one with the others left out. A brand's own ``weights``
-    apply to its query unless ``weights`` is given.
+    apply to its query unless ``weights`` is given. ``index`` searches in place of the snapshot's
+    own (the same rows and answers: :class:`matcher.distributed.ShardedIndex` searches shards of it).
     """
     out: list[list[Match]] = []
     pool = max(candidates, k)
     brands = list(brands) if brands is not None else [None] * len(queries)
     exclude = reranker.fit.exclude_brand_accounts
     for q, flt, brand in zip(queries, filters, brands):
-        hits = topical_candidates(snapshot, q, pool, flt, exclude_brand_accounts=exclude)
+        hits = topical_candidates(snapshot, q, pool, flt, exclude_brand_accounts=exclude, index=index)
         # When the candidates are the brief's unfiltered best, the reranker anchors on them itself
         # (the same computation); otherwise the anchor comes from an unfiltered search.
         same = pool == candidates and (flt is None or (not flt.active and not flt.include_brand_accounts))
         anchor = None
         if not same and reranker.rank_config.calibration != "none":
-            anchor = reranker.anchor(snapshot, q, topical_candidates(snapshot, q, candidates, None, exclude_brand_accounts=exclude))
+            anchor = reranker.anchor(snapshot, q, topical_candidates(snapshot, q, candidates, None, exclude_brand_accounts=exclude, index=index))
         w = weights or (Weights.from_mapping(brand.weights, source=f"brand {brand.brand_id} weights") if brand is not None and brand.weights else None)
         out.append(reranker.rank(snapshot, q, hits, k, weights=w, brand=brand, diversity=diversity, anchor=anchor))
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -292,8 +292,12 @@ def post_signals_reusing(
     early_chars: int = 100,
     unsafe_words: Mapping[str, tuple[str, ...]] | None = None,
     safe_phrases: Sequence[str] = (),
+    compute: Callable[..., pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """:func:`post_signals` of ``posts`` (aligned by position), taking unchanged posts' rows from ``previous``.
+
+    ``compute`` replaces :func:`post_signals` for the posts left to do (same arguments, a frame
+    aligned with the posts given): :mod:`matcher.distributed` runs it per creator on Ray.
 
     ``previous`` holds earlier posts (``post_id``, ``text``, ``sponsored``) with their
     :data:`POST_SIGNAL_COLUMNS`, computed with the same settings (the caller makes sure of that):
@@ -321,7 +325,7 @@ def post_signals_reusing(
                 values[known[same]] = was[col].to_numpy(dtype=values.dtype)[same]
             todo[known[same]] = False
     if todo.any():
-        fresh = post_signals(posts.iloc[np.flatnonzero(todo)], early_chars=early_chars, unsafe_words=unsafe_words, safe_phrases=safe_phrases)
+        fresh = (compute or post_signals)(posts.iloc[np.flatnonzero(todo)], early_chars=early_chars, unsafe_words=unsafe_words, safe_phrases=safe_phrases)
         for col, values in cols.items():
             values[todo] = fresh[col].to_numpy(dtype=values.dtype)
     return pd.DataFrame(cols, index=posts.index), int(len(posts) - todo.sum())

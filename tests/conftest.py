@@ -66,3 +66,17 @@ def postgres():
 def pg_url(postgres):
     """The URL of a fresh, empty database on the session's PostgreSQL server."""
     return postgres.new_database()
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """Ray in local mode on this machine, started once for the session (skips without 'matcher[ray]')."""
+    ray = pytest.importorskip("ray")
+    pytest.importorskip("ray.data")
+    started = not ray.is_initialized()
+    if started:
+        # Two CPUs as on CI; a small object store: the sample's blocks are kilobytes.
+        ray.init(num_cpus=2, include_dashboard=False, object_store_memory=128 * 1024 * 1024, configure_logging=False, log_to_driver=False)
+    yield ray
+    if started:
+        ray.shutdown()

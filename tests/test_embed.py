@@ -4,6 +4,7 @@ import pytest
 from matcher.config import EmbedConfig
 from matcher.embed import EmbeddingCache, Encoder, embed_cached, resolve_model_path
 from matcher.errors import ConfigError, NotFittedError
+from matcher.text import content_hash
 
 pytestmark = pytest.mark.slow
 
@@ -120,3 +121,40 @@ def test_embedding_reports_what_is_left_while_it_encodes(encoder, tmp_path, capl
     assert [line.split(" of ")[0] for line in left] == ["embedding: 10", "embedding: 20", "embedding: 30"]
     assert all("texts/s" in line for line in left)
     np.testing.assert_allclose(out, encoder.encode(texts), atol=1e-6)
+
+
+def test_parts_encoded_elsewhere_fill_the_same_vectors_and_cache(encoder, tmp_path):
+    """``encode_parts``: every chunk's missing texts go out at once, come back in any order, and land
+    where ``embed_groups`` itself would put them; cached texts never go out."""
+    from matcher.embed import EmbeddingCache, embed_groups
+
+    bios = [f"bio {i}: trail runner and coach" for i in range(7)] + [""]
+    posts = [f"post {i % 13}: hill repeats on a rocky trail" for i in range(30)]  # repeated texts
+    want = [np.zeros((len(g), encoder.dim_), dtype=np.float32) for g in (bios, posts)]
+    with EmbeddingCache(tmp_path / "local.sqlite") as cache:
+        embed_groups([bios, posts], want, cache=cache, model_id=encoder.model_id, encoder=lambda: encoder, chunk=6)
+
+    sent: list[list[str]] = []
+
+    def encode_parts(parts):
+        sent.extend(list(p) for p in parts)
+        for j in reversed(range(len(parts))):  # out of order, as actors finish
+            yield j, encoder.encode(list(parts[j]))
+
+    def no_encoder():
+        raise AssertionError("the encoder is not loaded on this side when parts go elsewhere")
+
+    got = [np.zeros_like(w) for w in want]
+    with EmbeddingCache(tmp_path / "elsewhere.sqlite") as cache:
+        cache.put_many({content_hash(posts[0], namespace=encoder.model_id): want[1][0]})  # one text already cached
+        n = embed_groups([bios, posts], got, cache=cache, model_id=encoder.model_id, encoder=no_encoder, chunk=6, encode_parts=encode_parts)
+        assert n == len(set(bios) | set(posts)) - 1
+        assert sorted(t for p in sent for t in p) == sorted((set(bios) | set(posts)) - {posts[0]})
+        assert all(0 < len(p) <= 6 for p in sent)
+        sent.clear()
+        again = [np.zeros_like(w) for w in want]
+        assert embed_groups([bios, posts], again, cache=cache, model_id=encoder.model_id, encoder=no_encoder, chunk=6, encode_parts=encode_parts) == 0
+        assert sent == []  # everything is in the cache now: nothing goes out
+    for g, w, a in zip(got, want, again):
+        np.testing.assert_allclose(g, w, atol=1e-6)
+        np.testing.assert_array_equal(a, g)

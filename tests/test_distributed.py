@@ -1,0 +1,173 @@
+"""The Ray engine (matcher.distributed): the same snapshot as the local engine, Ray never loaded by default."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from matcher.index import VectorIndex
+
+
+def test_import_and_help_never_load_ray():
+    code = (
+        "import sys, contextlib, io, matcher, matcher.batch, matcher.cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    matcher.cli.main(['--help'])\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    matcher.cli.main(['batch', '--help'])\n"
+        "print(sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.') or m == 'matcher.distributed'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_unknown_engine_and_stray_address_are_refused(tmp_path):
+    from matcher.batch import run_batch
+    from matcher.errors import ConfigError
+
+    for kwargs, words in (({"engine": "spark"}, "unknown engine 'spark'"), ({"ray_address": "auto"}, "only used with engine='ray'")):
+        with pytest.raises(ConfigError, match=words):
+            run_batch(tmp_path / "c.csv", tmp_path / "p.csv", tmp_path / "b.csv", tmp_path / "store", **kwargs)
+
+
+def test_cli_refuses_address_without_ray_engine(capsys):
+    from matcher.cli import main
+
+    code = main(["batch", "--creators", "c.csv", "--posts", "p.csv", "--brands", "b.csv", "--store", "s", "--address", "auto"])
+    assert code == 2
+    assert "--address and --actors go with --engine ray" in capsys.readouterr().err
+
+
+def test_joining_a_cluster_that_is_not_there_says_how_to_start_one(tmp_path):
+    pytest.importorskip("ray")
+    # A process of its own: this one may already run the session's Ray, which a run would reuse.
+    code = (
+        "from matcher.distributed import RayStages\n"
+        "from matcher.errors import ConfigError\n"
+        "try:\n"
+        "    RayStages(address='auto').__enter__()\n"
+        "except ConfigError as exc:\n"
+        "    print(exc)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120, env=env, cwd=tmp_path)
+    assert "cannot join the Ray cluster at 'auto'" in out.stdout and "ray start --head" in out.stdout
+
+
+def test_sharded_search_equals_one_exact_index(ray_session):
+    from matcher.distributed import ShardedIndex
+
+    rng = np.random.default_rng(3)
+    n, d = 503, 16
+    vecs = rng.normal(size=(n, d)).astype(np.float32)
+    vecs[17] = vecs[400]  # a tie across shards: the lower row comes first, as in one index
+    ids = [f"c{i:04d}" for i in range(n)]
+    whole = VectorIndex().build(vecs, ids)
+    sharded = ShardedIndex(whole.vectors_, ids, shards=4, actors=1, actor_cpus=1, params={"exact_max": 50_000, "hnsw_m": 32, "ef_construction": 200, "ef_search": 128})
+    try:
+        queries = rng.normal(size=(5, d)).astype(np.float32)
+        queries[0] = vecs[400]
+        masks = [None, rng.random(n) < 0.5, rng.random(n) < 0.02, np.zeros(n, dtype=bool)]
+        for mask in masks:
+            for k in (1, 10, 60):
+                want = whole.search(queries, k, allowed=mask)
+                got = sharded.search(queries, k, allowed=mask)
+                assert [[h.id for h in hs] for hs in got] == [[h.id for h in hs] for hs in want]
+                assert [[h.row for h in hs] for hs in got] == [[h.row for h in hs] for hs in want]
+                np.testing.assert_allclose([h.score for hs in got for h in hs], [h.score for hs in want for h in hs], atol=1e-6)
+        assert [h.id for h in sharded.search(queries[0], 2)[0]] == ["c0017", "c0400"]
+    finally:
+        for actor in sharded.actors_:
+            ray_session.kill(actor)
+
+
+def test_ray_post_signals_equal_local(ray_session, sample):
+    from matcher.config import FitConfig
+    from matcher.distributed import RayStages
+    from matcher.ingest import load_posts, read_table
+    from matcher.signals import post_signals
+
+    creators = read_table(sample.creators)["creator_id"].astype(str)
+    posts, _, _ = load_posts(sample.posts, creators)
+    fit = FitConfig()
+    settings = {"early_chars": 100, "unsafe_words": fit.unsafe_words, "safe_phrases": fit.safe_phrases}
+    want = post_signals(posts, **settings)
+    with RayStages() as stages:
+        got = stages.post_signals(posts, **settings)
+    assert got.index.equals(want.index)
+    pd.testing.assert_frame_equal(got[list(want.columns)], want, check_dtype=False)
+    assert want["is_sponsored"].any() and want["disclosure"].notna().any()  # the sample exercises the patterns
+
+
+@pytest.fixture(scope="module")
+def engines(ray_session, encoder, tmp_path_factory):
+    """A small sample (bad rows, comments) through both engines, each into its own store."""
+    from matcher.batch import run_batch
+    from matcher.distributed import RayStages
+    from matcher.sample import generate
+
+    info = generate(tmp_path_factory.mktemp("ray-sample"), seed=23, n_creators=240, n_brands=12, posts_per_creator=(3, 7))
+    args = (info.creators, info.posts, info.brands)
+    local = run_batch(*args, tmp_path_factory.mktemp("local-store"), comments=info.comments, encoder=encoder, progress=False)
+    # Three shards on one actor: the candidate search merges shards even on two CPUs.
+    ray_store = tmp_path_factory.mktemp("ray-store")
+    distributed = run_batch(*args, ray_store, comments=info.comments, progress=False, engine=RayStages(shards=3))
+    return info, local, distributed
+
+
+def _snapshot(result):
+    from matcher.store import Store
+
+    return Store(result.store).load(result.snapshot_id)
+
+
+@pytest.mark.slow
+def test_ray_snapshot_equals_local(engines):
+    from matcher.store import Store
+
+    _, local, distributed = engines
+    a, b = _snapshot(local), _snapshot(distributed)
+    assert distributed.counts == local.counts
+    assert local.counts["creators"]["quarantined"] > 0 and local.counts["comments"]["accepted"] > 0
+    # The same quarantine report, byte for byte.
+    assert (local.store / "snapshots" / local.snapshot_id / "quarantine.csv").read_bytes() == (
+        distributed.store / "snapshots" / distributed.snapshot_id / "quarantine.csv"
+    ).read_bytes()
+    assert distributed.encoded == local.encoded > 0
+    # The same rankings per brand, scores within 1e-6.
+    ma, mb = Store(local.store).read_matches(local.snapshot_id), Store(distributed.store).read_matches(distributed.snapshot_id)
+    assert len(ma) > 0 and set(ma["brand_id"]) == set(a.brands["brand_id"].astype(str))
+    for brand, got in mb.groupby("brand_id"):
+        want = ma[ma["brand_id"] == brand]
+        assert got["creator_id"].tolist() == want["creator_id"].tolist(), brand
+        assert got["rank"].tolist() == want["rank"].tolist()
+        np.testing.assert_allclose(got["score"].to_numpy(float), want["score"].to_numpy(float), atol=1e-6)
+    assert set(mb["brand_id"]) == set(ma["brand_id"])
+    # The vectors, signals and post signals the snapshot serves.
+    np.testing.assert_allclose(b.post_vectors, a.post_vectors, atol=1e-6)
+    np.testing.assert_allclose(b.index.vectors_, a.index.vectors_, atol=1e-6)
+    pd.testing.assert_frame_equal(b.posts, a.posts, check_exact=False, atol=1e-6)
+    pd.testing.assert_frame_equal(b.signals, a.signals, check_exact=False, atol=1e-6)
+    assert b.manifest["counts"] == a.manifest["counts"] and b.manifest["audit"] == a.manifest["audit"]
+    assert set(b.manifest["files"]) == set(a.manifest["files"])
+
+
+@pytest.mark.slow
+def test_ray_run_recorded_and_rerun_encodes_nothing(engines):
+    from matcher.batch import run_batch
+    from matcher.distributed import RayStages
+    from matcher.store import Store
+
+    info, _, distributed = engines
+    runs = Store(distributed.store).runs()
+    assert runs[0]["status"] == "published" and runs[0]["details"]["engine"] == "ray"
+    again = run_batch(info.creators, info.posts, info.brands, distributed.store, comments=info.comments, progress=False, engine=RayStages())
+    assert again.encoded == 0  # every text is in the embedding cache under its content hash
+    cols = ["brand_id", "creator_id", "rank"]
+    st = Store(distributed.store)
+    assert st.read_matches(again.snapshot_id)[cols].equals(st.read_matches(distributed.snapshot_id)[cols])
