@@ -22,7 +22,6 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,8 +29,9 @@ import pandas as pd
 
 from matcher.config import AudienceConfig
 from matcher.errors import NotFittedError, StoreError
+from matcher.schema import AudienceOverlap, PairOverlap
 
-__all__ = ["AudienceSketch", "AudienceOverlap", "PairOverlap", "SIGNATURES_FILE", "CREATORS_FILE", "MANIFEST_FIELD", "exact_jaccard"]
+__all__ = ["AudienceSketch", "commenters_by_creator", "SIGNATURES_FILE", "CREATORS_FILE", "MANIFEST_FIELD", "exact_jaccard"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,33 +43,6 @@ CREATORS_FILE = "audience_creators.parquet"
 MANIFEST_FIELD = "audience"
 #: datasketch's permutation scheme: 64-bit hash values, unbiased up to billions of distinct commenters.
 SCHEME = "affine64"
-
-
-@dataclass(frozen=True)
-class PairOverlap:
-    """The estimated audience overlap (Jaccard of commenters) of two creators; None when unknown."""
-
-    a: str
-    b: str
-    jaccard: float | None
-
-
-@dataclass(frozen=True)
-class AudienceOverlap:
-    """Audience overlap among a set of creators.
-
-    ``pairs`` holds every pair, ``known`` the creators whose audience is measured (the rest are
-    ``unknown``). ``distinct_share`` is the estimated share of distinct people in the known
-    creators' summed audiences: 1.0 when no two share a commenter, ``1/n`` when ``n`` have the
-    same audience; None with no known creator. ``max_jaccard`` is the largest known pairwise overlap.
-    """
-
-    pairs: tuple[PairOverlap, ...]
-    known: tuple[str, ...]
-    unknown: tuple[str, ...]
-    distinct_share: float | None
-    max_jaccard: float | None
-    commenters: int  # distinct commenters summed over the known creators (with repeats across creators)
 
 
 def exact_jaccard(a: Iterable[Any], b: Iterable[Any]) -> float:

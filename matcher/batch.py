@@ -26,9 +26,11 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from matcher.audience import MANIFEST_FIELD as AUDIENCE_FIELD
+from matcher.audience import AudienceSketch
 from matcher.config import Config
 from matcher.embed import EMBED_CHUNK, EmbeddingCache, Encoder, embed_groups
-from matcher.engine import rank_snapshot
+from matcher.engine import rank_snapshot, shortlist_matches
 from matcher.erasure import drop_creators
 from matcher.errors import InputFileError, MatcherError, StoreError
 from matcher.index import IDS_FILE, META_FILE, VECTORS_FILE, VectorIndex, normalize_rows
@@ -42,6 +44,8 @@ from matcher.store import (
     BRAND_NICHES_FILE,
     FORMAT_VERSION,
     MATCHES_FILE,
+    SHORTLIST_PICKS_FILE,
+    SHORTLISTS_FILE,
     Checkpoints,
     Snapshot,
     Store,
@@ -55,6 +59,7 @@ from matcher.store import (
     parquet_bytes,
     read_npy,
     read_parquet_bytes,
+    shortlist_frames,
 )
 from matcher.text import brief_text, move_contacts, redact_contacts, spreadsheet_safe_frame
 
@@ -70,7 +75,7 @@ STAGES = ("ingest", "embed", "index", "signals", "rank")
 #: niches and file layouts. Raise it with any change to the code that changes a run's outputs; runs
 #: of another version then resume no checkpoint and reuse no post signal. (Code changes that leave
 #: the outputs as they are, such as docs or speed, keep it.)
-OUTPUT_VERSION = 1
+OUTPUT_VERSION = 2
 
 
 class AuditError(MatcherError):
@@ -455,12 +460,13 @@ class _Run:
         signalled, signals_info = self._stage("signals", lambda: self._signals(tables, posts, focus, post_vecs, offsets, brand_vecs, niche_vecs))
         signals = read_parquet_bytes(signalled["signals.parquet"])
         posts = read_parquet_bytes(signalled["posts.parquet"])
+        audience = AudienceSketch.from_files(signalled.__getitem__, signals_info[AUDIENCE_FIELD], where=str(self.ck.path("signals")))
         del signalled
         tables.pop("comments", None)
         tables.pop("posts", None)  # the snapshot serves the embedded posts, read back just above
 
         brands = tables.get("brands", pd.DataFrame())
-        snap = Snapshot(self.snapshot_id, cr, signals, posts, post_vecs, offsets, index, brands, manifest={})
+        snap = Snapshot(self.snapshot_id, cr, signals, posts, post_vecs, offsets, index, brands, manifest={}, audience=audience)
         ranked, rank_info = self._stage("rank", lambda: self._rank(snap, brand_vecs))
         matches = read_parquet_bytes(ranked[MATCHES_FILE])
 
@@ -509,6 +515,8 @@ class _Run:
             "ingest": counts,
             "weights": rank_info["weights"],
             "niches": signals_info.get("niches", {}),
+            AUDIENCE_FIELD: signals_info[AUDIENCE_FIELD],
+            "shortlists": rank_info.get("shortlists", 0),
             "audit": report,
         }
         sid = self.snapshot_id
@@ -570,6 +578,8 @@ class _Run:
             "posts.parquet": ck.path("signals") / "posts.parquet",
             "signals.parquet": ck.path("signals") / "signals.parquet",
             MATCHES_FILE: ck.path("rank") / MATCHES_FILE,
+            SHORTLISTS_FILE: ck.path("rank") / SHORTLISTS_FILE,
+            SHORTLIST_PICKS_FILE: ck.path("rank") / SHORTLIST_PICKS_FILE,
             "config.json": json.dumps(self.cfg.to_dict(), indent=2, sort_keys=True).encode(),
         }
         for p in sorted(ck.path("index").iterdir()):
@@ -774,8 +784,13 @@ class _Run:
         posts = posts.copy()
         for col in POST_SIGNAL_COLUMNS:
             posts[col] = table[col].to_numpy()[at]
-        files = {"signals.parquet": parquet_bytes(sig), "posts.parquet": parquet_bytes(posts), BRAND_NICHES_FILE: parquet_bytes(brand_niches), **model.to_files()}
-        return files, {"post_signals_reused": reused, "niches": niche_info}
+        # Who commented where, as MinHash signatures: the audience overlap between creators.
+        audience = AudienceSketch(cfg.audience).fit(tables.get("comments"), tables["posts"])
+        files = {
+            "signals.parquet": parquet_bytes(sig), "posts.parquet": parquet_bytes(posts), BRAND_NICHES_FILE: parquet_bytes(brand_niches),
+            **model.to_files(), **audience.to_files(),
+        }
+        return files, {"post_signals_reused": reused, "niches": niche_info, AUDIENCE_FIELD: audience.manifest_field()}
 
     def _niches(
         self, tables: dict[str, pd.DataFrame], post_vecs: np.ndarray, offsets: np.ndarray, brand_vecs: np.ndarray, niche_vecs: np.ndarray
@@ -840,7 +855,14 @@ class _Run:
         reranker, weights = load_reranker(self.st.root, cfg)
         brand_records = [Brand.from_record(r) for r in snap.brands.to_dict("records")] if len(snap.brands) else []
         rows: list[tuple[Any, ...]] = []
+        shortlists = []
         for b, q in tqdm(list(zip(brand_records, brand_vecs)), desc="ranking brands", unit="brand", disable=not self.show):
             ms = rank_snapshot(snap, q[None, :], cfg.top_k, filters=[b.filters()], reranker=reranker, candidates=cfg.index.candidates, brands=[b])[0]
             rows.extend(match_row(b.brand_id, m) for m in ms)
-        return {MATCHES_FILE: parquet_bytes(matches_frame(rows))}, {"weights": weights}
+            if b.budget is not None:
+                # The candidates shortlist() ranks for this brand: its own number of them, not top_k.
+                pool = rank_snapshot(snap, q[None, :], cfg.shortlist.candidates, filters=[b.filters()], reranker=reranker, candidates=cfg.index.candidates, brands=[b])[0]
+                shortlists.append(shortlist_matches(snap, pool, budget=b.budget, config=cfg.shortlist, brand_id=b.brand_id))
+        summary, picks = shortlist_frames(shortlists)
+        files = {MATCHES_FILE: parquet_bytes(matches_frame(rows)), SHORTLISTS_FILE: parquet_bytes(summary), SHORTLIST_PICKS_FILE: parquet_bytes(picks)}
+        return files, {"weights": weights, "shortlists": len(shortlists)}
