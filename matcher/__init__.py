@@ -16,13 +16,14 @@ if TYPE_CHECKING:
     from matcher.engine import Matcher
     from matcher.errors import MatcherError
     from matcher.niches import NicheModel, niche_agreement
-    from matcher.schema import Brand, Evidence, Filters, Match, NicheScore
+    from matcher.schema import Brand, Evidence, Filters, Match, NicheScore, PriceEstimate
 
 __all__ = [
     "Matcher",
     "Match",
     "Evidence",
     "NicheScore",
+    "PriceEstimate",
     "NicheModel",
     "niche_agreement",
     "Brand",
@@ -42,6 +43,7 @@ _HOME = {
     "Match": "matcher.schema",
     "Evidence": "matcher.schema",
     "NicheScore": "matcher.schema",
+    "PriceEstimate": "matcher.schema",
     "NicheModel": "matcher.niches",
     "niche_agreement": "matcher.niches",
     "Brand": "matcher.schema",

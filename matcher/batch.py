@@ -37,6 +37,7 @@ from matcher.index import IDS_FILE, META_FILE, VECTORS_FILE, VectorIndex, normal
 from matcher.ingest import BLANKED, CREATOR_COLUMNS, POST_COLUMNS, load_dataset
 from matcher.language import detect_creator_languages
 from matcher.niches import NicheModel, Taxonomy, load_taxonomy, niche_columns, post_means, read_niche_labels
+from matcher.prices import PRICE_COLUMNS, PriceCalibration, estimate_prices, load_price_calibration
 from matcher.rerank import WEIGHTS_FILE, load_reranker
 from matcher.schema import Brand
 from matcher.signals import POST_SIGNAL_COLUMNS, compute_signals, post_signals_reusing, post_sums, topical_focus
@@ -346,14 +347,22 @@ class _Run:
         except FileNotFoundError:
             return None
 
+    def _price_calibration(self) -> PriceCalibration | None:
+        """The store's price calibration (``matcher train --prices``), read once per run."""
+        if not hasattr(self, "price_calibration"):
+            self.price_calibration = load_price_calibration(self.st.root, config=self.cfg.prices)
+        return self.price_calibration
+
     def _key(self) -> str:
         weights = self._weights_bytes()
+        calibration = self._price_calibration()
         parts = {
             "output": output_fingerprint(self.cfg, self._model_id()),
             "inputs": self.input_fingerprint,
             "suppressed": hashlib.sha256("\n".join(sorted(self.suppressed)).encode()).hexdigest(),
             "previous": self.previous[0] if self.previous else None,
             "weights": hashlib.sha256(weights).hexdigest() if weights is not None else None,
+            "price_calibration": calibration.digest() if calibration is not None else None,
             # The taxonomy's content, not only its path: an edited file must not reuse checkpoints.
             "taxonomy": hashlib.sha256(json.dumps(self.taxonomy.to_dict(), sort_keys=True).encode()).hexdigest(),
         }
@@ -514,6 +523,10 @@ class _Run:
             "inputs": {k: str(v) for k, v in self.inputs.items()},
             "ingest": counts,
             "weights": rank_info["weights"],
+            "prices": {
+                "calibration": self._price_calibration().digest() if self._price_calibration() is not None else None,
+                "calibrated_on": self._price_calibration().n_prices_ if self._price_calibration() is not None else 0,
+            },
             "niches": signals_info.get("niches", {}),
             AUDIENCE_FIELD: signals_info[AUDIENCE_FIELD],
             "shortlists": rank_info.get("shortlists", 0),
@@ -777,7 +790,7 @@ class _Run:
         )
         sig = compute_signals(tables["creators"], tables["posts"], cfg.signals, comments=tables.get("comments"), focus=focus, fit=cfg.fit, post_table=table)
         model, columns, brand_niches, niche_info = self._niches(tables, post_vecs, offsets, brand_vecs, niche_vecs)
-        sig = pd.concat([sig.reset_index(drop=True), columns], axis=1)
+        sig = pd.concat([sig.reset_index(drop=True), columns, self._prices(tables["creators"], sig)], axis=1)
         # The served posts carry their post signals: the reranker reads is_sponsored, and the next
         # run takes the rows of unchanged posts from here instead of matching every pattern again.
         at = pd.Index(tables["posts"]["post_id"].astype(str)).get_indexer(posts["post_id"].astype(str))
@@ -791,6 +804,12 @@ class _Run:
             **model.to_files(), **audience.to_files(),
         }
         return files, {"post_signals_reused": reused, "niches": niche_info, AUDIENCE_FIELD: audience.manifest_field()}
+
+    def _prices(self, creators: pd.DataFrame, sig: pd.DataFrame) -> pd.DataFrame:
+        """Each creator's per-post price range (:func:`matcher.prices.estimate_prices`), aligned with ``sig``."""
+        frame = sig.assign(platform=creators["platform"].reset_index(drop=True)) if "platform" in creators else sig
+        prices = estimate_prices(frame, config=self.cfg.prices, calibration=self._price_calibration())
+        return prices.reset_index(drop=True).loc[:, list(PRICE_COLUMNS)]
 
     def _niches(
         self, tables: dict[str, pd.DataFrame], post_vecs: np.ndarray, offsets: np.ndarray, brand_vecs: np.ndarray, niche_vecs: np.ndarray

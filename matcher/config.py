@@ -29,6 +29,7 @@ __all__ = [
     "AudienceConfig",
     "ShortlistConfig",
     "ServeConfig",
+    "PriceConfig",
     "Config",
 ]
 
@@ -496,6 +497,41 @@ class ServeConfig:
 
 
 @dataclass(frozen=True)
+class PriceConfig:
+    """Per-post price estimates (:mod:`matcher.prices`): the prior from published rates, its
+    adjustments, the width of the range and how calibration on a user's own prices is shrunk.
+
+    ``engagement_elasticity``, ``unsponsored_factor`` and ``prior_log_sd`` are modelling choices,
+    not published figures; ``matcher train --prices`` learns their effect from your own prices.
+    """
+
+    currency: str = "USD"  # the published rates' currency; estimates are in it
+    # Credible engagement relative to the tier's median moves the price by ratio ** elasticity
+    # (a creator engaging twice the median: x 1.41 at 0.5), together with the sponsored-history
+    # factor by at most the published ranges' spread.
+    engagement_elasticity: float = 0.5
+    unsponsored_factor: float = 0.8  # price multiplier for a creator without sponsored posts (no rate card yet)
+    # How far a real quote strays from the prior, as the standard deviation of ln(price): 0.6 puts
+    # the 80% range at about half to twice the typical price, the width by which published tables
+    # for the same tier differ.
+    prior_log_sd: float = 0.6
+    interval: float = 0.8  # the share of prices a range should hold: low and high are its quantiles
+    # Calibration: the prior counts as this many prices, so with 20 of your prices the fit is half
+    # yours, with 200 about 90% yours.
+    prior_strength: float = 20.0
+    reference_followers: float = 10_000.0  # the follower count the calibration's slope pivots on
+
+    def __post_init__(self) -> None:
+        _check(self.currency == "USD", f"config 'prices.currency' is {self.currency!r}; the published rates are in USD, so only 'USD' is supported")
+        _finite("prices.engagement_elasticity", self.engagement_elasticity, 0.0, 2.0)
+        _finite("prices.unsponsored_factor", self.unsponsored_factor, 0.1, 1.0)
+        _finite("prices.prior_log_sd", self.prior_log_sd, 0.01, 3.0)
+        _finite("prices.interval", self.interval, 0.05, 0.99)
+        _finite("prices.prior_strength", self.prior_strength, 0.01, 1e6)
+        _finite("prices.reference_followers", self.reference_followers, 1.0, 1e9)
+
+
+@dataclass(frozen=True)
 class Config:
     """All of matcher's settings. Build with :meth:`load`; every value is validated on construction."""
 
@@ -511,6 +547,7 @@ class Config:
     audience: AudienceConfig = field(default_factory=AudienceConfig)
     shortlist: ShortlistConfig = field(default_factory=ShortlistConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
+    prices: PriceConfig = field(default_factory=PriceConfig)
     max_text_chars: int = 2000  # texts are cut to this many characters, on a word boundary
     top_k: int = 50  # matches stored per brand by the batch
     evidence_posts: int = 3  # best-matching posts shown as a match's evidence and averaged into its topic score

@@ -20,7 +20,7 @@ from matcher.config import Config, FitConfig, RankConfig, Weights
 from matcher.errors import ConfigError, StoreError
 from matcher.measures import evaluate
 from matcher.niches import niche_arrays
-from matcher.schema import Brand, Evidence, Hit, Match
+from matcher.schema import Brand, Evidence, Hit, Match, PriceEstimate
 from matcher.signals import SEVERITY, band_fit, parse_reasons, post_signals, split_flags
 from matcher.text import brief_text
 
@@ -424,10 +424,22 @@ class Reranker:
             why=explain(comps, signals, flags, evidence) + (f"; weak match: topic below the relevance floor {self.rank_config.relevance_floor:g}" if weak else ""),
             niches=niches,
             weak=weak,
+            price=_price(cols, row),
         )
 
 
 _INFO_FLAGS = {"NO_ENGAGEMENT_DATA", "NO_POSTS", "NO_COMMENT_DATA"}
+
+
+def _price(cols: Mapping[str, np.ndarray], row: int) -> PriceEstimate | None:
+    """The creator's price range from the snapshot's per-creator table; None when unknown (or the
+    snapshot was written before prices existed)."""
+    if "price_mid" not in cols:
+        return None
+    low, mid, high = (_num(cols[c][row]) for c in ("price_low", "price_mid", "price_high"))
+    if low is None or mid is None or high is None:
+        return None
+    return PriceEstimate(low=round(low, 2), mid=round(mid, 2), high=round(high, 2), currency="USD", basis=str(cols["price_basis"][row] or ""))
 
 
 def engagement_standing(signals: Mapping[str, Any]) -> str | None:
@@ -505,6 +517,10 @@ def _build_columns(snapshot: Any) -> dict[str, np.ndarray]:
     for name in Reranker._SIGNAL_FIELDS:
         if name in s:
             cols["s:" + name] = s[name].astype(object).where(s[name].notna(), None).to_numpy(dtype=object)
+    if "price_mid" in s:
+        for name in ("price_low", "price_mid", "price_high"):
+            cols[name] = s[name].to_numpy(dtype="float64", na_value=np.nan)
+        cols["price_basis"] = s["price_basis"].astype(object).where(s["price_basis"].notna(), None).to_numpy(dtype=object)
     model = getattr(snapshot, "niche_model", None)
     if model is not None:
         cols["niche_ids"], cols["niche_conf"] = niche_arrays(s, model.taxonomy_)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from matcher.codes import country_codes, language_codes
 
-__all__ = ["Brand", "Filters", "Hit", "Evidence", "NicheScore", "Match", "PairOverlap", "AudienceOverlap", "ShortlistPick", "LeftOut", "Shortlist"]
+__all__ = ["Brand", "Filters", "Hit", "Evidence", "NicheScore", "PriceEstimate", "Match", "PairOverlap", "AudienceOverlap", "ShortlistPick", "LeftOut", "Shortlist"]
 
 
 def _tuple(values: Iterable[Any] | str | None, *, case: str | None = None) -> tuple[str, ...]:
@@ -222,6 +222,20 @@ class NicheScore:
 
 
 @dataclass(frozen=True)
+class PriceEstimate:
+    """A per-post price range for a creator: ``low`` and ``high`` bound the range (its ``mid`` is the
+    typical price, never shown alone), in ``currency``; ``basis`` says where it comes from (the
+    published rates used, and whether calibrated on your own past prices). See :mod:`matcher.prices`.
+    """
+
+    low: float
+    mid: float
+    high: float
+    currency: str = "USD"
+    basis: str = ""
+
+
+@dataclass(frozen=True)
 class Match:
     """One ranked creator for a brief, with every score component and the evidence behind it.
 
@@ -234,6 +248,7 @@ class Match:
     ``niches`` are the creator's niches from its own posts, best first (see :mod:`matcher.niches`);
     they never change the score. ``weak`` is True when the topic component is below the relevance
     floor (``rank.relevance_floor``): the creator's content is off the brief's topic, whatever else.
+    ``price`` is the creator's per-post price range (None when its follower count is unknown).
     """
 
     rank: int
@@ -253,6 +268,7 @@ class Match:
     why: str = ""
     niches: tuple[NicheScore, ...] = ()
     weak: bool = False
+    price: PriceEstimate | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every field."""
