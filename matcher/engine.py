@@ -360,11 +360,10 @@ def _price(match: Match, costs: Mapping[str, float] | None) -> tuple[float, floa
     if costs is not None:
         c = costs.get(match.creator_id)
         return None if c is None else (float(c), float(c), float(c), None)
-    price = getattr(match, "price", None)
-    mid = getattr(price, "mid", None)
-    if price is None or mid is None or not np.isfinite(mid) or mid <= 0:
+    price = match.price
+    if price is None or not (np.isfinite(price.mid) and price.mid > 0 and np.isfinite(price.low) and np.isfinite(price.high)):
         return None
-    return float(price.low), float(mid), float(price.high), getattr(price, "currency", None)
+    return float(price.low), float(price.mid), float(price.high), price.currency
 
 
 def _money(x: float, currency: str | None) -> str:
@@ -425,7 +424,7 @@ def shortlist_matches(
         m, (lo, mid, hi, cur) = usable[i]
         shared = [(ids[j], penalties[i, j], jac[i, j], dup[i, j]) for j in chosen if j != i and penalties[i, j] > 0]
         added = float(values[i] - sum(x[1] for x in shared) / 2)
-        parts = [f"rank {m.rank} for the brief, score {m.score:.3f}", f"costs {_money(mid, cur)}" + (f" ({_money(lo, cur)}–{_money(hi, cur)})" if hi > lo else "")]
+        parts = [f"rank {m.rank} for the brief, score {m.score:.3f}", f"costs {_money(mid, cur)}" + (f" (range {lo:,.0f}–{_money(hi, cur)})" if hi > lo else "")]
         known = [(other, j) for other, _, j, _ in shared if not np.isnan(j)]
         if known:
             parts.append("shares audience with " + ", ".join(f"{o} ({j:.2f})" for o, j in known))
@@ -459,7 +458,7 @@ def shortlist_matches(
     share = "unknown" if report.distinct_share is None else f"{report.distinct_share:.0%} distinct"
     why = (
         f"{len(chosen)} creator(s) for {_money(spend, currency)} of {_money(budget, currency)}"
-        + (f" (range {_money(low, currency)}–{_money(high, currency)})" if high > low else "")
+        + (f" (range {low:,.0f}–{_money(high, currency)})" if high > low else "")
         + f"; value {value:.3f} from scores summing to {float(values[chosen].sum()) if chosen else 0.0:.3f}; audience {share}"
         + (f"; {sum(1 for x in left if x.reason.startswith('price unknown'))} left out for an unknown price" if any(x.reason.startswith("price unknown") for x in left) else "")
     )
