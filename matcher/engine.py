@@ -425,7 +425,7 @@ def shortlist_matches(
         shared = [(ids[j], penalties[i, j], jac[i, j], dup[i, j]) for j in chosen if j != i and penalties[i, j] > 0]
         added = float(values[i] - sum(x[1] for x in shared) / 2)
         parts = [f"rank {m.rank} for the brief, score {m.score:.3f}", f"costs {_money(mid, cur)}" + (f" (range {lo:,.0f}–{_money(hi, cur)})" if hi > lo else "")]
-        known = [(other, j) for other, _, j, _ in shared if not np.isnan(j)]
+        known = [(other, j) for other, _, j, _ in shared if not np.isnan(j) and j > 0]
         if known:
             parts.append("shares audience with " + ", ".join(f"{o} ({j:.2f})" for o, j in known))
         dups = [(other, d) for other, _, _, d in shared if d > 0]
@@ -592,6 +592,20 @@ class Matcher:
                 range, an invalid country, language or platform.
         """
         return self.recommend_many([brief], k, like=like, unlike=unlike, filters=filters, weights=weights, diversity=diversity)[0]
+
+    def brand(self, brand_id: str) -> Brand:
+        """The brand ``brand_id`` of the served snapshot's brands table.
+
+        Raises:
+            RequestError: no such brand in the snapshot.
+        """
+        self._check()
+        self.refresh()
+        brands = self.snapshot_.brands
+        rows = brands[brands["brand_id"].astype(str) == str(brand_id)] if "brand_id" in brands else brands.iloc[0:0]
+        if rows.empty:
+            raise RequestError(f"brand {brand_id!r} is not in the served snapshot; use a brand_id of the brands file given to 'matcher batch'")
+        return Brand.from_record(rows.iloc[0].to_dict())
 
     def shortlist(
         self,
