@@ -40,7 +40,7 @@ from matcher.store import Snapshot, Store
 
 __all__ = [
     "Matcher", "Queries", "FilterColumns", "filter_columns", "filter_mask", "rank_snapshot", "topical_candidates",
-    "brief_niche_probabilities", "lookalike_query", "shortlist_matches", "audience_report", "content_vectors",
+    "brief_niche_probabilities", "lookalike_query", "shortlist_matches", "audience_report", "content_vectors", "brand_of",
 ]
 
 logger = logging.getLogger(__name__)
@@ -334,6 +334,19 @@ def rank_snapshot(
     return out
 
 
+def brand_of(snapshot: Snapshot, brand_id: str) -> Brand:
+    """The brand ``brand_id`` of ``snapshot``'s brands table.
+
+    Raises:
+        RequestError: no such brand in the snapshot.
+    """
+    brands = snapshot.brands
+    rows = brands[brands["brand_id"].astype(str) == str(brand_id)] if "brand_id" in brands else brands.iloc[0:0]
+    if rows.empty:
+        raise RequestError(f"brand_id: brand {brand_id!r} is not in the served snapshot; use a brand_id of the brands file given to 'matcher batch'")
+    return Brand.from_record(rows.iloc[0].to_dict())
+
+
 def audience_report(snapshot: Snapshot, creator_ids: Sequence[str]) -> AudienceOverlap:
     """The audience overlap among ``creator_ids`` in ``snapshot`` (all unknown when it has no comments sketch)."""
     sketch = getattr(snapshot, "audience", None) or AudienceSketch().fit(None, pd.DataFrame({"post_id": [], "creator_id": []}))
@@ -366,8 +379,12 @@ def _price(match: Match, costs: Mapping[str, float] | None) -> tuple[float, floa
     return float(price.low), float(price.mid), float(price.high), price.currency
 
 
+def _amount(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}".rstrip("0").rstrip(".")
+
+
 def _money(x: float, currency: str | None) -> str:
-    return f"{x:,.0f} {currency}" if currency else f"{x:,.0f}"
+    return f"{_amount(x)} {currency}" if currency else _amount(x)
 
 
 def shortlist_matches(
@@ -424,7 +441,7 @@ def shortlist_matches(
         m, (lo, mid, hi, cur) = usable[i]
         shared = [(ids[j], penalties[i, j], jac[i, j], dup[i, j]) for j in chosen if j != i and penalties[i, j] > 0]
         added = float(values[i] - sum(x[1] for x in shared) / 2)
-        parts = [f"rank {m.rank} for the brief, score {m.score:.3f}", f"costs {_money(mid, cur)}" + (f" (range {lo:,.0f}–{_money(hi, cur)})" if hi > lo else "")]
+        parts = [f"rank {m.rank} for the brief, score {m.score:.3f}", f"costs {_money(mid, cur)}" + (f" (range {_amount(lo)}–{_money(hi, cur)})" if hi > lo else "")]
         known = [(other, j) for other, _, j, _ in shared if not np.isnan(j) and j > 0]
         if known:
             parts.append("shares audience with " + ", ".join(f"{o} ({j:.2f})" for o, j in known))
@@ -458,7 +475,7 @@ def shortlist_matches(
     share = "unknown" if report.distinct_share is None else f"{report.distinct_share:.0%} distinct"
     why = (
         f"{len(chosen)} creator(s) for {_money(spend, currency)} of {_money(budget, currency)}"
-        + (f" (range {low:,.0f}–{_money(high, currency)})" if high > low else "")
+        + (f" (range {_amount(low)}–{_money(high, currency)})" if high > low else "")
         + f"; value {value:.3f} from scores summing to {float(values[chosen].sum()) if chosen else 0.0:.3f}; audience {share}"
         + (f"; {sum(1 for x in left if x.reason.startswith('price unknown'))} left out for an unknown price" if any(x.reason.startswith("price unknown") for x in left) else "")
     )
@@ -601,11 +618,7 @@ class Matcher:
         """
         self._check()
         self.refresh()
-        brands = self.snapshot_.brands
-        rows = brands[brands["brand_id"].astype(str) == str(brand_id)] if "brand_id" in brands else brands.iloc[0:0]
-        if rows.empty:
-            raise RequestError(f"brand {brand_id!r} is not in the served snapshot; use a brand_id of the brands file given to 'matcher batch'")
-        return Brand.from_record(rows.iloc[0].to_dict())
+        return brand_of(self.snapshot_, brand_id)
 
     def shortlist(
         self,

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from matcher.engine import filter_columns
-from matcher.schema import Match
+from matcher.schema import Match, Shortlist
 from matcher.serve.models import (
     BrandMatchesResponse,
     BrandOut,
@@ -25,6 +25,7 @@ from matcher.serve.models import (
     PostOut,
     SafeJSONResponse,
     SeriesPoint,
+    ShortlistResponse,
     StoredMatch,
 )
 from matcher.serve.service import Service
@@ -34,6 +35,7 @@ from matcher.store import Snapshot
 __all__ = [
     "plain",
     "match_out",
+    "shortlist_out",
     "creator",
     "brand_matches",
     "niches",
@@ -87,6 +89,13 @@ def match_out(m: Match) -> MatchOut:
     d["niches"] = list(d["niches"])
     return MatchOut.model_validate(d)
 
+
+
+def shortlist_out(snapshot_id: str, sl: Shortlist, took_ms: float) -> ShortlistResponse:
+    """The response body of ``POST /shortlist``: the shortlist with each pick's full match."""
+    d = sl.to_dict()
+    d["picks"] = [{**pd_, "match": match_out(p.match)} for pd_, p in zip(d["picks"], sl.picks)]
+    return ShortlistResponse.model_validate({"snapshot_id": snapshot_id, "took_ms": took_ms, **d})
 
 
 def creator(service: Service, creator_id: str, n_posts: int, deadline: float) -> CreatorResponse | None:
