@@ -455,16 +455,18 @@ class ShortlistConfig:
     two scores times ``overlap_penalty`` × their audience overlap plus ``duplicate_penalty`` × how
     near-duplicate their content is: cosine of their mean post vectors above ``duplicate_floor``,
     scaled to [0, 1]. The best set is found exactly (an integer program, HiGHS through SciPy) for
-    up to ``exact_max`` candidates within ``time_limit`` seconds; else greedily (see docs/shortlist.md).
+    up to ``exact_max`` candidates within ``node_limit`` branch-and-bound nodes (and ``time_limit``
+    seconds); past either limit, the better of the solver's best set and the greedy one (see docs/shortlist.md).
     ``candidates`` is the default; a call may ask for another number.
     """
 
     candidates: int = 30  # best matches of the brief the shortlist is picked from
     overlap_penalty: float = 1.0  # weight of audience overlap (Jaccard of commenters) in a pair's penalty
     duplicate_penalty: float = 1.0  # weight of near-duplicate content in a pair's penalty
-    duplicate_floor: float = 0.8  # cosine of mean post vectors below which two creators' content is not a duplicate
+    duplicate_floor: float = 0.9  # cosine of mean post vectors below which two creators' content is not a duplicate
     exact_max: int = 200  # candidates up to which the set is found exactly
-    time_limit: float = 2.0  # seconds the exact solver may take; then the better of its best so far and the greedy set
+    node_limit: int = 1000  # branch-and-bound nodes the exact solver may explore (a limit that gives the same set on every machine)
+    time_limit: float = 30.0  # seconds the exact solver may take at most (a safety net; the set may then depend on the machine)
 
     def __post_init__(self) -> None:
         _check(isinstance(self.candidates, int) and not isinstance(self.candidates, bool) and 1 <= self.candidates <= 1000,
@@ -474,6 +476,7 @@ class ShortlistConfig:
         _finite("shortlist.duplicate_floor", self.duplicate_floor, 0.0, 0.999)
         _check(isinstance(self.exact_max, int) and not isinstance(self.exact_max, bool) and 0 <= self.exact_max <= 1000,
                f"config 'shortlist.exact_max' is {self.exact_max!r}; use a whole number from 0 (always greedy) to 1000")
+        _positive_int("shortlist.node_limit", self.node_limit)
         _finite("shortlist.time_limit", self.time_limit, 0.01, 3600.0)
 
 

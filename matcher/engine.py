@@ -35,7 +35,7 @@ from matcher.request import (
 )
 from matcher.rerank import Reranker, load_reranker
 from matcher.schema import AudienceOverlap, Brand, Filters, Hit, LeftOut, Match, NicheScore, Shortlist, ShortlistPick
-from matcher.shortlist import conflicts, duplicate_matrix, pair_penalties, plan
+from matcher.shortlist import conflicts, duplicate_matrix, pair_penalties, plan, rank_plan
 from matcher.store import Snapshot, Store
 
 __all__ = [
@@ -396,6 +396,7 @@ def shortlist_matches(
     costs: Mapping[str, float] | None = None,
     config: ShortlistConfig | None = None,
     brand_id: str | None = None,
+    method: str = "best",
 ) -> Shortlist:
     """Pick the set of ``matches`` worth most within ``budget`` (:func:`matcher.shortlist.plan`).
 
@@ -404,7 +405,12 @@ def shortlist_matches(
     and matches whose price is unknown. Audience overlap comes from the snapshot's commenter
     signatures (unknown overlap adds no penalty and never breaks ``max_overlap``); near-duplicate
     content from the creators' mean post vectors.
+
+    ``method="rank"`` gives the baseline instead: the candidates in rank order, each taken while
+    it fits the budget (overlap ignored), valued the same way; benchmarks compare the two.
     """
+    if method not in ("best", "rank"):
+        raise ValueError(f"method is {method!r}; use 'best' or 'rank'")
     cfg = config or ShortlistConfig()
     left: list[LeftOut] = []
     usable: list[tuple[Match, tuple[float, float, float, str | None]]] = []
@@ -432,7 +438,13 @@ def shortlist_matches(
     dup = duplicate_matrix(content_vectors(snapshot, ids), cfg.duplicate_floor) if n else np.zeros((0, 0))
     penalties = pair_penalties(values, jac, dup, overlap_penalty=cfg.overlap_penalty, duplicate_penalty=cfg.duplicate_penalty)
     banned = conflicts(jac, max_overlap)
-    best = plan(values, mids, budget, penalties, banned, exact_max=cfg.exact_max, time_limit=cfg.time_limit) if n else None
+    if not n:
+        best = None
+    elif method == "rank":
+        best = rank_plan(values, mids, budget, penalties)
+        banned = np.zeros_like(banned)
+    else:
+        best = plan(values, mids, budget, penalties, banned, exact_max=cfg.exact_max, node_limit=cfg.node_limit, time_limit=cfg.time_limit)
     chosen = list(best.chosen) if best is not None else []
     currencies = {p[3] for _, p in usable if p[3]}
     currency = next(iter(currencies)) if len(currencies) == 1 else None

@@ -334,7 +334,7 @@ class Shortlist:
     ``spend_high`` the range of the picks' price estimates. ``value`` is the set's value (scores
     less the overlap and duplicate penalties) and ``score_sum`` the plain sum of the picks' scores.
     ``audience`` is the overlap among the picks; ``left_out`` every candidate not taken, with the
-    reason; ``method`` how the set was found (``exact``, ``solver-time-limit`` or ``greedy``).
+    reason; ``method`` how the set was found (``exact``, ``solver-limit`` or ``greedy``).
     """
 
     brand_id: str | None

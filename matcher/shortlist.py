@@ -14,8 +14,9 @@ values. The set must cost at most the budget, and no two creators whose known ov
 
 :func:`plan` solves this exactly as a 0-1 integer program (each pair's penalty linearised with a
 variable ``y_ij ≥ x_i + x_j − 1``) with HiGHS through :func:`scipy.optimize.milp`, for up to
-``exact_max`` candidates; when the solver reaches ``time_limit`` first, the better of its best set
-so far and the greedy set is taken. Beyond ``exact_max`` it uses :func:`greedy_plan`: add the candidate of best marginal value per unit of cost while it fits, then
+``exact_max`` candidates; when the solver reaches ``node_limit`` (or, as a safety net, ``time_limit``)
+first, the better of its best set so far and the greedy set is taken. The node limit, unlike a time
+limit, gives the same set on any machine, so a stored shortlist equals a live one. Beyond ``exact_max`` it uses :func:`greedy_plan`: add the candidate of best marginal value per unit of cost while it fits, then
 keep that set or the best single affordable candidate, whichever is worth more. For a monotone
 submodular value (the penalties never outweigh a creator's own value) this is the classic
 budgeted-maximisation heuristic with a constant-factor guarantee (Khuller, Moss and Naor 1999;
@@ -41,8 +42,8 @@ logger = logging.getLogger(__name__)
 class Plan:
     """A chosen set: candidate positions (in the order given), its value and cost, and how it was found.
 
-    ``method`` is ``exact`` (proven optimal), ``solver-time-limit`` (the solver's best when it ran out
-    of time), ``greedy`` or ``rank``.
+    ``method`` is ``exact`` (proven optimal), ``solver-limit`` (the solver's best when it reached its
+    node or time limit), ``greedy`` or ``rank``.
     """
 
     chosen: tuple[int, ...]
@@ -155,10 +156,11 @@ def greedy_plan(values: np.ndarray, costs: np.ndarray, budget: float, penalties:
 
 
 def exact_plan(
-    values: np.ndarray, costs: np.ndarray, budget: float, penalties: np.ndarray, banned: np.ndarray | None = None, *, time_limit: float = 2.0
+    values: np.ndarray, costs: np.ndarray, budget: float, penalties: np.ndarray, banned: np.ndarray | None = None, *,
+    node_limit: int = 1000, time_limit: float = 30.0,
 ) -> Plan | None:
     """The optimal set by a 0-1 integer program (HiGHS), method ``exact``; when the solver reaches
-    ``time_limit`` first, its best set so far, method ``solver-time-limit``; None when it has none,
+    ``node_limit`` or ``time_limit`` first, its best set so far, method ``solver-limit``; None when it has none,
     or its set breaks the budget within the solver's tolerance."""
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import coo_matrix
@@ -200,7 +202,7 @@ def exact_plan(
         r += 1
     a = coo_matrix((data, (rows, cols)), shape=(r, n + m)).tocsr()
     integrality = np.concatenate([np.ones(n), np.zeros(m)])
-    res = milp(c, constraints=LinearConstraint(a, lo, hi), integrality=integrality, bounds=Bounds(0, 1), options={"time_limit": float(time_limit)})
+    res = milp(c, constraints=LinearConstraint(a, lo, hi), integrality=integrality, bounds=Bounds(0, 1), options={"time_limit": float(time_limit), "node_limit": int(node_limit)})
     if res.x is None:
         logger.info("the exact shortlist solver found no set (%s); using the greedy set", res.message)
         return None
@@ -211,7 +213,7 @@ def exact_plan(
         return None
     if res.status != 0:
         logger.info("the exact shortlist solver stopped before proving its best set optimal (%s)", res.message)
-    return Plan(tuple(chosen), set_value(chosen, values, penalties), total, "exact" if res.status == 0 else "solver-time-limit")
+    return Plan(tuple(chosen), set_value(chosen, values, penalties), total, "exact" if res.status == 0 else "solver-limit")
 
 
 def plan(
@@ -222,13 +224,14 @@ def plan(
     banned: np.ndarray | None = None,
     *,
     exact_max: int = 200,
-    time_limit: float = 2.0,
+    node_limit: int = 1000,
+    time_limit: float = 30.0,
 ) -> Plan:
     """The best set found: exact for up to ``exact_max`` candidates; else, or when the solver stops
-    at its time limit, the better of its set so far and the greedy set. Positions in ``chosen`` are sorted."""
+    at its node or time limit, the better of its set so far and the greedy set. Positions in ``chosen`` are sorted."""
     values, costs = np.asarray(values, dtype=np.float64), np.asarray(costs, dtype=np.float64)
     _check(values, costs, budget)
-    best = exact_plan(values, costs, budget, penalties, banned, time_limit=time_limit) if len(values) <= exact_max else None
+    best = exact_plan(values, costs, budget, penalties, banned, node_limit=node_limit, time_limit=time_limit) if len(values) <= exact_max else None
     if best is None or best.method != "exact":
         greedy = greedy_plan(values, costs, budget, penalties, banned)
         if best is None or greedy.value >= best.value:

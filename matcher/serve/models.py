@@ -382,7 +382,7 @@ class ShortlistResponse(BaseModel):
     score_sum: float
     audience: AudienceOverlapOut
     left_out: list[LeftOutOut]
-    method: str = Field(description="'exact' (proven best), 'solver-time-limit' or 'greedy'")
+    method: str = Field(description="'exact' (proven best), 'solver-limit' or 'greedy'")
     candidates: int
     why: str
 
