@@ -309,8 +309,8 @@ def _shortlists_without(stored: dict[str, bytes | None], ids: set[str]) -> dict[
     def names(text: object) -> bool:
         return word is not None and isinstance(text, str) and word.search(text) is not None
 
-    touched = set(picks.loc[picks["creator_id"].astype(str).isin(ids) | picks["why"].map(names), "brand_id"].astype(str))
-    touched |= set(summary.loc[summary["left_out"].map(names) | summary["why"].map(names), "brand_id"].astype(str))
+    touched = set(picks.loc[picks["creator_id"].astype(str).isin(ids) | picks["why"].map(names).astype(bool), "brand_id"].astype(str))
+    touched |= set(summary.loc[summary["left_out"].map(names).astype(bool) | summary["why"].map(names).astype(bool), "brand_id"].astype(str))
     summary = summary[~summary["brand_id"].astype(str).isin(touched)].reset_index(drop=True)
     picks = picks[~picks["brand_id"].astype(str).isin(touched)].reset_index(drop=True)
     return {SHORTLISTS_FILE: parquet_bytes(summary), SHORTLIST_PICKS_FILE: parquet_bytes(picks)}
