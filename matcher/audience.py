@@ -65,7 +65,11 @@ def commenters_by_creator(comments: pd.DataFrame, posts: pd.DataFrame) -> pd.Ser
     c = c.merge(owner, on="post_id", how="inner")
     own = c["author_id"] == c["creator_id"]
     if "is_creator_reply" in c:
-        own |= c["is_creator_reply"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        flag = c["is_creator_reply"]
+        if pd.api.types.is_bool_dtype(flag.dtype):
+            own |= flag.fillna(False).to_numpy(dtype=bool)
+        else:  # a table as read from a file: true/yes/1 as ingest reads them
+            own |= flag.astype("string").str.strip().str.lower().isin(["true", "1", "yes"]).fillna(False).to_numpy(dtype=bool)
     c = c.loc[~own, ["creator_id", "author_id"]].drop_duplicates()
     return c.groupby("creator_id", sort=True)["author_id"].agg(lambda s: sorted(s.tolist()))
 

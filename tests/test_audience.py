@@ -102,3 +102,24 @@ def test_files_round_trip_and_refuse_a_mismatch() -> None:
         AudienceSketch.from_files(files.__getitem__, {**field, "num_perm": 128})
     gone = sk.without(["c000"])
     assert gone.commenters("c000") == 0 and gone.commenters("c001") == sk.commenters("c001")
+
+
+def test_estimates_on_the_sample_comments_are_within_the_bound_of_exact_jaccard(sample) -> None:
+    """The sample's real comment structure (regulars, one-off accounts, engagement pods) against exact Jaccard."""
+    comments = pd.read_csv(sample.comments, dtype=str, keep_default_na=False)
+    posts = pd.read_csv(sample.posts, dtype=str, keep_default_na=False)
+    sets = commenters_by_creator(comments, posts)
+    cfg = AudienceConfig()
+    sets = sets[sets.map(len) >= cfg.min_commenters]
+    ids = sets.index.tolist()
+    sk = AudienceSketch(cfg).fit(comments, posts)
+    est = sk.overlaps(ids)
+    members = [set(sets[c]) for c in ids]
+    iu = np.triu_indices(len(ids), 1)
+    exact = np.array([exact_jaccard(members[i], members[j]) for i, j in zip(*iu)])
+    err = np.abs(est[iu] - exact)
+    sd = np.sqrt(exact * (1 - exact) / cfg.num_perm)
+    assert (exact > 0).sum() >= 20  # pods and shared accounts: some pairs do overlap
+    assert err.mean() <= 0.01
+    assert np.mean(err <= 3 * sd + 1 / cfg.num_perm) >= 0.99
+    assert err.max() <= 0.5 / math.sqrt(cfg.num_perm) * 3
