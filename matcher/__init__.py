@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from matcher.engine import Matcher
     from matcher.errors import MatcherError
     from matcher.niches import NicheModel, niche_agreement
-    from matcher.schema import Brand, Evidence, Filters, Match, NicheScore, PriceEstimate
+    from matcher.schema import AudienceOverlap, Brand, Evidence, Filters, Match, NicheScore, PriceEstimate, Shortlist, ShortlistPick
 
 __all__ = [
     "Matcher",
@@ -24,6 +24,9 @@ __all__ = [
     "Evidence",
     "NicheScore",
     "PriceEstimate",
+    "Shortlist",
+    "ShortlistPick",
+    "AudienceOverlap",
     "NicheModel",
     "niche_agreement",
     "Brand",
@@ -44,6 +47,9 @@ _HOME = {
     "Evidence": "matcher.schema",
     "NicheScore": "matcher.schema",
     "PriceEstimate": "matcher.schema",
+    "Shortlist": "matcher.schema",
+    "ShortlistPick": "matcher.schema",
+    "AudienceOverlap": "matcher.schema",
     "NicheModel": "matcher.niches",
     "niche_agreement": "matcher.niches",
     "Brand": "matcher.schema",
