@@ -288,15 +288,14 @@ def check_costs(costs: object) -> dict[str, float] | None:
     """A mapping of creator id to cost (None: the snapshot's price estimates), each checked by :func:`check_budget`.
 
     Raises:
-        RequestError: not a mapping, too many entries, or a cost that is not an amount above 0.
+        RequestError: not a mapping, a key that is not a creator id, or a cost that is not an amount above 0.
     """
     if costs is None:
         return None
     if not isinstance(costs, Mapping):
         raise RequestError("costs must map creator ids to amounts, e.g. {\"c001\": 1200}")
-    items = _bounded(costs.items(), "costs", MAX_EXCLUDED)
     out: dict[str, float] = {}
-    for cid, amount in items:
+    for cid, amount in costs.items():
         if not isinstance(cid, str) or not cid.strip() or len(cid) > MAX_ID_CHARS:
             raise RequestError(f"costs: {cid!r} is not a creator id; use the creator_id of a match")
         out[cid.strip()] = check_budget(amount, f"costs[{cid!r}]")
