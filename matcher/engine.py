@@ -632,6 +632,21 @@ class Matcher:
         self.refresh()
         return brand_of(self.snapshot_, brand_id)
 
+    def audience_overlap(self, creator_ids: Sequence[str]) -> AudienceOverlap:
+        """The estimated audience overlap among creators: every pair's Jaccard of commenters (None
+        when a creator has too few commenters) and the share of distinct audience
+        (:mod:`matcher.audience`).
+
+        Raises:
+            RequestError: more than 100 ids, or an id not in the served snapshot.
+        """
+        self._check()
+        ids = check_creator_ids(creator_ids, "creator_ids")
+        self.refresh()
+        snap = self.snapshot_
+        check_known_creators(ids, "creator_ids", lambda cid: snap.index.row_of(cid) is not None)
+        return audience_report(snap, ids)
+
     def shortlist(
         self,
         brief: str | Brand | None = None,

@@ -592,3 +592,28 @@ def test_shortlist_respects_max_overlap_and_reports_the_audience(budgeted, encod
     for x in tight.left_out:
         if "max_overlap" in x.reason:
             assert x.reason.startswith("audience overlaps ")
+
+
+@pytest.mark.slow
+def test_audience_overlap_of_any_creators_equals_exact_jaccard_within_the_bound(budgeted, sample, encoder):
+    import math
+
+    from matcher.audience import commenters_by_creator, exact_jaccard
+    from matcher.request import RequestError
+
+    m = Matcher(budgeted.store, encoder=encoder).load()
+    comments = pd.read_csv(sample.comments, dtype=str, keep_default_na=False)
+    posts = pd.read_csv(sample.posts, dtype=str, keep_default_na=False)
+    sets = commenters_by_creator(comments, posts)
+    known = sets[sets.map(len) >= m.config.audience.min_commenters]
+    # The pair of creators sharing the most commenters, and one with too few to know.
+    pairs = [(a, b) for a in known.index[:300] for b in known.index[:300] if a < b and set(known[a]) & set(known[b])]
+    a, b = max(pairs, key=lambda p: exact_jaccard(known[p[0]], known[p[1]]))
+    few = next(c for c in m.snapshot_.creators["creator_id"] if c not in set(known.index))
+    rep = m.audience_overlap([a, b, few])
+    pair = next(p for p in rep.pairs if {p.a, p.b} == {a, b})
+    exact = exact_jaccard(known[a], known[b])
+    assert exact > 0 and abs(pair.jaccard - exact) <= 4 * math.sqrt(exact * (1 - exact) / 128) + 1 / 128
+    assert rep.unknown == (few,) and all(p.jaccard is None for p in rep.pairs if few in (p.a, p.b))
+    with pytest.raises(RequestError, match="not in the served snapshot"):
+        m.audience_overlap(["nobody"])
