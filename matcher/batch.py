@@ -37,7 +37,7 @@ from matcher.index import IDS_FILE, META_FILE, VECTORS_FILE, VectorIndex, normal
 from matcher.ingest import BLANKED, CREATOR_COLUMNS, POST_COLUMNS, load_dataset
 from matcher.language import detect_creator_languages
 from matcher.niches import NicheModel, Taxonomy, load_taxonomy, niche_columns, post_means, read_niche_labels
-from matcher.prices import PRICE_COLUMNS, PriceCalibration, estimate_prices, load_price_calibration
+from matcher.prices import PRICE_COLUMNS, PriceCalibration, estimate_prices, load_price_calibration, price_inputs
 from matcher.rerank import WEIGHTS_FILE, load_reranker
 from matcher.schema import Brand
 from matcher.signals import POST_SIGNAL_COLUMNS, compute_signals, post_signals_reusing, post_sums, topical_focus
@@ -348,7 +348,7 @@ class _Run:
             return None
 
     def _price_calibration(self) -> PriceCalibration | None:
-        """The store's price calibration (``matcher train --prices``), read once per run."""
+        """The store's price calibration (``matcher train``), read once per run."""
         if not hasattr(self, "price_calibration"):
             self.price_calibration = load_price_calibration(self.st.root, config=self.cfg.prices)
         return self.price_calibration
@@ -807,8 +807,7 @@ class _Run:
 
     def _prices(self, creators: pd.DataFrame, sig: pd.DataFrame) -> pd.DataFrame:
         """Each creator's per-post price range (:func:`matcher.prices.estimate_prices`), aligned with ``sig``."""
-        frame = sig.assign(platform=creators["platform"].reset_index(drop=True)) if "platform" in creators else sig
-        prices = estimate_prices(frame, config=self.cfg.prices, calibration=self._price_calibration())
+        prices = estimate_prices(price_inputs(creators, sig), config=self.cfg.prices, calibration=self._price_calibration())
         return prices.reset_index(drop=True).loc[:, list(PRICE_COLUMNS)]
 
     def _niches(

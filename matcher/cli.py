@@ -9,8 +9,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from matcher.errors import MatcherError
+from matcher.errors import ConfigError, MatcherError
+
+if TYPE_CHECKING:
+    from matcher.config import Config
 
 __all__ = ["main"]
 
@@ -97,6 +101,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
         if x.niches:
             print("     niches: " + ", ".join(f"{n.niche_id} {n.confidence:.2f}" for n in x.niches))
         print(f"     {x.why}")
+        print(f"     {_plan_line(x.price, x.trust_confidence)}")
     return 0
 
 
@@ -162,6 +167,18 @@ def _cmd_shortlist(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan_line(price: Any, confidence: Any) -> str:
+    """The price range with its basis and how sure the trust figure is, as one line."""
+    from matcher.prices import price_text
+
+    money = f"price {price_text(price.low, price.high)} ({price.basis})" if price is not None else "price unknown (no follower count)"
+    if confidence is None:
+        return money
+    comments = "no comments table" if confidence.comments is None else f"{confidence.comments} comments"
+    days = "undated" if confidence.days is None else f"{confidence.days} days"
+    return f"{money}; trust confidence {confidence.level} ({confidence.posts} posts, {comments}, {days})"
+
+
 def _cmd_niches(args: argparse.Namespace) -> int:
     from matcher.niches import load_taxonomy
 
@@ -188,6 +205,7 @@ def _cmd_niches(args: argparse.Namespace) -> int:
 
 
 def _cmd_matches(args: argparse.Namespace) -> int:
+    from matcher.prices import creator_plan, price_text
     from matcher.store import Store
 
     st = Store(args.store)
@@ -206,9 +224,14 @@ def _cmd_matches(args: argparse.Namespace) -> int:
             mine = brief_niches[brief_niches["brand_id"] == b].sort_values("rank")
             if len(mine):
                 print("     brief niches: " + ", ".join(f"{n} {c:.2f}" for n, c in zip(mine["niche_id"], mine["confidence"])))
+        plan = creator_plan(snap.signals)
         for r in rows.itertuples():
             print(f"{r.rank:>3}. {handles.get(r.creator_id, r.creator_id)}  score {r.score:.3f}" + ("  (weak match)" if r.weak else ""))
             print(f"     {r.why}")
+            if r.creator_id in plan.index:
+                p = plan.loc[r.creator_id]
+                print(f"     price {price_text(p['price_low'], p['price_high'])}" + (f" ({p['price_basis']})" if isinstance(p["price_basis"], str) else "")
+                      + (f"; trust confidence {p['trust_confidence']}" if isinstance(p["trust_confidence"], str) else ""))
     return 0
 
 
@@ -228,7 +251,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from matcher.text import spreadsheet_safe_frame
 
     st = Store(args.store)
-    frame = st.read_matches(st.resolve()).drop(columns=["why"])
+    sid = st.resolve()
+    frame = st.read_matches(sid).drop(columns=["why"])
+    # Each creator's price range and how sure its trust figure is, from the snapshot's per-creator table.
+    frame = frame.merge(st.creator_plan(sid), how="left", left_on="creator_id", right_index=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     # Ids come from the input files: a creator id such as "=HYPERLINK(...)" must stay text in a spreadsheet.
@@ -263,19 +289,41 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from matcher.embed import Encoder
     from matcher.ingest import load_outcomes
-    from matcher.rerank import WEIGHTS_FILE, Reranker, save_weights, train_weights
     from matcher.store import Store
 
     cfg = _config(args)
     frame, rejections, report = load_outcomes(args.outcomes)
     if rejections:
-        blanked = f", left {report.blanked} unreadable dates blank" if report.blanked else ""
+        blanked = f", left {report.blanked} unreadable dates or prices blank" if report.blanked else ""
         print(f"outcomes: read {report.read}, accepted {report.accepted}, quarantined {report.quarantined}{blanked}")
         for r in rejections[:10]:
             print(f"  {r.file}: row {r.row}: {r.action}: {r.reason}")
     snap = Store(args.store).load()
+    has_prices = bool(frame["price"].gt(0).any())
+    if args.prices_only and not has_prices:
+        raise MatcherError(f"{args.outcomes}: no row has a price above 0; add a 'price' column (USD paid per post) to calibrate the price estimates")
+    trained = None if args.prices_only else _train_weights(args, cfg, snap, frame)
+    calibration = _train_prices(args, cfg, snap, frame) if has_prices else None
+    if args.dry_run:
+        return 0
+    # Under the store's lock: a batch run reads the weights and the calibration into its checkpoint key.
+    with Store(args.store).lock("matcher train"):
+        if trained is not None:
+            from matcher.rerank import WEIGHTS_FILE, save_weights
+
+            path = save_weights(Path(args.store) / WEIGHTS_FILE, trained)
+            print(f"wrote {path}; recommend() and the next batch use these weights (delete the file to return to the defaults)")
+        if calibration is not None:
+            path = calibration.save(args.store)
+            print(f"wrote {path}; recommend() and the next batch price creators with it (delete it and its manifest to return to the published rates)")
+    return 0
+
+
+def _train_weights(args: argparse.Namespace, cfg: Config, snap: Any, frame: Any) -> dict[str, Any]:
+    from matcher.embed import Encoder
+    from matcher.rerank import Reranker, train_weights
+
     trained = train_weights(
         snap,
         Encoder(cfg.embed).load(),
@@ -290,13 +338,28 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print("learned weights: " + ", ".join(f"{k} {w:.3f}" for k, w in trained["weights"].items()))
     print(f"held-out nDCG@10: learned {v['ndcg@10_learned']:.4f} vs default {v['ndcg@10_default']:.4f}; "
           f"Spearman: learned {v['spearman_learned']:.4f} vs default {v['spearman_default']:.4f}")
-    if args.dry_run:
-        return 0
-    # Under the store's lock: a batch run reads the weights into its checkpoint key.
-    with Store(args.store).lock("matcher train"):
-        path = save_weights(Path(args.store) / WEIGHTS_FILE, trained)
-    print(f"wrote {path}; recommend() and the next batch use these weights (delete the file to return to the defaults)")
-    return 0
+    return trained
+
+
+def _train_prices(args: argparse.Namespace, cfg: Config, snap: Any, frame: Any) -> Any:
+    """Calibrate the price estimates on the outcomes' prices, reporting held-out prices first."""
+    from matcher.prices import PriceCalibration, price_inputs, validate_calibration
+
+    table = price_inputs(snap.creators, snap.signals)
+    try:
+        v = validate_calibration(table, frame, config=cfg.prices, test_size=args.test_size, seed=args.seed)
+    except ConfigError as exc:
+        print(f"prices: not validated ({exc})")
+    else:
+        p, c = v["prior"], v["calibrated"]
+        print(f"prices: calibrated on {v['train']}, checked on {v['test']} held-out prices of other creators "
+              f"(target: {100 * v['interval']:.0f}% inside the range)")
+        print(f"  inside the range: published rates {100 * p['coverage']:.1f}%, calibrated {100 * c['coverage']:.1f}%; "
+              f"median |log error|: {p['median_abs_log_error']:.3f} vs {c['median_abs_log_error']:.3f}")
+    calibration = PriceCalibration(config=cfg.prices).fit(table, frame)
+    print(f"price calibration: {calibration.n_prices_} prices over {', '.join(f'{k} {f.n}' for k, f in calibration.platforms_.items()) or 'no platform'}"
+          + (f" ({calibration.skipped_} skipped: creator not in the store, no follower count or a price of 0)" if calibration.skipped_ else ""))
+    return calibration
 
 
 def _cmd_runs(args: argparse.Namespace) -> int:
@@ -495,10 +558,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-outcomes", action="store_true", help="do not write the campaign outcomes table")
     s.set_defaults(func=_cmd_sample)
 
-    t = command("train", "learn reranker weights from past campaign outcomes")
-    t.add_argument("--store", required=True, type=Path, help="store directory (the weights are written into it)")
-    t.add_argument("--outcomes", required=True, type=Path, help="table of brand_id, creator_id, outcome[, date]")
-    t.add_argument("--test-size", type=float, default=0.25, help="share of brands held out for validation")
+    t = command("train", "learn reranker weights, and calibrate price estimates, from past campaign outcomes")
+    t.add_argument("--store", required=True, type=Path, help="store directory (the weights and the price calibration are written into it)")
+    t.add_argument("--outcomes", required=True, type=Path, help="table of brand_id, creator_id, outcome[, date][, price]; prices calibrate the price estimates")
+    t.add_argument("--prices-only", action="store_true", help="only calibrate the price estimates (needs a price column), keep the weights as they are")
+    t.add_argument("--test-size", type=float, default=0.25, help="share of brands (and of priced creators) held out for validation")
     t.add_argument("--seed", type=int, default=0, help="random seed of the brands' train/validation split")
     t.add_argument("--dry-run", action="store_true", help="report the validation without writing the weights")
     t.set_defaults(func=_cmd_train)

@@ -215,9 +215,24 @@ class SignalConfig:
     pod_min_regulars: int = 4
     pod_regular_share: float = 0.3  # share of the creator's commented posts a regular comments on
     min_bio_agreement: float = 0.25  # bio vs posts cosine below this: the bio is not trusted
+    # How sure a creator's trust figure is, from the evidence it rests on (matcher.signals,
+    # trust_confidence): "high" needs every high bar, "medium" every medium bar; below any medium
+    # bar it is "low". Without a comments table the comment bars cannot be met, so confidence is
+    # at most "medium". Days: from the creator's first to its last post.
+    confidence_high_posts: int = 20  # posts for high confidence
+    confidence_high_comments: int = 100  # audience comments read for high confidence
+    confidence_high_days: int = 90  # days of posting history for high confidence
+    confidence_medium_posts: int = 8  # posts for medium confidence
+    confidence_medium_comments: int = 20  # audience comments read for medium confidence
+    confidence_medium_days: int = 30  # days of posting history for medium confidence
 
     def __post_init__(self) -> None:
         _positive_int("signals.recent_posts", self.recent_posts)
+        for kind in ("posts", "comments", "days"):
+            high, medium = getattr(self, f"confidence_high_{kind}"), getattr(self, f"confidence_medium_{kind}")
+            _positive_int(f"signals.confidence_high_{kind}", high)
+            _positive_int(f"signals.confidence_medium_{kind}", medium)
+            _check(high >= medium, f"config 'signals.confidence_high_{kind}' is {high}, below confidence_medium_{kind} {medium}; the high bar must be at least the medium one")
         _positive_int("signals.early_chars", self.early_chars)
         _positive_int("signals.pod_min_regulars", self.pod_min_regulars)
         _finite("signals.low_engagement_ratio", self.low_engagement_ratio, 0.0, 1.0)
@@ -505,7 +520,7 @@ class PriceConfig:
     adjustments, the width of the range and how calibration on a user's own prices is shrunk.
 
     ``engagement_elasticity``, ``unsponsored_factor`` and ``prior_log_sd`` are modelling choices,
-    not published figures; ``matcher train --prices`` learns their effect from your own prices.
+    not published figures; ``matcher train`` learns their effect from your own prices.
     """
 
     currency: str = "USD"  # the published rates' currency; estimates are in it

@@ -18,6 +18,7 @@ from matcher.embed import CachingEncoder, Encoder, encode_briefs
 from matcher.errors import NotFittedError
 from matcher.index import VectorIndex
 from matcher.niches import niche_arrays
+from matcher.prices import PRICE_COLUMNS, PRICE_MANIFEST_FILE, estimate_prices, load_price_calibration, price_inputs
 from matcher.request import (
     MAX_K,
     RequestError,
@@ -40,7 +41,7 @@ from matcher.store import Snapshot, Store
 
 __all__ = [
     "Matcher", "Queries", "FilterColumns", "filter_columns", "filter_mask", "rank_snapshot", "topical_candidates",
-    "brief_niche_probabilities", "lookalike_query", "shortlist_matches", "audience_report", "content_vectors", "brand_of",
+    "brief_niche_probabilities", "lookalike_query", "reprice", "shortlist_matches", "audience_report", "content_vectors", "brand_of",
 ]
 
 logger = logging.getLogger(__name__)
@@ -510,6 +511,44 @@ def shortlist_matches(
     )
 
 
+def reprice(snapshot: Snapshot, store: str | Path, config: Config) -> bool:
+    """Give ``snapshot`` the price ranges of the store's current price calibration.
+
+    The batch writes each creator's price range with the calibration it found; one trained later
+    (``matcher train``) would only reach the matches at the next batch. When the store's
+    calibration is not the one the snapshot was priced with, the ranges are estimated again over
+    the snapshot's own per-creator table (a vectorised pass, about a second at a million
+    creators). Returns True when the prices changed.
+
+    Raises:
+        StoreError: the store's calibration is there but does not verify.
+    """
+    if "price_mid" not in snapshot.signals:
+        return False  # written before prices existed: nothing to estimate them from consistently
+    calibration = load_price_calibration(store, config=config.prices)
+    want = calibration.digest() if calibration is not None else None
+    have = (snapshot.manifest.get("prices") or {}).get("calibration")
+    if want == have:
+        return False
+    prices = estimate_prices(price_inputs(snapshot.creators, snapshot.signals), config=config.prices, calibration=calibration)
+    signals = snapshot.signals.copy()
+    for col in PRICE_COLUMNS:
+        signals[col] = prices[col].to_numpy()
+    snapshot.signals = signals
+    snapshot.manifest = {**snapshot.manifest, "prices": {"calibration": want, "calibrated_on": calibration.n_prices_ if calibration is not None else 0}}
+    logger.info("priced snapshot %s with the store's %s", snapshot.snapshot_id, "price calibration" if calibration is not None else "published rates alone")
+    return True
+
+
+def _calibration_stamp(store: str | Path) -> tuple[int, int] | None:
+    """When the store's price calibration last changed (mtime, size of its manifest), or None."""
+    try:
+        st = (Path(store) / PRICE_MANIFEST_FILE).stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
 @dataclass(frozen=True)
 class Queries:
     """Prepared briefs: one query vector per brief, with the filters and brand that go with it."""
@@ -546,6 +585,8 @@ class Matcher:
         """
         self.store_ = Store(self.store)
         self.snapshot_ = self.store_.load()
+        self.price_stamp_ = _calibration_stamp(self.store)
+        reprice(self.snapshot_, self.store, self.config)
         filter_columns(self.snapshot_).warm()
         if self.encoder is None:
             self.encoder = Encoder(self.config.embed)
@@ -562,10 +603,15 @@ class Matcher:
         """Switch to a newer published snapshot if there is one. Returns True if it switched."""
         self._check()
         current = self.store_.current_id()
+        stamp = _calibration_stamp(self.store)
+        if stamp != self.price_stamp_:  # 'matcher train' wrote a new price calibration
+            self.price_stamp_ = stamp
+            reprice(self.snapshot_, self.store, self.config)
         # served_for: a published snapshot that failed verification is not retried on every call.
         if current in (self.snapshot_.snapshot_id, self.snapshot_.served_for):
             return False
         snapshot = self.store_.load()
+        reprice(snapshot, self.store, self.config)
         # Before the switch, so the first query on the new snapshot does not convert its columns.
         filter_columns(snapshot).warm()
         self.snapshot_ = snapshot

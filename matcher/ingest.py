@@ -134,6 +134,7 @@ OUTCOME_COLUMNS: tuple[str, ...] = (
     "creator_id",
     "outcome",
     "date",
+    "price",
 )
 
 # Above 2**53 a float no longer holds every whole number, and no real count gets near it.
@@ -807,6 +808,24 @@ def _amount_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
     return pd.Series(np.where(good, numbers, np.nan), index=raw.index, dtype="float64")
 
 
+def _price_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
+    """An optional price paid, a finite number >= 0 in USD, as float64; a bad one is blanked."""
+    view, nonscalar = _text_view(raw)
+    if pd.api.types.is_float_dtype(raw.dtype) or pd.api.types.is_integer_dtype(raw.dtype):
+        numbers = raw.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        numbers = _parse_numbers(view)
+    present = view.notna().to_numpy()
+    values = view.to_numpy(dtype=object, na_value=None)
+    fix = "write the price paid per post in USD as a plain number such as 250 or 1200.50, or leave it blank"
+    q.blank(nonscalar, field, lambda i: f"'{field}' is a list or object; {fix}")
+    with np.errstate(invalid="ignore"):
+        q.blank(present & ~nonscalar & ~np.isfinite(numbers), field, lambda i: f"'{field}' is {_show_number(values[i])}, not a number; {fix}")
+        q.blank(present & (numbers < 0), field, lambda i: f"'{field}' is {_show_number(values[i])}; a price cannot be negative, {fix}")
+        good = present & np.isfinite(numbers) & (numbers >= 0)
+    return pd.Series(np.where(good, numbers, np.nan), index=raw.index, dtype="float64")
+
+
 def _budget_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
     """An optional amount > 0 as float64; a bad value is blanked (the brand gets no shortlist), the row stays."""
     view, nonscalar = _text_view(raw)
@@ -1286,7 +1305,9 @@ def load_outcomes(path: str | Path) -> tuple[pd.DataFrame, list[Rejection], Tabl
     """Read and validate the outcomes table: one row per creator per past campaign.
 
     ``outcome`` is the campaign's result (conversions, sales, engagements, ...), a finite
-    number >= 0. The creators and brands are not checked against any other file: outcomes
+    number >= 0. ``price`` (optional) is what the creator was paid per post, in USD, a finite
+    number >= 0; an unreadable or negative price is blanked and the row kept (``matcher train``
+    calibrates the price estimates on the prices given, :mod:`matcher.prices`). The creators and brands are not checked against any other file: outcomes
     may come from an older snapshot. A row repeating the (``brand_id``, ``creator_id``,
     ``date``) of an earlier row is quarantined as a duplicate (two blank dates are equal).
     A rejection's id is ``brand_id/creator_id``.
@@ -1313,6 +1334,7 @@ def load_outcomes(path: str | Path) -> tuple[pd.DataFrame, list[Rejection], Tabl
         "creator_id": creators,
         "outcome": _amount_column(raw["outcome"], "outcome", q),
         "date": _time_column(_raw(raw, "date"), "date", q),
+        "price": _price_column(_raw(raw, "price"), "price", q),
     }
     ids = (brands.fillna("") + "/" + creators.fillna("")).mask(brands.isna() & creators.isna())
     date_text = columns["date"].astype("string").fillna("")

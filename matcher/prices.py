@@ -46,6 +46,10 @@ __all__ = [
     "estimate_prices",
     "load_price_calibration",
     "price_text",
+    "price_inputs",
+    "validate_calibration",
+    "PLAN_COLUMNS",
+    "creator_plan",
 ]
 
 logger = logging.getLogger(__name__)
@@ -61,8 +65,10 @@ RATE_SOURCE = "Influencer Marketing Hub per-post rates"
 #: * YouTube (per video): nano $20-$200, micro $200-$1,000, mid-tier $1,000-$10,000, macro $10,000-$20,000, mega $20,000+;
 #: * TikTok: nano $5-$25, micro $25-$125, mid-tier $125-$1,250, macro $1,250-$2,500, mega $2,500+.
 #:
-#: Other published tables agree in order of magnitude (Hootsuite: Instagram nano $25-$150 and
-#: mid-tier $160-$1,800 per post). Each row: (tier, followers from, followers to, price from,
+#: The figures are quoted as they circulate in guides that cite the publisher; one of them gives TikTok
+#: mid-tier as $125-$1,000 and macro as $2,000-$4,000 instead, and another gives $125-$2,500 for all of
+#: 100k-1M, so the TikTok macro row is the least certain. Other published tables agree in order of
+#: magnitude (Hootsuite: Instagram nano $25-$150 and mid-tier $160-$1,800 per post). Each row: (tier, followers from, followers to, price from,
 #: price to); the top tier's price is open-ended (None). These tiers are the publisher's, not
 #: matcher's own follower tiers (:data:`matcher.signals.TIERS`, which split micro at 100k).
 PUBLISHED_RATES: dict[str, tuple[tuple[str, float, float, float, float | None], ...]] = {
@@ -92,7 +98,7 @@ PUBLISHED_RATES: dict[str, tuple[tuple[str, float, float, float, float | None], 
 #: The columns :func:`estimate_prices` returns.
 PRICE_COLUMNS = ("price_low", "price_mid", "price_high", "price_basis")
 
-#: The calibration in a store's root, written by ``matcher train --prices``, and its manifest.
+#: The calibration in a store's root, written by ``matcher train``, and its manifest.
 PRICE_MODEL_FILE = "price_model.json"
 PRICE_MANIFEST_FILE = "price_model.manifest.json"
 PRICE_FORMAT = "matcher-price-calibration"
@@ -281,7 +287,10 @@ class PriceCalibration:
                 coef[rest] = np.linalg.solve(Xr.T @ Xr + cfg.prior_strength * np.eye(len(rest)), Xr.T @ (r - floor * X[:, 1]))
             resid = r - X @ coef
             n = int(sel.sum())
-            sigma = math.sqrt((cfg.prior_strength * cfg.prior_log_sd**2 + float(resid @ resid)) / (cfg.prior_strength + n))
+            # The residuals' spread, with the degrees of freedom the fit used taken off, so a range
+            # fitted on few prices is not narrower than the prices it has not seen.
+            dof = max(0.0, n - float(np.trace(np.linalg.solve(X.T @ X + lam, X.T @ X))))
+            sigma = math.sqrt((cfg.prior_strength * cfg.prior_log_sd**2 + float(resid @ resid)) / (cfg.prior_strength + dof))
             self.platforms_[platform] = _PlatformFit(coef=tuple(float(c) for c in coef), sigma=sigma, n=n)
         self.n_prices_ = int(sum(f.n for f in self.platforms_.values()))
         self.fitted_at_ = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -313,7 +322,7 @@ class PriceCalibration:
             StoreError: the values are not a price calibration of this version.
         """
         if data.get("format") != PRICE_FORMAT or data.get("version") != PRICE_VERSION:
-            raise StoreError(f"{source}: not a {PRICE_FORMAT} v{PRICE_VERSION} file; run 'matcher train --prices' again or delete it")
+            raise StoreError(f"{source}: not a {PRICE_FORMAT} v{PRICE_VERSION} file; run 'matcher train' again or delete it")
         cal = cls(config=config)
         try:
             cal.platforms_ = {
@@ -326,7 +335,7 @@ class PriceCalibration:
             cal.skipped_ = int(data.get("skipped", 0))
             cal.fitted_at_ = str(data.get("fitted_at", ""))
         except (KeyError, TypeError, ValueError) as exc:
-            raise StoreError(f"{source}: damaged ({exc}); run 'matcher train --prices' again or delete it") from None
+            raise StoreError(f"{source}: damaged ({exc}); run 'matcher train' again or delete it") from None
         return cal
 
     def save(self, directory: str | Path) -> Path:
@@ -352,20 +361,20 @@ class PriceCalibration:
         try:
             manifest = json.loads((d / PRICE_MANIFEST_FILE).read_text())
             if manifest.get("format") != PRICE_FORMAT or manifest.get("version") != PRICE_VERSION:
-                raise StoreError(f"{d / PRICE_MANIFEST_FILE}: not a {PRICE_FORMAT} v{PRICE_VERSION} manifest; run 'matcher train --prices' again")
+                raise StoreError(f"{d / PRICE_MANIFEST_FILE}: not a {PRICE_FORMAT} v{PRICE_VERSION} manifest; run 'matcher train' again")
             size = int(manifest["bytes"])
             with open(where, "rb") as fh:
                 body = fh.read(size + 1)
         except FileNotFoundError as exc:
-            raise StoreError(f"{exc.filename}: missing; run 'matcher train --prices' again or delete {where.name} and its manifest") from None
+            raise StoreError(f"{exc.filename}: missing; run 'matcher train' again or delete {where.name} and its manifest") from None
         except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise StoreError(f"{d / PRICE_MANIFEST_FILE}: damaged ({exc}); run 'matcher train --prices' again") from None
+            raise StoreError(f"{d / PRICE_MANIFEST_FILE}: damaged ({exc}); run 'matcher train' again") from None
         if len(body) != size or hashlib.sha256(body).hexdigest() != manifest.get("sha256"):
-            raise StoreError(f"{where}: does not match its manifest (checksum or size); run 'matcher train --prices' again")
+            raise StoreError(f"{where}: does not match its manifest (checksum or size); run 'matcher train' again")
         try:
             data = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise StoreError(f"{where}: not valid JSON ({exc}); run 'matcher train --prices' again") from None
+            raise StoreError(f"{where}: not valid JSON ({exc}); run 'matcher train' again") from None
         return cls.from_dict(data, config=config, source=str(where))
 
     def digest(self) -> str:
@@ -383,7 +392,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def load_price_calibration(store: str | Path, *, config: PriceConfig | None = None) -> PriceCalibration | None:
-    """The store's price calibration (``matcher train --prices``), or None when it has none.
+    """The store's price calibration (``matcher train``), or None when it has none.
 
     Raises:
         StoreError: the calibration is there but does not verify.
@@ -392,6 +401,88 @@ def load_price_calibration(store: str | Path, *, config: PriceConfig | None = No
     if not (root / PRICE_MODEL_FILE).exists() and not (root / PRICE_MANIFEST_FILE).exists():
         return None
     return PriceCalibration.load(root, config=config)
+
+
+def price_inputs(creators: pd.DataFrame, signals: pd.DataFrame) -> pd.DataFrame:
+    """The frame :func:`estimate_prices` reads: the per-creator ``signals`` (rows aligned with
+    ``creators``) with the creators' ``platform``."""
+    sig = signals.reset_index(drop=True)
+    if "platform" in sig or "platform" not in creators:
+        return sig
+    return sig.assign(platform=creators["platform"].reset_index(drop=True))
+
+
+def validate_calibration(
+    frame: pd.DataFrame, prices: pd.DataFrame, *, config: PriceConfig | None = None, test_size: float = 0.25, seed: int = 0
+) -> dict[str, Any]:
+    """How well the ranges hold prices they were not fitted on: prior alone vs calibrated.
+
+    The creators with prices are split (``test_size`` held out, by creator, so no creator is in
+    both parts); the calibration is fitted on the rest and both estimates are scored on the held-out
+    prices: ``coverage`` (share of prices inside [low, high]; the target is ``prices.interval``),
+    ``median_abs_log_error`` (median |ln(price / mid)|; 0.1 is about 10% off) and mean range width
+    (``high / low``).
+
+    Raises:
+        ConfigError: fewer than 10 usable prices.
+    """
+    cfg = config or PriceConfig()
+    table = frame.set_index("creator_id") if "creator_id" in frame.columns else frame
+    p = prices.loc[:, ["creator_id", "price"]].copy()
+    p["creator_id"] = p["creator_id"].astype(str)
+    p["price"] = pd.to_numeric(p["price"], errors="coerce")
+    p = p[np.isfinite(p["price"]) & (p["price"] > 0) & p["creator_id"].isin(table.index.astype(str))]
+    prior_all = estimate_prices(table.loc[p["creator_id"].unique()].reset_index(), config=cfg)
+    p = p[p["creator_id"].map(prior_all["price_mid"]).notna()]
+    if len(p) < 10:
+        raise ConfigError(f"prices: {len(p)} usable prices (a price > 0 for a creator in the store with a follower count); need at least 10 to validate a calibration")
+    creators = np.array(sorted(p["creator_id"].unique()))
+    rng = np.random.default_rng(seed)
+    held = set(rng.choice(creators, max(1, int(round(test_size * len(creators)))), replace=False).tolist())
+    test = p[p["creator_id"].isin(held)]
+    train = p[~p["creator_id"].isin(held)]
+    cal = PriceCalibration(config=cfg).fit(table.reset_index(), train)
+    rows = table.loc[test["creator_id"]].reset_index()
+    report: dict[str, Any] = {"train": int(len(train)), "test": int(len(test)), "interval": cfg.interval}
+    for tag, c in (("prior", None), ("calibrated", cal)):
+        est = estimate_prices(rows, config=cfg, calibration=c)
+        price = test["price"].to_numpy()
+        low, mid, high = (est[k].to_numpy() for k in ("price_low", "price_mid", "price_high"))
+        report[tag] = {
+            "coverage": round(float(np.mean((price >= low) & (price <= high))), 4),
+            "median_abs_log_error": round(float(np.median(np.abs(np.log(price / mid)))), 4),
+            "mean_width": round(float(np.mean(high / low)), 3),
+        }
+    return report
+
+
+#: What a campaign plan shows per creator (exports, ``matcher matches``): the price range (never its
+#: mid alone) with its basis, and how sure the trust figure is with the evidence it rests on.
+PLAN_COLUMNS = ("price_low", "price_high", "price_basis", "trust_confidence", "confidence_posts", "confidence_comments", "confidence_days")
+
+
+def creator_plan(signals: pd.DataFrame) -> pd.DataFrame:
+    """:data:`PLAN_COLUMNS` per creator from a snapshot's per-creator table, indexed by ``creator_id``
+    (blank where the snapshot was written before a column existed)."""
+    n = len(signals)
+
+    def col(name: str, default: Any = np.nan) -> np.ndarray:
+        return signals[name].to_numpy() if name in signals else np.full(n, default, dtype=object if default is None else "float64")
+
+    days = pd.to_numeric(pd.Series(col("history_days")), errors="coerce").round()
+    out = pd.DataFrame(
+        {
+            "price_low": pd.to_numeric(pd.Series(col("price_low")), errors="coerce").round(2).to_numpy(),
+            "price_high": pd.to_numeric(pd.Series(col("price_high")), errors="coerce").round(2).to_numpy(),
+            "price_basis": col("price_basis", None),
+            "trust_confidence": col("trust_confidence", None),
+            "confidence_posts": pd.array(col("n_posts"), dtype="Int64") if "n_posts" in signals else pd.array([pd.NA] * n, dtype="Int64"),
+            "confidence_comments": pd.array(pd.to_numeric(pd.Series(col("comments_seen")), errors="coerce"), dtype="Int64"),
+            "confidence_days": pd.array(days, dtype="Int64"),
+        },
+        index=pd.Index(signals["creator_id"].astype(str).to_numpy(), name="creator_id"),
+    )
+    return out[~out.index.duplicated()]
 
 
 def _money(x: float) -> str:

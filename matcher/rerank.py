@@ -20,7 +20,7 @@ from matcher.config import Config, FitConfig, RankConfig, Weights
 from matcher.errors import ConfigError, StoreError
 from matcher.measures import evaluate
 from matcher.niches import niche_arrays
-from matcher.schema import Brand, Evidence, Hit, Match, PriceEstimate
+from matcher.schema import Brand, Evidence, Hit, Match, PriceEstimate, TrustConfidence
 from matcher.signals import SEVERITY, band_fit, parse_reasons, post_signals, split_flags
 from matcher.text import brief_text
 
@@ -370,6 +370,7 @@ class Reranker:
         "n_posts", "sponsored_posts", "disclosed_posts", "clear_disclosures", "transparency", "authenticity",
         "days_since_last_post", "answer_rate", "median_reply_hours", "generic_share", "focus", "bio_agreement",
         "credibility", "credible_engagement_rate", "tier_median_rate", "benchmark_weight", "engagement_peers",
+        "trust_confidence", "history_days", "comments_seen",
     )
 
     def _match(
@@ -425,10 +426,26 @@ class Reranker:
             niches=niches,
             weak=weak,
             price=_price(cols, row),
+            trust_confidence=_confidence(signals),
         )
 
 
 _INFO_FLAGS = {"NO_ENGAGEMENT_DATA", "NO_POSTS", "NO_COMMENT_DATA"}
+
+
+def _confidence(signals: Mapping[str, Any]) -> TrustConfidence | None:
+    """How sure the trust figure is, from the creator's signals; None in snapshots written before it existed."""
+    level = signals.get("trust_confidence")
+    if not isinstance(level, str):
+        return None
+    days, comments = _num(signals.get("history_days")), signals.get("comments_seen")
+    # comments_seen is NaN (None here) without a comments table: no comment was read at all.
+    return TrustConfidence(
+        level=level,
+        posts=int(signals.get("n_posts") or 0),
+        comments=None if comments is None else int(comments),
+        days=None if days is None else int(round(days)),
+    )
 
 
 def _price(cols: Mapping[str, np.ndarray], row: int) -> PriceEstimate | None:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from matcher.codes import country_codes, language_codes
 
-__all__ = ["Brand", "Filters", "Hit", "Evidence", "NicheScore", "PriceEstimate", "Match", "PairOverlap", "AudienceOverlap", "ShortlistPick", "LeftOut", "Shortlist"]
+__all__ = ["Brand", "Filters", "Hit", "Evidence", "NicheScore", "PriceEstimate", "TrustConfidence", "Match", "PairOverlap", "AudienceOverlap", "ShortlistPick", "LeftOut", "Shortlist"]
 
 
 def _tuple(values: Iterable[Any] | str | None, *, case: str | None = None) -> tuple[str, ...]:
@@ -236,6 +236,18 @@ class PriceEstimate:
 
 
 @dataclass(frozen=True)
+class TrustConfidence:
+    """How sure a creator's trust figure is: ``level`` "high", "medium" or "low", from the ``posts``,
+    audience ``comments`` (None without a comments table) and ``days`` of posting history it rests
+    on (thresholds ``signals.confidence_*``). Low confidence is never a clean bill of health."""
+
+    level: str
+    posts: int
+    comments: int | None
+    days: int | None
+
+
+@dataclass(frozen=True)
 class Match:
     """One ranked creator for a brief, with every score component and the evidence behind it.
 
@@ -248,7 +260,8 @@ class Match:
     ``niches`` are the creator's niches from its own posts, best first (see :mod:`matcher.niches`);
     they never change the score. ``weak`` is True when the topic component is below the relevance
     floor (``rank.relevance_floor``): the creator's content is off the brief's topic, whatever else.
-    ``price`` is the creator's per-post price range (None when its follower count is unknown).
+    ``price`` is the creator's per-post price range (None when its follower count is unknown);
+    ``trust_confidence`` says how sure its trust figure is (None in snapshots written before it existed).
     """
 
     rank: int
@@ -269,6 +282,7 @@ class Match:
     niches: tuple[NicheScore, ...] = ()
     weak: bool = False
     price: PriceEstimate | None = None
+    trust_confidence: TrustConfidence | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every field."""

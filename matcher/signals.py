@@ -32,6 +32,8 @@ __all__ = [
     "topical_focus",
     "band_fit",
     "parse_reasons",
+    "CONFIDENCE_LEVELS",
+    "trust_confidence",
 ]
 
 logger = logging.getLogger(__name__)
@@ -161,6 +163,31 @@ _PROMO = re.compile(
     r"|\bour (?:new|latest|best)\b|\blink in bio to (?:shop|order)\b|\blimited edition\b|\brestock",
     re.IGNORECASE,
 )
+
+
+#: How sure a trust figure is, from the least to the most evidence.
+CONFIDENCE_LEVELS = ("low", "medium", "high")
+
+
+def trust_confidence(posts: np.ndarray, comments: np.ndarray | None, days: np.ndarray, cfg: SignalConfig) -> np.ndarray:
+    """"high", "medium" or "low" per creator, from the posts, audience comments and days of posting
+    history its trust figure rests on (thresholds ``confidence_*`` of :class:`SignalConfig`).
+
+    "high" needs every high bar, "medium" every medium bar, anything less is "low". ``comments``
+    None means there is no comments table: the comment checks could not run, so at most "medium".
+    A creator with a handful of posts and no comments is "low", whatever its trust score says.
+    """
+    p = np.nan_to_num(np.asarray(posts, dtype="float64"))
+    d = np.nan_to_num(np.asarray(days, dtype="float64"))
+    if comments is None:
+        c_high = np.zeros(len(p), dtype=bool)
+        c_med = np.ones(len(p), dtype=bool)
+    else:
+        c = np.nan_to_num(np.asarray(comments, dtype="float64"))
+        c_high, c_med = c >= cfg.confidence_high_comments, c >= cfg.confidence_medium_comments
+    high = (p >= cfg.confidence_high_posts) & (d >= cfg.confidence_high_days) & c_high
+    medium = (p >= cfg.confidence_medium_posts) & (d >= cfg.confidence_medium_days) & c_med
+    return np.where(high, "high", np.where(medium, "medium", "low")).astype(object)
 
 
 def tier_of(followers: pd.Series) -> pd.Series:
@@ -481,6 +508,8 @@ def compute_signals(
     * ``transparency`` = mean disclosure quality of sponsored posts (NaN with none);
     * ``trust_score`` = authenticity × (0.5 + 0.5 × transparency), or authenticity alone; NaN
       without posts;
+    * ``trust_confidence`` = "high", "medium" or "low": how sure the trust score is, from the posts,
+      audience comments and ``history_days`` it rests on (:func:`trust_confidence`);
     * ``conversation_score`` = weighted answer rate, reply speed and non-generic share (NaN without comments);
     * ``flags`` (``|``-joined codes) and ``reasons`` (JSON: code → detail with the numbers).
 
@@ -533,6 +562,7 @@ def compute_signals(
         {
             "n_posts": g_all.size(),
             "last_post_at": g_all["posted_at"].max(),
+            "first_post_at": g_all["posted_at"].min(),
             "median_interactions": g["interactions"].median(),
             "mean_interactions": g["interactions"].mean(),
             "std_interactions": g["interactions"].std(ddof=0),
@@ -560,6 +590,9 @@ def compute_signals(
     out["sponsored_share"] = out["sponsored_posts"] / out["n_posts"].where(out["n_posts"] > 0)
     newest = p["posted_at"].max()
     out["days_since_last_post"] = (newest - out["last_post_at"]).dt.total_seconds() / 86400.0 if pd.notna(newest) else np.nan
+    # Days of posting history, first post to last (0 with one dated post, NaN with none).
+    out["history_days"] = ((out["last_post_at"] - out["first_post_at"]).dt.total_seconds() / 86400.0).astype("float64")
+    out = out.drop(columns=["first_post_at"])
 
     # -- engagement ---------------------------------------------------------------------------
     platform = (
@@ -730,6 +763,10 @@ def compute_signals(
     trust = np.where(np.isnan(transparency), out["authenticity"], out["authenticity"] * (0.5 + 0.5 * np.nan_to_num(transparency)))
     # Nothing to judge (no posts): trust is unknown, not a clean bill of health.
     out["trust_score"] = np.where(out["n_posts"].to_numpy() > 0, trust, np.nan)
+    # How sure that figure is: the posts, audience comments and days of history it rests on.
+    out["trust_confidence"] = trust_confidence(
+        out["n_posts"].to_numpy(), None if comments is None else out["comments_seen"].to_numpy(), out["history_days"].to_numpy(), cfg
+    )
     out = out.drop(columns=["_group"])
     n_auth = fmat[list(AUTHENTICITY_FLAGS)].sum(axis=1).to_numpy()
     logger.info(

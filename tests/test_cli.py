@@ -45,13 +45,22 @@ def test_batch_then_recommend_export_and_matches(sample, built, tmp_path):
 
     text = run("recommend", "--store", str(store), "trail running shoes", "--k", "3", "--country", "US")
     assert text.stdout.count("score ") == 3
+    assert text.stdout.count("     price ") == 3 and text.stdout.count("; trust confidence ") == 3
 
     csv_path = tmp_path / "out" / "matches.csv"
     run("export", "--store", str(store), "--out", str(csv_path))
     with open(csv_path, newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0]) == ["brand_id", "rank", "creator_id", "score", "topic", "engagement", "trust", "conversation", "fit", "penalty", "weak"]
+    assert list(rows[0]) == [
+        "brand_id", "rank", "creator_id", "score", "topic", "engagement", "trust", "conversation", "fit", "penalty", "weak",
+        "price_low", "price_high", "price_basis", "trust_confidence", "confidence_posts", "confidence_comments", "confidence_days",
+    ]
     assert len(rows) > 0
+    # A price is a range with its basis (no mid column), blank with the reason when followers are unknown.
+    priced = [r for r in rows if r["price_low"]]
+    assert priced and all(float(r["price_low"]) < float(r["price_high"]) and r["price_basis"].endswith("; not calibrated") for r in priced)
+    assert all(r["price_basis"] == "no follower count: unknown" for r in rows if not r["price_low"])
+    assert {r["trust_confidence"] for r in rows} <= {"high", "medium", "low"}
     from matcher.config import Config
 
     floor = Config().rank.relevance_floor
@@ -62,6 +71,11 @@ def test_batch_then_recommend_export_and_matches(sample, built, tmp_path):
 
     trained = run("train", "--store", str(store), "--outcomes", str(sample.outcomes))
     assert "learned weights" in trained.stdout and "held-out nDCG@10" in trained.stdout
+    # The sample's outcomes carry prices: train calibrates the price estimates too, after a held-out check.
+    assert "held-out prices of other creators" in trained.stdout and "inside the range: published rates " in trained.stdout
+    assert json.loads((store / "price_model.json").read_text())["format"] == "matcher-price-calibration"
+    calibrated = json.loads(run("recommend", "--store", str(store), "trail running shoes", "--k", "5", "--json").stdout)["matches"]
+    assert any("calibrated on" in m["price"]["basis"] for m in calibrated if m["price"])
     learned = json.loads((store / "weights.json").read_text())
     assert learned["format"] == "matcher.weights" and set(learned["weights"]) == {"topic", "engagement", "trust", "conversation", "fit"}
     again = json.loads(run("recommend", "--store", str(store), "trail running shoes", "--k", "3", "--json").stdout)

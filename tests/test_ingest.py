@@ -954,8 +954,35 @@ def outcomes_csv(tmp_path: Path, rows: list[list[object]], name: str = "outcomes
     return write_csv(tmp_path / name, list(OUTCOME_COLUMNS), rows)
 
 
-def outcome(bid: str = "b1", cid: str = "c1", value: object = "12.5", date: object = "") -> list[object]:
-    return [bid, cid, value, date]
+def outcome(bid: str = "b1", cid: str = "c1", value: object = "12.5", date: object = "", price: object = "") -> list[object]:
+    return [bid, cid, value, date, price]
+
+
+def test_a_bad_price_costs_the_price_not_the_outcome(tmp_path: Path) -> None:
+    rows = [
+        outcome(cid="c1", price="250"),
+        outcome(cid="c2", price=" 1.2e3 "),
+        outcome(cid="c3", price="-40"),
+        outcome(cid="c4", price="$300"),
+        outcome(cid="c5", price="inf"),
+        outcome(cid="c6", price="0"),
+        outcome(cid="c7", price=""),
+    ]
+    frame, rejections, report = load_outcomes(outcomes_csv(tmp_path, rows))
+    assert (report.read, report.accepted, report.quarantined, report.blanked) == (7, 7, 0, 3)
+    assert str(frame.price.dtype) == "float64"
+    assert frame.price.tolist()[:2] == [250.0, 1200.0] and frame.price.tolist()[5] == 0.0
+    assert frame.price.isna().tolist() == [False, False, True, True, True, False, True]
+    reasons = {r.row: (r.field, r.action, r.reason) for r in rejections}
+    assert reasons[3] == ("price", "blanked", "'price' is -40; a price cannot be negative, write the price paid per post in USD as a plain number such as 250 or 1200.50, or leave it blank")
+    assert reasons[4][2].startswith("'price' is '$300', not a number;")
+    assert reasons[5][2].startswith("'price' is 'inf', not a number;")
+
+
+def test_outcomes_without_a_price_column_have_blank_prices(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "o.csv", ["brand_id", "creator_id", "outcome"], [["b1", "c1", "3"]])
+    frame, rejections, _ = load_outcomes(path)
+    assert rejections == [] and frame.price.isna().all()
 
 
 def test_good_outcomes_are_canonical(tmp_path: Path) -> None:

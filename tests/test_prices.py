@@ -216,3 +216,80 @@ def test_price_config_is_validated():
     with pytest.raises(ConfigError, match="prices.currency"):
         PriceConfig(currency="EUR")
     assert Config.from_dict({"prices": {"prior_strength": 5}}).prices.prior_strength == 5
+
+
+@pytest.mark.slow
+def test_recommend_prices_from_the_snapshot_then_with_a_calibration_trained_later(built, sample, encoder, tmp_path):
+    import shutil
+
+    from matcher.engine import Matcher
+    from matcher.ingest import load_outcomes
+    from matcher.prices import price_inputs
+    from matcher.store import Store
+
+    store = tmp_path / "store"
+    shutil.copytree(built.store, store, ignore=shutil.ignore_patterns("cache"))
+    m = Matcher(store, encoder=encoder).load()
+    brief = "Lightweight trail running shoe with a rock plate for technical singletrack"
+    snap = Store(store).load()
+    stored = snap.signals.set_index("creator_id")
+    before = m.recommend(brief, k=10)
+    assert any(x.price is not None for x in before)
+    for x in before:
+        row = stored.loc[x.creator_id]
+        if x.followers is None:
+            assert x.price is None
+            continue
+        # From the per-creator table the batch wrote, a range around its mid.
+        assert (x.price.low, x.price.mid, x.price.high) == pytest.approx((row["price_low"], row["price_mid"], row["price_high"]), abs=0.006)
+        assert x.price.low < x.price.mid < x.price.high and x.price.currency == "USD"
+        assert x.price.basis == row["price_basis"] and x.price.basis.endswith("; not calibrated")
+        assert x.trust_confidence is not None and x.trust_confidence.level == row["trust_confidence"]
+
+    # 'matcher train' writes a calibration after the batch: the next call prices with it.
+    outcomes, _, _ = load_outcomes(sample.outcomes)
+    cal = PriceCalibration().fit(price_inputs(snap.creators, snap.signals), outcomes)
+    cal.save(store)
+    after = m.recommend(brief, k=10)
+    want = estimate_prices(price_inputs(snap.creators, snap.signals), calibration=cal)
+    assert [x.creator_id for x in after] == [x.creator_id for x in before]  # prices never change the ranking
+    for x in after:
+        if x.price is None:
+            continue
+        assert x.price.mid == pytest.approx(want.loc[x.creator_id, "price_mid"], abs=0.006)
+        assert "calibrated on" in x.price.basis
+
+
+def _flat_world() -> tuple[pd.DataFrame, PriceCalibration]:
+    """A calibration on prices that barely grow with followers (elasticity 0.1): the fitted follower
+    slope hits its floor, so a larger audience still never costs less."""
+    rng = np.random.default_rng(3)
+    n = 400
+    platform = rng.choice(PLATFORMS, n)
+    followers = np.exp(rng.uniform(np.log(1_000), np.log(2_000_000), n)).round()
+    f = frame(followers.tolist(), platform=platform.tolist(), rate=rng.uniform(0.01, 0.08, n).tolist(), median=0.03, sponsored=rng.integers(0, 3, n).tolist())
+    prices = pd.DataFrame({"creator_id": f["creator_id"], "price": 300 * (followers / 10_000) ** 0.1 * np.exp(rng.normal(0, 0.2, n))})
+    return f, PriceCalibration().fit(f, prices)
+
+
+_FLAT = _flat_world()
+
+
+def test_a_fitted_follower_slope_stops_at_its_floor():
+    _, cal = _FLAT
+    for name, fit in cal.platforms_.items():
+        # Minus the published table's smallest elasticity (TikTok nano: $5-$25 over 1k-10k, 0.70), plus a margin.
+        closed = [r for r in PUBLISHED_RATES[name] if r[4] is not None]
+        floor = -min(math.log(r[4] / r[3]) / math.log(r[2] / r[1]) for r in closed) + 0.05
+        assert fit.coef[1] >= floor - 1e-12, name
+    assert cal.platforms_["tiktok"].coef[1] == pytest.approx(-math.log(5) / math.log(10) + 0.05, abs=1e-9)
+
+
+@settings(max_examples=150, deadline=None)
+@given(platform=st.sampled_from(PLATFORMS), a=followers_st, b=followers_st, rate=ratio_st, sponsored=st.integers(0, 3))
+def test_calibrated_price_is_monotone_in_followers_too(platform, a, b, rate, sponsored):
+    _, cal = _FLAT
+    lo, hi = sorted((a, b))
+    out = estimate_prices(frame([lo, hi], platform=platform, rate=rate, sponsored=sponsored), calibration=cal)
+    assert out["price_mid"].iloc[0] <= out["price_mid"].iloc[1] * (1 + 1e-12)
+    assert (out["price_low"] <= out["price_mid"]).all() and (out["price_mid"] <= out["price_high"]).all()

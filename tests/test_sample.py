@@ -34,7 +34,7 @@ BRAND_COLUMNS = ["brand_id", "name", "description", "countries", "languages", "m
 LABEL_COLUMNS = ["creator_id", "niche", "tier", "is_fake", "fake_pattern", "is_brand_account",
                  "stuffed_bio_niche", "has_undisclosed_sponsorship", "answers_questions", "in_pod"]
 COMMENT_COLUMNS = ["comment_id", "post_id", "author_id", "text", "created_at", "is_creator_reply"]
-OUTCOME_COLUMNS = ["brand_id", "creator_id", "outcome", "date"]
+OUTCOME_COLUMNS = ["brand_id", "creator_id", "outcome", "date", "price"]
 ER_MEDIAN = {"nano": 0.065, "micro": 0.03, "mid": 0.015, "macro": 0.0105, "mega": 0.009}
 N = 600
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import itertools
 import shutil
 import threading
@@ -84,6 +85,14 @@ def test_recommend_mirrors_the_engine(client, store_dir, encoder):
         assert got["evidence"], "every match names the posts that matched"
         assert got["signals"]["tier"] == want.signals["tier"]
         assert got["why"] == want.why
+        # The price is a range with its basis, without the single mid figure; the confidence with its evidence.
+        if want.price is None:
+            assert got["price"] is None
+        else:
+            assert set(got["price"]) == {"low", "high", "currency", "basis", "text"}
+            assert (got["price"]["low"], got["price"]["high"], got["price"]["basis"]) == (want.price.low, want.price.high, want.price.basis)
+            assert got["price"]["text"].endswith(" per post") and got["price"]["currency"] == "USD"
+        assert got["trust_confidence"] == dataclasses.asdict(want.trust_confidence)
     scores = [m["score"] for m in body["matches"]]
     assert scores == sorted(scores, reverse=True)
     assert [m["rank"] for m in body["matches"]] == list(range(1, 9))
@@ -240,6 +249,11 @@ def test_creator_profile_signals_posts_and_series(client, snap):
     assert body["creator"]["followers"] == int(snap.creators["followers"].iat[row])
     assert body["signals"]["tier"] == snap.signals["tier"].iat[row]
     assert body["signals"]["trust_score"] == pytest.approx(float(snap.signals["trust_score"].iat[row]))
+    # The price as a range with its basis; no single price figure anywhere in the body.
+    assert body["price"]["low"] == pytest.approx(float(snap.signals["price_low"].iat[row]), abs=0.01)
+    assert body["price"]["basis"] == snap.signals["price_basis"].iat[row]
+    assert not {"price_mid", "price_low", "price_high"} & set(body["signals"])
+    assert body["trust_confidence"]["level"] == snap.signals["trust_confidence"].iat[row]
     assert len(body["posts"]) == 3
     lo, hi = int(snap.post_offsets[row]), int(snap.post_offsets[row + 1])
     kept = snap.posts.iloc[lo:hi]
@@ -286,6 +300,15 @@ def test_brand_matches_are_the_stored_ones(client, store_dir, snap):
     assert body["matches"][0]["components"]["topic"] == pytest.approx(stored["topic"].iat[0])
     assert body["matches"][0]["score"] == pytest.approx(stored["score"].iat[0])
     assert body["matches"][0]["handle"]
+    # Each stored match carries the creator's price range and trust confidence from the snapshot's table.
+    signals = snap.signals.set_index("creator_id")
+    for m in body["matches"]:
+        row = signals.loc[m["creator_id"]]
+        assert m["trust_confidence"]["level"] == row["trust_confidence"] and m["trust_confidence"]["posts"] == row["n_posts"]
+        if m["price"] is not None:
+            assert m["price"]["low"] == pytest.approx(row["price_low"], abs=0.01) and m["price"]["basis"] == row["price_basis"]
+        else:
+            assert pd.isna(row["price_low"])
     assert len(client.get(f"/brands/{brand}/matches").json()["matches"]) == min(50, len(stored))
 
 

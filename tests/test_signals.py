@@ -332,3 +332,61 @@ def test_safe_phrases_are_not_unsafe(text, expected):
     fit = FitConfig()
     ps = post_signals(pd.DataFrame({"text": [text]}), unsafe_words=fit.unsafe_words, safe_phrases=fit.safe_phrases)
     assert ps["unsafe"].iloc[0] == expected
+
+
+# ---------------------------------------------------------------- trust confidence
+
+from matcher.signals import CONFIDENCE_LEVELS, trust_confidence  # noqa: E402
+
+
+def test_confidence_levels_from_evidence_counts():
+    cfg = SignalConfig()  # high: 20 posts, 100 comments, 90 days; medium: 8, 20, 30
+    posts = np.array([3, 8, 20, 20, 20, 8, 40, 0])
+    comments = np.array([0, 20, 100, 99, 100, 500, 500, 0])
+    days = np.array([400.0, 30.0, 90.0, 200.0, 89.0, 29.0, np.nan, np.nan])
+    got = trust_confidence(posts, comments, days, cfg).tolist()
+    assert got == ["low", "medium", "high", "medium", "medium", "low", "low", "low"]
+    # Without a comments table the comment checks never ran: at most medium.
+    assert trust_confidence(np.array([50, 8]), None, np.array([365.0, 30.0]), cfg).tolist() == ["medium", "medium"]
+    strict = SignalConfig(confidence_medium_posts=10, confidence_high_posts=10)
+    assert trust_confidence(np.array([9, 10]), np.array([500, 500]), np.array([365.0, 365.0]), strict).tolist() == ["low", "high"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    posts=st.integers(0, 60), comments=st.integers(0, 400), days=st.floats(0, 800),
+    more_posts=st.integers(0, 30), more_comments=st.integers(0, 200), more_days=st.floats(0, 300),
+)
+def test_more_evidence_never_lowers_confidence(posts, comments, days, more_posts, more_comments, more_days):
+    cfg = SignalConfig()
+    a = trust_confidence(np.array([posts]), np.array([comments]), np.array([days]), cfg)[0]
+    b = trust_confidence(np.array([posts + more_posts]), np.array([comments + more_comments]), np.array([days + more_days]), cfg)[0]
+    assert CONFIDENCE_LEVELS.index(b) >= CONFIDENCE_LEVELS.index(a)
+
+
+def test_thin_evidence_is_low_confidence_even_with_a_clean_trust_score():
+    # Three clean posts and no comments: nothing is flagged, so trust is 1.0, but it rests on
+    # almost nothing and says so.
+    c = _creators([("thin", 5_000, 100), ("long", 5_000, 100)])
+    rows = [(f"t{i}", "thin", "morning run", f"2026-09-0{i + 1}T10:00:00Z", 200, 20, None, None, False) for i in range(3)]
+    rows += [(f"l{i}", "long", "morning run", (pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(days=7 * i)).isoformat(), 200, 20, None, None, False) for i in range(25)]
+    p = _posts(rows)
+    comments = _comments(
+        [(f"k{j}", f"l{j % 25}", f"u{j}", "great tips on pacing, thanks", "2026-06-01T10:00:00Z", False) for j in range(120)]
+    )
+    s = compute_signals(c, p, comments=comments).set_index("creator_id")
+    assert s.loc["thin", "trust_score"] == pytest.approx(1.0)
+    assert s.loc["thin", "trust_confidence"] == "low"
+    assert s.loc["thin", "history_days"] == pytest.approx(2.0)
+    assert s.loc["long", "history_days"] == pytest.approx(168.0)
+    assert s.loc["long", "comments_seen"] == 120
+    assert s.loc["long", "trust_confidence"] == "high"
+    # The same creators without a comments table: the long one drops to medium.
+    assert compute_signals(c, p).set_index("creator_id")["trust_confidence"].tolist() == ["low", "medium"]
+
+
+def test_confidence_thresholds_are_validated():
+    from matcher.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="confidence_high_posts"):
+        SignalConfig(confidence_high_posts=5, confidence_medium_posts=8)

@@ -6,6 +6,7 @@ import csv
 import json
 import math
 import os
+import re
 import shutil
 import socket
 import threading
@@ -143,11 +144,29 @@ def test_page_shows_ranked_explained_matches(server, browser, tmp_path):
     assert scores == sorted(scores, reverse=True), "cards are ordered by score, best first"
     assert [c.find_element(By.CSS_SELECTOR, ".rank").text for c in cards] == [f"#{i}" for i in range(1, K + 1)]
 
+    # The sample's creators have 4-10 posts: prices for all with a follower count, thin trust evidence for most.
+    assert any(m["price"] for m in expected) and any(m["trust_confidence"]["level"] == "low" for m in expected)
     for card, m in zip(cards, expected):
         assert card.find_element(By.CSS_SELECTOR, ".handle").text == (m["handle"] or m["creator_id"])
         assert card.find_element(By.CSS_SELECTOR, ".score").text == f"{m['score']:.3f}"
-        assert card.find_element(By.CSS_SELECTOR, ".badge.trust").text.startswith("trust ")
+        badge = card.find_element(By.CSS_SELECTOR, ".badge.trust")
+        assert badge.text.startswith("trust ")
         assert card.find_element(By.CSS_SELECTOR, ".eng").text.startswith("engagement")
+        # How sure the trust figure is, as the API says; low confidence never wears a green badge.
+        conf = m["trust_confidence"]
+        label = card.find_element(By.CSS_SELECTOR, ".confidence")
+        assert label.text == f"{conf['level']} confidence" and label.get_attribute("data-level") == conf["level"]
+        assert label.get_attribute("title").startswith(f"trust rests on {conf['posts']} posts, ")
+        if conf["level"] == "low":
+            assert "trust-unsure" in badge.get_attribute("class").split() and "trust-high" not in badge.get_attribute("class").split()
+        # The price is a range with its basis, never one figure.
+        price = card.find_element(By.CSS_SELECTOR, ".plan .price")
+        if m["price"] is None:
+            assert price.text == "price unknown"
+        else:
+            assert price.text == m["price"]["text"] and re.fullmatch(r"\$[\d,.]+–\$[\d,.]+ per post", price.text)
+            assert float(price.get_attribute("data-low")) <= float(price.get_attribute("data-high"))
+            assert card.find_element(By.CSS_SELECTOR, ".plan .basis").text == m["price"]["basis"]
         # Niche chips: the creator's niches from the API, best first, as text.
         chips = card.find_elements(By.CSS_SELECTOR, ".niches .niche")
         assert m["niches"], "every trail-running creator of the sample has a niche"
@@ -188,6 +207,8 @@ def test_page_shows_ranked_explained_matches(server, browser, tmp_path):
     assert [r["creator_id"] for r in rows] == [m["creator_id"] for m in expected]
     assert [float(r["score"]) for r in rows] == pytest.approx([m["score"] for m in expected])
     assert float(rows[0]["topic_contribution"]) == pytest.approx(expected[0]["contributions"]["topic"])
+    assert [r["trust_confidence"] for r in rows] == [m["trust_confidence"]["level"] for m in expected]
+    assert [r["price_basis"] for r in rows] == [m["price"]["basis"] if m["price"] else "" for m in expected]
 
     ARTIFACTS.mkdir(exist_ok=True)
     height = d.execute_script("return document.documentElement.scrollHeight")

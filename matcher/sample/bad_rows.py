@@ -104,7 +104,7 @@ def add_bad_outcomes(outcomes: dict[str, list[Any]], creator_ids: Sequence[str])
     if outcomes["brand_id"]:
         base = {c: outcomes[c][0] for c in outcomes}
     else:
-        base = {"brand_id": "b001", "creator_id": creator_ids[0], "outcome": 12.5, "date": "2026-09-01"}
+        base = {"brand_id": "b001", "creator_id": creator_ids[0], "outcome": 12.5, "date": "2026-09-01", "price": None}
     _append(outcomes, dict(base, brand_id=None))                           # missing brand_id
     _append(outcomes, dict(base, outcome=-4.0, date="2026-06-01"))         # negative outcome
     _append(outcomes, dict(base, outcome="lots", date="2026-06-02"))       # not a number

@@ -33,6 +33,17 @@ find topical fit first (about 6x), then audience genuineness (fakes and pods con
 poorly), then engagement relative to the tier, disclosure and answering questions.
 ``date`` is a day within the 180 days before the reference date (blank for ~5% of rows).
 
+``price`` is what the creator was paid per post, in USD (blank for ~25% of rows), from a known
+rule that differs from the published rates matcher's price prior uses, so calibration has
+something to learn::
+
+    price = rate[platform] * (followers / 10,000) ** 0.85 * clip(level, 0.25, 4) ** 0.5
+            * (0.75 without sponsored posts) * lognormal(0, 0.35)
+
+with ``rate`` $110 on Instagram, $45 on TikTok and $260 on YouTube, ``followers`` the count the
+account shows and ``level`` its true engagement rate over its tier's median. Prices draw from a
+stream of their own, so the outcome values are the same with or without them.
+
 Conversations and outcomes draw from random streams of their own, so the other files are
 the same whether or not they are written.
 """
@@ -384,6 +395,10 @@ def generate(
     if outcomes:
         outcome_rng = np.random.default_rng([seed, 20261101, 2])
         outcome_table = _make_outcomes(outcome_rng, post_plan, talk, labels, brand_labels)
+        row_of = {cid: i for i, cid in enumerate(labels["creator_id"])}
+        outcome_table["price"] = _campaign_prices(
+            np.random.default_rng([seed, 20261101, 3]), post_plan, np.array([row_of[c] for c in outcome_table["creator_id"]], dtype=np.int64)
+        )
 
     if bad_rows:
         add_bad_creators(creators, n)
@@ -611,6 +626,7 @@ def _make_creators(
         "comment_ratio": comment_ratio, "n_posts": n_posts, "pattern": pattern,
         "is_brand": is_brand, "brand_names": brand_names, "sponsor_rate": sponsor_rate,
         "careless": careless, "view_mult": view_mult, "share_ratio": share_ratio,
+        "shown_f": shown_f,
     }
     return creators, labels, plan
 
@@ -1128,6 +1144,30 @@ _POD_GENUINENESS = 0.45
 _UNDISCLOSED_FACTOR = 0.70
 _RESPONSIVE_FACTOR = 1.20
 _OUTCOME_NOISE = 0.5
+# The price rule (see the module docstring): USD per post at 10,000 followers by platform (in
+# _PLATFORMS order), follower elasticity, engagement elasticity, the factor without sponsored
+# posts, the noise (sd of ln price) and the share of outcome rows that carry a price.
+_PRICE_AT_10K = (110.0, 45.0, 260.0)
+_PRICE_FOLLOWER_ELASTICITY = 0.85
+_PRICE_ENGAGEMENT_ELASTICITY = 0.5
+_PRICE_UNSPONSORED = 0.75
+_PRICE_NOISE = 0.35
+_PRICE_SHARE = 0.75
+
+
+def _campaign_prices(rng: np.random.Generator, plan: dict[str, Any], rows: np.ndarray) -> list[Any]:
+    """A price per outcome row (``rows``: the creator of each row), or None where the row has none."""
+    tier_idx = np.searchsorted(_TIER_EDGES, plan["true_f"], side="right")
+    level = np.clip(plan["er"] / _ER_MEDIAN[tier_idx], 0.25, 4.0)
+    base = (
+        np.asarray(_PRICE_AT_10K)[plan["platform"]]
+        * (np.maximum(plan["shown_f"], 1) / 10_000.0) ** _PRICE_FOLLOWER_ELASTICITY
+        * level**_PRICE_ENGAGEMENT_ELASTICITY
+        * np.where(plan["sponsor_rate"] > 0, 1.0, _PRICE_UNSPONSORED)
+    )
+    price = base[rows] * np.exp(rng.normal(0.0, _PRICE_NOISE, len(rows)))
+    given = rng.random(len(rows)) < _PRICE_SHARE
+    return [round(float(p), 2) if g else None for p, g in zip(price, given)]
 
 
 def _make_outcomes(
@@ -1150,7 +1190,7 @@ def _make_outcomes(
     candidates = ~plan["is_brand"]
     reference_day = np.datetime64(REFERENCE_DATE[:10], "D")
     ids = labels["creator_id"]
-    out: dict[str, list[Any]] = {c: [] for c in OUTCOME_COLUMNS}
+    out: dict[str, list[Any]] = {c: [] for c in OUTCOME_COLUMNS if c != "price"}
     for b, brand_id in enumerate(brand_labels["brand_id"]):
         home = NICHES.index(brand_labels["niche"][b])
         count = int(rng.integers(36, 45))

@@ -23,11 +23,14 @@ from matcher.serve.models import (
     NichesResponse,
     NicheScoreOut,
     PostOut,
+    PriceOut,
     SafeJSONResponse,
     SeriesPoint,
     ShortlistResponse,
     StoredMatch,
+    TrustConfidenceOut,
 )
+from matcher.prices import price_text
 from matcher.serve.service import Service
 from matcher.signals import parse_reasons, split_flags
 from matcher.store import Snapshot
@@ -36,6 +39,7 @@ __all__ = [
     "plain",
     "match_out",
     "shortlist_out",
+    "price_out",
     "creator",
     "brand_matches",
     "niches",
@@ -87,7 +91,24 @@ def match_out(m: Match) -> MatchOut:
     d["flags"] = list(d["flags"])
     d["evidence"] = list(d["evidence"])
     d["niches"] = list(d["niches"])
+    d["price"] = price_out(m.price.low, m.price.high, m.price.basis) if m.price is not None else None
     return MatchOut.model_validate(d)
+
+
+def price_out(low: Any, high: Any, basis: Any) -> PriceOut | None:
+    """A price range as the API gives it (no mid: a range is never shown as one figure); None when unknown."""
+    lo, hi = plain(low), plain(high)
+    if not isinstance(lo, (int, float)) or not isinstance(hi, (int, float)):
+        return None
+    return PriceOut(low=round(float(lo), 2), high=round(float(hi), 2), currency="USD", basis=_str(basis) or "", text=price_text(float(lo), float(hi)))
+
+
+def _confidence_out(s: Mapping[str, Any]) -> TrustConfidenceOut | None:
+    level = _str(s.get("trust_confidence"))
+    if level is None:
+        return None
+    days = plain(s.get("history_days"))
+    return TrustConfidenceOut(level=level, posts=_int(s.get("n_posts")) or 0, comments=_int(s.get("comments_seen")), days=None if days is None else int(round(days)))
 
 
 
@@ -147,7 +168,8 @@ def creator(service: Service, creator_id: str, n_posts: int, deadline: float) ->
         if at is not None:
             series.append(SeriesPoint(post_id=str(p["post_id"]), posted_at=at, interactions=interactions, engagement=engagement))
     series.sort(key=lambda x: x.posted_at)
-    signals = {k: plain(v) for k, v in s.items() if k not in ("creator_id", "flags")}
+    # The price goes out as a range with its basis (below), never as the single mid figure.
+    signals = {k: plain(v) for k, v in s.items() if k not in ("creator_id", "flags", "price_low", "price_mid", "price_high", "price_basis")}
     if "reasons" in signals:  # stored as JSON text; an object here, as in /recommend
         signals["reasons"] = parse_reasons(signals["reasons"])
     return CreatorResponse(
@@ -168,6 +190,8 @@ def creator(service: Service, creator_id: str, n_posts: int, deadline: float) ->
         engagement_basis=basis,
         posts=out_posts,
         series=series,
+        price=price_out(s.get("price_low"), s.get("price_high"), s.get("price_basis")),
+        trust_confidence=_confidence_out(s),
     )
 
 
@@ -183,6 +207,7 @@ def brand_matches(service: Service, brand_id: str, k: int, deadline: float) -> B
     for r in frame.to_dict("records"):
         row = snap.index.row_of(str(r["creator_id"]))
         c = snap.creators.iloc[row] if row is not None else None
+        s = snap.signals.iloc[row] if row is not None else None
         matches.append(
             StoredMatch(
                 rank=int(r["rank"]),
@@ -195,6 +220,8 @@ def brand_matches(service: Service, brand_id: str, k: int, deadline: float) -> B
                 penalty=plain(r.get("penalty")),
                 weak=bool(r.get("weak", False)),
                 why=str(r["why"]),
+                price=price_out(s.get("price_low"), s.get("price_high"), s.get("price_basis")) if s is not None else None,
+                trust_confidence=_confidence_out(s) if s is not None else None,
             )
         )
     return BrandMatchesResponse(

@@ -47,6 +47,8 @@ __all__ = [
     "EvidenceOut",
     "MatchSignals",
     "NicheScoreOut",
+    "PriceOut",
+    "TrustConfidenceOut",
     "MatchOut",
     "RecommendResponse",
     "ShortlistRequest",
@@ -295,6 +297,25 @@ class NicheScoreOut(BaseModel):
     confidence: float
 
 
+class PriceOut(BaseModel):
+    """A creator's per-post price, as a range with its basis (never one precise figure)."""
+
+    low: float = Field(description="bottom of the range, per post")
+    high: float = Field(description="top of the range, per post")
+    currency: str = Field(description="the currency of low and high: USD, as the published rates")
+    basis: str = Field(description="where the range comes from: the published rates used, and whether calibrated on your own past prices")
+    text: str = Field(description="the range as shown on the page, e.g. '$120–$260 per post'")
+
+
+class TrustConfidenceOut(BaseModel):
+    """How sure the creator's trust figure is, and the evidence it rests on."""
+
+    level: str = Field(description="'high', 'medium' or 'low' (thresholds signals.confidence_*); low is never a clean bill of health")
+    posts: int = Field(description="the creator's posts the figure rests on")
+    comments: int | None = Field(description="audience comments read; null without a comments table")
+    days: int | None = Field(description="days of posting history, first post to last; null when the posts are undated")
+
+
 class MatchOut(BaseModel):
     """One ranked creator: mirrors :class:`matcher.schema.Match`."""
 
@@ -315,6 +336,8 @@ class MatchOut(BaseModel):
     why: str
     niches: list[NicheScoreOut] = Field(default_factory=list, description="the creator's niches from its own posts, best first; they do not change the score")
     weak: bool = Field(False, description="the topic component is below the relevance floor (rank.relevance_floor): off the brief's topic")
+    price: PriceOut | None = Field(None, description="per-post price range with its basis; null when the follower count is unknown")
+    trust_confidence: TrustConfidenceOut | None = Field(None, description="how sure the trust figure is; null for snapshots written before it existed")
 
 
 class RecommendResponse(BaseModel):
@@ -455,6 +478,8 @@ class CreatorResponse(BaseModel):
     engagement_basis: str = Field(description="'followers', 'views' or 'none': what each post's engagement is divided by")
     posts: list[PostOut]
     series: list[SeriesPoint]
+    price: PriceOut | None = Field(None, description="per-post price range with its basis; null when the follower count is unknown")
+    trust_confidence: TrustConfidenceOut | None = Field(None, description="how sure the trust figure is; null for snapshots written before it existed")
 
 
 class BrandOut(BaseModel):
@@ -479,6 +504,8 @@ class StoredMatch(BaseModel):
     penalty: float | None = None
     weak: bool = Field(False, description="the topic component is below the relevance floor: off the brief's topic")
     why: str
+    price: PriceOut | None = Field(None, description="per-post price range with its basis, as the batch estimated it; null when the follower count is unknown")
+    trust_confidence: TrustConfidenceOut | None = Field(None, description="how sure the trust figure is; null for snapshots written before it existed")
 
 
 class BrandMatchesResponse(BaseModel):

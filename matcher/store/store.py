@@ -34,6 +34,7 @@ from matcher.files import check_name, read_confined, sha256_confined
 from matcher.index import IDS_FILE, INDEX_FILE, META_FILE, VECTORS_FILE, VectorIndex
 from matcher.niches import MODEL_FILE as NICHE_MODEL_FILE
 from matcher.niches import NicheModel
+from matcher.prices import creator_plan
 from matcher.store.checkpoints import Checkpoints
 from matcher.store.durable import TMP_PREFIX, atomic_write, crash_point, fsync_dir, sha256, sha256_file, write_durable
 from matcher.store.formats import read_parquet_bytes
@@ -693,6 +694,21 @@ class Store:
             self._matches_cache.pop(next(iter(self._matches_cache)))
         self._matches_cache[sid] = (stamp, frame)
         return frame
+
+    def creator_plan(self, snapshot_id: str) -> pd.DataFrame:
+        """Each creator's price range and trust confidence (:func:`matcher.prices.creator_plan`) from
+        snapshot ``snapshot_id``'s per-creator table, checked against its manifest."""
+        import pyarrow.parquet as pq
+
+        manifest = self.read_manifest(snapshot_id)
+        data = self.blob_reader(snapshot_id, manifest)("signals.parquet")
+        try:
+            names = set(pq.ParquetFile(io.BytesIO(data)).schema_arrow.names)
+            wanted = ["creator_id", "price_low", "price_high", "price_basis", "trust_confidence", "n_posts", "comments_seen", "history_days"]
+            frame = pd.read_parquet(io.BytesIO(data), columns=[c for c in wanted if c in names])
+        except Exception as exc:  # pyarrow raises several types for a malformed file
+            raise StoreError(f"{self.snapshots_dir / snapshot_id / 'signals.parquet'}: not a readable Parquet file ({type(exc).__name__}); run 'matcher batch' again") from None
+        return creator_plan(frame)
 
     def read_matches(self, snapshot_id: str | None = None, *, brand_id: str | None = None) -> pd.DataFrame:
         """Stored matches of a snapshot, ordered by brand and rank.
