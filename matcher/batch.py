@@ -76,7 +76,7 @@ STAGES = ("ingest", "embed", "index", "signals", "rank")
 #: niches and file layouts. Raise it with any change to the code that changes a run's outputs; runs
 #: of another version then resume no checkpoint and reuse no post signal. (Code changes that leave
 #: the outputs as they are, such as docs or speed, keep it.)
-OUTPUT_VERSION = 2
+OUTPUT_VERSION = 3
 
 
 class AuditError(MatcherError):
