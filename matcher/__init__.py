@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from matcher.engine import Matcher
     from matcher.errors import MatcherError
     from matcher.niches import NicheModel, niche_agreement
-    from matcher.schema import Brand, Collaboration, Evidence, Filters, Match, NicheScore, PriceEstimate
+    from matcher.schema import AudienceOverlap, Brand, Collaboration, Evidence, Filters, Match, NicheScore, PriceEstimate, Shortlist, ShortlistPick
 
 __all__ = [
     "Matcher",
@@ -25,6 +25,9 @@ __all__ = [
     "NicheScore",
     "Collaboration",
     "PriceEstimate",
+    "Shortlist",
+    "ShortlistPick",
+    "AudienceOverlap",
     "NicheModel",
     "niche_agreement",
     "Brand",
@@ -46,6 +49,9 @@ _HOME = {
     "NicheScore": "matcher.schema",
     "Collaboration": "matcher.schema",
     "PriceEstimate": "matcher.schema",
+    "Shortlist": "matcher.schema",
+    "ShortlistPick": "matcher.schema",
+    "AudienceOverlap": "matcher.schema",
     "NicheModel": "matcher.niches",
     "niche_agreement": "matcher.niches",
     "Brand": "matcher.schema",

@@ -27,9 +27,11 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from matcher.audience import MANIFEST_FIELD as AUDIENCE_FIELD
+from matcher.audience import AudienceSketch
 from matcher.config import Config
 from matcher.embed import EMBED_CHUNK, EmbeddingCache, Encoder, embed_groups
-from matcher.engine import rank_snapshot
+from matcher.engine import rank_snapshot, shortlist_matches
 from matcher.erasure import drop_creators
 from matcher.errors import ConfigError, InputFileError, MatcherError, StoreError
 from matcher.index import IDS_FILE, META_FILE, VECTORS_FILE, VectorIndex, normalize_rows
@@ -46,6 +48,8 @@ from matcher.store import (
     COLLABORATIONS_FILE,
     FORMAT_VERSION,
     MATCHES_FILE,
+    SHORTLIST_PICKS_FILE,
+    SHORTLISTS_FILE,
     Checkpoints,
     Snapshot,
     StateError,
@@ -60,6 +64,7 @@ from matcher.store import (
     parquet_bytes,
     read_npy,
     read_parquet_bytes,
+    shortlist_frames,
 )
 from matcher.text import brief_text, move_contacts, redact_contacts, spreadsheet_safe_frame
 
@@ -78,7 +83,7 @@ STAGES = ("ingest", "embed", "index", "signals", "rank")
 #: niches and file layouts. Raise it with any change to the code that changes a run's outputs; runs
 #: of another version then resume no checkpoint and reuse no post signal. (Code changes that leave
 #: the outputs as they are, such as docs or speed, keep it.)
-OUTPUT_VERSION = 2
+OUTPUT_VERSION = 4  # 4: collaborations, prices, trust confidence, audience signatures and shortlists together
 
 
 class AuditError(MatcherError):
@@ -505,12 +510,13 @@ class _Run:
         signals = read_parquet_bytes(signalled["signals.parquet"])
         posts = read_parquet_bytes(signalled["posts.parquet"])
         collaborations = read_parquet_bytes(signalled[COLLABORATIONS_FILE])
+        audience = AudienceSketch.from_files(signalled.__getitem__, signals_info[AUDIENCE_FIELD], where=str(self.ck.path("signals")))
         del signalled
         tables.pop("comments", None)
         tables.pop("posts", None)  # the snapshot serves the embedded posts, read back just above
 
         brands = tables.get("brands", pd.DataFrame())
-        snap = Snapshot(self.snapshot_id, cr, signals, posts, post_vecs, offsets, index, brands, manifest={}, collaborations=collaborations)
+        snap = Snapshot(self.snapshot_id, cr, signals, posts, post_vecs, offsets, index, brands, manifest={}, collaborations=collaborations, audience=audience)
         ranked, rank_info = self._stage("rank", lambda: self._rank(snap, brand_vecs))
         matches = read_parquet_bytes(ranked[MATCHES_FILE])
 
@@ -563,6 +569,8 @@ class _Run:
                 "calibrated_on": self._price_calibration().n_prices_ if self._price_calibration() is not None else 0,
             },
             "niches": signals_info.get("niches", {}),
+            AUDIENCE_FIELD: signals_info[AUDIENCE_FIELD],
+            "shortlists": rank_info.get("shortlists", 0),
             "audit": report,
         }
         sid = self.snapshot_id
@@ -624,6 +632,8 @@ class _Run:
             "posts.parquet": ck.path("signals") / "posts.parquet",
             "signals.parquet": ck.path("signals") / "signals.parquet",
             MATCHES_FILE: ck.path("rank") / MATCHES_FILE,
+            SHORTLISTS_FILE: ck.path("rank") / SHORTLISTS_FILE,
+            SHORTLIST_PICKS_FILE: ck.path("rank") / SHORTLIST_PICKS_FILE,
             "config.json": json.dumps(self.cfg.to_dict(), indent=2, sort_keys=True).encode(),
         }
         for p in sorted(ck.path("index").iterdir()):
@@ -831,11 +841,13 @@ class _Run:
         for col in POST_SIGNAL_COLUMNS:
             posts[col] = table[col].to_numpy()[at]
         collaborations = self._collaborations(tables, table)
+        # Who commented where, as MinHash signatures: the audience overlap between creators.
+        audience = AudienceSketch(cfg.audience).fit(tables.get("comments"), tables["posts"])
         files = {
             "signals.parquet": parquet_bytes(sig), "posts.parquet": parquet_bytes(posts), BRAND_NICHES_FILE: parquet_bytes(brand_niches),
-            COLLABORATIONS_FILE: parquet_bytes(collaborations), **model.to_files(),
+            COLLABORATIONS_FILE: parquet_bytes(collaborations), **model.to_files(), **audience.to_files(),
         }
-        return files, {"post_signals_reused": reused, "niches": niche_info, "collaborations": len(collaborations)}
+        return files, {"post_signals_reused": reused, "niches": niche_info, "collaborations": len(collaborations), AUDIENCE_FIELD: audience.manifest_field()}
 
     @staticmethod
     def _collaborations(tables: dict[str, pd.DataFrame], post_table: pd.DataFrame) -> pd.DataFrame:
@@ -911,7 +923,14 @@ class _Run:
         brand_records = [Brand.from_record(r) for r in snap.brands.to_dict("records")] if len(snap.brands) else []
         rows: list[tuple[Any, ...]] = []
         index = self.stages.ranking_index(snap, cfg.index) if self.stages is not None else None
+        shortlists = []
         for b, q in tqdm(list(zip(brand_records, brand_vecs)), desc="ranking brands", unit="brand", disable=not self.show):
             ms = rank_snapshot(snap, q[None, :], cfg.top_k, filters=[b.filters()], reranker=reranker, candidates=cfg.index.candidates, brands=[b], index=index)[0]
             rows.extend(match_row(b.brand_id, m) for m in ms)
-        return {MATCHES_FILE: parquet_bytes(matches_frame(rows))}, {"weights": weights}
+            if b.budget is not None:
+                # The candidates shortlist() ranks for this brand: its own number of them, not top_k.
+                pool = rank_snapshot(snap, q[None, :], cfg.shortlist.candidates, filters=[b.filters()], reranker=reranker, candidates=cfg.index.candidates, brands=[b])[0]
+                shortlists.append(shortlist_matches(snap, pool, budget=b.budget, config=cfg.shortlist, brand_id=b.brand_id))
+        summary, picks = shortlist_frames(shortlists)
+        files = {MATCHES_FILE: parquet_bytes(matches_frame(rows)), SHORTLISTS_FILE: parquet_bytes(summary), SHORTLIST_PICKS_FILE: parquet_bytes(picks)}
+        return files, {"weights": weights, "shortlists": len(shortlists)}

@@ -1,4 +1,4 @@
-"""Command line: matcher batch | recommend | matches | export | sample | serve | runs | rollback | forget | eval | niches."""
+"""Command line: matcher batch | recommend | shortlist | matches | export | sample | serve | runs | rollback | forget | eval | niches."""
 
 from __future__ import annotations
 
@@ -140,6 +140,69 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
         if x.collaborations:
             print(f"     worked with: {worked_with(x.collaborations)}")
         print(f"     {_plan_line(x.price, x.trust_confidence)}")
+    return 0
+
+
+def _filter_options(p: argparse.ArgumentParser) -> None:
+    """The filter options of 'matcher recommend' and 'matcher shortlist' (read by :func:`_filters`)."""
+    p.add_argument("--min-followers", type=int, help="leave out creators with fewer followers")
+    p.add_argument("--max-followers", type=int, help="leave out creators with more followers")
+    p.add_argument("--allow-unknown-followers", action="store_true", help="let creators with no follower count pass a follower range")
+    p.add_argument("--country", action="append", help="country code or name: US, usa, \"United States\" (repeatable)")
+    p.add_argument("--language", action="append", help="language code or name: en, English; matches detected languages too (repeatable)")
+    p.add_argument("--platform", action="append", help="instagram, tiktok, youtube, ... (repeatable)")
+    p.add_argument("--exclude", action="append", help="creator id to leave out (repeatable)")
+    p.add_argument("--include-brand-accounts", action="store_true", help="let accounts recognised as brands be returned")
+    p.add_argument("--min-trust", type=float, help="only creators with a trust score at least this (0..1)")
+    p.add_argument("--niche", action="append", help="only creators assigned this niche id (repeatable: any of them; 'matcher niches' lists the ids)")
+    p.add_argument("--mention", action="append", metavar="NAME", help="only creators with a post naming this brand or category, in any case, spacing, @handle or #hashtag (repeatable: any of them)")
+
+
+def _cmd_shortlist(args: argparse.Namespace) -> int:
+    from matcher.engine import Matcher
+    from matcher.request import check_budget, check_max_overlap, validate_request
+
+    try:
+        flt = _filters(args)
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from None
+    if (args.brief is None) == (args.brand is None):
+        raise _UsageError("give either a brief or --brand BRAND_ID")
+    if args.brief is not None:
+        validate_request(args.brief, k=args.k or 1, filters=flt)
+    if args.budget is not None:
+        check_budget(args.budget)
+    check_max_overlap(args.max_overlap)
+    m = Matcher(args.store, config=_config(args)).load()
+    brief = m.brand(args.brand) if args.brand is not None else args.brief
+    budget = args.budget if args.budget is not None else getattr(brief, "budget", None)
+    if budget is None:
+        raise _UsageError(f"brand {args.brand} has no budget in the brands file; give --budget")
+    try:
+        result = m.shortlist(brief, budget=budget, max_overlap=args.max_overlap, k=args.k, filters=flt)
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from None
+    if args.json:
+        json.dump({"snapshot_id": m.snapshot_id, "shortlist": result.to_dict()}, sys.stdout, indent=2, ensure_ascii=False)
+        print()
+        return 0
+    print(result.why + f" ({result.method})")
+    for i, p in enumerate(result.picks, 1):
+        x = p.match
+        followers = f"{x.followers:,}" if x.followers is not None else "n/a"
+        print(f"{i:>3}. {x.handle or x.creator_id} ({x.platform}, {followers} followers)")
+        print(f"     {p.why}")
+    a = result.audience
+    if len(result.picks) > 1:
+        shared = [f"{q.a}–{q.b} {q.jaccard:.2f}" for q in a.pairs if q.jaccard]
+        measured = sum(q.jaccard is not None for q in a.pairs)
+        print(
+            f"audience overlap: {measured} of {len(a.pairs)} pairs measured, "
+            + (f"shared by {', '.join(shared)}" if shared else "none shares a commenter")
+            + (f"; unknown for {', '.join(a.unknown)} (too few commenters)" if a.unknown else "")
+        )
+    for x in result.left_out:
+        print(f"  left out {x.creator_id} (rank {x.rank}): {x.reason}")
     return 0
 
 
@@ -511,19 +574,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--store", required=True, type=_store_root, help=store_read)
     r.add_argument("--k", type=int, default=10, help="number of creators to return")
     r.add_argument("--json", action="store_true", help="print matches as JSON")
-    r.add_argument("--min-followers", type=int, help="leave out creators with fewer followers")
-    r.add_argument("--max-followers", type=int, help="leave out creators with more followers")
-    r.add_argument("--allow-unknown-followers", action="store_true", help="let creators with no follower count pass a follower range")
-    r.add_argument("--country", action="append", help="country code or name: US, usa, \"United States\" (repeatable)")
-    r.add_argument("--language", action="append", help="language code or name: en, English; matches detected languages too (repeatable)")
-    r.add_argument("--platform", action="append", help="instagram, tiktok, youtube, ... (repeatable)")
-    r.add_argument("--exclude", action="append", help="creator id to leave out (repeatable)")
-    r.add_argument("--include-brand-accounts", action="store_true", help="let accounts recognised as brands be returned")
-    r.add_argument("--min-trust", type=float, help="only creators with a trust score at least this (0..1)")
-    r.add_argument("--niche", action="append", help="only creators assigned this niche id (repeatable: any of them; 'matcher niches' lists the ids)")
-    r.add_argument("--mention", action="append", metavar="NAME", help="only creators with a post naming this brand or category, in any case, spacing, @handle or #hashtag (repeatable: any of them)")
+    _filter_options(r)
     r.add_argument("--diversity", type=float, default=0.0, help="0 (off) to 1: variety among the top k (MMR)")
     r.set_defaults(func=_cmd_recommend)
+
+    sl = command("shortlist", "pick the creators worth most for a brand or brief within a budget")
+    sl.add_argument("brief", nargs="?", default=None, help="product description or brief (or give --brand)")
+    sl.add_argument("--brand", help="brand id of the served snapshot: its description and filters are the brief (and its budget the default)")
+    sl.add_argument("--budget", type=float, help="the most the set may cost, in the price estimates' currency (default: the brand's budget)")
+    sl.add_argument("--max-overlap", type=float, help="no two picks whose audience overlap (Jaccard of commenters, 0..1) is known to be above this")
+    sl.add_argument("--store", required=True, type=Path, help=store_read)
+    sl.add_argument("--k", type=int, help="best matches to pick from (default: shortlist.candidates)")
+    sl.add_argument("--json", action="store_true", help="print the shortlist as JSON")
+    _filter_options(sl)
+    sl.set_defaults(func=_cmd_shortlist)
 
     m = command("matches", "show the batch's stored matches for brands")
     m.add_argument("--store", required=True, type=_store_root, help=store_read)

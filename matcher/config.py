@@ -26,6 +26,8 @@ __all__ = [
     "BatchConfig",
     "LanguageConfig",
     "NicheConfig",
+    "AudienceConfig",
+    "ShortlistConfig",
     "ServeConfig",
     "PriceConfig",
     "Config",
@@ -443,6 +445,60 @@ class NicheConfig:
 
 
 @dataclass(frozen=True)
+class AudienceConfig:
+    """Audience overlap (:mod:`matcher.audience`): MinHash signatures of each creator's commenters.
+
+    The Jaccard estimate's standard error is at most ``0.5 / sqrt(num_perm)`` (0.044 for 128);
+    each creator's signature takes ``num_perm × 8`` bytes. A creator with fewer than
+    ``min_commenters`` distinct commenters in the comments table has an unknown audience.
+    """
+
+    num_perm: int = 128  # MinHash permutations per signature
+    seed: int = 1  # seed of the permutations; signatures of different seeds cannot be compared
+    min_commenters: int = 10  # fewer distinct commenters: the creator's audience overlap is unknown
+
+    def __post_init__(self) -> None:
+        _check(isinstance(self.num_perm, int) and not isinstance(self.num_perm, bool) and 16 <= self.num_perm <= 4096,
+               f"config 'audience.num_perm' is {self.num_perm!r}; use a whole number from 16 to 4096 (128 is usual)")
+        _check(isinstance(self.seed, int) and not isinstance(self.seed, bool) and 0 <= self.seed < 2**32,
+               f"config 'audience.seed' is {self.seed!r}; use a whole number from 0 to 2**32 - 1")
+        _positive_int("audience.min_commenters", self.min_commenters)
+
+
+@dataclass(frozen=True)
+class ShortlistConfig:
+    """Picking a shortlist within a budget (:mod:`matcher.shortlist`).
+
+    A set's value is the sum of its creators' match scores less, for every pair, the smaller of the
+    two scores times ``overlap_penalty`` × their audience overlap plus ``duplicate_penalty`` × how
+    near-duplicate their content is: cosine of their mean post vectors above ``duplicate_floor``,
+    scaled to [0, 1]. The best set is found exactly (an integer program, HiGHS through SciPy) for
+    up to ``exact_max`` candidates within ``node_limit`` branch-and-bound nodes (and ``time_limit``
+    seconds); past either limit, the better of the solver's best set and the greedy one (see docs/shortlist.md).
+    ``candidates`` is the default; a call may ask for another number.
+    """
+
+    candidates: int = 30  # best matches of the brief the shortlist is picked from
+    overlap_penalty: float = 1.0  # weight of audience overlap (Jaccard of commenters) in a pair's penalty
+    duplicate_penalty: float = 1.0  # weight of near-duplicate content in a pair's penalty
+    duplicate_floor: float = 0.9  # cosine of mean post vectors below which two creators' content is not a duplicate
+    exact_max: int = 200  # candidates up to which the set is found exactly
+    node_limit: int = 1000  # branch-and-bound nodes the exact solver may explore (a limit that gives the same set on every machine)
+    time_limit: float = 30.0  # seconds the exact solver may take at most (a safety net; the set may then depend on the machine)
+
+    def __post_init__(self) -> None:
+        _check(isinstance(self.candidates, int) and not isinstance(self.candidates, bool) and 1 <= self.candidates <= 1000,
+               f"config 'shortlist.candidates' is {self.candidates!r}; use a whole number from 1 to 1000")
+        _finite("shortlist.overlap_penalty", self.overlap_penalty, 0.0, 10.0)
+        _finite("shortlist.duplicate_penalty", self.duplicate_penalty, 0.0, 10.0)
+        _finite("shortlist.duplicate_floor", self.duplicate_floor, 0.0, 0.999)
+        _check(isinstance(self.exact_max, int) and not isinstance(self.exact_max, bool) and 0 <= self.exact_max <= 1000,
+               f"config 'shortlist.exact_max' is {self.exact_max!r}; use a whole number from 0 (always greedy) to 1000")
+        _positive_int("shortlist.node_limit", self.node_limit)
+        _finite("shortlist.time_limit", self.time_limit, 0.01, 3600.0)
+
+
+@dataclass(frozen=True)
 class ServeConfig:
     """The HTTP service (``matcher serve``): how many requests run side by side and what it caches.
 
@@ -509,6 +565,8 @@ class Config:
     batch: BatchConfig = field(default_factory=BatchConfig)
     language: LanguageConfig = field(default_factory=LanguageConfig)
     niches: NicheConfig = field(default_factory=NicheConfig)
+    audience: AudienceConfig = field(default_factory=AudienceConfig)
+    shortlist: ShortlistConfig = field(default_factory=ShortlistConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
     prices: PriceConfig = field(default_factory=PriceConfig)
     max_text_chars: int = 2000  # texts are cut to this many characters, on a word boundary

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -14,8 +14,9 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from matcher.audience import AudienceSketch
 from matcher.collaborations import mention_forms, mentions_in
-from matcher.config import Config, RankConfig, Weights
+from matcher.config import Config, RankConfig, ShortlistConfig, Weights
 from matcher.embed import CachingEncoder, Encoder, encode_briefs
 from matcher.errors import NotFittedError
 from matcher.index import VectorIndex
@@ -25,21 +26,25 @@ from matcher.request import (
     MAX_K,
     RequestError,
     check_brief,
+    check_budget,
+    check_costs,
     check_creator_ids,
     check_diversity,
     check_filters,
     check_k,
     check_known_creators,
     check_lookalike,
+    check_max_overlap,
     check_weights,
 )
 from matcher.rerank import Reranker, load_reranker
-from matcher.schema import Brand, Filters, Hit, Match, NicheScore
+from matcher.schema import AudienceOverlap, Brand, Filters, Hit, LeftOut, Match, NicheScore, Shortlist, ShortlistPick
+from matcher.shortlist import conflicts, duplicate_matrix, pair_penalties, plan, rank_plan
 from matcher.store import Snapshot, Store
 
 __all__ = [
     "Matcher", "Queries", "FilterColumns", "filter_columns", "filter_mask", "rank_snapshot", "topical_candidates",
-    "brief_niche_probabilities", "lookalike_query", "reprice",
+    "brief_niche_probabilities", "lookalike_query", "reprice", "shortlist_matches", "audience_report", "content_vectors", "brand_of",
 ]
 
 logger = logging.getLogger(__name__)
@@ -379,6 +384,182 @@ def rank_snapshot(
     return out
 
 
+def brand_of(snapshot: Snapshot, brand_id: str) -> Brand:
+    """The brand ``brand_id`` of ``snapshot``'s brands table.
+
+    Raises:
+        RequestError: no such brand in the snapshot.
+    """
+    brands = snapshot.brands
+    rows = brands[brands["brand_id"].astype(str) == str(brand_id)] if "brand_id" in brands else brands.iloc[0:0]
+    if rows.empty:
+        raise RequestError(f"brand_id: brand {brand_id!r} is not in the served snapshot; use a brand_id of the brands file given to 'matcher batch'")
+    return Brand.from_record(rows.iloc[0].to_dict())
+
+
+def audience_report(snapshot: Snapshot, creator_ids: Sequence[str]) -> AudienceOverlap:
+    """The audience overlap among ``creator_ids`` in ``snapshot`` (all unknown when it has no comments sketch)."""
+    sketch = getattr(snapshot, "audience", None) or AudienceSketch().fit(None, pd.DataFrame({"post_id": [], "creator_id": []}))
+    return sketch.report(creator_ids)
+
+
+def content_vectors(snapshot: Snapshot, creator_ids: Sequence[str]) -> np.ndarray:
+    """Each creator's mean post vector (zeros for a creator without posts or not in the snapshot)."""
+    vecs = snapshot.post_vectors
+    offsets = snapshot.post_offsets
+    out = np.zeros((len(creator_ids), vecs.shape[1] if vecs.ndim == 2 else 0), dtype=np.float64)
+    for i, cid in enumerate(creator_ids):
+        row = snapshot.index.row_of(cid)
+        if row is None:
+            continue
+        lo, hi = int(offsets[row]), int(offsets[row + 1])
+        if hi > lo:
+            out[i] = vecs[lo:hi].astype(np.float64).mean(axis=0)
+    return out
+
+
+def _price(match: Match, costs: Mapping[str, float] | None) -> tuple[float, float, float, str | None] | None:
+    """(low, mid, high, currency) of a match: the caller's own cost, else the match's price estimate; None when unknown."""
+    if costs is not None:
+        c = costs.get(match.creator_id)
+        return None if c is None else (float(c), float(c), float(c), None)
+    price = match.price
+    if price is None or not (np.isfinite(price.mid) and price.mid > 0 and np.isfinite(price.low) and np.isfinite(price.high)):
+        return None
+    return float(price.low), float(price.mid), float(price.high), price.currency
+
+
+def _amount(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}".rstrip("0").rstrip(".")
+
+
+def _money(x: float, currency: str | None) -> str:
+    return f"{_amount(x)} {currency}" if currency else _amount(x)
+
+
+def shortlist_matches(
+    snapshot: Snapshot,
+    matches: Sequence[Match],
+    *,
+    budget: float,
+    max_overlap: float | None = None,
+    costs: Mapping[str, float] | None = None,
+    config: ShortlistConfig | None = None,
+    brand_id: str | None = None,
+    method: str = "best",
+) -> Shortlist:
+    """Pick the set of ``matches`` worth most within ``budget`` (:func:`matcher.shortlist.plan`).
+
+    Each match's value is its score; its cost is ``costs[creator_id]`` when ``costs`` is given, else
+    the middle of its price estimate. Left out, with the reason: weak matches (off the brief's topic)
+    and matches whose price is unknown. Audience overlap comes from the snapshot's commenter
+    signatures (unknown overlap adds no penalty and never breaks ``max_overlap``); near-duplicate
+    content from the creators' mean post vectors.
+
+    ``method="rank"`` gives the baseline instead: the candidates in rank order, each taken while
+    it fits the budget (overlap ignored), valued the same way; benchmarks compare the two.
+    """
+    if method not in ("best", "rank"):
+        raise ValueError(f"method is {method!r}; use 'best' or 'rank'")
+    cfg = config or ShortlistConfig()
+    left: list[LeftOut] = []
+    usable: list[tuple[Match, tuple[float, float, float, str | None]]] = []
+    for m in matches:
+        price = _price(m, costs)
+        if m.weak:
+            left.append(LeftOut(m.creator_id, m.rank, "weak match: its content is off the brief's topic"))
+        elif price is None:
+            left.append(LeftOut(m.creator_id, m.rank, "price unknown: no cost given and no price estimate, so it cannot be budgeted"))
+        elif price[1] > budget:
+            left.append(LeftOut(m.creator_id, m.rank, f"costs {_money(price[1], price[3])}, more than the whole budget"))
+            usable.append((m, price))
+        else:
+            usable.append((m, price))
+    ids = [m.creator_id for m, _ in usable]
+    values = np.array([max(0.0, float(m.score)) for m, _ in usable], dtype=np.float64)
+    mids = np.array([p[1] for _, p in usable], dtype=np.float64)
+    overlap = audience_report(snapshot, ids) if ids else AudienceOverlap()
+    n = len(ids)
+    jac = np.full((n, n), np.nan)
+    pos = {c: i for i, c in enumerate(ids)}
+    for p in overlap.pairs:
+        if p.jaccard is not None:
+            jac[pos[p.a], pos[p.b]] = jac[pos[p.b], pos[p.a]] = p.jaccard
+    dup = duplicate_matrix(content_vectors(snapshot, ids), cfg.duplicate_floor) if n else np.zeros((0, 0))
+    penalties = pair_penalties(values, jac, dup, overlap_penalty=cfg.overlap_penalty, duplicate_penalty=cfg.duplicate_penalty)
+    banned = conflicts(jac, max_overlap)
+    if not n:
+        best = None
+    elif method == "rank":
+        best = rank_plan(values, mids, budget, penalties)
+        banned = np.zeros_like(banned)
+    else:
+        best = plan(values, mids, budget, penalties, banned, exact_max=cfg.exact_max, node_limit=cfg.node_limit, time_limit=cfg.time_limit)
+    chosen = list(best.chosen) if best is not None else []
+    currencies = {p[3] for _, p in usable if p[3]}
+    currency = next(iter(currencies)) if len(currencies) == 1 else None
+    picks = []
+    for i in chosen:
+        m, (lo, mid, hi, cur) = usable[i]
+        shared = [(ids[j], penalties[i, j], jac[i, j], dup[i, j]) for j in chosen if j != i and penalties[i, j] > 0]
+        added = float(values[i] - sum(x[1] for x in shared) / 2)
+        parts = [f"rank {m.rank} for the brief, score {m.score:.3f}", f"costs {_money(mid, cur)}" + (f" (range {_amount(lo)}–{_money(hi, cur)})" if hi > lo else "")]
+        known = [(other, j) for other, _, j, _ in shared if not np.isnan(j) and j > 0]
+        if known:
+            parts.append("shares audience with " + ", ".join(f"{o} ({j:.2f})" for o, j in known))
+        dups = [(other, d) for other, _, _, d in shared if d > 0]
+        if dups:
+            parts.append("content close to " + ", ".join(o for o, _ in dups))
+        if not (getattr(snapshot, "audience", None) and snapshot.audience.known(m.creator_id)):
+            parts.append("audience overlap unknown (too few commenters)")
+        parts.append(f"adds {added:.3f} to the set's value")
+        picks.append(ShortlistPick(match=m, cost=mid, cost_low=lo, cost_high=hi, value_added=added, why="; ".join(parts)))
+    taken = set(chosen)
+    over = {m.creator_id for m, p in usable if p[1] > budget}
+    for i, (m, _) in enumerate(usable):
+        if i in taken or m.creator_id in over:
+            continue
+        clash = [ids[j] for j in sorted(taken) if banned[i, j]]
+        left_over = budget - float(sum(usable[j][1][1] for j in chosen))
+        if clash:
+            reason = f"audience overlaps {', '.join(clash)} by more than max_overlap {max_overlap:g}"
+        elif mids[i] > left_over:
+            reason = f"costs {_money(mids[i], usable[i][1][3])}, more than the {_money(left_over, usable[i][1][3])} left; every set with it is worth less"
+        else:
+            reason = "it fits, but shares audience or content with the picks so much that it would lower the set's value"
+        left.append(LeftOut(m.creator_id, m.rank, reason))
+    left.sort(key=lambda x: x.rank)
+    report = audience_report(snapshot, [ids[i] for i in chosen]) if chosen else AudienceOverlap()
+    spend = float(sum(usable[i][1][1] for i in chosen))
+    low = float(sum(usable[i][1][0] for i in chosen))
+    high = float(sum(usable[i][1][2] for i in chosen))
+    value = best.value if best is not None else 0.0
+    share = "unknown" if report.distinct_share is None else f"{report.distinct_share:.0%} distinct"
+    why = (
+        f"{len(chosen)} creator(s) for {_money(spend, currency)} of {_money(budget, currency)}"
+        + (f" (range {_amount(low)}–{_money(high, currency)})" if high > low else "")
+        + f"; value {value:.3f} from scores summing to {float(values[chosen].sum()) if chosen else 0.0:.3f}; audience {share}"
+        + (f"; {sum(1 for x in left if x.reason.startswith('price unknown'))} left out for an unknown price" if any(x.reason.startswith("price unknown") for x in left) else "")
+    )
+    return Shortlist(
+        brand_id=brand_id,
+        budget=float(budget),
+        max_overlap=max_overlap,
+        picks=tuple(sorted(picks, key=lambda p: p.match.rank)),
+        spend=spend,
+        spend_low=low,
+        spend_high=high,
+        currency=currency,
+        value=float(value),
+        score_sum=float(values[chosen].sum()) if chosen else 0.0,
+        audience=report,
+        left_out=tuple(left),
+        method=best.method if best is not None else "none",
+        candidates=len(matches),
+        why=why,
+    )
+
+
 def reprice(snapshot: Snapshot, store: str | Path, config: Config) -> bool:
     """Give ``snapshot`` the price ranges of the store's current price calibration.
 
@@ -578,6 +759,79 @@ class Matcher:
                 range, an invalid country, language or platform.
         """
         return self.recommend_many([brief], k, like=like, unlike=unlike, filters=filters, weights=weights, diversity=diversity)[0]
+
+    def brand(self, brand_id: str) -> Brand:
+        """The brand ``brand_id`` of the served snapshot's brands table.
+
+        Raises:
+            RequestError: no such brand in the snapshot.
+        """
+        self._check()
+        self.refresh()
+        return brand_of(self.snapshot_, brand_id)
+
+    def audience_overlap(self, creator_ids: Sequence[str]) -> AudienceOverlap:
+        """The estimated audience overlap among creators: every pair's Jaccard of commenters (None
+        when a creator has too few commenters) and the share of distinct audience
+        (:mod:`matcher.audience`).
+
+        Raises:
+            RequestError: more than 100 ids, or an id not in the served snapshot.
+        """
+        self._check()
+        ids = check_creator_ids(creator_ids, "creator_ids")
+        self.refresh()
+        snap = self.snapshot_
+        check_known_creators(ids, "creator_ids", lambda cid: snap.index.row_of(cid) is not None)
+        return audience_report(snap, ids)
+
+    def shortlist(
+        self,
+        brief: str | Brand | None = None,
+        *,
+        budget: float,
+        max_overlap: float | None = None,
+        k: int | None = None,
+        like: Sequence[str] = (),
+        unlike: Sequence[str] = (),
+        filters: Filters | None = None,
+        weights: Weights | None = None,
+        costs: Mapping[str, float] | None = None,
+    ) -> Shortlist:
+        """The set of creators worth most for a brief within ``budget``.
+
+        Example::
+
+            plan = m.shortlist(brand, budget=5000, max_overlap=0.2)
+            for pick in plan.picks:
+                print(pick.match.handle, pick.cost, pick.why)
+            print(plan.spend_low, plan.spend_high, plan.audience.distinct_share)
+
+        The candidates are the brief's ``k`` best matches (default ``shortlist.candidates``), as
+        :meth:`recommend` ranks them with the same ``like``, ``unlike``, ``filters`` and ``weights``;
+        the set is picked by :func:`shortlist_matches`.
+
+        Args:
+            brief: product description text or a :class:`Brand` (its filters apply).
+            budget: the most the set may cost, in the prices' currency.
+            max_overlap: no two picks whose audience overlap (Jaccard of commenters) is known to be
+                above this; None: no limit (overlap is still penalised).
+            k: candidates to pick from (1..1000).
+            costs: each creator's cost, overriding the price estimates; a candidate without a
+                cost is then left out (said in ``left_out``).
+
+        Raises:
+            RequestError: the budget, max_overlap, costs or any option of :meth:`recommend` is invalid.
+        """
+        budget = check_budget(budget)
+        max_overlap = check_max_overlap(max_overlap)
+        costs = check_costs(costs)
+        k = self.config.shortlist.candidates if k is None else k
+        matches = self.recommend(brief, k, like=like, unlike=unlike, filters=filters, weights=weights)
+        return shortlist_matches(
+            self.snapshot_, matches, budget=budget, max_overlap=max_overlap, costs=costs, config=self.config.shortlist,
+            brand_id=brief.brand_id if isinstance(brief, Brand) else None,
+        )
 
     def brief_niches(self, brief: str | Brand) -> tuple[NicheScore, ...]:
         """The niches of a brief, best first (at most ``niches.max_niches``, each at least ``niches.min_confidence``).

@@ -16,7 +16,18 @@ import pandas as pd
 
 from matcher.embed import EmbeddingCache
 from matcher.errors import MatcherError, StoreError
-from matcher.store import MATCHES_FILE, Snapshot, Store, matches_frame, parquet_bytes, revision_id, snapshot_files
+from matcher.store import (
+    MATCHES_FILE,
+    SHORTLIST_PICKS_FILE,
+    SHORTLISTS_FILE,
+    Snapshot,
+    Store,
+    matches_frame,
+    parquet_bytes,
+    read_parquet_bytes,
+    revision_id,
+    snapshot_files,
+)
 from matcher.text import content_hash, spreadsheet_safe, spreadsheet_safe_frame
 
 __all__ = ["ForgetResult", "forget", "Dropped", "drop_creators"]
@@ -163,6 +174,7 @@ def forget(store: str | Path | Store, creator_ids: Iterable[str], *, db: str | N
                 matches = st.snapshot_matches(sid)
                 quarantine = _blob(st, snap, "quarantine.csv")
                 config = _blob(st, snap, "config.json")
+                shortlists = {name: _blob(st, snap, name) for name in (SHORTLISTS_FILE, SHORTLIST_PICKS_FILE)}
             except StoreError as exc:
                 # Unreadable means it cannot be checked for these creators; it cannot be served either.
                 logger.warning("deleting snapshot %s, which cannot be read to erase from: %s", sid, exc)
@@ -184,6 +196,7 @@ def forget(store: str | Path | Store, creator_ids: Iterable[str], *, db: str | N
                 continue
             new_sid = revision_id(sid, st.snapshot_ids())
             files, fields = _without(snap, rows, matches, quarantine, config, set(ids))
+            files.update(_shortlists_without(shortlists, set(ids)))
             fields["revision_of"] = sid
             st.write_snapshot_files(new_sid, files, fields=fields)
             if sid == current:
@@ -263,6 +276,7 @@ def _without(
         niche_model=snap.niche_model,
         brand_niches=snap.brand_niches,
         collaborations=None if snap.collaborations is None else snap.collaborations[~snap.collaborations["creator_id"].astype(str).isin(sorted(removed))].reset_index(drop=True),
+        audience=snap.audience.without(removed) if snap.audience is not None else None,
     )
     index = slim.index
     files = snapshot_files(slim)
@@ -287,6 +301,26 @@ def _without(
     fields["index"] = {"kind": index.kind_, "size": index.size, "dim": index.dim, "build": "rebuilt"}
     fields["erased"] = int(fields.get("erased", 0)) + erased
     return files, fields
+
+
+def _shortlists_without(stored: dict[str, bytes | None], ids: set[str]) -> dict[str, bytes]:
+    """The stored shortlists less every brand's whose set names an erased creator (as a pick, left
+    out, or in an explanation): the next batch picks those brands' sets again."""
+    summary_bytes, picks_bytes = stored.get(SHORTLISTS_FILE), stored.get(SHORTLIST_PICKS_FILE)
+    if summary_bytes is None or picks_bytes is None:
+        return {}
+    summary, picks = read_parquet_bytes(summary_bytes), read_parquet_bytes(picks_bytes)
+    pattern = "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True))
+    word = re.compile(rf"(?<![\w-])(?:{pattern})(?![\w-])") if pattern else None
+
+    def names(text: object) -> bool:
+        return word is not None and isinstance(text, str) and word.search(text) is not None
+
+    touched = set(picks.loc[picks["creator_id"].astype(str).isin(ids) | picks["why"].map(names).astype(bool), "brand_id"].astype(str))
+    touched |= set(summary.loc[summary["left_out"].map(names).astype(bool) | summary["why"].map(names).astype(bool), "brand_id"].astype(str))
+    summary = summary[~summary["brand_id"].astype(str).isin(touched)].reset_index(drop=True)
+    picks = picks[~picks["brand_id"].astype(str).isin(touched)].reset_index(drop=True)
+    return {SHORTLISTS_FILE: parquet_bytes(summary), SHORTLIST_PICKS_FILE: parquet_bytes(picks)}
 
 
 def _forget_vectors(st: Store, texts: dict[str, set[str]]) -> int:

@@ -858,6 +858,24 @@ def _price_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
     return pd.Series(np.where(good, numbers, np.nan), index=raw.index, dtype="float64")
 
 
+def _budget_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
+    """An optional amount > 0 as float64; a bad value is blanked (the brand gets no shortlist), the row stays."""
+    view, nonscalar = _text_view(raw)
+    if pd.api.types.is_float_dtype(raw.dtype) or pd.api.types.is_integer_dtype(raw.dtype):
+        numbers = raw.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        numbers = _parse_numbers(view.str.replace(",", "", regex=False).str.strip())
+    present = view.notna().to_numpy()
+    values = view.to_numpy(dtype=object, na_value=None)
+    fix = "write an amount above 0 such as 5000 in the prices' currency, or leave it blank for no shortlist"
+    q.blank(nonscalar, field, lambda i: f"'{field}' is a list or object; {fix}")
+    with np.errstate(invalid="ignore"):
+        bad = present & ~nonscalar & ~(np.isfinite(numbers) & (numbers > 0) & (numbers <= 1e12))
+    q.blank(bad, field, lambda i: f"'{field}' is {_show_number(values[i])}, not an amount above 0; {fix}")
+    good = present & ~nonscalar & ~bad
+    return pd.Series(np.where(good, numbers, np.nan), index=raw.index, dtype="float64")
+
+
 def _label_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
     view, _ = _text_view(raw)  # a list or object comes back blank
     _flag_nonscalar(raw, field, q)
@@ -1202,7 +1220,8 @@ def load_brands(
 
     List fields (``countries``, ``languages``, ``competitors``, ``exclude_creators``) take
     a JSON/Parquet list or a string of values separated by ``|`` or, when there is no
-    ``|``, by ``,``.
+    ``|``, by ``,``. The optional ``budget`` column (an amount above 0; a bad one is left
+    blank) asks the nightly batch for a shortlist within it.
 
     :param path: the brands file (see :func:`read_table` for formats).
     :param max_text_chars: cap for ``name``, ``description`` and competitor names.
@@ -1242,6 +1261,8 @@ def load_brands(
         "min_followers": _count_column(_raw(raw, "min_followers"), "min_followers", q, reject=True),
         "max_followers": _count_column(_raw(raw, "max_followers"), "max_followers", q, reject=True),
     }
+    if "budget" in raw.columns:  # optional: the nightly batch writes a shortlist for brands that give one
+        columns["budget"] = _budget_column(raw["budget"], "budget", q)
     low, high = columns["min_followers"], columns["max_followers"]
     q.flag(
         _to_mask(low > high),

@@ -47,6 +47,10 @@ __all__ = [
     "check_filters",
     "check_weights",
     "check_diversity",
+    "check_budget",
+    "check_max_overlap",
+    "check_costs",
+    "MAX_BUDGET",
     "validate_request",
 ]
 
@@ -60,6 +64,8 @@ MAX_COUNTRIES = 250
 MAX_LANGUAGES = 50
 MAX_PLATFORMS = 20
 MAX_ID_CHARS = 200
+#: The largest budget or cost a shortlist takes: far above any campaign, and exact in a float.
+MAX_BUDGET = 1e12
 #: Creators one look-alike request may name in ``like`` (and, separately, in ``unlike``).
 MAX_LIKED = 100
 #: Brand or category names one request may ask creators to mention, and the characters of each.
@@ -276,6 +282,48 @@ def check_diversity(diversity: object) -> float:
     if isinstance(diversity, bool) or not isinstance(diversity, (int, float)) or not math.isfinite(diversity) or not 0.0 <= diversity <= 1.0:
         raise RequestError(f"diversity is {diversity!r}; use a number between 0 (off) and 1")
     return float(diversity)
+
+
+def check_budget(budget: object, field: str = "budget") -> float:
+    """``budget`` (or a cost) as a float above 0.
+
+    Raises:
+        RequestError: not a finite number above 0 and at most :data:`MAX_BUDGET`.
+    """
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not math.isfinite(budget) or not 0 < budget <= MAX_BUDGET:
+        raise RequestError(f"{field} is {budget!r}; give an amount above 0 (at most {MAX_BUDGET:.0e}) in the prices' currency, e.g. 5000")
+    return float(budget)
+
+
+def check_max_overlap(max_overlap: object) -> float | None:
+    """``max_overlap`` (None: no limit) as a float in [0, 1].
+
+    Raises:
+        RequestError: not None and not a finite number in [0, 1].
+    """
+    if max_overlap is None:
+        return None
+    if isinstance(max_overlap, bool) or not isinstance(max_overlap, (int, float)) or not math.isfinite(max_overlap) or not 0.0 <= max_overlap <= 1.0:
+        raise RequestError(f"max_overlap is {max_overlap!r}; use the largest audience overlap (Jaccard of commenters) two picks may have, between 0 and 1")
+    return float(max_overlap)
+
+
+def check_costs(costs: object) -> dict[str, float] | None:
+    """A mapping of creator id to cost (None: the snapshot's price estimates), each checked by :func:`check_budget`.
+
+    Raises:
+        RequestError: not a mapping, a key that is not a creator id, or a cost that is not an amount above 0.
+    """
+    if costs is None:
+        return None
+    if not isinstance(costs, Mapping):
+        raise RequestError("costs must map creator ids to amounts, e.g. {\"c001\": 1200}")
+    out: dict[str, float] = {}
+    for cid, amount in costs.items():
+        if not isinstance(cid, str) or not cid.strip() or len(cid) > MAX_ID_CHARS:
+            raise RequestError(f"costs: {cid!r} is not a creator id; use the creator_id of a match")
+        out[cid.strip()] = check_budget(amount, f"costs[{cid!r}]")
+    return out
 
 
 def validate_request(

@@ -11,7 +11,7 @@ import pandas as pd
 
 from matcher.codes import country_codes, language_codes
 
-__all__ = ["Brand", "Filters", "Hit", "Evidence", "NicheScore", "Collaboration", "PriceEstimate", "TrustConfidence", "Match"]
+__all__ = ["Brand", "Filters", "Hit", "Evidence", "NicheScore", "Collaboration", "PriceEstimate", "TrustConfidence", "Match", "PairOverlap", "AudienceOverlap", "ShortlistPick", "LeftOut", "Shortlist"]
 
 
 def _tuple(values: Iterable[Any] | str | None, *, case: str | None = None) -> tuple[str, ...]:
@@ -130,7 +130,7 @@ class Brand:
 
     ``weights`` optionally overrides the component weights for this brand (a mapping such as
     ``{"topic": 0.5, "trust": 0.3, "engagement": 0.2}``; in a brands file, a JSON object in a
-    ``weights`` column).
+    ``weights`` column). ``budget`` (optional) asks the nightly batch for a shortlist within it.
     """
 
     brand_id: str
@@ -143,8 +143,11 @@ class Brand:
     competitors: tuple[str, ...] = ()
     exclude_creators: tuple[str, ...] = ()
     weights: Mapping[str, float] | None = None
+    budget: float | None = None
 
     def __post_init__(self) -> None:
+        if self.budget is not None and (isinstance(self.budget, bool) or not isinstance(self.budget, (int, float)) or not (0 < float(self.budget) < float("inf"))):
+            raise ValueError(f"brand '{self.brand_id}': 'budget' is {self.budget!r}; give an amount above 0, or None for no shortlist")
         if not str(self.description or "").strip():
             raise ValueError(f"brand '{self.brand_id}': 'description' is blank; give the product description to match on")
         try:
@@ -176,7 +179,7 @@ class Brand:
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Brand:
         """Build a Brand from a row of the brands table (a mapping of column → value)."""
-        names = ("brand_id", "description", "name", "countries", "languages", "min_followers", "max_followers", "competitors", "exclude_creators", "weights")
+        names = ("brand_id", "description", "name", "countries", "languages", "min_followers", "max_followers", "competitors", "exclude_creators", "weights", "budget")
         kwargs = {}
         for n in names:
             v = record.get(n)
@@ -307,6 +310,89 @@ class Match:
     collaborations: tuple[Collaboration, ...] = ()
     price: PriceEstimate | None = None
     trust_confidence: TrustConfidence | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict of every field."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PairOverlap:
+    """The estimated audience overlap (Jaccard of commenters) of two creators; None when unknown."""
+
+    a: str
+    b: str
+    jaccard: float | None
+
+
+@dataclass(frozen=True)
+class AudienceOverlap:
+    """Audience overlap among a set of creators (see :mod:`matcher.audience`).
+
+    ``pairs`` holds every pair; ``known`` the creators whose audience is measured, ``unknown`` the
+    rest. ``distinct_share`` is the estimated share of distinct people in the known creators'
+    summed audiences: 1.0 when no two share a commenter, ``1/n`` when ``n`` have the same audience;
+    None with no known creator. ``max_jaccard`` is the largest known pairwise overlap;
+    ``commenters`` the known creators' distinct commenters, summed.
+    """
+
+    pairs: tuple[PairOverlap, ...] = ()
+    known: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+    distinct_share: float | None = None
+    max_jaccard: float | None = None
+    commenters: int = 0
+
+
+@dataclass(frozen=True)
+class ShortlistPick:
+    """One creator of a shortlist: its match, what it costs (a range around ``cost``, the figure
+    the budget counts) and what it adds to the set's value (``value_added`` sums to the set's value:
+    its score less half of each penalty it shares with another pick). ``why`` says why it is in."""
+
+    match: Match
+    cost: float
+    cost_low: float
+    cost_high: float
+    value_added: float
+    why: str
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A candidate the shortlist does not take, and why (for example ``price unknown``)."""
+
+    creator_id: str
+    rank: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Shortlist:
+    """The set of creators worth most within a budget (see :mod:`matcher.shortlist`).
+
+    ``spend`` is what the picks cost by the figure the budget counts; ``spend_low`` to
+    ``spend_high`` the range of the picks' price estimates. ``value`` is the set's value (scores
+    less the overlap and duplicate penalties) and ``score_sum`` the plain sum of the picks' scores.
+    ``audience`` is the overlap among the picks; ``left_out`` every candidate not taken, with the
+    reason; ``method`` how the set was found (``exact``, ``solver-limit`` or ``greedy``).
+    """
+
+    brand_id: str | None
+    budget: float
+    max_overlap: float | None
+    picks: tuple[ShortlistPick, ...]
+    spend: float
+    spend_low: float
+    spend_high: float
+    currency: str | None
+    value: float
+    score_sum: float
+    audience: AudienceOverlap
+    left_out: tuple[LeftOut, ...]
+    method: str
+    candidates: int
+    why: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every field."""

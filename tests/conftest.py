@@ -80,3 +80,27 @@ def ray_session():
     yield ray
     if started:
         ray.shutdown()
+
+
+#: Budgets given to the sample's brands in turn: a blank and an unreadable one get no shortlist.
+SAMPLE_BUDGETS = ("5000", "", "1500", "not a number", "20000")
+
+
+@pytest.fixture(scope="session")
+def budgeted(sample, built, encoder, tmp_path_factory):
+    """The sample with a ``budget`` column in its brands file, run through the batch into a copy of
+    the sample store (its embedding cache makes the run quick)."""
+    import shutil
+
+    import pandas as pd
+
+    from matcher.batch import run_batch
+
+    root = tmp_path_factory.mktemp("budgeted")
+    store = root / "store"
+    shutil.copytree(built.store, store)
+    brands = pd.read_csv(sample.brands, dtype=str, keep_default_na=False)
+    brands["budget"] = [SAMPLE_BUDGETS[i % len(SAMPLE_BUDGETS)] for i in range(len(brands))]
+    path = root / "brands.csv"
+    brands.to_csv(path, index=False)
+    return run_batch(sample.creators, sample.posts, path, store, comments=sample.comments, encoder=encoder, progress=False)

@@ -424,3 +424,35 @@ def test_output_fingerprint_follows_config_and_model_not_unrelated_code(tmp_path
     assert output_fingerprint(Config(index=IndexConfig(candidates=150)), "model-a") != here
     assert output_fingerprint(Config(), "model-b") != here
     assert isinstance(OUTPUT_VERSION, int)
+
+
+def test_stored_shortlists_equal_shortlist_for_every_brand_with_a_budget(budgeted, encoder):
+    """A brand with a readable budget gets a stored shortlist, read back equal to shortlist(brand)."""
+    import numpy as np
+
+    from matcher.engine import Matcher
+    from matcher.schema import Brand
+
+    m = Matcher(budgeted.store, encoder=encoder).load()
+    summary, picks = Store(budgeted.store).read_shortlists()
+    records = m.snapshot_.brands.to_dict("records")
+    with_budget = [r for r in records if not pd.isna(r.get("budget"))]
+    assert with_budget and len(with_budget) < len(records)  # blank and unreadable budgets give none
+    assert sorted(summary["brand_id"]) == sorted(r["brand_id"] for r in with_budget)
+    assert budgeted.counts["brands"]["blanked"] >= 1
+    for r in with_budget:
+        brand = Brand.from_record(r)
+        want = m.shortlist(brand, budget=brand.budget)
+        row = summary[summary["brand_id"] == brand.brand_id].iloc[0]
+        got = picks[picks["brand_id"] == brand.brand_id]
+        assert got["creator_id"].tolist() == [p.match.creator_id for p in want.picks], brand.brand_id
+        assert got["cost"].tolist() == pytest.approx([p.cost for p in want.picks])
+        assert got["why"].tolist() == [p.why for p in want.picks]
+        assert row["spend"] == pytest.approx(want.spend) and row["spend"] <= brand.budget
+        assert (row["spend_low"], row["spend_high"]) == pytest.approx((want.spend_low, want.spend_high))
+        # Scores agree to 1e-6 each (see the stored matches test), so a sum of up to 30 of them to 1e-4.
+        assert row["value"] == pytest.approx(want.value, abs=1e-4) and row["method"] == want.method
+        assert np.isnan(row["distinct_share"]) if want.audience.distinct_share is None else row["distinct_share"] == pytest.approx(want.audience.distinct_share)
+    manifest = Store(budgeted.store).read_manifest(Store(budgeted.store).current_id())
+    assert manifest["audience"]["num_perm"] == 128 and manifest["audience"]["known"] > 0
+    assert manifest["shortlists"] == len(with_budget)

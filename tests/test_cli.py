@@ -255,3 +255,25 @@ def test_recommend_like_and_unlike(sample, built):
     assert "like: creator 'nobody' is not in the served snapshot" in p.stderr
     p = run("recommend", "--store", str(built.store), "--unlike", running[0], check=False)
     assert p.returncode == 2 and "no brief and no creators to look like" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_shortlist_command_equals_the_library(budgeted, encoder):
+    from matcher.engine import Matcher
+
+    m = Matcher(budgeted.store, encoder=encoder).load()
+    brand = m.brand("b001")
+    assert brand.budget == 5000.0
+    want = m.shortlist(brand, budget=brand.budget, max_overlap=0.2)
+    data = json.loads(run("shortlist", "--store", str(budgeted.store), "--brand", "b001", "--max-overlap", "0.2", "--json").stdout)["shortlist"]
+    assert [p["match"]["creator_id"] for p in data["picks"]] == [p.match.creator_id for p in want.picks]
+    assert data["spend"] == pytest.approx(want.spend) and data["budget"] == 5000.0 and data["max_overlap"] == 0.2
+    assert [x["creator_id"] for x in data["left_out"]] == [x.creator_id for x in want.left_out]
+    text = run("shortlist", "--store", str(budgeted.store), "--brand", "b001", "--max-overlap", "0.2").stdout
+    assert text.startswith(want.why) and "audience overlap:" in text
+    # A brief needs a budget; a brand without one too; a bad budget is one clear line.
+    p = run("shortlist", "--store", str(budgeted.store), "--brand", "b002", check=False)
+    assert p.returncode == 2 and "has no budget" in p.stderr and "Traceback" not in p.stderr
+    p = run("shortlist", "--store", str(budgeted.store), "trail shoes", "--budget", "-5", check=False)
+    assert p.returncode == 2 and "budget is -5.0" in p.stderr
+    p = run("shortlist", "--store", str(budgeted.store), "--brand", "nope", "--budget", "10", check=False)
+    assert p.returncode == 2 and "brand 'nope' is not in the served snapshot" in p.stderr

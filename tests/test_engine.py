@@ -550,3 +550,79 @@ def test_lookalike_requests_fail_clearly(matcher_):
         matcher_.recommend(like=["c000001"], unlike=["c000001"])
     with pytest.raises(RequestError, match="give a list of creator ids"):
         matcher_.recommend(like="c000001")
+
+
+@pytest.mark.slow
+def test_shortlist_within_budget_explains_picks_and_beats_taking_by_rank(budgeted, encoder):
+    from matcher.engine import Matcher, shortlist_matches
+
+    m = Matcher(budgeted.store, encoder=encoder).load()
+    brief = "Fragrance-free ceramide moisturizer for dry, sensitive, eczema-prone skin"
+    sl = m.shortlist(brief, budget=2000, k=25)
+    assert sl.picks and sl.spend <= 2000 and sl.spend_low <= sl.spend <= sl.spend_high
+    assert sl.spend == pytest.approx(sum(p.cost for p in sl.picks))
+    assert sl.value == pytest.approx(sum(p.value_added for p in sl.picks))
+    assert all(p.why.startswith(f"rank {p.match.rank} for the brief") and "costs" in p.why for p in sl.picks)
+    assert {p.match.creator_id for p in sl.picks}.isdisjoint({x.creator_id for x in sl.left_out})
+    assert len(sl.picks) + len(sl.left_out) == sl.candidates == 25
+    assert sl.currency == "USD" and sl.method in ("exact", "solver-limit", "greedy")
+    # At least what taking the candidates in rank order while they fit is worth, valued the same way.
+    ms = m.recommend(brief, 25)
+    baseline = shortlist_matches(m.snapshot_, ms, budget=2000, method="rank")
+    assert baseline.method == "rank" and baseline.spend <= 2000
+    assert sl.value >= baseline.value - 1e-9
+    # A shortlist with costs of our own: creators without one are left out and say so.
+    costs = {x.creator_id: 400.0 for x in ms[:6]}
+    own = m.shortlist(brief, budget=1000, k=25, costs=costs)
+    assert {p.match.creator_id for p in own.picks} <= set(costs) and own.spend <= 1000 and len(own.picks) == 2
+    assert sum(x.reason.startswith("price unknown") for x in own.left_out) == 25 - 6
+    assert "left out for an unknown price" in own.why
+    with pytest.raises(ValueError, match="budget"):
+        m.shortlist(brief, budget=0)
+    with pytest.raises(ValueError, match="max_overlap"):
+        m.shortlist(brief, budget=10, max_overlap=1.5)
+
+
+@pytest.mark.slow
+def test_shortlist_respects_max_overlap_and_reports_the_audience(budgeted, encoder):
+    from matcher.engine import Matcher
+
+    m = Matcher(budgeted.store, encoder=encoder).load()
+    brief = "Lightweight trail running shoe with a rock plate for technical singletrack"
+    loose = m.shortlist(brief, budget=50_000, k=30)
+    tight = m.shortlist(brief, budget=50_000, k=30, max_overlap=0.0)
+    for q in tight.audience.pairs:
+        assert q.jaccard is None or q.jaccard <= 0.0
+    assert tight.max_overlap == 0.0
+    rep = loose.audience
+    assert set(rep.known) | set(rep.unknown) == {p.match.creator_id for p in loose.picks}
+    if rep.known:
+        assert 1 / len(rep.known) <= rep.distinct_share <= 1.0
+    for x in tight.left_out:
+        if "max_overlap" in x.reason:
+            assert x.reason.startswith("audience overlaps ")
+
+
+@pytest.mark.slow
+def test_audience_overlap_of_any_creators_equals_exact_jaccard_within_the_bound(budgeted, sample, encoder):
+    import math
+
+    from matcher.audience import commenters_by_creator, exact_jaccard
+    from matcher.request import RequestError
+
+    m = Matcher(budgeted.store, encoder=encoder).load()
+    comments = pd.read_csv(sample.comments, dtype=str, keep_default_na=False)
+    posts = pd.read_csv(sample.posts, dtype=str, keep_default_na=False)
+    sets = commenters_by_creator(comments, posts)
+    known = sets[sets.map(len) >= m.config.audience.min_commenters]
+    # The pair of creators sharing the most commenters, and one with too few to know.
+    pairs = [(a, b) for a in known.index[:300] for b in known.index[:300] if a < b and set(known[a]) & set(known[b])]
+    a, b = max(pairs, key=lambda p: exact_jaccard(known[p[0]], known[p[1]]))
+    few = next(c for c in m.snapshot_.creators["creator_id"] if c not in set(known.index))
+    rep = m.audience_overlap([a, b, few])
+    pair = next(p for p in rep.pairs if {p.a, p.b} == {a, b})
+    exact = exact_jaccard(known[a], known[b])
+    assert exact > 0 and abs(pair.jaccard - exact) <= 4 * math.sqrt(exact * (1 - exact) / 128) + 1 / 128
+    assert rep.unknown == (few,) and all(p.jaccard is None for p in rep.pairs if few in (p.a, p.b))
+    with pytest.raises(RequestError, match="not in the served snapshot"):
+        m.audience_overlap(["nobody"])

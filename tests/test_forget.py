@@ -134,3 +134,25 @@ def test_drop_creators_leaves_an_erased_creator_out_of_every_table():
     assert d.creator_rows.tolist() == [False, True, False] and d.post_rows.tolist() == [False, True, True, False]
     assert d.comment_rows.tolist() == [True, False, True] and d.quarantine_rows.tolist() == [True, True, False, False]
     assert brands["exclude_creators"][0].tolist() == ["b", "c"]  # the inputs are left as they were
+
+
+def test_forget_removes_the_creators_audience_signature_and_the_shortlists_naming_it(budgeted, tmp_path):
+    import shutil
+
+    store = tmp_path / "store"
+    shutil.copytree(budgeted.store, store)
+    st = Store(store)
+    summary, picks = st.read_shortlists()
+    who = str(picks.loc[picks["brand_id"] == "b001", "creator_id"].iloc[0])
+    before = st.load()
+    assert before.audience is not None and who in set(before.audience.creator_ids_)
+    named = set(picks.loc[(picks["creator_id"] == who) | picks["why"].str.contains(who, regex=False), "brand_id"])
+    named |= set(summary.loc[summary["left_out"].str.contains(who, regex=False) | summary["why"].str.contains(who, regex=False), "brand_id"])
+    forget(store, [who])
+    after = st.load()
+    assert who not in set(after.audience.creator_ids_) and after.audience.commenters(who) == 0
+    assert len(after.audience.creator_ids_) == len(before.audience.creator_ids_) - 1
+    s2, p2 = st.read_shortlists()
+    assert who not in set(p2["creator_id"]) and not p2["why"].str.contains(who, regex=False).any()
+    assert set(s2["brand_id"]) == set(summary["brand_id"]) - named and "b001" not in set(s2["brand_id"])
+    assert st.read_manifest(st.current_id())["audience"]["num_perm"] == 128

@@ -1250,3 +1250,19 @@ def test_csv_error_names_the_delimiter(tmp_path: Path) -> None:
         load_creators(path)
     message = str(info.value)
     assert str(path) in message and "semicolon (';')" in message and "line 3" in message
+
+
+def test_optional_budget_column_blanks_bad_values_and_keeps_the_row(tmp_path: Path) -> None:
+    rows = [dict(zip(BRAND_COLUMNS, brand(b))) | {"budget": v} for b, v in
+            (("b1", "5000"), ("b2", ""), ("b3", "1,500.50"), ("b4", "-3"), ("b5", "lots"), ("b6", "0"), ("b7", "inf"))]
+    path = write_csv(tmp_path / "brands.csv", [*BRAND_COLUMNS, "budget"], [[r[c] for c in [*BRAND_COLUMNS, "budget"]] for r in rows])
+    frame, rejections, report = load_brands(path)
+    assert report.accepted == 7 and report.quarantined == 0 and report.blanked == 4
+    got = dict(zip(frame["brand_id"], frame["budget"]))
+    assert got["b1"] == 5000.0 and got["b3"] == 1500.5
+    assert all(pd.isna(got[b]) for b in ("b2", "b4", "b5", "b6", "b7"))
+    assert [(r.id, r.field, r.action) for r in rejections] == [(b, "budget", "blanked") for b in ("b4", "b5", "b6", "b7")]
+    assert "'budget' is -3, not an amount above 0" in rejections[0].reason and "leave it blank for no shortlist" in rejections[0].reason
+    # Without the column, brands have no budget column at all (the contract's columns as before).
+    frame, _, _ = load_brands(brands_csv(tmp_path, [brand("b1")], name="plain.csv"))
+    assert "budget" not in frame.columns

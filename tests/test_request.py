@@ -134,3 +134,35 @@ def test_recommend_refuses_what_the_cli_and_api_refuse(matcher_):
     with pytest.raises(ValueError, match="country 'Narnia'"):
         matcher_.recommend(TRAIL, k=3, filters=Filters(countries=("Narnia",)))
     assert len(matcher_.recommend(TRAIL, k=3, filters=Filters(countries=("us",)))) == 3
+
+
+@pytest.mark.parametrize("budget", [0, -1, float("nan"), float("inf"), True, "5000", 2e12])
+def test_budget_must_be_an_amount_above_zero(budget):
+    from matcher.request import check_budget
+
+    with pytest.raises(RequestError, match="budget is"):
+        check_budget(budget)
+
+
+def test_budget_max_overlap_and_costs_accepted_and_refused_alike():
+    from matcher.request import check_budget, check_costs, check_max_overlap
+    from matcher.serve.models import ShortlistRequest
+
+    assert check_budget(5000) == 5000.0 and check_max_overlap(None) is None and check_max_overlap(0) == 0.0
+    for bad in (-0.1, 1.5, float("nan"), "0.2"):
+        with pytest.raises(RequestError, match="max_overlap is"):
+            check_max_overlap(bad)
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValidationError, match="max_overlap"):
+            ShortlistRequest(brief=TRAIL, budget=100, max_overlap=bad)
+    assert check_costs({"c1": 10, " c2 ": 2.5}) == {"c1": 10.0, "c2": 2.5}
+    for bad in ([("c1", 1)], {"c1": 0}, {"": 5}, {"c1": float("nan")}):
+        with pytest.raises(RequestError):
+            check_costs(bad)
+    with pytest.raises(ValidationError, match="budget is -1"):
+        ShortlistRequest(brief=TRAIL, budget=-1)
+    with pytest.raises(ValidationError, match="either a brief or a brand_id"):
+        ShortlistRequest(budget=10)
+    with pytest.raises(ValidationError, match="budget: give the most"):
+        ShortlistRequest(brief=TRAIL)
+    assert ShortlistRequest(brand_id="b001").budget is None

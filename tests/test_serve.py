@@ -854,3 +854,32 @@ def test_unknown_liked_creators_are_refused_in_the_engines_words(client, matcher
     assert r.status_code == 422 and r.json()["message"].startswith("unlike:") and "in both like and unlike" in r.json()["message"]
     r = client.post("/recommend", json={"like": ["c1"] * 101})
     assert r.status_code == 422 and r.json()["message"].startswith("like:")
+
+
+def test_shortlist_endpoint_equals_the_library(budgeted, encoder):
+    from matcher.engine import Matcher
+
+    m = Matcher(budgeted.store, encoder=encoder).load()
+    with TestClient(create_app(budgeted.store, encoder=encoder)) as c:
+        brand = m.brand("b001")
+        want = m.shortlist(brand, budget=brand.budget, k=20)
+        r = c.post("/shortlist", json={"brand_id": "b001", "k": 20})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["snapshot_id"] == m.snapshot_id and body["budget"] == 5000.0
+        assert [p["match"]["creator_id"] for p in body["picks"]] == [p.match.creator_id for p in want.picks]
+        assert [p["why"] for p in body["picks"]] == [p.why for p in want.picks]
+        assert body["spend"] == pytest.approx(want.spend) and body["spend_low"] <= body["spend"] <= body["spend_high"]
+        assert body["audience"]["distinct_share"] == want.audience.distinct_share and body["why"] == want.why
+        brief = "Fragrance-free ceramide moisturizer for dry, sensitive, eczema-prone skin"
+        got = c.post("/shortlist", json={"brief": brief, "budget": 800, "max_overlap": 0.1, "filters": {"platforms": ["instagram"]}}).json()
+        from matcher.schema import Filters
+
+        lib = m.shortlist(brief, budget=800, max_overlap=0.1, filters=Filters(platforms=("instagram",)))
+        assert [p["match"]["creator_id"] for p in got["picks"]] == [p.match.creator_id for p in lib.picks]
+        assert all(p["match"]["platform"] == "instagram" for p in got["picks"])
+        for bad, field in (({"brief": "x y z", "budget": 0}, "budget"), ({"brand_id": "b002"}, "budget"), ({"brief": "shoes", "brand_id": "b001", "budget": 5}, "body"),
+                           ({"brief": "shoes", "budget": 5, "max_overlap": 2}, "max_overlap"), ({"brand_id": "nope", "budget": 5}, "brand_id")):
+            r = c.post("/shortlist", json=bad)
+            assert r.status_code == 422, (bad, r.text)
+            assert field in str(r.json()["detail"][0]["loc"]) or field == "body", (bad, r.json())

@@ -343,3 +343,37 @@ def test_mentions_field_keeps_the_creators_who_name_a_brand(server, browser):
     assert expected and expected != everyone
     ids = "return Array.from(document.querySelectorAll('.card'), e => e.dataset.creatorId)"
     _wait(lambda: d.execute_script(ids) == expected, what="the cards of creators naming the brands")
+
+
+def test_shortlist_view_shows_the_picks_within_the_budget(server, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    d = browser
+    d.get(server + "/")
+    _wait(lambda: len(d.find_elements(By.CSS_SELECTOR, "#platform option")) > 1, what="the filters to load from /healthz")
+    d.find_element(By.ID, "brief").send_keys(BRIEF)
+    d.find_element(By.ID, "budget").send_keys("2000")
+    d.find_element(By.ID, "max-overlap").send_keys("0.2")
+    d.find_element(By.ID, "plan").click()
+    _wait(lambda: d.find_element(By.ID, "shortlist").is_displayed() and d.find_elements(By.CSS_SELECTOR, "#shortlist tr.pick"), what="the shortlist")
+    req = urllib.request.Request(
+        server + "/shortlist", data=json.dumps({"brief": BRIEF, "budget": 2000, "max_overlap": 0.2}).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=60) as r:
+        want = json.load(r)
+    rows = d.find_elements(By.CSS_SELECTOR, "#shortlist tr.pick")
+    assert [r.get_attribute("data-creator-id") for r in rows] == [p["match"]["creator_id"] for p in want["picks"]]
+    assert sum(float(r.get_attribute("data-cost")) for r in rows) == pytest.approx(want["spend"]) and want["spend"] <= 2000
+    assert d.find_element(By.ID, "shortlist-summary").text == want["why"]
+    assert d.find_element(By.ID, "shortlist-audience").text.startswith("Audience: ")
+    assert [r.find_elements(By.CSS_SELECTOR, "td")[-1].text for r in rows] == [p["why"] for p in want["picks"]]
+    ARTIFACTS.mkdir(exist_ok=True)
+    d.save_screenshot(str(ARTIFACTS / "shortlist.png"))
+    # A bad budget is the service's message, not a broken page.
+    budget = d.find_element(By.ID, "budget")
+    budget.clear()
+    budget.send_keys("-5")
+    d.find_element(By.ID, "plan").click()
+    _wait(lambda: "budget" in d.find_element(By.ID, "status").text and "error" in d.find_element(By.ID, "status").get_attribute("class"), what="the budget error")
+    severe = [e for e in d.get_log("browser") if e.get("level") == "SEVERE" and "/shortlist" not in e.get("message", "")]
+    assert not severe, severe

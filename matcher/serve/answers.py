@@ -12,7 +12,7 @@ import pandas as pd
 
 from matcher.engine import filter_columns
 from matcher.rerank import collaborations_of, worked_with
-from matcher.schema import Match
+from matcher.schema import Match, Shortlist
 from matcher.serve.models import (
     BrandMatchesResponse,
     BrandOut,
@@ -27,6 +27,7 @@ from matcher.serve.models import (
     PriceOut,
     SafeJSONResponse,
     SeriesPoint,
+    ShortlistResponse,
     StoredMatch,
     TrustConfidenceOut,
 )
@@ -38,6 +39,7 @@ from matcher.store import Snapshot
 __all__ = [
     "plain",
     "match_out",
+    "shortlist_out",
     "price_out",
     "creator",
     "brand_matches",
@@ -111,6 +113,13 @@ def _confidence_out(s: Mapping[str, Any]) -> TrustConfidenceOut | None:
     days = plain(s.get("history_days"))
     return TrustConfidenceOut(level=level, posts=_int(s.get("n_posts")) or 0, comments=_int(s.get("comments_seen")), days=None if days is None else int(round(days)))
 
+
+
+def shortlist_out(snapshot_id: str, sl: Shortlist, took_ms: float) -> ShortlistResponse:
+    """The response body of ``POST /shortlist``: the shortlist with each pick's full match."""
+    d = sl.to_dict()
+    d["picks"] = [{**pd_, "match": match_out(p.match)} for pd_, p in zip(d["picks"], sl.picks)]
+    return ShortlistResponse.model_validate({"snapshot_id": snapshot_id, "took_ms": took_ms, **d})
 
 
 def creator(service: Service, creator_id: str, n_posts: int, deadline: float) -> CreatorResponse | None:

@@ -35,6 +35,8 @@ from matcher.serve.models import (
     RecommendRequest,
     RecommendResponse,
     SafeJSONResponse,
+    ShortlistRequest,
+    ShortlistResponse,
 )
 from matcher.serve.pages import docs_page, web_page
 from matcher.serve.security import SecurityHeadersMiddleware
@@ -104,7 +106,7 @@ def create_app(
             matches are read from it, and creators erased there are left out from the next request on.
 
     Returns:
-        A FastAPI app: ``POST /recommend``, ``GET /creators/{id}``, ``GET /brands/{id}/matches``,
+        A FastAPI app: ``POST /recommend``, ``POST /shortlist``, ``GET /creators/{id}``, ``GET /brands/{id}/matches``,
         ``GET /niches``, ``GET /healthz``, the page at ``/`` and the API docs at ``/docs``.
 
     Raises:
@@ -178,7 +180,7 @@ def create_app(
         # A rule only the served snapshot can check (a liked creator that is not in it): the same
         # words as recommend() and the command line.
         head = str(exc).split(":", 1)[0]
-        loc = ["body", head] if head in ("like", "unlike") else ["body"]
+        loc = ["body", head] if head in ("like", "unlike", "brand_id", "budget") else ["body"]
         return SafeJSONResponse({"detail": [{"loc": loc, "msg": str(exc), "type": "value_error"}], "message": str(exc)}, status_code=422)
 
     @app.exception_handler(MatcherError)
@@ -224,6 +226,23 @@ def create_app(
             snapshot_id=snapshot_id, k=req.k, took_ms=round(1000 * (time.perf_counter() - t0), 3), matches=[match_out(m) for m in matches],
             brief_niches=[NicheScoreOut(**dataclasses.asdict(n)) for n in brief_niches],
         )
+
+    @app.post(
+        "/shortlist",
+        response_model=ShortlistResponse,
+        responses={413: {"model": ErrorOut, "description": f"body over {max_body_bytes} bytes"}, **_RESPONSES_503},
+        tags=["matching"],
+    )
+    async def shortlist(req: ShortlistRequest) -> ShortlistResponse | SafeJSONResponse:
+        """The set of creators worth most for a brief or brand within a budget, penalising shared audiences and
+        near-duplicate content: every pick with its cost range and why it is in, the spend as a range, the
+        audience overlap among the picks, and every candidate left out with the reason."""
+        t0 = time.perf_counter()
+        unknown = answers.unknown_niches(service, req.filters.niches)
+        if unknown is not None:
+            return unknown
+        snapshot_id, result = await service.run(service.shortlist, req)
+        return answers.shortlist_out(snapshot_id, result, round(1000 * (time.perf_counter() - t0), 3))
 
     @app.get("/niches", response_model=NichesResponse, responses={**_RESPONSES_404, **_RESPONSES_503}, tags=["matching"])
     async def niches() -> NichesResponse | SafeJSONResponse:

@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from matcher.config import Weights
 from matcher.request import (
     MAX_BRIEF_CHARS,
+    MAX_BUDGET,
     MAX_COUNTRIES,
     MAX_EXCLUDED,
     MAX_FOLLOWERS,
@@ -21,6 +22,7 @@ from matcher.request import (
     MAX_MENTIONS,
     MAX_PLATFORMS,
     check_brief,
+    check_budget,
     check_country,
     check_creator_ids,
     check_diversity,
@@ -29,6 +31,7 @@ from matcher.request import (
     check_language,
     check_lookalike,
     check_mention,
+    check_max_overlap,
     check_platform,
 )
 from matcher.schema import Filters
@@ -52,6 +55,8 @@ __all__ = [
     "TrustConfidenceOut",
     "MatchOut",
     "RecommendResponse",
+    "ShortlistRequest",
+    "ShortlistResponse",
     "NicheOut",
     "NichesResponse",
     "CreatorProfile",
@@ -222,6 +227,47 @@ class RecommendRequest(BaseModel):
         return check_diversity(v)
 
 
+class ShortlistRequest(BaseModel):
+    """A brief or a brand of the snapshot, a budget, and the options of one shortlist."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    brand_id: CreatorId | None = Field(None, description="a brand of the served snapshot: its description and filters are the brief, its budget the default")
+    brief: str | None = Field(None, description=f"product description, at most {MAX_BRIEF_CHARS} characters (or give brand_id)", json_schema_extra={"minLength": 1, "maxLength": MAX_BRIEF_CHARS})
+    budget: float | None = Field(None, description="the most the set may cost, in the price estimates' currency (default: the brand's budget)", json_schema_extra={"exclusiveMinimum": 0, "maximum": MAX_BUDGET})
+    max_overlap: float | None = Field(None, description="no two picks whose audience overlap (Jaccard of commenters) is known to be above this", json_schema_extra={"minimum": 0.0, "maximum": 1.0})
+    k: int | None = Field(None, strict=True, description=f"best matches to pick from, 1..{MAX_K} (default: shortlist.candidates)", json_schema_extra={"minimum": 1, "maximum": MAX_K})
+    filters: FiltersIn = Field(default_factory=FiltersIn)
+
+    @field_validator("brief")
+    @classmethod
+    def _brief(cls, v: str | None) -> str | None:
+        return None if v is None else check_brief(v)
+
+    @field_validator("budget")
+    @classmethod
+    def _budget(cls, v: float | None) -> float | None:
+        return None if v is None else check_budget(v)
+
+    @field_validator("max_overlap")
+    @classmethod
+    def _max_overlap(cls, v: float | None) -> float | None:
+        return check_max_overlap(v)
+
+    @field_validator("k")
+    @classmethod
+    def _k(cls, v: int | None) -> int | None:
+        return None if v is None else check_k(v, limit=MAX_K)
+
+    @model_validator(mode="after")
+    def _one_brief(self) -> ShortlistRequest:
+        if (self.brief is None) == (self.brand_id is None):
+            raise ValueError("give either a brief or a brand_id")
+        if self.brief is not None and self.budget is None:
+            raise ValueError("budget: give the most the set may cost (only a brand_id with a budget in the brands file has a default)")
+        return self
+
+
 # -- response models --------------------------------------------------------------------------
 
 
@@ -324,6 +370,66 @@ class RecommendResponse(BaseModel):
     took_ms: float
     matches: list[MatchOut]
     brief_niches: list[NicheScoreOut] = Field(default_factory=list, description="the brief's niches, on the same scale as the creators'")
+
+
+class PairOverlapOut(BaseModel):
+    """The estimated audience overlap (Jaccard of commenters) of two creators; null when unknown."""
+
+    a: str
+    b: str
+    jaccard: float | None
+
+
+class AudienceOverlapOut(BaseModel):
+    """Audience overlap among the picks: mirrors :class:`matcher.schema.AudienceOverlap`."""
+
+    pairs: list[PairOverlapOut]
+    known: list[str] = Field(description="picks whose audience is measured")
+    unknown: list[str] = Field(description="picks with too few commenters (or no comments table): overlap unknown, never guessed")
+    distinct_share: float | None = Field(description="estimated share of distinct people in the known picks' summed audiences (1: no one shared)")
+    max_jaccard: float | None
+    commenters: int
+
+
+class ShortlistPickOut(BaseModel):
+    """One creator of the shortlist: its match, cost (a range around the figure the budget counts), what it adds and why it is in."""
+
+    match: MatchOut
+    cost: float
+    cost_low: float
+    cost_high: float
+    value_added: float = Field(description="its score less half of each penalty it shares with another pick; these sum to the set's value")
+    why: str
+
+
+class LeftOutOut(BaseModel):
+    """A candidate not taken, and why."""
+
+    creator_id: str
+    rank: int
+    reason: str
+
+
+class ShortlistResponse(BaseModel):
+    """The set of creators worth most within the budget: mirrors :class:`matcher.schema.Shortlist`."""
+
+    snapshot_id: str
+    took_ms: float
+    brand_id: str | None
+    budget: float
+    max_overlap: float | None
+    picks: list[ShortlistPickOut]
+    spend: float = Field(description="what the picks cost by the figure the budget counts (each price estimate's middle)")
+    spend_low: float = Field(description="the low end of the picks' price ranges, summed")
+    spend_high: float = Field(description="the high end of the picks' price ranges, summed")
+    currency: str | None
+    value: float = Field(description="the set's value: scores less the audience-overlap and duplicate-content penalties")
+    score_sum: float
+    audience: AudienceOverlapOut
+    left_out: list[LeftOutOut]
+    method: str = Field(description="'exact' (proven best), 'solver-limit' or 'greedy'")
+    candidates: int
+    why: str
 
 
 class NicheOut(BaseModel):

@@ -13,10 +13,11 @@ from typing import Any, TypeVar
 
 from matcher.config import Config, Weights
 from matcher.embed import CachingEncoder, Encoder, QueryCache
-from matcher.engine import Matcher
-from matcher.schema import Match, NicheScore
+from matcher.engine import Matcher, brand_of, shortlist_matches
+from matcher.request import RequestError
+from matcher.schema import Match, NicheScore, Shortlist
 from matcher.serve.admission import DEFAULT_TIMEOUT_S, Admission, ServiceBusy
-from matcher.serve.models import LoadOut, RecommendRequest
+from matcher.serve.models import LoadOut, RecommendRequest, ShortlistRequest
 from matcher.store import Snapshot, Store
 
 __all__ = ["Service", "Served"]
@@ -140,6 +141,25 @@ class Service:
         model = served.snapshot.niche_model
         brief_niches = list(model.assign(query[None, :])[0]) if model is not None else []
         return served.snapshot.snapshot_id, matches, brief_niches
+
+    def shortlist(self, req: ShortlistRequest, deadline: float) -> tuple[str, Shortlist]:
+        """Pick one shortlist (the steps of :meth:`Matcher.shortlist`) on one snapshot reference taken up front.
+
+        Raises:
+            RequestError: the brand is not in the snapshot, or has no budget and none was given.
+        """
+        served = self.current()
+        snap = served.snapshot
+        brief = brand_of(snap, req.brand_id) if req.brand_id is not None else req.brief
+        budget = req.budget if req.budget is not None else getattr(brief, "budget", None)
+        if budget is None:
+            raise RequestError(f"budget: brand {req.brand_id!r} has no budget in the brands file; give one")
+        queries = self.matcher.queries([brief], filters=req.filters.to_filters(), snapshot=snap)
+        if time.monotonic() > deadline:
+            raise ServiceBusy()
+        matches = self.matcher.rank(queries, req.k or self.config.shortlist.candidates, snapshot=snap)[0]
+        result = shortlist_matches(snap, matches, budget=budget, max_overlap=req.max_overlap, config=self.config.shortlist, brand_id=req.brand_id)
+        return snap.snapshot_id, result
 
     def load(self) -> LoadOut:
         """Queue length, shed requests and brief-cache counts."""

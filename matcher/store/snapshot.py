@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from matcher.audience import AudienceSketch
 from matcher.index import VectorIndex
 from matcher.niches import NicheModel
 from matcher.store.formats import npy_bytes, parquet_bytes
@@ -31,6 +32,9 @@ __all__ = [
     "matches_frame",
     "index_files",
     "snapshot_files",
+    "SHORTLISTS_FILE",
+    "SHORTLIST_PICKS_FILE",
+    "shortlist_frames",
 ]
 
 FORMAT = "matcher.snapshot"
@@ -40,6 +44,14 @@ MANIFEST = "manifest.json"
 MATCHES_FILE = "matches.parquet"
 BRAND_NICHES_FILE = "brand_niches.parquet"
 COLLABORATIONS_FILE = "collaborations.parquet"
+#: One row per brand with a budget (the set's spend, value and audience), and one per pick.
+SHORTLISTS_FILE = "shortlists.parquet"
+SHORTLIST_PICKS_FILE = "shortlist_picks.parquet"
+SHORTLIST_COLUMNS = (
+    "brand_id", "budget", "max_overlap", "picks", "spend", "spend_low", "spend_high", "currency", "value", "score_sum",
+    "distinct_share", "max_jaccard", "unknown_audience", "method", "candidates", "left_out", "why",
+)
+SHORTLIST_PICK_COLUMNS = ("brand_id", "position", "creator_id", "rank", "score", "cost", "cost_low", "cost_high", "value_added", "why")
 MATCH_COLUMNS = ("brand_id", "rank", "creator_id", "score", "topic", "engagement", "trust", "conversation", "fit", "penalty", "weak", "why")
 _MATCH_FLOATS = ("score", "topic", "engagement", "trust", "conversation", "fit", "penalty")
 
@@ -58,7 +70,9 @@ class Snapshot:
     ``signals``); ``brand_niches`` lists each brand's brief niches (``brand_id, rank, niche_id,
     confidence``). Both are None in a snapshot written before niches existed. ``collaborations``
     lists each creator's past collaborations (:data:`matcher.collaborations.COLLABORATION_COLUMNS`),
-    None in a snapshot written before they were stored.
+    None in a snapshot written before they were stored. ``audience`` holds the creators' commenter
+    signatures (:mod:`matcher.audience`); None in a snapshot written before they existed (every
+    overlap is then unknown).
     """
 
     snapshot_id: str
@@ -74,6 +88,7 @@ class Snapshot:
     niche_model: NicheModel | None = None
     brand_niches: pd.DataFrame | None = None
     collaborations: pd.DataFrame | None = None
+    audience: AudienceSketch | None = None
 
 
 def order_key(snapshot_id: str) -> tuple[str, int]:
@@ -142,4 +157,37 @@ def snapshot_files(snap: Snapshot) -> dict[str, bytes]:
         files[BRAND_NICHES_FILE] = parquet_bytes(snap.brand_niches)
     if snap.collaborations is not None:
         files[COLLABORATIONS_FILE] = parquet_bytes(snap.collaborations)
+    if snap.audience is not None:
+        files.update(snap.audience.to_files())
     return files
+
+
+def shortlist_frames(shortlists: Iterable[Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The stored form of :class:`~matcher.schema.Shortlist` records: one row per brand, one per pick.
+
+    ``left_out`` is kept as ``creator_id: reason`` lines; ``unknown_audience`` counts the picks
+    whose audience is unknown.
+    """
+    rows, picks = [], []
+    for sl in shortlists:
+        a = sl.audience
+        rows.append((
+            sl.brand_id, sl.budget, sl.max_overlap, len(sl.picks), sl.spend, sl.spend_low, sl.spend_high, sl.currency, sl.value, sl.score_sum,
+            a.distinct_share, a.max_jaccard, len(a.unknown), sl.method, sl.candidates,
+            "\n".join(f"{x.creator_id}: {x.reason}" for x in sl.left_out), sl.why,
+        ))
+        picks.extend(
+            (sl.brand_id, i + 1, p.match.creator_id, p.match.rank, p.match.score, p.cost, p.cost_low, p.cost_high, p.value_added, p.why)
+            for i, p in enumerate(sl.picks)
+        )
+    summary = pd.DataFrame(rows, columns=list(SHORTLIST_COLUMNS)).astype(
+        {"brand_id": str, "budget": "float64", "max_overlap": "float64", "picks": "int64", "spend": "float64", "spend_low": "float64",
+         "spend_high": "float64", "value": "float64", "score_sum": "float64", "distinct_share": "float64", "max_jaccard": "float64",
+         "unknown_audience": "int64", "candidates": "int64"}
+    )
+    summary["currency"] = summary["currency"].astype(object)
+    chosen = pd.DataFrame(picks, columns=list(SHORTLIST_PICK_COLUMNS)).astype(
+        {"brand_id": str, "position": "int64", "creator_id": str, "rank": "int64", "score": "float64", "cost": "float64",
+         "cost_low": "float64", "cost_high": "float64", "value_added": "float64", "why": str}
+    )
+    return summary.sort_values("brand_id", kind="mergesort").reset_index(drop=True), chosen.sort_values(["brand_id", "position"], kind="mergesort").reset_index(drop=True)

@@ -27,6 +27,10 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from matcher.audience import CREATORS_FILE as AUDIENCE_CREATORS
+from matcher.audience import MANIFEST_FIELD as AUDIENCE_FIELD
+from matcher.audience import SIGNATURES_FILE as AUDIENCE_SIGNATURES
+from matcher.audience import AudienceSketch
 from matcher.errors import StoreError
 from matcher.files import Source, check_name
 from matcher.index import IDS_FILE, INDEX_FILE, META_FILE, VECTORS_FILE, VectorIndex
@@ -46,6 +50,8 @@ from matcher.store.snapshot import (
     MANIFEST,
     MATCH_COLUMNS,
     MATCHES_FILE,
+    SHORTLIST_PICKS_FILE,
+    SHORTLISTS_FILE,
     Snapshot,
     order_key,
     snapshot_files,
@@ -323,6 +329,7 @@ class Store:
         fields = {
             "counts": {"creators": len(snap.creators), "posts": len(snap.posts), "brands": len(snap.brands)},
             "index": {"kind": snap.index.kind_, "size": snap.index.size, "dim": snap.index.dim},
+            **({AUDIENCE_FIELD: snap.audience.manifest_field()} if snap.audience is not None else {}),
             **dict(meta or {}),
         }
         path = self.write_snapshot_files(snap.snapshot_id, files, fields=fields)
@@ -689,12 +696,15 @@ class Store:
             niche_model=NicheModel.from_files(blob, where=d) if NICHE_MODEL_FILE in manifest["files"] else None,
             brand_niches=parquet(BRAND_NICHES_FILE) if BRAND_NICHES_FILE in manifest["files"] else None,
             collaborations=parquet(COLLABORATIONS_FILE) if COLLABORATIONS_FILE in manifest["files"] else None,
+            audience=AudienceSketch.from_files(blob, manifest.get(AUDIENCE_FIELD) or {}, where=str(d)) if AUDIENCE_SIGNATURES in manifest["files"] else None,
         )
         if len(snap.creators) != index.size or len(snap.post_offsets) != len(snap.creators) + 1:
             raise StoreError(f"{d}: creators, index and posts disagree in size; run 'matcher batch' again")
         # The files not parsed here (matches, quarantine, config) are checked too, so that every
         # reader agrees on whether a snapshot is good.
         parsed = {"creators.parquet", "signals.parquet", "posts.parquet", "post_vectors.npy", "post_offsets.npy", "brands.parquet", BRAND_NICHES_FILE, COLLABORATIONS_FILE, *index_files_names}
+        if snap.audience is not None:
+            parsed |= {AUDIENCE_SIGNATURES, AUDIENCE_CREATORS}
         for name in manifest["files"]:
             if name not in parsed:
                 blob(name)
@@ -775,6 +785,25 @@ class Store:
         return self._matches(snapshot_id).copy()
 
     # -- run history ------------------------------------------------------------------------
+    def read_shortlists(self, snapshot_id: str | None = None, *, brand_id: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The nightly batch's shortlists: one row per brand with a budget, and one row per pick
+        (:func:`~matcher.store.snapshot.shortlist_frames`), each checked against the manifest.
+
+        Raises:
+            StoreError: nothing published, the snapshot has no shortlists (written before they
+                existed), or a file fails verification.
+        """
+        sid = self.resolve() if snapshot_id is None else snapshot_id
+        manifest = self.read_manifest(sid)
+        if SHORTLISTS_FILE not in manifest["files"]:
+            raise StoreError(f"{self.snapshots_dir / sid}: snapshot has no stored shortlists (written before they existed); run 'matcher batch' again")
+        blob = self.blob_reader(sid, manifest)
+        summary, picks = read_parquet_bytes(blob(SHORTLISTS_FILE)), read_parquet_bytes(blob(SHORTLIST_PICKS_FILE))
+        if brand_id is not None:
+            summary = summary[summary["brand_id"] == brand_id].reset_index(drop=True)
+            picks = picks[picks["brand_id"] == brand_id].reset_index(drop=True)
+        return summary, picks
+
     def record_run(self, run_id: str, *, status: str, started_at: str, finished_at: str | None = None, snapshot_id: str | None = None, details: Mapping[str, Any] | None = None) -> None:
         """Insert or update a row of the run history."""
         self.state.record_run(run_id, status=status, started_at=started_at, finished_at=finished_at, snapshot_id=snapshot_id, details=details)
