@@ -117,10 +117,14 @@ class IndexConfig:
     ef_construction: int = 200  # HNSW breadth while building
     ef_search: int = 128  # HNSW breadth while searching
     candidates: int = 200  # topical candidates handed to the reranker per query
+    # The nightly batch updates the previous run's HNSW graph in place: replaced and removed creators
+    # stay in it as dead nodes (never returned); it is built again once they pass this share of it.
+    max_dead_fraction: float = 0.2
 
     def __post_init__(self) -> None:
         for name in ("exact_max", "hnsw_m", "ef_construction", "ef_search", "candidates"):
             _positive_int(f"index.{name}", getattr(self, name))
+        _finite("index.max_dead_fraction", self.max_dead_fraction, 0.0, 1.0)
 
 
 @dataclass(frozen=True)
