@@ -523,10 +523,13 @@ class Config:
         """A stable hash of every setting a batch depends on, recorded in each snapshot's manifest.
 
         ``serve`` is left out: tuning the service must not make the next batch start over instead
-        of resuming its checkpoints.
+        of resuming its checkpoints. So is ``index.max_dead_fraction``: it decides when the HNSW graph
+        is built again, which each manifest records (``index.build``, ``index.dead``); lowering it to
+        force a rebuild must not also throw away the reuse of the previous run's post signals.
         """
         data = self.to_dict()
         data.pop("serve", None)
+        data.get("index", {}).pop("max_dead_fraction", None)
         blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 
