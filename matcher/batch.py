@@ -31,7 +31,7 @@ from matcher.embed import EMBED_CHUNK, EmbeddingCache, Encoder, embed_groups
 from matcher.engine import rank_snapshot
 from matcher.erasure import drop_creators
 from matcher.errors import InputFileError, MatcherError, StoreError
-from matcher.index import IDS_FILE, INDEX_FILE, META_FILE, VECTORS_FILE, IndexUpdate, VectorIndex, normalize_rows, plan_update
+from matcher.index import DEAD_IDS_FILE, IDS_FILE, INDEX_FILE, META_FILE, VECTORS_FILE, IndexUpdate, VectorIndex, normalize_rows, plan_update
 from matcher.ingest import BLANKED, CREATOR_COLUMNS, POST_COLUMNS, load_dataset
 from matcher.language import detect_creator_languages
 from matcher.niches import NicheModel, Taxonomy, load_taxonomy, niche_columns, post_means, read_niche_labels
@@ -709,7 +709,8 @@ class _Run:
             # Nothing changed: the previous snapshot's index files, as they are (verified bytes).
             sid, manifest = self.previous  # type: ignore[misc]
             blob = self.st.blob_reader(sid, manifest)
-            return {name: blob(name) for name in (INDEX_FILE, VECTORS_FILE, IDS_FILE, META_FILE)}, {"build": "reused"}
+            names = [n for n in (INDEX_FILE, VECTORS_FILE, IDS_FILE, META_FILE, DEAD_IDS_FILE) if n in manifest["files"]]
+            return {name: blob(name) for name in names}, {"build": "reused"}
         del stored  # gigabytes at a million creators: freed before an index is loaded or built
         if plan is not None and plan.action != "rebuilt":
             prev = self._previous_index(params)

@@ -33,6 +33,8 @@ INDEX_FILE = "index.faiss"
 VECTORS_FILE = "creator_vectors.npy"
 IDS_FILE = "creator_ids.npy"
 META_FILE = "index.json"
+# The creator ids of the HNSW graph's dead nodes, in node order: erasure finds a creator's old vectors by them.
+DEAD_IDS_FILE = "dead_ids.npy"
 # A filter that lets at least this share of the rows through (typically only brand accounts left
 # out) is applied after an ordinary search that fetches proportionally more: cheaper than scanning
 # the qualifying rows, or a graph walk that tests every node against a selector.
@@ -221,6 +223,7 @@ class VectorIndex:
         # FAISS copied the vectors into its storage; ``vecs`` is dropped here (1.5 kB per creator).
         self.index_ = index
         self.ids_ = id_arr
+        self.dead_ids_ = np.asarray([], dtype=str)
         self.kind_ = kind
         self._row_of = {cid: i for i, cid in enumerate(id_arr.tolist())}
         logger.info("built %s index over %d creators (dim %d)", kind, n, d)
@@ -298,19 +301,21 @@ class VectorIndex:
     def _apply(self, added: np.ndarray, ids: list[str], kept: np.ndarray, *, new_rows: np.ndarray) -> None:
         """Add ``added`` (the vectors of rows ``new_rows``) as new nodes, then order the nodes: row
         ``i`` of ``ids`` at node ``i`` (its kept node, ``kept[i]``, or its new one), dead nodes after."""
-        total = self.nodes
+        total, old_ids = self.nodes, np.concatenate([self.ids_, self.dead_ids_])
         if len(added):
             self.index_.add(np.ascontiguousarray(added, dtype=np.float32))
         node = kept.copy()
         node[new_rows] = total + np.arange(len(new_rows))
         live = np.zeros(self.nodes, dtype=bool)
         live[node] = True
-        perm = np.concatenate([node, np.flatnonzero(~live)]).astype(np.int64)
+        dead = np.flatnonzero(~live)  # all below ``total``: every added node is live
+        perm = np.concatenate([node, dead]).astype(np.int64)
         if not np.array_equal(perm, np.arange(perm.size)):
             self.index_.permute_entries(perm)  # graph links and storage alike
         if self.kind_ == "flat" and self.nodes > len(ids):
             self.index_.remove_ids(faiss.IDSelectorRange(len(ids), self.nodes))  # exact: no dead rows kept
         self.ids_ = np.asarray(ids, dtype=str)
+        self.dead_ids_ = old_ids[dead] if self.kind_ == "hnsw" else np.asarray([], dtype=str)
         self._row_of = {cid: i for i, cid in enumerate(ids)}
 
     def remove(self, ids: Iterable[str]) -> VectorIndex:
@@ -323,7 +328,7 @@ class VectorIndex:
         self._check_built()
         gone = {str(i) for i in ids}
         keep = np.fromiter((cid not in gone for cid in self.ids_.tolist()), dtype=bool, count=len(self.ids_))
-        if keep.all():
+        if keep.all() and not self.dead:
             return self
         vecs = np.array(self.vectors_[keep], copy=True)  # the view goes with the old FAISS index
         return self.build(vecs, self.ids_[keep].tolist())
@@ -346,7 +351,8 @@ class VectorIndex:
 
     @property
     def dead(self) -> int:
-        """Dead nodes: replaced or removed creators still linked in the HNSW graph, never returned."""
+        """Dead nodes: replaced or removed creators still linked in the HNSW graph, never returned
+        (their ids, in node order: ``dead_ids_``)."""
         return self.nodes - self.size
 
     @property
@@ -573,6 +579,7 @@ class VectorIndex:
         # The vectors again as plain .npy, for readers without FAISS; load() checks it but keeps the index's copy.
         np.save(d / VECTORS_FILE, self.vectors_, allow_pickle=False)
         np.save(d / IDS_FILE, self.ids_, allow_pickle=False)
+        np.save(d / DEAD_IDS_FILE, np.asarray(self.dead_ids_, dtype=str if len(self.dead_ids_) else "<U1"), allow_pickle=False)
         meta = {
             "kind": self.kind_,
             "size": self.size,
@@ -585,7 +592,7 @@ class VectorIndex:
             "exact_filter_fraction": self.exact_filter_fraction,
         }
         (d / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True))
-        return [INDEX_FILE, VECTORS_FILE, IDS_FILE, META_FILE]
+        return [INDEX_FILE, VECTORS_FILE, IDS_FILE, META_FILE, DEAD_IDS_FILE]
 
     @classmethod
     def load(cls, directory: str | Path, *, checksums: Mapping[str, str], sizes: Mapping[str, int] | None = None) -> VectorIndex:
@@ -618,12 +625,14 @@ class VectorIndex:
         # Deserialise from the very bytes whose checksum was checked, so the file cannot change in between.
         obj.index_ = faiss.deserialize_index(np.frombuffer(blobs[INDEX_FILE], dtype=np.uint8))
         obj.ids_ = _npy_from_bytes(blobs[IDS_FILE], d / IDS_FILE)
+        # Indexes written before dead nodes existed have no such file (and no dead nodes).
+        obj.dead_ids_ = _npy_from_bytes(_verified_bytes(d / DEAD_IDS_FILE, checksums, sizes.get(DEAD_IDS_FILE)), d / DEAD_IDS_FILE) if DEAD_IDS_FILE in checksums else np.asarray([], dtype=str)
         obj.kind_ = meta["kind"]
         if obj.kind_ == "hnsw":
             obj.index_.hnsw.efSearch = obj.ef_search
         nodes, dim, n = int(obj.index_.ntotal), int(obj.index_.d), int(obj.ids_.shape[0])
         # An HNSW graph may hold dead nodes after its live rows; the meta says how many rows are live.
-        if n != meta.get("size", nodes) or nodes < n or (nodes > n and obj.kind_ != "hnsw"):
+        if n != meta.get("size", nodes) or nodes < n or (nodes > n and obj.kind_ != "hnsw") or obj.dead_ids_.shape != (nodes - n,):
             raise StoreError(f"{d}: index holds {nodes} vectors but {n} ids; rebuild with 'matcher batch'")
         if vec_shape != (n, dim) or vec_dtype != np.float32:
             raise StoreError(f"{d / VECTORS_FILE}: holds {vec_dtype} vectors of shape {vec_shape} but the index {n} x {dim}; rebuild with 'matcher batch'")

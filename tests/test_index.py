@@ -372,6 +372,8 @@ def test_replaced_creators_never_come_back_with_their_old_vectors(tmp_path):
     sums = {n: hashlib.sha256((tmp_path / n).read_bytes()).hexdigest() for n in names}
     back = VectorIndex.load(tmp_path, checksums=sums)
     assert (back.size, back.nodes, back.dead) == (idx.size, idx.nodes, idx.dead)
+    # The dead nodes are known by creator (erasure looks for them there).
+    assert sorted(back.dead_ids_.tolist()) == sorted(idx.dead_ids_.tolist()) == sorted((changed - gone) | gone)
     new = normalize_rows(x2)
     probes = [ids.index(c) for c in sorted(changed - gone)[:50]] + [ids.index(c) for c in sorted(gone)[:20]]
     for index in (idx, back):
@@ -382,6 +384,9 @@ def test_replaced_creators_never_come_back_with_their_old_vectors(tmp_path):
                 for h in hits:  # every hit scores with the creator's current vector
                     assert h.score == pytest.approx(float(new[ids2.index(h.id)] @ q), abs=1e-5)
             assert ids[row] not in gone or all(h.id != ids[row] for h in index.search(q, 20)[0])
+    # Removing creators (erasure) rebuilds without any dead node, even when none of them is live.
+    assert back.remove([sorted(gone)[0]]).dead == 0 and back.dead_ids_.size == 0 and back.size == idx.size
+    assert idx.remove([]).dead == 0
 
 
 def test_an_update_past_the_dead_threshold_rebuilds_the_graph():
