@@ -242,7 +242,7 @@ class VectorIndex:
         self._check_built()
         vecs = self._checked(vectors, ids)
         new = [str(i) for i in ids]
-        if any(i in self._row_of for i in new):
+        if len(set(new)) != len(new) or any(i in self._row_of for i in new):
             raise ValueError("ids must be unique and not indexed yet; deduplicate creators before indexing")
         if not new:
             return self
