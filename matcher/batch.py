@@ -34,7 +34,7 @@ from matcher.embed import EMBED_CHUNK, EmbeddingCache, Encoder, embed_groups
 from matcher.engine import rank_snapshot, shortlist_matches
 from matcher.erasure import drop_creators
 from matcher.errors import ConfigError, InputFileError, MatcherError, StoreError
-from matcher.index import IDS_FILE, META_FILE, VECTORS_FILE, VectorIndex, normalize_rows
+from matcher.index import DEAD_IDS_FILE, IDS_FILE, INDEX_FILE, META_FILE, VECTORS_FILE, IndexUpdate, VectorIndex, normalize_rows, plan_update
 from matcher.ingest import BLANKED, CREATOR_COLUMNS, POST_COLUMNS, load_dataset
 from matcher.language import detect_creator_languages
 from matcher.niches import NicheModel, Taxonomy, load_taxonomy, niche_columns, post_means, read_niche_labels
@@ -96,7 +96,8 @@ class BatchResult:
 
     ``counts`` holds, per input table, ``read = accepted + quarantined + suppressed`` (suppressed:
     rows of creators erased with ``matcher forget``). ``resumed`` names the stages taken from the
-    checkpoints of an interrupted run; ``index_build`` is ``reused``, ``extended`` or ``rebuilt``.
+    checkpoints of an interrupted run; ``index_build`` is ``reused``, ``extended``, ``updated`` or ``rebuilt``
+    (see :class:`~matcher.index.IndexUpdate`).
     """
 
     run_id: str
@@ -556,7 +557,7 @@ class _Run:
                 "blanked": sum(c.get("blanked", 0) for c in counts.values()),
                 "suppressed": sum(c.get("suppressed", 0) for c in counts.values()),
             },
-            "index": {"kind": index.kind_, "size": index.size, "dim": index.dim, "build": index_info["build"]},
+            "index": {"kind": index.kind_, "size": index.size, "dim": index.dim, "build": index_info["build"], "dead": index.dead},
             "model": {"name": cfg.embed.model, "id": self._model_id(), "dim": dim},
             "config_hash": cfg.fingerprint(),
             "output_fingerprint": output_fingerprint(cfg, self._model_id()),
@@ -768,41 +769,48 @@ class _Run:
         ids = cr["creator_id"].astype(str).tolist()
         params = {"exact_max": cfg.index.exact_max, "hnsw_m": cfg.index.hnsw_m, "ef_construction": cfg.index.ef_construction, "ef_search": cfg.index.ef_search}
         kind = "hnsw" if len(ids) > cfg.index.exact_max else "flat"
-        prev = self._previous_index(params) if self._previous_is_prefix(params, kind, ids, stored) else None
-        if prev is not None and prev.kind_ == kind:
-            m = prev.size
-            same_prefix = m <= len(ids) and prev.ids_.tolist() == ids[:m] and np.array_equal(prev.vectors_, stored[:m])
-            if same_prefix and m == len(ids):
-                return index_files(prev), {"build": "reused"}
-            if same_prefix and kind == "hnsw" and m:
-                # Only additions: insert the new creators into the existing graph instead of rebuilding it.
-                return index_files(prev.extend(stored[m:], ids[m:])), {"build": "extended"}
-        del prev, stored  # gigabytes at a million creators: freed before the new index is built
+        plan = self._index_plan(params, kind, ids, stored)
+        if plan is not None and plan.action == "reused":
+            # Nothing changed: the previous snapshot's index files, as they are (verified bytes).
+            sid, manifest = self.previous  # type: ignore[misc]
+            blob = self.st.blob_reader(sid, manifest)
+            names = [n for n in (INDEX_FILE, VECTORS_FILE, IDS_FILE, META_FILE, DEAD_IDS_FILE) if n in manifest["files"]]
+            return {name: blob(name) for name in names}, {"build": "reused"}
+        del stored  # gigabytes at a million creators: freed before an index is loaded or built
+        if plan is not None and plan.action != "rebuilt":
+            prev = self._previous_index(params)
+            if prev is not None:
+                # New and changed creators go into the previous graph; replaced ones are left in it dead.
+                prev.update(vecs, ids, max_dead_fraction=cfg.index.max_dead_fraction, plan=plan)
+                return index_files(prev), {"build": plan.action, "added": plan.added, "replaced": plan.replaced, "removed": plan.removed, "dead": plan.dead}
         index = VectorIndex(**params).build(vecs, ids)
         del vecs
         return index_files(index), {"build": "rebuilt"}
 
-    def _previous_is_prefix(self, params: Mapping[str, int], kind: str, ids: list[str], stored: np.ndarray) -> bool:
-        """Whether the previous index could be reused or extended, from its ids and vectors alone.
+    def _index_plan(self, params: Mapping[str, int], kind: str, ids: list[str], stored: np.ndarray) -> IndexUpdate | None:
+        """How the previous snapshot's index becomes this run's (:func:`plan_update`), from its ids and
+        vectors alone; None when there is no usable previous index.
 
         Loading the index itself (the HNSW graph: gigabytes at a million creators) is only worth it
-        when its creators and vectors are a prefix of this run's; the caller checks again on it.
+        when it can be reused or updated; the caller loads it then.
         """
         if self.previous is None:
-            return False
+            return None
         sid, manifest = self.previous
         try:
             blob = self.st.blob_reader(sid, manifest)
             meta = json.loads(blob(META_FILE))
-            if meta.get("kind") != kind or any(meta.get(k) != v for k, v in params.items()):
-                return False
-            m = int(meta["size"])
-            if m > len(ids) or not (m == len(ids) or (kind == "hnsw" and m)):
-                return False
-            return read_npy(blob(IDS_FILE)).tolist() == ids[:m] and np.array_equal(read_npy(blob(VECTORS_FILE)), stored[:m])
+            if any(meta.get(k) != v for k, v in params.items()):
+                return None
+            old_ids = read_npy(blob(IDS_FILE))
+            return plan_update(
+                old_ids, read_npy(blob(VECTORS_FILE)), ids, stored,
+                old_kind=str(meta["kind"]), old_nodes=int(meta.get("nodes", meta["size"])), kind=kind,
+                max_dead_fraction=self.cfg.index.max_dead_fraction,
+            )
         except (StoreError, ValueError, KeyError, TypeError) as exc:
             logger.warning("cannot reuse the index of snapshot %s (%s); rebuilding", sid, exc)
-            return False
+            return None
 
     def _previous_index(self, params: Mapping[str, int]) -> VectorIndex | None:
         if self.previous is None:

@@ -123,10 +123,14 @@ class IndexConfig:
     ef_construction: int = 200  # HNSW breadth while building
     ef_search: int = 128  # HNSW breadth while searching
     candidates: int = 200  # topical candidates handed to the reranker per query
+    # The nightly batch updates the previous run's HNSW graph in place: replaced and removed creators
+    # stay in it as dead nodes (never returned); it is built again once they pass this share of it.
+    max_dead_fraction: float = 0.2
 
     def __post_init__(self) -> None:
         for name in ("exact_max", "hnsw_m", "ef_construction", "ef_search", "candidates"):
             _positive_int(f"index.{name}", getattr(self, name))
+        _finite("index.max_dead_fraction", self.max_dead_fraction, 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -632,10 +636,13 @@ class Config:
         """A stable hash of every setting a batch depends on, recorded in each snapshot's manifest.
 
         ``serve`` is left out: tuning the service must not make the next batch start over instead
-        of resuming its checkpoints.
+        of resuming its checkpoints. So is ``index.max_dead_fraction``: it decides when the HNSW graph
+        is built again, which each manifest records (``index.build``, ``index.dead``); lowering it to
+        force a rebuild must not also throw away the reuse of the previous run's post signals.
         """
         data = self.to_dict()
         data.pop("serve", None)
+        data.get("index", {}).pop("max_dead_fraction", None)
         blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 

@@ -184,7 +184,10 @@ def forget(store: str | Path | Store, creator_ids: Iterable[str], *, db: str | N
             rows = snap.creators["creator_id"].astype(str).isin(ids).to_numpy(dtype=bool)
             in_matches = matches["creator_id"].astype(str).isin(ids).any()
             in_brands = any(set(ids) & set(_as_list(v)) for v in snap.brands.get("exclude_creators", pd.Series(dtype=object)).tolist())
-            if not (rows.any() or in_matches or in_brands):
+            # A creator changed or gone since may still have an old vector in a dead node of the graph;
+            # the rewrite rebuilds the index, which drops every dead node.
+            in_dead = bool(set(ids) & set(snap.index.dead_ids_.tolist()))
+            if not (rows.any() or in_matches or in_brands or in_dead):
                 continue
             found |= set(snap.creators.loc[rows, "creator_id"].astype(str))
             model_id = (snap.manifest.get("model") or {}).get("id")

@@ -1,4 +1,11 @@
-"""FAISS vector index over creators: exact for small collections, HNSW for large ones, ids kept outside FAISS."""
+"""FAISS vector index over creators: exact for small collections, HNSW for large ones, ids kept outside FAISS.
+
+An index is updated in place between runs (:meth:`VectorIndex.update`): unchanged creators keep their
+nodes, new and changed ones are added. FAISS's HNSW graph cannot delete a node, so a replaced or
+removed creator's node stays in the graph, dead: the graph is permuted so that live rows come first,
+in row order, and dead nodes after them, and every search excludes the dead tail. An exact index
+drops its dead rows at once. The graph is built again once dead nodes pass a set share of it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
@@ -17,7 +25,7 @@ from matcher.errors import NotFittedError, StoreError
 from matcher.files import Directory, Source
 from matcher.schema import Hit
 
-__all__ = ["VectorIndex", "normalize_rows"]
+__all__ = ["IndexUpdate", "VectorIndex", "matching_rows", "normalize_rows", "plan_update"]
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +33,8 @@ INDEX_FILE = "index.faiss"
 VECTORS_FILE = "creator_vectors.npy"
 IDS_FILE = "creator_ids.npy"
 META_FILE = "index.json"
+# The creator ids of the HNSW graph's dead nodes, in node order: erasure finds a creator's old vectors by them.
+DEAD_IDS_FILE = "dead_ids.npy"
 # A filter that lets at least this share of the rows through (typically only brand accounts left
 # out) is applied after an ordinary search that fetches proportionally more: cheaper than scanning
 # the qualifying rows, or a graph walk that tests every node against a selector.
@@ -37,6 +47,9 @@ NPY_HEADER_MAX = 1 << 16
 # parallelises a scan over queries, not over rows, so one query would use one core (at 5% of 1M
 # rows: 6.9 ms on one core, 3.9 ms on two).
 PARALLEL_SCAN_MIN_ROWS = 20_000
+# Rows compared per block when matching a new run's vectors against the indexed ones (a block's
+# boolean temporary stays a few MB whatever the number of creators).
+MATCH_BLOCK = 65_536
 
 _scan_pool: ThreadPoolExecutor | None = None
 _scan_pool_lock = threading.Lock()
@@ -72,11 +85,85 @@ class _StorageView:
     FAISS's back.
     """
 
-    def __init__(self, index: faiss.Index, flat: faiss.IndexFlat) -> None:
-        n, d = int(flat.ntotal), int(flat.d)
+    def __init__(self, index: faiss.Index, flat: faiss.IndexFlat, n: int) -> None:
+        d = int(flat.d)
         self.index = index
         address = faiss.rev_swig_ptr(flat.get_xb(), n * d).ctypes.data
         self.__array_interface__ = {"version": 3, "shape": (n, d), "typestr": np.dtype(np.float32).str, "data": (address, True)}
+
+
+@dataclass(frozen=True)
+class IndexUpdate:
+    """What :meth:`VectorIndex.update` did, or will do (:func:`plan_update`).
+
+    ``action`` is ``reused`` (the same creators and vectors in the same order: nothing changes),
+    ``extended`` (creators only added after the indexed ones), ``updated`` (creators added, replaced
+    or removed in place) or ``rebuilt`` (built from scratch: the kind changes, or dead nodes would
+    pass ``max_dead_fraction``). ``kept`` holds, for each new row, the indexed row whose creator and
+    vector it keeps, or -1 when the row is added.
+    """
+
+    action: str
+    kept: np.ndarray
+    added: int  # rows whose vector is new: new creators and changed ones
+    replaced: int  # indexed creators whose vector changed
+    removed: int  # indexed creators no longer present
+    dead: int  # dead nodes in the graph afterwards
+    nodes: int  # nodes in the graph afterwards, live and dead
+
+    @property
+    def dead_fraction(self) -> float:
+        """Share of the graph's nodes that are dead afterwards."""
+        return self.dead / self.nodes if self.nodes else 0.0
+
+
+def matching_rows(old_ids: np.ndarray, old_vectors: np.ndarray, ids: Sequence[str], vectors: np.ndarray) -> np.ndarray:
+    """For each of ``ids``, the row of ``old_ids`` with the same id and a bit-identical vector, else -1.
+
+    ``vectors`` are compared as stored (unit rows, float32, see :func:`normalize_rows`); blocks of
+    rows at a time, so no full-size temporary is made.
+    """
+    row_of = {str(cid): i for i, cid in enumerate(np.asarray(old_ids).tolist())}
+    new = [str(i) for i in ids]
+    out = np.fromiter((row_of.get(cid, -1) for cid in new), dtype=np.int64, count=len(new))
+    for lo in range(0, len(new), MATCH_BLOCK):
+        hi = min(len(new), lo + MATCH_BLOCK)
+        rows = out[lo:hi]
+        hit = rows >= 0
+        if hit.any():
+            same = np.all(np.asarray(old_vectors[rows[hit]]) == vectors[lo:hi][hit], axis=1)
+            rows[np.flatnonzero(hit)[~same]] = -1
+    return out
+
+
+def plan_update(
+    old_ids: np.ndarray, old_vectors: np.ndarray, ids: Sequence[str], vectors: np.ndarray, *,
+    old_kind: str, old_nodes: int, kind: str, max_dead_fraction: float,
+) -> IndexUpdate:
+    """Decide how an index over ``old_ids`` (``old_nodes`` graph nodes, live and dead) becomes one over ``ids``.
+
+    ``vectors`` as stored (:func:`normalize_rows`). The one decision shared by
+    :meth:`VectorIndex.update` and the nightly batch, which decides before loading the old graph.
+    """
+    n, m = len(ids), len(old_ids)
+    kept = matching_rows(old_ids, old_vectors, ids, vectors)
+    n_kept = int(np.count_nonzero(kept >= 0))
+    added = n - n_kept
+    present = {str(i) for i in ids}
+    removed = sum(1 for i in np.asarray(old_ids).tolist() if str(i) not in present)
+    replaced = m - n_kept - removed
+    if kind != old_kind:
+        return IndexUpdate("rebuilt", kept, added, replaced, removed, 0, n)
+    if n == m and added == 0 and bool(np.array_equal(kept, np.arange(n))):
+        return IndexUpdate("reused", kept, 0, 0, 0, old_nodes - m, old_nodes)
+    if kind == "flat":  # an exact index drops its dead rows at once
+        return IndexUpdate("extended" if m == n_kept and bool(np.array_equal(kept[:m], np.arange(m))) else "updated", kept, added, replaced, removed, 0, n)
+    dead = old_nodes - n_kept
+    nodes = old_nodes + added
+    if n == 0 or dead / nodes > max_dead_fraction:
+        return IndexUpdate("rebuilt", kept, added, replaced, removed, 0, n)
+    only_added = m == n_kept and bool(np.array_equal(kept[:m], np.arange(m)))
+    return IndexUpdate("extended" if only_added else "updated", kept, added, replaced, removed, dead, nodes)
 
 
 class VectorIndex:
@@ -118,6 +205,10 @@ class VectorIndex:
         id_arr = np.asarray([str(i) for i in ids], dtype=str)
         if len(set(id_arr.tolist())) != len(id_arr):
             raise ValueError("ids must be unique; deduplicate creators before indexing")
+        return self._build_unit(vecs, id_arr)
+
+    def _build_unit(self, vecs: np.ndarray, id_arr: np.ndarray) -> VectorIndex:
+        """:meth:`build` from vectors normalised already (normalising twice can change the last bit)."""
         n, d = vecs.shape
         if n > self.exact_max:
             index = faiss.IndexHNSWFlat(d, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
@@ -132,6 +223,7 @@ class VectorIndex:
         # FAISS copied the vectors into its storage; ``vecs`` is dropped here (1.5 kB per creator).
         self.index_ = index
         self.ids_ = id_arr
+        self.dead_ids_ = np.asarray([], dtype=str)
         self.kind_ = kind
         self._row_of = {cid: i for i, cid in enumerate(id_arr.tolist())}
         logger.info("built %s index over %d creators (dim %d)", kind, n, d)
@@ -148,33 +240,95 @@ class VectorIndex:
             ValueError: shapes disagree, an id repeats or is already indexed, or vectors are not finite.
         """
         self._check_built()
-        vecs = normalize_rows(vectors)
-        if vecs.ndim != 2 or vecs.shape[0] != len(ids) or (len(ids) and vecs.shape[1] != self.dim):
-            raise ValueError(f"got {vecs.shape[0]} vectors of dim {vecs.shape[1]} for {len(ids)} ids; give one vector of dim {self.dim} per id")
-        if not np.isfinite(vecs).all():
-            raise ValueError("vectors contain NaN or infinity; check the encoder output")
+        vecs = self._checked(vectors, ids)
         new = [str(i) for i in ids]
         if len(set(new)) != len(new) or any(i in self._row_of for i in new):
             raise ValueError("ids must be unique and not indexed yet; deduplicate creators before indexing")
         if not new:
             return self
         m = self.size
-        self.index_.add(vecs)
-        self.ids_ = np.concatenate([self.ids_, np.asarray(new, dtype=str)])
-        self._row_of.update((cid, m + i) for i, cid in enumerate(new))
+        kept = np.concatenate([np.arange(m, dtype=np.int64), np.full(len(new), -1, dtype=np.int64)])
+        self._apply(vecs, [*self.ids_.tolist(), *new], kept, new_rows=np.arange(m, m + len(new)))
         logger.info("extended %s index by %d creators to %d", self.kind_, len(new), self.size)
         return self
+
+    def update(self, vectors: np.ndarray, ids: Sequence[str], *, max_dead_fraction: float, plan: IndexUpdate | None = None) -> VectorIndex:
+        """Make the index hold ``ids`` (in this order) with ``vectors``, changing only what changed. Returns ``self``.
+
+        Creators whose id and vector are already indexed keep their nodes; new and changed creators
+        are added; replaced and removed creators' nodes become dead (an exact index drops them at
+        once). Searches never return a dead node. When dead nodes would pass ``max_dead_fraction``
+        of the graph, or the number of creators calls for the other kind, the index is built from
+        scratch instead, as :meth:`build` would. What was done is in ``update_``.
+
+        Args:
+            vectors: one row per id, as given to :meth:`build` (normalised here).
+            plan: :func:`plan_update` for these ids and ``normalize_rows(vectors)``, when the caller made it already.
+
+        Raises:
+            NotFittedError: the index is not built.
+            ValueError: shapes disagree, ids repeat, or vectors are not finite.
+        """
+        self._check_built()
+        if not 0.0 <= max_dead_fraction <= 1.0:
+            raise ValueError(f"max_dead_fraction is {max_dead_fraction}; give a share between 0 and 1")
+        vecs = self._checked(vectors, ids)
+        new = [str(i) for i in ids]
+        if len(set(new)) != len(new):
+            raise ValueError("ids must be unique; deduplicate creators before indexing")
+        kind = "hnsw" if len(new) > self.exact_max else "flat"
+        if plan is None:
+            plan = plan_update(self.ids_, self.vectors_, new, vecs, old_kind=self.kind_, old_nodes=self.nodes, kind=kind, max_dead_fraction=max_dead_fraction)
+        if plan.action == "rebuilt":
+            self._build_unit(vecs, np.asarray(new, dtype=str))
+        elif plan.action != "reused":
+            self._apply(vecs[plan.kept < 0], new, plan.kept, new_rows=np.flatnonzero(plan.kept < 0))
+            logger.info(
+                "updated %s index: %d creators added or replaced, %d removed, %d of %d nodes dead",
+                self.kind_, plan.added, plan.removed, self.dead, self.nodes,
+            )
+        self.update_ = plan
+        return self
+
+    def _checked(self, vectors: np.ndarray, ids: Sequence[str]) -> np.ndarray:
+        vecs = normalize_rows(vectors)
+        if vecs.ndim != 2 or vecs.shape[0] != len(ids) or (len(ids) and vecs.shape[1] != self.dim):
+            raise ValueError(f"got {vecs.shape[0]} vectors of dim {vecs.shape[1]} for {len(ids)} ids; give one vector of dim {self.dim} per id")
+        if not np.isfinite(vecs).all():
+            raise ValueError("vectors contain NaN or infinity; check the encoder output")
+        return vecs
+
+    def _apply(self, added: np.ndarray, ids: list[str], kept: np.ndarray, *, new_rows: np.ndarray) -> None:
+        """Add ``added`` (the vectors of rows ``new_rows``) as new nodes, then order the nodes: row
+        ``i`` of ``ids`` at node ``i`` (its kept node, ``kept[i]``, or its new one), dead nodes after."""
+        total, old_ids = self.nodes, np.concatenate([self.ids_, self.dead_ids_])
+        if len(added):
+            self.index_.add(np.ascontiguousarray(added, dtype=np.float32))
+        node = kept.copy()
+        node[new_rows] = total + np.arange(len(new_rows))
+        live = np.zeros(self.nodes, dtype=bool)
+        live[node] = True
+        dead = np.flatnonzero(~live)  # all below ``total``: every added node is live
+        perm = np.concatenate([node, dead]).astype(np.int64)
+        if not np.array_equal(perm, np.arange(perm.size)):
+            self.index_.permute_entries(perm)  # graph links and storage alike
+        if self.kind_ == "flat" and self.nodes > len(ids):
+            self.index_.remove_ids(faiss.IDSelectorRange(len(ids), self.nodes))  # exact: no dead rows kept
+        self.ids_ = np.asarray(ids, dtype=str)
+        self.dead_ids_ = old_ids[dead] if self.kind_ == "hnsw" else np.asarray([], dtype=str)
+        self._row_of = {cid: i for i, cid in enumerate(ids)}
 
     def remove(self, ids: Iterable[str]) -> VectorIndex:
         """Take creators out of the index (ids not indexed are ignored). Returns ``self``.
 
         The index is built again over the remaining creators, in their order, with the same settings
-        (so its kind follows their number, as in :meth:`build`).
+        (so its kind follows their number, as in :meth:`build`), and without dead nodes: nothing of a
+        removed creator stays in it (erasure relies on this).
         """
         self._check_built()
         gone = {str(i) for i in ids}
         keep = np.fromiter((cid not in gone for cid in self.ids_.tolist()), dtype=bool, count=len(self.ids_))
-        if keep.all():
+        if keep.all() and not self.dead:
             return self
         vecs = np.array(self.vectors_[keep], copy=True)  # the view goes with the old FAISS index
         return self.build(vecs, self.ids_[keep].tolist())
@@ -185,9 +339,21 @@ class VectorIndex:
 
     @property
     def size(self) -> int:
-        """Number of indexed creators."""
+        """Number of indexed creators (live rows)."""
+        self._check_built()
+        return int(len(self.ids_))
+
+    @property
+    def nodes(self) -> int:
+        """Number of vectors in the FAISS index: the live rows, then dead nodes (HNSW only)."""
         self._check_built()
         return int(self.index_.ntotal)
+
+    @property
+    def dead(self) -> int:
+        """Dead nodes: replaced or removed creators still linked in the HNSW graph, never returned
+        (their ids, in node order: ``dead_ids_``)."""
+        return self.nodes - self.size
 
     @property
     def dim(self) -> int:
@@ -199,16 +365,16 @@ class VectorIndex:
     def vectors_(self) -> np.ndarray:
         """The indexed unit vectors, one float32 row per creator, read-only.
 
-        A view of the FAISS index's own storage (the flat index, or the HNSW graph's storage), not a
-        second copy. It stays valid for as long as nothing is added to ``index_``.
+        A view of the FAISS index's own storage (the flat index, or the HNSW graph's storage, whose
+        live rows come first), not a second copy. It stays valid for as long as nothing is added to ``index_``.
         """
         self._check_built()
         flat = self._flat()
-        if flat.ntotal == 0:
+        if self.size == 0:
             empty = np.zeros((0, int(flat.d)), dtype=np.float32)
             empty.flags.writeable = False
             return empty
-        return np.asarray(_StorageView(self.index_, flat))
+        return np.asarray(_StorageView(self.index_, flat, self.size))
 
     @vectors_.setter
     def vectors_(self, value: np.ndarray) -> None:
@@ -281,11 +447,18 @@ class VectorIndex:
         return [h if len(h) >= want else self._exact(q[i : i + 1], rows, want)[0] for i, h in enumerate(hits)]
 
     def _faiss_search(self, q: np.ndarray, k: int, *, params: faiss.SearchParameters | None = None) -> list[list[Hit]]:
+        dead_tail = None
         if params is None and self.kind_ == "hnsw":
             # Per-call parameters rather than setting index_.hnsw.efSearch, so a search changes no state.
             params = faiss.SearchParametersHNSW()
             params.efSearch = max(self.ef_search, k)
+            if self.dead:
+                # Dead nodes still route the walk but are never returned. (A filtered search's
+                # bitmap covers only the live rows, so it leaves them out already.)
+                dead_tail = faiss.IDSelectorRange(0, self.size)
+                params.sel = dead_tail
         scores, rows = self.index_.search(q, k, params=params) if params is not None else self.index_.search(q, k)
+        del dead_tail
         out: list[list[Hit]] = []
         for srow, rrow in zip(scores, rows):
             keep = rrow >= 0  # FAISS pads missing hits with -1
@@ -325,6 +498,8 @@ class VectorIndex:
     def _exact(self, q: np.ndarray, rows: np.ndarray | None, k: int) -> list[list[Hit]]:
         """Exact top ``k`` over ``rows`` (None: every row) for each query, equal scores ordered by row."""
         flat = self._flat()
+        if rows is None and self.dead:
+            rows = np.arange(self.size, dtype=np.int64)  # the live rows only
         total = self.size if rows is None else int(rows.size)
         k = min(k, total)
         fetch = min(total, k + TIE_MARGIN)
@@ -404,9 +579,11 @@ class VectorIndex:
         # The vectors again as plain .npy, for readers without FAISS; load() checks it but keeps the index's copy.
         np.save(d / VECTORS_FILE, self.vectors_, allow_pickle=False)
         np.save(d / IDS_FILE, self.ids_, allow_pickle=False)
+        np.save(d / DEAD_IDS_FILE, np.asarray(self.dead_ids_, dtype=str if len(self.dead_ids_) else "<U1"), allow_pickle=False)
         meta = {
             "kind": self.kind_,
             "size": self.size,
+            "nodes": self.nodes,
             "dim": self.dim,
             "exact_max": self.exact_max,
             "hnsw_m": self.hnsw_m,
@@ -415,7 +592,7 @@ class VectorIndex:
             "exact_filter_fraction": self.exact_filter_fraction,
         }
         (d / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True))
-        return [INDEX_FILE, VECTORS_FILE, IDS_FILE, META_FILE]
+        return [INDEX_FILE, VECTORS_FILE, IDS_FILE, META_FILE, DEAD_IDS_FILE]
 
     @classmethod
     def load(cls, directory: str | Path | Source, *, checksums: Mapping[str, str], sizes: Mapping[str, int] | None = None) -> VectorIndex:
@@ -450,12 +627,15 @@ class VectorIndex:
         # Deserialise from the very bytes whose checksum was checked, so the file cannot change in between.
         obj.index_ = faiss.deserialize_index(np.frombuffer(blobs[INDEX_FILE], dtype=np.uint8))
         obj.ids_ = _npy_from_bytes(blobs[IDS_FILE], src.where(IDS_FILE))
+        # Indexes written before dead nodes existed have no such file (and no dead nodes).
+        obj.dead_ids_ = _npy_from_bytes(_verified_bytes(src, DEAD_IDS_FILE, checksums, sizes.get(DEAD_IDS_FILE)), src.where(DEAD_IDS_FILE)) if DEAD_IDS_FILE in checksums else np.asarray([], dtype=str)
         obj.kind_ = meta["kind"]
         if obj.kind_ == "hnsw":
             obj.index_.hnsw.efSearch = obj.ef_search
-        n, dim = int(obj.index_.ntotal), int(obj.index_.d)
-        if obj.ids_.shape[0] != n:
-            raise StoreError(f"{d}: index holds {n} vectors but {obj.ids_.shape[0]} ids; rebuild with 'matcher batch'")
+        nodes, dim, n = int(obj.index_.ntotal), int(obj.index_.d), int(obj.ids_.shape[0])
+        # An HNSW graph may hold dead nodes after its live rows; the meta says how many rows are live.
+        if n != meta.get("size", nodes) or nodes < n or (nodes > n and obj.kind_ != "hnsw") or obj.dead_ids_.shape != (nodes - n,):
+            raise StoreError(f"{d}: index holds {nodes} vectors but {n} ids; rebuild with 'matcher batch'")
         if vec_shape != (n, dim) or vec_dtype != np.float32:
             raise StoreError(f"{src.where(VECTORS_FILE)}: holds {vec_dtype} vectors of shape {vec_shape} but the index {n} x {dim}; rebuild with 'matcher batch'")
         obj._row_of = {cid: i for i, cid in enumerate(obj.ids_.tolist())}

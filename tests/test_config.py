@@ -36,3 +36,12 @@ def test_bad_values_and_unknown_keys_fail_with_the_setting_named(tmp_path):
 def test_fingerprint_changes_with_any_setting():
     assert Config().fingerprint() == Config().fingerprint()
     assert Config().fingerprint() != Config(top_k=49).fingerprint()
+
+
+def test_fingerprint_leaves_out_when_the_index_is_rebuilt():
+    from matcher.config import IndexConfig
+
+    assert Config().fingerprint() == Config(index=IndexConfig(max_dead_fraction=0.0)).fingerprint()
+    assert Config().fingerprint() != Config(index=IndexConfig(ef_search=64)).fingerprint()
+    with pytest.raises(ConfigError, match="max_dead_fraction"):
+        IndexConfig(max_dead_fraction=1.5)

@@ -156,3 +156,26 @@ def test_forget_removes_the_creators_audience_signature_and_the_shortlists_namin
     assert who not in set(p2["creator_id"]) and not p2["why"].str.contains(who, regex=False).any()
     assert set(s2["brand_id"]) == set(summary["brand_id"]) - named and "b001" not in set(s2["brand_id"])
     assert st.read_manifest(st.current_id())["audience"]["num_perm"] == 128
+
+
+def test_forget_reaches_an_old_vector_left_dead_in_the_hnsw_graph(world, tmp_path, encoder):
+    from matcher.config import Config
+
+    store = world.copy(tmp_path / "store")
+    cfg = Config.from_dict({"index": {"exact_max": 10, "max_dead_fraction": 0.5}})
+    run_batch(*world.b.values(), store, config=cfg, encoder=encoder, progress=False)
+    st = Store(store)
+    who = str(st.load().creators["creator_id"].iloc[3])
+    c = pd.read_csv(world.b["creators"], dtype=str, keep_default_na=False)
+    c[c["creator_id"] != who].to_csv(tmp_path / "creators.csv", index=False)  # the creator leaves the input
+    res = run_batch(tmp_path / "creators.csv", world.b["posts"], world.b["brands"], store, config=cfg, encoder=encoder, progress=False)
+    assert res.index_build == "updated"
+    snap = st.load()
+    assert snap.index.row_of(who) is None and who in snap.index.dead_ids_.tolist()  # not live, but its vector is still in the graph
+
+    gone = forget(store, [who])
+
+    assert res.snapshot_id in gone.rewritten
+    for sid in st.snapshot_ids():
+        index = st.load(sid).index
+        assert who not in index.dead_ids_.tolist() and index.row_of(who) is None and index.dead == 0

@@ -248,8 +248,12 @@ def test_contacts_are_kept_as_fields_but_never_embedded_or_logged(world, tmp_pat
 def test_unchanged_rerun_loads_no_model_reuses_the_index_and_exports_identical_bytes(world, two, tmp_path):
     first = export_bytes(two, tmp_path / "1.csv")
     lazy = Encoder()
+    before = Store(two).verify(Store(two).current_id())["files"]
     res = _run(world, two, encoder=lazy)
     assert res.encoded == 0 and res.index_build == "reused"
+    after = Store(two).verify(res.snapshot_id)["files"]
+    for name in ("index.faiss", "creator_vectors.npy", "creator_ids.npy", "index.json"):  # the same bytes, untouched
+        assert after[name] == before[name], name
     assert not hasattr(lazy, "model_"), "nothing new to encode, so the model must not be loaded"
     assert export_bytes(two, tmp_path / "2.csv") == first == world.export_b
     # A fresh store (same inputs, same cache, other history) exports the same bytes too.
@@ -265,7 +269,7 @@ def test_changed_text_is_the_only_text_encoded(world, tmp_path, encoder):
     c.loc[[1, 2], "bio"] = ["Ultralight backpacking and fastpacking in the Alps.", "Sourdough baker sharing weekly bread recipes."]
     c.to_csv(tmp_path / "creators.csv", index=False)
     res = run_batch(tmp_path / "creators.csv", world.b["posts"], world.b["brands"], store, encoder=encoder, progress=False)
-    assert res.encoded == 2 and res.index_build == "rebuilt"
+    assert res.encoded == 2 and res.index_build == "updated"  # an exact index: the two rows replaced in place
 
 
 def test_hnsw_index_is_extended_when_creators_are_only_added(world, tmp_path, encoder):
@@ -285,6 +289,40 @@ def test_hnsw_index_is_extended_when_creators_are_only_added(world, tmp_path, en
     hits = snap.index.search(snap.index.vectors_, 1)
     own = np.mean([h[0].id == cid for h, cid in zip(hits, snap.index.ids_.tolist())])
     assert own >= 0.95
+
+
+def test_hnsw_index_is_updated_in_place_when_creators_change(world, tmp_path, encoder):
+    store = world.copy(tmp_path / "store")
+    cfg = Config.from_dict({"index": {"exact_max": 10, "max_dead_fraction": 0.5}})
+    first = run_batch(*world.b.values(), store, config=cfg, encoder=encoder, progress=False)
+    assert first.index_build == "rebuilt"
+    before = Store(store).load()
+    c = pd.read_csv(world.b["creators"], dtype=str, keep_default_na=False)
+    changed = c.loc[[1, 2], "creator_id"].tolist()
+    c.loc[[1, 2], "bio"] = ["Ultralight backpacking and fastpacking in the Alps.", "Sourdough baker sharing weekly bread recipes."]
+    c.to_csv(tmp_path / "creators.csv", index=False)
+    res = run_batch(tmp_path / "creators.csv", world.b["posts"], world.b["brands"], store, config=cfg, encoder=encoder, progress=False)
+    assert res.index_build == "updated"
+    snap = Store(store).load()
+    index = snap.index
+    assert index.kind_ == "hnsw" and index.ids_.tolist() == snap.creators["creator_id"].astype(str).tolist()
+    assert index.dead == 2 and index.nodes == index.size + 2
+    assert Store(store).verify(res.snapshot_id)["index"]["dead"] == 2
+    for cid in changed:  # their old vectors are dead: the best hit for an old vector is never the old node
+        old = before.index.vectors_[before.index.row_of(cid)]
+        new = index.vectors_[index.row_of(cid)]
+        assert not np.array_equal(old, new)
+        hits = index.search(old, index.size)[0]
+        assert len(hits) == index.size and len({h.id for h in hits}) == index.size
+        assert next(h.score for h in hits if h.id == cid) == pytest.approx(float(new @ old), abs=1e-5)
+    unchanged = [cid for cid in index.ids_.tolist() if cid not in changed]
+    np.testing.assert_array_equal(
+        index.vectors_[[index.row_of(c) for c in unchanged]], before.index.vectors_[[before.index.row_of(c) for c in unchanged]]
+    )
+    # Past the threshold the next run builds the graph again, without dead nodes.
+    strict = Config.from_dict({"index": {"exact_max": 10, "max_dead_fraction": 0.0}})
+    again = run_batch(*world.b.values(), store, config=strict, encoder=encoder, progress=False)
+    assert again.index_build == "rebuilt" and Store(store).load().index.dead == 0
 
 
 def test_manifest_records_what_the_brief_asks(two):
