@@ -809,15 +809,21 @@ def _repeated_text_column(raw: pd.Series, field: str, max_chars: int, q: _Quaran
     return pd.Series(values[codes], index=raw.index, dtype="string")
 
 
-def _amount_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
-    """A required, finite number >= 0, as float64."""
+def _number_cells(raw: pd.Series, *, thousands: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A number column's cells: which are lists or objects, the parsed numbers (NaN where none),
+    which are present, and the raw values for messages. ``thousands`` drops "," separators first
+    ("5,000"), for amounts that are never fractions written with a decimal comma."""
     view, nonscalar = _text_view(raw)
     if pd.api.types.is_float_dtype(raw.dtype) or pd.api.types.is_integer_dtype(raw.dtype):
         numbers = raw.to_numpy(dtype=float, na_value=np.nan)
     else:
-        numbers = _parse_numbers(view)
-    present = view.notna().to_numpy()
-    values = view.to_numpy(dtype=object, na_value=None)
+        numbers = _parse_numbers(view.str.replace(",", "", regex=False).str.strip() if thousands else view)
+    return nonscalar, numbers, view.notna().to_numpy(), view.to_numpy(dtype=object, na_value=None)
+
+
+def _amount_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
+    """A required, finite number >= 0, as float64."""
+    nonscalar, numbers, present, values = _number_cells(raw)
     fix = "write a number >= 0 such as 12 or 3.5"
     q.flag(nonscalar, field, lambda i: f"'{field}' is a list or object; {fix}")
     q.flag(
@@ -842,13 +848,7 @@ def _amount_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
 
 def _price_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
     """An optional price paid, a finite number >= 0 in USD, as float64; a bad one is blanked."""
-    view, nonscalar = _text_view(raw)
-    if pd.api.types.is_float_dtype(raw.dtype) or pd.api.types.is_integer_dtype(raw.dtype):
-        numbers = raw.to_numpy(dtype=float, na_value=np.nan)
-    else:
-        numbers = _parse_numbers(view)
-    present = view.notna().to_numpy()
-    values = view.to_numpy(dtype=object, na_value=None)
+    nonscalar, numbers, present, values = _number_cells(raw)
     fix = "write the price paid per post in USD as a plain number such as 250 or 1200.50, or leave it blank"
     q.blank(nonscalar, field, lambda i: f"'{field}' is a list or object; {fix}")
     with np.errstate(invalid="ignore"):
@@ -860,13 +860,7 @@ def _price_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
 
 def _budget_column(raw: pd.Series, field: str, q: _Quarantine) -> pd.Series:
     """An optional amount > 0 as float64; a bad value is blanked (the brand gets no shortlist), the row stays."""
-    view, nonscalar = _text_view(raw)
-    if pd.api.types.is_float_dtype(raw.dtype) or pd.api.types.is_integer_dtype(raw.dtype):
-        numbers = raw.to_numpy(dtype=float, na_value=np.nan)
-    else:
-        numbers = _parse_numbers(view.str.replace(",", "", regex=False).str.strip())
-    present = view.notna().to_numpy()
-    values = view.to_numpy(dtype=object, na_value=None)
+    nonscalar, numbers, present, values = _number_cells(raw, thousands=True)
     fix = "write an amount above 0 such as 5000 in the prices' currency, or leave it blank for no shortlist"
     q.blank(nonscalar, field, lambda i: f"'{field}' is a list or object; {fix}")
     with np.errstate(invalid="ignore"):
