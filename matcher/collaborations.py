@@ -293,6 +293,7 @@ class BrandNames:
         self.display_: dict[str, str] = {}
         self.spellings_: dict[str, dict[str, int]] = {}
         self.forms_: dict[tuple[str, ...], str] = {}
+        self.firsts_: set[str] = set()  # the first word of every form: most words start none
         self.longest_ = 1
 
     def add(self, names: Iterable[object]) -> BrandNames:
@@ -319,6 +320,7 @@ class BrandNames:
             for form in forms:
                 if form and form[0] and (len(form) > 1 or len(form[0]) >= 3):
                     self.forms_.setdefault(form, key)
+                    self.firsts_.add(form[0])
                     self.longest_ = max(self.longest_, len(form))
         return self
 
@@ -329,9 +331,11 @@ class BrandNames:
     def find(self, tokens: Sequence[str]) -> list[str]:
         """Keys of the known brands named in ``tokens`` (from :func:`post_tokens`), in order of appearance."""
         out: list[str] = []
-        forms, longest = self.forms_, self.longest_
+        forms, firsts, longest = self.forms_, self.firsts_, self.longest_
         n = len(tokens)
         for i in range(n):
+            if tokens[i] not in firsts:
+                continue
             for size in range(min(longest, n - i), 0, -1):
                 key = forms.get(tuple(tokens[i : i + size]))
                 if key is not None:

@@ -617,15 +617,18 @@ def embed_groups(
 ) -> int:
     """Fill ``outs[g][i]`` with the vector of ``groups[g][i]``, each distinct text looked up (and encoded) once.
 
-    Distinct texts of all groups are taken in fixed chunks of a fixed order (shortest first) and
-    looked up in ``cache`` under ``model_id``; a chunk found whole in the cache needs no model, so
-    ``encoder`` (a callable giving a loaded encoder) is only called when some text is missing. A
-    chunk's missing texts are encoded together and cached at once, so an interrupted and resumed
-    run encodes exactly the batches an uninterrupted one would. Only one chunk's vectors are held.
+    Every distinct text is first looked up in ``cache`` under ``model_id``, in the order of its key:
+    the cache is then read front to back, not at random, so a cache larger than the memory left for
+    the page cache is not read one page per text from disk (at a million creators that was the
+    difference between seconds and minutes). The texts not found are then encoded in fixed chunks of
+    a fixed order (distinct texts shortest first, ``chunk`` at a time), each chunk's missing texts
+    together, and cached at once: an interrupted and resumed run encodes exactly the batches an
+    uninterrupted one would. ``encoder`` (a callable giving a loaded encoder) is only called when some
+    text is missing. Only one chunk's vectors are held besides ``outs``.
 
     ``encode_parts`` hands the encoding to other processes: it is given every chunk's missing texts
-    (a list per chunk, after all lookups) and yields ``(part, vectors)`` in any order, each part
-    encoded as one :meth:`Encoder.encode` call, so the vectors are those this function makes itself
+    (a list per chunk) and yields ``(part, vectors)`` in any order, each part encoded as one
+    :meth:`Encoder.encode` call, so the vectors are those this function makes itself
     (:mod:`matcher.distributed` runs the parts on a Ray actor pool).
 
     Returns:
@@ -638,83 +641,60 @@ def embed_groups(
     which = np.fromiter((slot[t] for t in texts), dtype=np.int64, count=len(texts))  # text position -> distinct text
     del slot, texts
     by_slot = np.argsort(which, kind="stable")
-    sorted_slots = which[by_slot]
+    # The text positions of distinct text u are by_slot[first[u]:first[u + 1]].
+    first = np.searchsorted(which[by_slot], np.arange(len(unique) + 1))
     bounds = np.cumsum([0] + [len(g) for g in groups])
-    encoded = 0
-    looked = 0
-    encode_s = 0.0
     progress_logger.info("embedding %d distinct texts (those in the cache are not encoded again)", len(unique))
 
-    def scatter(start: int, n: int, rows_of: np.ndarray, vecs: np.ndarray) -> None:
-        # The chunk [start, start + n) of distinct texts: row j of the chunk has vector rows_of[j] (-1: not given).
-        lo, hi = np.searchsorted(sorted_slots, [start, start + n])
-        pos = by_slot[lo:hi]
-        at = rows_of[which[pos] - start]
-        pos, at = pos[at >= 0], at[at >= 0]
+    def scatter(slots: np.ndarray, vecs: np.ndarray) -> None:
+        # vecs[j] is the vector of distinct text slots[j]: written at every position of that text.
+        counts = first[slots + 1] - first[slots]
+        src = np.repeat(np.arange(len(slots)), counts)
+        pos = by_slot[np.repeat(first[slots] - (np.cumsum(counts) - counts), counts) + np.arange(len(src))]
         for g, out in enumerate(outs):
             mine = (pos >= bounds[g]) & (pos < bounds[g + 1])
-            out[pos[mine] - bounds[g]] = vecs[at[mine]]
+            out[pos[mine] - bounds[g]] = vecs[src[mine]]
 
+    # The same keys embed_cached uses; a lookup needs no model.
+    keys = [content_hash(t, namespace=model_id) for t in unique]
+    have = np.zeros(len(unique), dtype=bool)
+    by_key = sorted(range(len(unique)), key=keys.__getitem__)
+    for start in tqdm(range(0, len(by_key), chunk), desc="looking up", unit="chunk", disable=not progress):
+        part = by_key[start : start + chunk]
+        found = cache.get_many([keys[i] for i in part], dim)
+        got = np.array([i for i in part if keys[i] in found], dtype=np.int64)
+        if len(got):
+            have[got] = True
+            scatter(got, np.stack([found[keys[i]] for i in got]))
+    del by_key
+    # Each chunk's missing texts, in chunk order: the list embed_cached would encode for the whole chunk.
+    pending = [(start + np.flatnonzero(~have[start : start + chunk])) for start in range(0, len(unique), chunk)]
+    pending = [idx for idx in pending if len(idx)]
+    todo = int(sum(len(idx) for idx in pending))
+    if todo:
+        progress_logger.info("embedding: %d of %d distinct texts not in the cache, encoding them in %d parts", todo, len(unique), len(pending))
+    encoded = 0
+    t0 = time.perf_counter()
     if encode_parts is not None:
-        # Every chunk is looked up first; the missing texts go out together, to be encoded side by side.
-        pending: list[tuple[int, int, list[str], list[str]]] = []  # (start, size, missing texts, their keys)
-        for start in range(0, len(unique), chunk):
-            part = unique[start : start + chunk]
-            keys = [content_hash(t, namespace=model_id) for t in part]
-            found = cache.get_many(keys, dim)
-            have = np.array([k in found for k in keys], dtype=bool)
-            rows_of = np.where(have, np.cumsum(have) - 1, -1)
-            if found:
-                scatter(start, len(part), rows_of, np.stack([found[k] for k, h in zip(keys, have) if h]))
-            if not have.all():
-                pending.append((start, len(part), [t for t, h in zip(part, have) if not h], [k for k, h in zip(keys, have) if not h]))
-        todo = sum(len(p[2]) for p in pending)
-        if todo:
-            progress_logger.info("embedding: %d of %d distinct texts not in the cache, encoding them in %d parts", todo, len(unique), len(pending))
-        t0 = time.perf_counter()
-        for j, vecs in encode_parts([p[2] for p in pending]):
-            start, n, texts, keys = pending[j]
-            if len(vecs) != len(keys):
-                raise RuntimeError(f"the encoder returned {len(vecs)} vectors for {len(keys)} texts")
-            cache.put_many(dict(zip(keys, vecs)))
-            rows = {k: i for i, k in enumerate(keys)}
-            rows_of = np.array([rows.get(content_hash(t, namespace=model_id), -1) for t in unique[start : start + n]], dtype=np.int64)
-            scatter(start, n, rows_of, vecs)
-            encoded += len(texts)
+        for j, vecs in encode_parts([[unique[i] for i in idx] for idx in pending]):
+            idx = pending[j]
+            if len(vecs) != len(idx):
+                raise RuntimeError(f"the encoder returned {len(vecs)} vectors for {len(idx)} texts")
+            cache.put_many({keys[i]: v for i, v in zip(idx, vecs)})
+            scatter(idx, np.asarray(vecs, dtype=np.float32))
+            encoded += len(idx)
             progress_logger.info("embedding: %d of %d texts encoded (%.0f texts/s)", encoded, todo, encoded / max(time.perf_counter() - t0, 1e-9))
-        logger.info("embedding: %d distinct texts, %d encoded, %d from the cache", len(unique), encoded, len(unique) - encoded)
-        return encoded
-
-    for start in tqdm(range(0, len(unique), chunk), desc="embedding", unit="chunk", disable=not progress):
-        part = unique[start : start + chunk]
-        # The same keys embed_cached uses; a lookup needs no model.
-        keys = [content_hash(t, namespace=model_id) for t in part]
-        found = cache.get_many(keys, dim)
-        if len(found) < len(part):
-            # Only the chunk's missing texts, in chunk order: the list embed_cached would encode
-            # for the whole chunk, so the batches (and vectors) are the same.
-            missing = [(t, k) for t, k in zip(part, keys) if k not in found]
-            model = encoder()
-            t0 = time.perf_counter()
-            new, n = embed_cached(model, [t for t, _ in missing], cache)
-            encode_s += time.perf_counter() - t0
+    else:
+        for idx in tqdm(pending, desc="encoding", unit="chunk", disable=not progress):
+            new, n = embed_cached(encoder(), [unique[i] for i in idx], cache)
             encoded += n
-            found.update((k, v) for (_, k), v in zip(missing, new))
-        looked += len(part)
-        if encoded and looked < len(unique):
-            # Texts are taken shortest first, so the rate so far underestimates the time left a little.
-            left = (len(unique) - looked) * (encoded / looked) / (encoded / encode_s)
-            progress_logger.info(
-                "embedding: %d of %d texts done, %d encoded at %.0f texts/s; %s left",
-                looked, len(unique), encoded, encoded / encode_s, duration_text(left),
-            )
-        vecs = np.stack([found[k] for k in keys]) if keys else np.zeros((0, dim), dtype=np.float32)
-        lo, hi = np.searchsorted(sorted_slots, [start, start + len(part)])
-        pos = by_slot[lo:hi]
-        rows = which[pos] - start
-        for g, out in enumerate(outs):
-            mine = (pos >= bounds[g]) & (pos < bounds[g + 1])
-            out[pos[mine] - bounds[g]] = vecs[rows[mine]]
+            scatter(idx, new)
+            if encoded < todo:
+                progress_logger.info(
+                    "embedding: %d of %d texts encoded at %.0f texts/s; %s left",
+                    encoded, todo, encoded / max(time.perf_counter() - t0, 1e-9),
+                    duration_text((todo - encoded) * (time.perf_counter() - t0) / max(encoded, 1)),
+                )
     logger.info("embedding: %d distinct texts, %d encoded, %d from the cache", len(unique), encoded, len(unique) - encoded)
     return encoded
 

@@ -203,15 +203,36 @@ class Reranker:
 
     # -- components -----------------------------------------------------------------------------
     def _topics(self, snapshot: Any, query: np.ndarray, rows: np.ndarray, profile_sims: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        """The topic component of each row and its posts' similarities to ``query``."""
-        offsets = snapshot.post_offsets
-        post_sims, topic = [], np.empty(len(rows))
-        for i, row in enumerate(rows):
-            lo, hi = int(offsets[row]), int(offsets[row + 1])
-            s = snapshot.post_vectors[lo:hi] @ query if hi > lo else np.zeros(0, dtype=np.float32)
-            post_sims.append(s)
-            topic[i] = topic_score(profile_sims[i], s, top=self.evidence_posts)
-        return topic, post_sims
+        """The topic component of each row and its posts' similarities to ``query``.
+
+        :func:`topic_score` of every row at once: the rows' posts in one product with the query,
+        their best ``evidence_posts`` averaged as :func:`topic_score` averages them (float32 sum, then
+        divided by the count in float64), so the values are the same.
+        """
+        offsets = np.asarray(snapshot.post_offsets, dtype=np.int64)
+        rows = np.asarray(rows, dtype=np.int64)
+        lo, counts = offsets[rows], offsets[rows + 1] - offsets[rows]
+        total = int(counts.sum())
+        ends = np.cumsum(counts)
+        if total:
+            at = np.arange(total, dtype=np.int64) + np.repeat(lo - (ends - counts), counts)
+            sims = np.asarray(snapshot.post_vectors[at] @ query, dtype=np.float32)
+        else:
+            sims = np.zeros(0, dtype=np.float32)
+        post_sims = np.split(sims, ends[:-1]) if len(rows) else []
+        topic = np.asarray(profile_sims, dtype=np.float64).copy()
+        width = int(counts.max()) if len(rows) else 0
+        if width:
+            grid = np.full((len(rows), width), -np.inf, dtype=np.float32)
+            grid[np.repeat(np.arange(len(rows)), counts), np.arange(total) - np.repeat(ends - counts, counts)] = sims
+            top = min(self.evidence_posts, width)
+            best = np.sort(grid, axis=1)[:, ::-1][:, :top]
+            best = np.where(np.isneginf(best), np.float32(0.0), best).astype(np.float32)
+            used = np.minimum(counts, top)
+            has = used > 0
+            means = (best.sum(axis=1, dtype=np.float32).astype(np.float64)[has] / used[has]).astype(np.float32)
+            topic[has] = (1 - POST_SHARE) * topic[has] + POST_SHARE * means.astype(np.float64)
+        return np.minimum(1.0, np.maximum(0.0, topic)), post_sims
 
     @staticmethod
     def _doubtful(snapshot: Any, rows: np.ndarray) -> np.ndarray:
