@@ -415,8 +415,8 @@ class NicheModel:
         self._check()
         niches = self.taxonomy_.niches
         return [
-            tuple(NicheScore(niches[int(j)].id, niches[int(j)].name, round(float(c), 4)) for j, c in zip(row_ids, row_conf) if j >= 0)
-            for row_ids, row_conf in zip(ids, conf)
+            tuple(NicheScore(niches[j].id, niches[j].name, round(c, 4)) for j, c in zip(row_ids, row_conf) if j >= 0)
+            for row_ids, row_conf in zip(np.asarray(ids).astype(np.int64).tolist(), np.asarray(conf).astype(np.float64).tolist())
         ]
 
     def predict(self, vectors: np.ndarray) -> list[str | None]:

@@ -308,8 +308,17 @@ class Reranker:
         when, newest = cols["post_when"], cols["newest_post"][0]
         cutoff = newest - np.timedelta64(self.fit.competitor_days, "D") if not np.isnat(newest) else None
         c_off, c_key, c_when = cols["collab_offsets"], cols["collab_key"], cols["collab_when"]
+        if cutoff is None:  # no dated post: nothing is recent
+            return [() for _ in rows]
+        # Most creators have neither a collaboration nor a sponsored post since the cutoff: skipped at once.
+        rows = np.asarray(rows, dtype=np.int64)
+        newest = cols.get("sponsored_newest")
+        maybe = (c_off[rows + 1] > c_off[rows]) | (newest[rows] >= cutoff if newest is not None else True)
         out = []
-        for row in rows:
+        for row, look in zip(rows.tolist(), maybe.tolist()):
+            if not look:
+                out.append(())
+                continue
             found: dict[str, Collaboration] = {}
             lo, hi = int(c_off[row]), int(c_off[row + 1])
             for j in range(lo, hi):  # newest first
@@ -378,16 +387,26 @@ class Reranker:
             chosen = self._mmr(snapshot, relevant, rows, k, diversity) if len(relevant) > 1 else relevant
             picked = {t[2] for t in chosen}
             scored = chosen + [t for t in scored if t[2] not in picked]
+        top = scored[:k]
+        picked = np.array([i for _, _, i in top], dtype=np.int64)
+        cols = match_columns(snapshot)
+        # The picked creators' columns gathered once, as Python values, instead of cell by cell per match.
+        at = rows[picked]
+        fields = [(n, cols["s:" + n][at].tolist()) for n in self._SIGNAL_FIELDS if "s:" + n in cols]
+        niches = snapshot.niche_model.records(cols["niche_ids"][at], cols["niche_conf"][at]) if "niche_ids" in cols else [()] * len(top)
+        Xl, Cl = X[picked].tolist(), contribs[picked].tolist()
         out = []
-        for rank, (score, _cid, i) in enumerate(scored[:k], start=1):
-            values = {n: (None if np.isnan(X[i, j]) else float(X[i, j])) for j, n in enumerate(COMPONENTS)}
-            contrib = {n: float(contribs[i, j]) for j, n in enumerate(COMPONENTS)}
-            if contribs[i, -1] != 0.0:
-                contrib["penalty"] = float(contribs[i, -1])
+        for j, (score, _cid, i) in enumerate(top):
+            values = {n: (None if math.isnan(x) else x) for n, x in zip(COMPONENTS, Xl[j])}
+            contrib = dict(zip(COMPONENTS, Cl[j]))
+            if Cl[j][-1] != 0.0:
+                contrib["penalty"] = Cl[j][-1]
+            signals = {n: _signal_value(v[j]) for n, v in fields}
             out.append(
                 self._match(
-                    snapshot, rank, score, hits[i], values, contrib, comps["post_sims"][i], comps["conflicts"][i],
+                    snapshot, cols, j + 1, score, hits[i], values, contrib, comps["post_sims"][i], comps["conflicts"][i],
                     topic_fit=float(comps["topic_fit"][i]), doubtful=bool(comps["doubtful"][i]), weak=bool(weak[i]),
+                    signals=signals, niches=niches[j],
                 )
             )
         return out
@@ -416,10 +435,11 @@ class Reranker:
     )
 
     def _match(
-        self, snapshot: Any, rank: int, score: float, hit: Hit, comps: dict[str, float | None], contrib: dict[str, float],
-        post_sims: np.ndarray, conflicts: tuple[Collaboration, ...], *, topic_fit: float, doubtful: bool, weak: bool = False,
+        self, snapshot: Any, cols: Mapping[str, np.ndarray], rank: int, score: float, hit: Hit, comps: dict[str, float | None], contrib: dict[str, float],
+        post_sims: np.ndarray, conflicts: tuple[Collaboration, ...], *, topic_fit: float, doubtful: bool, weak: bool,
+        signals: dict[str, Any], niches: tuple[Any, ...],
     ) -> Match:
-        cols = match_columns(snapshot)
+        """One :class:`Match`; ``signals`` holds the creator's signal fields (:func:`_signal_value`), ``niches`` its niche records."""
         row = hit.row
         lo = int(snapshot.post_offsets[row])
         order = np.argsort(-post_sims, kind="stable")[: self.evidence_posts]
@@ -445,14 +465,9 @@ class Reranker:
                 "below clean creators of comparable topical fit"
             )
         followers = _num(cols["followers"][row])
-        signals: dict[str, Any] = {"profile_similarity": round(hit.score, 4), "topic_fit": round(topic_fit, 4), "reasons": reasons}
-        for name in self._SIGNAL_FIELDS:
-            if "s:" + name in cols:
-                v = cols["s:" + name][row]
-                signals[name] = v if isinstance(v, str) else (int(v) if isinstance(v, (int, np.integer)) else _num(v))
+        signals = {"profile_similarity": round(hit.score, 4), "topic_fit": round(topic_fit, 4), "reasons": reasons, **signals}
         signals["engagement_standing"] = engagement_standing(signals)
         country, language, source = cols["country"][row], cols["language"][row], cols["language_source"][row]
-        niches = snapshot.niche_model.records(cols["niche_ids"][row : row + 1], cols["niche_conf"][row : row + 1])[0] if "niche_ids" in cols else ()
         return Match(
             rank=rank,
             creator_id=hit.id,
@@ -471,7 +486,7 @@ class Reranker:
             why=explain(comps, signals, flags, evidence) + (f"; weak match: topic below the relevance floor {self.rank_config.relevance_floor:g}" if weak else ""),
             niches=niches,
             weak=weak,
-            collaborations=collaborations_of(snapshot, row),
+            collaborations=_collaborations_at(cols, row),
             price=_price(cols, row),
             trust_confidence=_confidence(signals),
         )
@@ -500,9 +515,22 @@ def _collab_note(c: Collaboration) -> str:
 
 def collaborations_of(snapshot: Any, row: int) -> tuple[Collaboration, ...]:
     """The collaborations of the creator at ``row``, newest post first, at most :data:`~matcher.collaborations.MAX_LISTED`."""
-    cols = match_columns(snapshot)
+    return _collaborations_at(match_columns(snapshot), row)
+
+
+def _collaborations_at(cols: Mapping[str, np.ndarray], row: int) -> tuple[Collaboration, ...]:
     lo, hi = int(cols["collab_offsets"][row]), int(cols["collab_offsets"][row + 1])
     return tuple(_collaboration(cols, j) for j in range(lo, min(hi, lo + MAX_LISTED)))
+
+
+def _signal_value(v: Any) -> Any:
+    """A signal cell as a match shows it: text as is, whole numbers as int, other numbers as float, missing as None."""
+    t = type(v)
+    if t is float:
+        return None if v != v else v
+    if t is str or v is None:
+        return v
+    return int(v) if isinstance(v, (int, np.integer)) else _num(v)
 
 
 def worked_with(collaborations: Sequence[Collaboration], *, limit: int = 5) -> str:
@@ -640,6 +668,8 @@ def _build_columns(snapshot: Any) -> dict[str, np.ndarray]:
         "reasons": s["reasons"].to_numpy(dtype=object) if "reasons" in s else np.full(len(s), None, dtype=object),
         "followers": pd.to_numeric(c["followers"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan),
     }
+    if getattr(snapshot, "post_offsets", None) is not None:
+        cols["sponsored_newest"] = _newest_sponsored(when, cols["post_sponsored"], snapshot.post_offsets)
     for name in ("country", "language", "handle", "platform"):
         cols[name] = c[name].astype(object).where(c[name].notna(), None).to_numpy(dtype=object)
     # Snapshots written before language detection have no source column.
@@ -657,6 +687,20 @@ def _build_columns(snapshot: Any) -> dict[str, np.ndarray]:
         cols["niche_ids"], cols["niche_conf"] = niche_arrays(s, model.taxonomy_)
     cols.update(_collaboration_columns(snapshot, c, p, table))
     return cols
+
+
+def _newest_sponsored(when: np.ndarray, sponsored: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Each creator's newest dated sponsored post (NaT: none), from its posts ``offsets[row]:offsets[row + 1]``."""
+    offsets = np.asarray(offsets, dtype=np.int64)
+    n = len(offsets) - 1
+    if n <= 0 or len(when) == 0:
+        return np.full(max(n, 0), np.datetime64("NaT", "ns"))
+    t = when.astype("datetime64[ns]").view("int64")
+    nat = np.iinfo(np.int64).min  # NaT's own integer: below every date
+    t = np.append(np.where(sponsored & ~np.isnat(when), t, nat), nat)  # a last element, so no segment start is out of range
+    best = np.maximum.reduceat(t, np.minimum(offsets[:-1], len(t) - 1))
+    best[offsets[1:] == offsets[:-1]] = nat  # reduceat gives an empty segment its first element
+    return best.view("datetime64[ns]")
 
 
 def _collaboration_columns(snapshot: Any, creators: pd.DataFrame, posts: pd.DataFrame, table: pd.DataFrame) -> dict[str, np.ndarray]:
