@@ -95,6 +95,10 @@ class EmbedConfig:
     # locally at first use and cached beside the export. Fusing measured no faster on real text
     # (and about 10% more CPU on short titles; benchmarks/results/encode_speed.md): not the default.
     onnx_graph: str = "exported"
+    # "cpu", or "cuda": the model on the machine's GPU (ONNX Runtime's CUDA provider from the
+    # onnxruntime-gpu package, or torch built with CUDA). The Ray engine sets it for its encoding
+    # actors when the cluster has GPUs.
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         _check(isinstance(self.model, str) and self.model.strip() != "", "config 'embed.model' must be a non-empty name or path")
@@ -112,6 +116,7 @@ class EmbedConfig:
         _check(self.long_text in ("chunk_mean", "truncate"), f"config 'embed.long_text' is {self.long_text!r}; use 'chunk_mean' or 'truncate'")
         _check(isinstance(self.onnx_dir, str), f"config 'embed.onnx_dir' is {self.onnx_dir!r}; give a directory path or \"\"")
         _check(self.onnx_graph in ("fused", "exported"), f"config 'embed.onnx_graph' is {self.onnx_graph!r}; use 'fused' or 'exported'")
+        _check(self.device in ("cpu", "cuda"), f"config 'embed.device' is {self.device!r}; use 'cpu' or 'cuda'")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ is the local engine's:
 * **embedding**: the texts the embedding cache does not hold, one chunk of
   :func:`matcher.embed.embed_groups` per call, through ``Dataset.map_batches`` on an actor pool
   (``ray.data.ActorPoolStrategy``), each actor loading the encoder once with as many threads as it
-  has CPUs; the cache's content hashes decide what is encoded, so unchanged text never is;
+  has CPUs (and on a GPU of its own when the cluster has GPUs); the cache's content hashes decide
+  what is encoded, so unchanged text never is;
 * **post signals**: :func:`matcher.signals.post_signals` (the patterns for sponsorship, disclosure and
   brand safety, the expensive part of the signals) with ``groupby(...).map_groups(...)`` over groups
   of whole creators, the hash shuffle's partition count set from the number of posts;
@@ -69,6 +70,9 @@ class RayStages:
             never takes every CPU (Ray Data's other tasks would starve and the run hang).
         actor_cpus: CPUs per actor; the encoder runs that many threads, FAISS as many.
         shards: creator shards of the candidate search; None: one per :data:`SHARD_CREATORS` creators.
+        gpus: encode on the cluster's GPUs: each encoding actor asks Ray for one GPU and runs the
+            model there (``embed.device = "cuda"``), one actor per GPU unless ``actors`` says
+            otherwise. None: when the cluster has any; False: never.
 
     Use it as a context manager (``run_batch`` does): entering starts or joins Ray, leaving stops
     the actors it made (and Ray, if it started it).
@@ -77,7 +81,7 @@ class RayStages:
     name = "ray"
 
     def __init__(
-        self, *, address: str | None = None, actors: int | None = None, actor_cpus: int = 1, shards: int | None = None,
+        self, *, address: str | None = None, actors: int | None = None, actor_cpus: int = 1, shards: int | None = None, gpus: bool | None = None,
     ) -> None:
         for what, value in (("actors", actors), ("shards", shards)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -88,6 +92,9 @@ class RayStages:
         self.actors = actors
         self.actor_cpus = actor_cpus
         self.shards = shards
+        if gpus is not None and not isinstance(gpus, bool):
+            raise ConfigError(f"gpus must be True, False or None (use them when the cluster has any), got {gpus!r}")
+        self.gpus = gpus
         self._started = False
         self._actors: list[Any] = []
 
@@ -105,8 +112,15 @@ class RayStages:
             self._started = True
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False
-        self.cpus_ = int(ray.cluster_resources().get("CPU", 1))
-        logger.info("Ray engine: %d CPUs in the cluster, %d encoding actor(s) of %d CPU(s)", self.cpus_, self.pool_size(), self.actor_cpus)
+        resources = ray.cluster_resources()
+        self.cpus_ = int(resources.get("CPU", 1))
+        self.gpus_ = int(resources.get("GPU", 0))
+        if self.gpus and not self.gpus_:
+            raise ConfigError("the Ray engine was asked to encode on GPUs, but the cluster has none; leave gpus unset to use them only when there are some")
+        logger.info(
+            "Ray engine: %d CPUs and %d GPUs in the cluster, %d encoding actor(s) of %d CPU(s)%s",
+            self.cpus_, self.gpus_, self.pool_size(), self.actor_cpus, " and 1 GPU each" if self.actor_gpus() else "",
+        )
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -118,17 +132,24 @@ class RayStages:
             ray.shutdown()
             self._started = False
 
+    def actor_gpus(self) -> int:
+        """GPUs each encoding actor asks for: 1 when the cluster has GPUs (unless ``gpus=False``), else 0."""
+        return 1 if self.gpus is not False and getattr(self, "gpus_", 0) > 0 else 0
+
     def pool_size(self) -> int:
-        """The encoding actors: as asked, else as many as fit in the cluster's CPUs less one."""
+        """The encoding actors: as asked, else one per GPU when they encode on GPUs, else as many as
+        fit in the cluster's CPUs less one."""
         if self.actors is not None:
             return self.actors
-        return max(1, (getattr(self, "cpus_", 2) - 1) // self.actor_cpus)
+        cpu_pool = max(1, (getattr(self, "cpus_", 2) - 1) // self.actor_cpus)
+        return min(cpu_pool, self.gpus_) if self.actor_gpus() else cpu_pool
 
     # -- embedding ------------------------------------------------------------------------------
     def encode_parts(self, config: EmbedConfig) -> Callable[[Sequence[Sequence[str]]], Iterator[tuple[int, np.ndarray]]]:
         """The ``encode_parts`` of :func:`matcher.embed.embed_groups`: each part encoded by one actor call."""
         ray = _ray()
-        actor_config = replace(config, threads=self.actor_cpus)
+        gpus = self.actor_gpus()
+        actor_config = replace(config, threads=self.actor_cpus, device="cuda" if gpus else config.device)
 
         def run(parts: Sequence[Sequence[str]]) -> Iterator[tuple[int, np.ndarray]]:
             if not parts:
@@ -140,6 +161,7 @@ class RayStages:
                 batch_format="numpy",
                 compute=ray.data.ActorPoolStrategy(size=min(self.pool_size(), len(items))),
                 num_cpus=self.actor_cpus,
+                num_gpus=gpus,
                 fn_constructor_kwargs={"config": actor_config},
             )
             for row in ds.iter_rows():

@@ -249,6 +249,7 @@ class _TorchModel:
     """sentence-transformers' torch modules, fed with ready-made token ids."""
 
     concurrent = False  # the modules keep per-call state; calls from several threads take turns
+    device = "cpu"  # where the modules and each batch's tensors live (embed.device)
 
     def __init__(self, model: Any, dim: int) -> None:
         self.model = model
@@ -261,18 +262,23 @@ class _TorchModel:
 
         if config.threads:
             torch.set_num_threads(config.threads)
-        model = SentenceTransformer(path, device="cpu", local_files_only=True)
+        if config.device == "cuda" and not torch.cuda.is_available():
+            raise ConfigError("embed.device is 'cuda' but torch sees no CUDA GPU here; set embed.device = 'cpu', or install a CUDA build of torch on a machine with a GPU")
+        model = SentenceTransformer(path, device=config.device, local_files_only=True)
         model.eval()
         getdim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        return cls(model, int(getdim()))
+        out = cls(model, int(getdim()))
+        out.device = config.device
+        return out
 
     def run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         import torch
 
         with torch.inference_mode():
-            t_ids = torch.from_numpy(ids)
-            out = self.model({"input_ids": t_ids, "attention_mask": torch.from_numpy(mask), "token_type_ids": torch.zeros_like(t_ids)})
-        return out["sentence_embedding"].float().numpy()
+            t_ids = torch.from_numpy(ids).to(self.device)
+            t_mask = torch.from_numpy(mask).to(self.device)
+            out = self.model({"input_ids": t_ids, "attention_mask": t_mask, "token_type_ids": torch.zeros_like(t_ids)})
+        return out["sentence_embedding"].float().cpu().numpy()
 
 
 ONNX_FORMAT = 1  # bump when the exported graph changes, so old exports are not reused
@@ -512,7 +518,15 @@ class _OnnxModel:
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        session = ort.InferenceSession(data, so, providers=["CPUExecutionProvider"])
+        providers = ["CPUExecutionProvider"]
+        if config.device == "cuda":
+            if "CUDAExecutionProvider" not in ort.get_available_providers():
+                raise ConfigError(
+                    "embed.device is 'cuda' but ONNX Runtime has no CUDA provider here; install onnxruntime-gpu on a machine "
+                    "with a GPU, or set embed.device = 'cpu'"
+                )
+            providers = ["CUDAExecutionProvider", *providers]
+        session = ort.InferenceSession(data, so, providers=providers)
         dim = int(session.get_outputs()[0].shape[-1])
         return cls(session, dim)
 

@@ -59,6 +59,27 @@ def test_joining_a_cluster_that_is_not_there_says_how_to_start_one(tmp_path):
     assert "cannot join the Ray cluster at 'auto'" in out.stdout and "ray start --head" in out.stdout
 
 
+def test_encoding_actors_ask_for_gpus_only_when_the_cluster_has_them(ray_session):
+    """On this session's cluster (2 CPUs, no GPU) the actors ask for none and leave a CPU free; asking
+    for GPUs where there are none is refused; a cluster with GPUs gets one actor per GPU, one GPU each."""
+    from matcher.distributed import RayStages
+    from matcher.errors import ConfigError
+
+    with RayStages() as stages:
+        assert (stages.gpus_, stages.actor_gpus(), stages.pool_size()) == (0, 0, 1)
+    with pytest.raises(ConfigError, match="has none"):
+        RayStages(gpus=True).__enter__()
+    with pytest.raises(ConfigError, match="gpus must be"):
+        RayStages(gpus=1)
+    # The decision itself, for a cluster this machine cannot be: 16 CPUs and 2 GPUs.
+    stages = RayStages()
+    stages.cpus_, stages.gpus_ = 16, 2
+    assert (stages.actor_gpus(), stages.pool_size()) == (1, 2)
+    stages = RayStages(gpus=False)
+    stages.cpus_, stages.gpus_ = 16, 2
+    assert (stages.actor_gpus(), stages.pool_size()) == (0, 15)
+
+
 def test_sharded_search_equals_one_exact_index(ray_session):
     from matcher.distributed import ShardedIndex
 

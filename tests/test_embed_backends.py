@@ -166,3 +166,22 @@ def test_a_failed_fusion_falls_back_to_the_exported_graph(backends, fused, monke
     assert "running the exported graph" in caplog.text and enc.backend_ == "onnx"
     assert not embed.onnx_model_file(cfg).exists()
     np.testing.assert_allclose(enc.encode(TEXTS), backends["torch"].encode(TEXTS), atol=2e-5)
+
+
+def test_cuda_device_without_a_gpu_says_what_to_install(backends):
+    """``embed.device = "cuda"`` on a machine whose ONNX Runtime and torch have no GPU fails at load
+    with what to do, instead of silently encoding on the CPU."""
+    import dataclasses
+
+    import onnxruntime as ort
+    import torch
+
+    with pytest.raises(ConfigError, match="embed.device"):
+        EmbedConfig(device="gpu")
+    if "CUDAExecutionProvider" in ort.get_available_providers() or torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA runtime")
+    onnx_cfg = dataclasses.replace(backends["onnx"].config, device="cuda")
+    with pytest.raises(ConfigError, match="onnxruntime-gpu"):
+        Encoder(onnx_cfg).load()
+    with pytest.raises(ConfigError, match="CUDA build of torch"):
+        Encoder(dataclasses.replace(onnx_cfg, backend="torch")).load()
