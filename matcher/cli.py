@@ -222,9 +222,7 @@ def _cmd_niches(args: argparse.Namespace) -> int:
     from matcher.niches import load_taxonomy
 
     if args.store is not None:
-        from matcher.store import Store
-
-        model = Store.of(args.store).load().niche_model
+        model = args.store.load().niche_model
         if model is None:
             raise MatcherError(f"the snapshot served from {args.store} has no niches; run 'matcher batch' again")
         taxonomy = model.taxonomy_
@@ -245,9 +243,8 @@ def _cmd_niches(args: argparse.Namespace) -> int:
 
 def _cmd_matches(args: argparse.Namespace) -> int:
     from matcher.prices import creator_plan, price_text
-    from matcher.store import Store
 
-    st = Store.of(args.store, db=_db(args))
+    st = args.store
     snap = st.served()
     frame = st.read_matches(snap.snapshot_id)
     handles = dict(zip(snap.creators["creator_id"].astype(str), snap.creators["handle"].astype(str)))
@@ -286,11 +283,9 @@ def _no_matches_message(brand: str, store: Path, names: dict[str, str], with_mat
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from matcher.rerank import worked_with_column
-    from matcher.store import Store
-
     from matcher.text import spreadsheet_safe_frame
 
-    st = Store.of(args.store, db=_db(args))
+    st = args.store
     sid = st.resolve()
     frame = st.read_matches(sid).drop(columns=["why"])
     frame.insert(frame.columns.get_loc("weak") + 1, "worked_with", worked_with_column(st.read_collaborations(sid), frame["creator_id"]))
@@ -331,7 +326,6 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from matcher.ingest import load_outcomes
-    from matcher.store import Store
 
     cfg = _config(args)
     frame, rejections, report = load_outcomes(args.outcomes)
@@ -340,7 +334,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(f"outcomes: read {report.read}, accepted {report.accepted}, quarantined {report.quarantined}{blanked}")
         for r in rejections[:10]:
             print(f"  {r.file}: row {r.row}: {r.action}: {r.reason}")
-    store = Store.of(args.store)
+    store = args.store
     snap = store.load()
     has_prices = bool(frame["price"].gt(0).any())
     if args.prices_only and not has_prices:
@@ -405,9 +399,7 @@ def _train_prices(args: argparse.Namespace, cfg: Config, snap: Any, frame: Any) 
 
 
 def _cmd_runs(args: argparse.Namespace) -> int:
-    from matcher.store import Store
-
-    st = Store.of(args.store, db=_db(args))
+    st = args.store
     rows = st.runs(args.limit)
     if args.json:
         json.dump(rows, sys.stdout, indent=2)
@@ -441,10 +433,8 @@ def _cmd_runs(args: argparse.Namespace) -> int:
 
 
 def _cmd_rollback(args: argparse.Namespace) -> int:
-    from matcher.store import Store
-
     if args.list:
-        st = Store.of(args.store)
+        st = args.store
         current = st.current_id()
         for sid in reversed(st.published_ids()):
             m = st.read_manifest(sid)
@@ -452,7 +442,7 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
             print(f"{sid}{' (current)' if sid == current else ''}  created {m.get('created_at')}  "
                   f"{counts.get('creators')} creators, {counts.get('matches')} matches")
         return 0
-    previous, now = Store.of(args.store, db=_db(args)).rollback(args.to)
+    previous, now = args.store.rollback(args.to)
     if previous == now:
         print(f"snapshot {now} is already the published one")
     else:
@@ -483,9 +473,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     results = {}
     universe = None
     if args.store is not None:
-        from matcher.store import Store
-
-        snap = Store.of(args.store).load(args.snapshot)  # without --snapshot: the served one
+        snap = args.store.load(args.snapshot)  # without --snapshot: the served one
         sid = snap.snapshot_id
         results[f"stored matches ({sid})"] = evaluate_store(args.store, qrels, snapshot_id=sid, rel=args.rel)
         universe = snap.creators["creator_id"].astype(str).tolist()
