@@ -406,33 +406,35 @@ def detect_collaborations(
     if len(posts) == 0:
         return empty_collaborations()
     n = len(posts)
-    text = posts["text"].astype("string").fillna("").astype(str).to_numpy() if "text" in posts else np.full(n, "", dtype=object)
-    sponsor = posts["sponsor"].to_numpy(dtype=object) if "sponsor" in posts else np.full(n, None, dtype=object)
-    has_sponsor = np.array([bool(_split_sponsors(s)) for s in sponsor], dtype=bool)
-    sponsored = np.asarray(post_table["is_sponsored"], dtype=bool) | has_sponsor
-    disclosure = np.asarray(post_table["disclosure"], dtype="float64")
+    sponsor_all = posts["sponsor"].to_numpy(dtype=object) if "sponsor" in posts else np.full(n, None, dtype=object)
+    has_sponsor_all = np.array([bool(_split_sponsors(s)) for s in sponsor_all], dtype=bool) if "sponsor" in posts else np.zeros(n, dtype=bool)
+    # Only sponsored posts can hold a collaboration: only their columns are read (a few in ten posts).
+    picked = np.flatnonzero(np.asarray(post_table["is_sponsored"], dtype=bool) | has_sponsor_all)
+    sub = posts.iloc[picked]
+    sponsor, has_sponsor = sponsor_all[picked], has_sponsor_all[picked]
+    del sponsor_all, has_sponsor_all
+    text = sub["text"].astype("string").fillna("").astype(str).to_numpy() if "text" in sub else np.full(len(sub), "", dtype=object)
+    disclosure = np.asarray(post_table["disclosure"], dtype="float64")[picked]
     disclosed = has_sponsor | (np.nan_to_num(disclosure, nan=0.0) > 0)
-    creators = posts["creator_id"].astype(str).to_numpy()
-    post_ids = posts["post_id"].astype(str).to_numpy()
+    creators = sub["creator_id"].astype(str).to_numpy()
+    post_ids = sub["post_id"].astype(str).to_numpy()
     when = (
-        pd.to_datetime(posts["posted_at"], utc=True) if "posted_at" in posts else pd.Series(pd.NaT, index=posts.index, dtype="datetime64[ns, UTC]")
+        pd.to_datetime(sub["posted_at"], utc=True) if "posted_at" in sub else pd.Series(pd.NaT, index=sub.index, dtype="datetime64[ns, UTC]")
     ).to_numpy(dtype=object)
     people = {brand_key(h) for h in (handles or {}).values() if h}
     own = {cid: brand_key(h) for cid, h in (handles or {}).items() if h}
 
-    picked = np.flatnonzero(sponsored)
-    cues = {int(i): cue_names(text[i]) for i in picked}
-    shops = {int(i): code_shops(text[i]) for i in picked}
+    cues = {i: cue_names(text[i]) for i in range(len(sub))}
+    shops = {i: code_shops(text[i]) for i in range(len(sub))}
     names = BrandNames().add(
         [
-            *known, *(s for i in picked for s in _split_sponsors(sponsor[i])),
+            *known, *(s for i in range(len(sub)) for s in _split_sponsors(sponsor[i])),
             *(c for found in cues.values() for c in found if not c.startswith("@")), *(s for found in shops.values() for s in found),
         ]
     )
 
     rows: list[tuple] = []
-    for i in picked:
-        i = int(i)
+    for i in range(len(sub)):
         cid = creators[i]
         mine = own.get(cid, "")
         found: dict[str, tuple[str, str]] = {}
