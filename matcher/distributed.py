@@ -13,7 +13,7 @@ is the local engine's:
   brand safety, the expensive part of the signals) with ``groupby(...).map_groups(...)`` over groups
   of whole creators, the hash shuffle's partition count set from the number of posts;
 * **candidate search**: the brands' topical candidates from creator shards (:class:`ShardedIndex`),
-  one FAISS index per shard in an actor, each shard's top ``k`` merged to the global top ``k``; the
+  one FAISS index per shard in an actor (with one shard, the snapshot's own index shipped to it), each shard's top ``k`` merged to the global top ``k``; the
   reranker and its calibration then run as on the local engine.
 
 Ingest, the creator-level signals (they compare creators with their platform and tier across the
@@ -24,10 +24,13 @@ for it: ``import matcher`` and ``matcher --help`` never load it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,6 +42,7 @@ from matcher.errors import ConfigError
 from matcher.index import VectorIndex
 from matcher.schema import Hit
 from matcher.signals import POST_SIGNAL_COLUMNS, post_signals
+from matcher.store.snapshot import index_files
 
 __all__ = ["RayStages", "ShardedIndex", "SHARD_CREATORS", "POSTS_PER_PARTITION"]
 
@@ -206,7 +210,10 @@ class RayStages:
         n = int(index.size)
         shards = self.shards or max(1, math.ceil(n / SHARD_CREATORS))
         params = {"exact_max": config.exact_max, "hnsw_m": config.hnsw_m, "ef_construction": config.ef_construction, "ef_search": config.ef_search}
-        sharded = ShardedIndex(index.vectors_, [str(i) for i in index.ids_], shards=shards, actors=min(shards, self.pool_size()), actor_cpus=self.actor_cpus, params=params)
+        sharded = ShardedIndex(
+            index.vectors_, [str(i) for i in index.ids_], shards=shards, actors=min(shards, self.pool_size()), actor_cpus=self.actor_cpus,
+            params=params, built=index,
+        )
         self._actors.extend(sharded.actors_)
         return sharded
 
@@ -242,6 +249,15 @@ class ShardSearcher:
         self.parts[lo] = VectorIndex(**params).build(vectors, ids)
         return self.parts[lo].size
 
+    def take(self, lo: int, files: dict[str, bytes], checksums: dict[str, str]) -> int:
+        """Take an index built elsewhere as the shard starting at row ``lo``: the files
+        :meth:`VectorIndex.save` writes, loaded only after each matches its checksum."""
+        with tempfile.TemporaryDirectory(prefix="matcher-shard-") as d:
+            for name, data in files.items():
+                (Path(d) / name).write_bytes(data)
+            self.parts[lo] = VectorIndex.load(d, checksums=checksums, sizes={name: len(data) for name, data in files.items()})
+        return self.parts[lo].size
+
     def search(self, queries: np.ndarray, k: int, allowed_bits: np.ndarray | None, n: int) -> list[list[tuple[int, float, str]]]:
         allowed = None if allowed_bits is None else np.unpackbits(allowed_bits, count=n).astype(bool)
         out: list[list[tuple[int, float, str]]] = [[] for _ in range(len(queries))]
@@ -259,10 +275,15 @@ class ShardedIndex:
 
     :meth:`search` answers as :meth:`VectorIndex.search` does over all rows: each shard returns its
     own top ``k`` among its allowed rows, and the merge keeps the global top ``k`` (equal scores
-    ordered by row), so an exact search gives the same candidates as one exact index.
+    ordered by row), so an exact search gives the same candidates as one exact index. With one
+    shard and ``built`` (the index the driver built over these rows), the actor takes that index's
+    files instead of building the graph again, and answers exactly as it does.
     """
 
-    def __init__(self, vectors: np.ndarray, ids: Sequence[str], *, shards: int, actors: int, actor_cpus: int, params: Mapping[str, int]) -> None:
+    def __init__(
+        self, vectors: np.ndarray, ids: Sequence[str], *, shards: int, actors: int, actor_cpus: int, params: Mapping[str, int],
+        built: VectorIndex | None = None,
+    ) -> None:
         ray = _ray()
         n = len(ids)
         self.size = n
@@ -271,12 +292,19 @@ class ShardedIndex:
         remote = ray.remote(ShardSearcher).options(num_cpus=actor_cpus)
         self.actors_ = [remote.remote(actor_cpus) for _ in range(max(1, actors))]
         pending = []
-        for s, (lo, hi) in enumerate(zip(self.bounds_[:-1].tolist(), self.bounds_[1:].tolist())):
-            if hi > lo:
-                actor = self.actors_[s % len(self.actors_)]
-                pending.append(actor.add.remote(lo, np.ascontiguousarray(vectors[lo:hi]), list(ids[lo:hi]), dict(params)))
-        built = sum(ray.get(pending))
-        logger.info("candidate search: %d creators in %d shard(s) on %d actor(s)", built, len(pending), len(self.actors_))
+        if built is not None and len(self.bounds_) == 2 and n and built.size == n:
+            # One shard: the index the driver built already (``built``, over these rows), shipped as its
+            # files, instead of a second build of the same graph with the actor's CPUs.
+            files = index_files(built)
+            checksums = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+            pending.append(self.actors_[0].take.remote(0, ray.put(files), checksums))
+        else:
+            for s, (lo, hi) in enumerate(zip(self.bounds_[:-1].tolist(), self.bounds_[1:].tolist())):
+                if hi > lo:
+                    actor = self.actors_[s % len(self.actors_)]
+                    pending.append(actor.add.remote(lo, np.ascontiguousarray(vectors[lo:hi]), list(ids[lo:hi]), dict(params)))
+        built_rows = sum(ray.get(pending))
+        logger.info("candidate search: %d creators in %d shard(s) on %d actor(s)", built_rows, len(pending), len(self.actors_))
 
     def search(self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None) -> list[list[Hit]]:
         """The ``k`` most similar creators for each query row among the ``allowed`` rows, best first."""

@@ -107,6 +107,30 @@ def test_sharded_search_equals_one_exact_index(ray_session):
             ray_session.kill(actor)
 
 
+def test_one_shard_takes_the_built_hnsw_index_and_answers_as_it_does(ray_session):
+    """With one shard the actor searches the very graph the driver built (shipped as its verified
+    files, not built again): every hit, row and score equals the index's own, with and without a mask."""
+    from matcher.distributed import ShardedIndex
+
+    rng = np.random.default_rng(5)
+    n, d = 900, 16
+    vecs = rng.normal(size=(n, d)).astype(np.float32)
+    ids = [f"c{i:04d}" for i in range(n)]
+    params = {"exact_max": 100, "hnsw_m": 8, "ef_construction": 40, "ef_search": 32}
+    whole = VectorIndex(**params).build(vecs, ids)
+    assert whole.kind_ == "hnsw"
+    # Built again from the vectors, the graph would differ: the shipped one must be the driver's.
+    sharded = ShardedIndex(whole.vectors_, ids, shards=1, actors=1, actor_cpus=1, params=params, built=whole)
+    try:
+        queries = rng.normal(size=(6, d)).astype(np.float32)
+        for mask in (None, rng.random(n) < 0.9, rng.random(n) < 0.3):
+            for k in (1, 25, 200):
+                assert sharded.search(queries, k, allowed=mask) == whole.search(queries, k, allowed=mask)
+    finally:
+        for actor in sharded.actors_:
+            ray_session.kill(actor)
+
+
 def test_ray_post_signals_equal_local(ray_session, sample):
     from matcher.config import FitConfig
     from matcher.distributed import RayStages
