@@ -118,4 +118,6 @@ def test_never_over_budget(items, budget, seed) -> None:
         assert math.fsum(costs[list(p.chosen)]) <= budget
         assert p.cost <= budget
     exact = exact_plan(values, costs, budget, pen, banned)
-    assert exact is None or exact.value >= greedy_plan(values, costs, budget, pen, banned).value - 1e-9
+    # HiGHS proves optimality to its absolute MIP gap (mip_abs_gap, 1e-6 by default; scipy's milp does
+    # not expose it): a set worth less than that can be left out ("nothing" against 6e-8 here once).
+    assert exact is None or exact.value >= greedy_plan(values, costs, budget, pen, banned).value - 1e-6
