@@ -27,6 +27,7 @@ from matcher.text import brief_text
 __all__ = [
     "COMPONENTS",
     "topic_score",
+    "topic_scores",
     "calibrate_topic",
     "topic_anchor",
     "combine",
@@ -61,13 +62,36 @@ def topic_score(profile_similarity: float, post_similarities: np.ndarray, *, top
     """Topical fit in [0, 1] from the profile's cosine similarity and the best posts' similarities.
 
     ``(1 - POST_SHARE) * profile + POST_SHARE * mean(top posts)``, clipped to [0, 1]; with no posts,
-    the profile similarity alone.
+    the profile similarity alone. One creator's :func:`topic_scores`.
     """
-    p = float(profile_similarity)
-    if post_similarities.size:
-        best = np.sort(post_similarities)[::-1][:top]
-        p = (1 - POST_SHARE) * p + POST_SHARE * float(best.mean())
-    return min(1.0, max(0.0, p))
+    sims = np.asarray(post_similarities)
+    return float(topic_scores(np.array([float(profile_similarity)]), sims, np.array([sims.size]), top=top)[0])
+
+
+def topic_scores(profile_similarities: np.ndarray, post_similarities: np.ndarray, counts: np.ndarray, *, top: int = 3) -> np.ndarray:
+    """:func:`topic_score` of many creators at once.
+
+    ``post_similarities`` holds every creator's post similarities one creator after another,
+    ``counts[i]`` of them for creator ``i``. The best ``top`` of each are summed in their own dtype
+    (at least float32) and divided by their number in float64.
+    """
+    profile = np.asarray(profile_similarities, dtype=np.float64).copy()
+    counts = np.asarray(counts, dtype=np.int64)
+    sims = np.asarray(post_similarities)
+    dtype = np.result_type(sims.dtype, np.float32)
+    width = int(counts.max()) if len(counts) else 0
+    if width:
+        ends = np.cumsum(counts)
+        grid = np.full((len(counts), width), -np.inf, dtype=dtype)
+        grid[np.repeat(np.arange(len(counts)), counts), np.arange(int(ends[-1])) - np.repeat(ends - counts, counts)] = sims
+        k = min(top, width)
+        best = np.sort(grid, axis=1)[:, ::-1][:, :k]
+        best = np.where(np.isneginf(best), dtype.type(0), best)
+        used = np.minimum(counts, k)
+        has = used > 0
+        means = (best.sum(axis=1, dtype=dtype).astype(np.float64)[has] / used[has]).astype(dtype)
+        profile[has] = (1 - POST_SHARE) * profile[has] + POST_SHARE * means.astype(np.float64)
+    return np.minimum(1.0, np.maximum(0.0, profile))
 
 
 def topic_anchor(topic: np.ndarray, rank: RankConfig, *, reference: np.ndarray | None = None) -> tuple[float, float]:
@@ -203,12 +227,8 @@ class Reranker:
 
     # -- components -----------------------------------------------------------------------------
     def _topics(self, snapshot: Any, query: np.ndarray, rows: np.ndarray, profile_sims: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        """The topic component of each row and its posts' similarities to ``query``.
-
-        :func:`topic_score` of every row at once: the rows' posts in one product with the query,
-        their best ``evidence_posts`` averaged as :func:`topic_score` averages them (float32 sum, then
-        divided by the count in float64), so the values are the same.
-        """
+        """The topic component of each row (:func:`topic_scores`) and its posts' similarities to
+        ``query``, all rows' posts in one product with the query."""
         offsets = np.asarray(snapshot.post_offsets, dtype=np.int64)
         rows = np.asarray(rows, dtype=np.int64)
         lo, counts = offsets[rows], offsets[rows + 1] - offsets[rows]
@@ -220,19 +240,7 @@ class Reranker:
         else:
             sims = np.zeros(0, dtype=np.float32)
         post_sims = np.split(sims, ends[:-1]) if len(rows) else []
-        topic = np.asarray(profile_sims, dtype=np.float64).copy()
-        width = int(counts.max()) if len(rows) else 0
-        if width:
-            grid = np.full((len(rows), width), -np.inf, dtype=np.float32)
-            grid[np.repeat(np.arange(len(rows)), counts), np.arange(total) - np.repeat(ends - counts, counts)] = sims
-            top = min(self.evidence_posts, width)
-            best = np.sort(grid, axis=1)[:, ::-1][:, :top]
-            best = np.where(np.isneginf(best), np.float32(0.0), best).astype(np.float32)
-            used = np.minimum(counts, top)
-            has = used > 0
-            means = (best.sum(axis=1, dtype=np.float32).astype(np.float64)[has] / used[has]).astype(np.float32)
-            topic[has] = (1 - POST_SHARE) * topic[has] + POST_SHARE * means.astype(np.float64)
-        return np.minimum(1.0, np.maximum(0.0, topic)), post_sims
+        return topic_scores(profile_sims, sims, counts, top=self.evidence_posts), post_sims
 
     @staticmethod
     def _doubtful(snapshot: Any, rows: np.ndarray) -> np.ndarray:
