@@ -449,7 +449,8 @@ def test_every_reader_serves_the_same_snapshot_when_a_checksummed_file_does_not_
     np.save(buf, np.array([{"x": 1}], dtype=object), allow_pickle=True)
     path.write_bytes(buf.getvalue())
     _rewrite_manifest(st, bad, lambda files: files["post_offsets.npy"].update(sha256=hashlib.sha256(buf.getvalue()).hexdigest(), bytes=len(buf.getvalue())))
-    st.verify(bad)  # the checksums alone find nothing wrong
+    with pytest.raises(StoreError, match="Python objects"):
+        st.verify(bad)  # its checksum matches; its header is refused
 
     assert Store(two).served().snapshot_id == world.snapshot_a
     assert Store(two).resolve() == world.snapshot_a

@@ -93,3 +93,34 @@ def test_publish_refuses_an_unverifiable_snapshot(store_copy):
     with pytest.raises(StoreError):
         store_copy.publish("does-not-exist")
     assert store_copy.current_id() != "does-not-exist"
+
+
+def test_resolve_names_the_served_snapshot_without_loading_it(store_copy, monkeypatch):
+    sid = store_copy.current_id()
+    assert store_copy.resolve() == store_copy.served().snapshot_id == sid
+
+    def no_load(self, snapshot_id):
+        raise AssertionError("resolve() loaded a snapshot")
+
+    monkeypatch.setattr(Store, "_load", no_load)
+    assert store_copy.resolve() == sid
+    assert len(store_copy.read_matches()) == store_copy.read_manifest(sid)["counts"]["matches"]
+
+
+def test_verify_refuses_per_creator_files_that_disagree_in_size(store_copy):
+    """A creators table one row short, its manifest entry rewritten to match: the sizes give it away."""
+    import hashlib
+
+    from matcher.store.formats import parquet_bytes, read_parquet_bytes
+
+    sid = store_copy.current_id()
+    d = store_copy.snapshots_dir / sid
+    short = parquet_bytes(read_parquet_bytes((d / "creators.parquet").read_bytes()).iloc[:-1])
+    (d / "creators.parquet").write_bytes(short)
+    m = json.loads((d / MANIFEST).read_text())
+    m["files"]["creators.parquet"] = {"sha256": hashlib.sha256(short).hexdigest(), "bytes": len(short)}
+    (d / MANIFEST).write_text(json.dumps(m))
+    with pytest.raises(StoreError, match="disagree in size"):
+        store_copy.verify(sid)
+    with pytest.raises(StoreError, match="disagree in size"):
+        store_copy.load(sid)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["npy_bytes", "parquet_bytes", "read_parquet_bytes", "npy_alloc", "read_npy"]
+__all__ = ["npy_bytes", "parquet_bytes", "read_parquet_bytes", "npy_alloc", "read_npy", "npy_header", "parquet_rows", "PARQUET_TAIL"]
 
 
 def npy_bytes(arr: np.ndarray) -> bytes:
@@ -46,17 +46,55 @@ def npy_alloc(shape: tuple[int, ...], dtype: Any) -> tuple[bytearray, np.ndarray
     return buf, np.frombuffer(buf, dtype=dt, count=count, offset=len(head)).reshape(shape)
 
 
+NPY_HEAD = 65536
+"""Bytes of an ``.npy`` file that always hold its header."""
+
+PARQUET_TAIL = 4 << 20
+"""Bytes at the end of a Parquet file enough for the footer of any table matcher writes."""
+
+
+def npy_header(head: bytes | bytearray | memoryview) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """Shape, Fortran order, dtype and data offset from the first bytes of an ``.npy`` file.
+
+    Raises:
+        ValueError: not an ``.npy`` header, or an array of Python objects (a pickle).
+    """
+    buf = io.BytesIO(bytes(memoryview(head)[:NPY_HEAD]))
+    version = np.lib.format.read_magic(buf)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(buf)
+    else:
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(buf)
+    if dtype.hasobject:
+        raise ValueError("an array of Python objects (a pickle), which matcher never writes or reads")
+    return tuple(shape), bool(fortran), dtype, buf.tell()
+
+
+def parquet_rows(tail: bytes | bytearray | memoryview) -> int:
+    """The row count in a Parquet file's footer, from the file's last bytes (up to :data:`PARQUET_TAIL`).
+
+    Raises:
+        ValueError: the bytes do not end in a Parquet footer, or it does not parse.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tail = bytes(tail)
+    if len(tail) < 12 or tail[-4:] != b"PAR1":
+        raise ValueError("no Parquet footer at the end of the file")
+    length = int.from_bytes(tail[-8:-4], "little")
+    if length + 8 > len(tail):
+        raise ValueError(f"a Parquet footer of {length} bytes, more than a table matcher writes")
+    try:
+        return int(pq.read_metadata(pa.BufferReader(b"PAR1" + tail[-(length + 8):])).num_rows)
+    except Exception as exc:  # pyarrow raises several types for a malformed footer
+        raise ValueError(f"the Parquet footer does not parse ({type(exc).__name__})") from None
+
+
 def read_npy(data: bytes | bytearray) -> np.ndarray:
     """A read-only array over the data of ``.npy`` bytes, without copying them (no pickles)."""
-    head = io.BytesIO(bytes(memoryview(data)[:65536]))
-    version = np.lib.format.read_magic(head)
-    if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(head)
-    else:
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(head)
-    if dtype.hasobject:
-        raise ValueError("object arrays are not allowed in a checkpoint")
+    shape, fortran, dtype, offset = npy_header(memoryview(data)[:NPY_HEAD])
     count = int(np.prod(shape, dtype=np.int64))
-    arr = np.frombuffer(data, dtype=dtype, count=count, offset=head.tell()).reshape(shape, order="F" if fortran else "C")
+    arr = np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(shape, order="F" if fortran else "C")
     arr.flags.writeable = False
     return arr

@@ -40,7 +40,7 @@ from matcher.store.blobs import Blobs, StoreBusyError, StoreWriteError, default_
 from matcher.prices import creator_plan
 from matcher.store.checkpoints import Checkpoints
 from matcher.store.durable import TMP_PREFIX, crash_point, sha256
-from matcher.store.formats import read_parquet_bytes
+from matcher.store.formats import NPY_HEAD, PARQUET_TAIL, npy_header, parquet_rows, read_parquet_bytes
 from matcher.store.state import RunState, SqliteState, StateBusyError, open_state
 from matcher.store.snapshot import (
     BRAND_NICHES_FILE,
@@ -549,22 +549,45 @@ class Store:
         return manifest
 
     def verify(self, snapshot_id: str) -> dict[str, Any]:
-        """Check that every file of a snapshot is present with the manifest's size and sha256. Returns the manifest.
+        """Check that every file of a snapshot is present with the manifest's size and sha256, that
+        each ``.npy`` and Parquet file has a plain header, and that the per-creator files agree in
+        size. Returns the manifest.
+
+        Files are streamed in chunks: memory stays flat however large the snapshot.
 
         Raises:
-            StoreError: the manifest is bad, or a file is missing, truncated or altered.
+            StoreError: the manifest is bad, or a file is missing, truncated, altered or unreadable.
         """
         manifest = self.read_manifest(snapshot_id)
         src = self.snapshot_source(snapshot_id)
+        rows: dict[str, int] = {}
         for name, meta in manifest["files"].items():
             path = src.where(name)
             if not self.blobs.exists(self._key("snapshots", snapshot_id, name)):
                 raise StoreError(f"{path}: missing from snapshot {snapshot_id}; run 'matcher batch' again or 'matcher rollback'")
             h = hashlib.sha256()
+            head = b""
+            last = previous = b""
             for chunk in src.iter(name, size=meta["bytes"]):
                 h.update(chunk)
+                if len(head) < NPY_HEAD:
+                    head += chunk[: NPY_HEAD - len(head)]
+                previous, last = last, chunk
             if h.hexdigest() != meta["sha256"]:
                 raise StoreError(f"{path}: checksum differs from the manifest (corrupt, truncated or altered); run 'matcher batch' again or 'matcher rollback'")
+            # The headers too, so that a file whose manifest entry was rewritten to match it is
+            # refused here as it would be by a full load.
+            try:
+                if name.endswith(".npy"):
+                    rows[name] = (npy_header(head)[0] or (1,))[0]
+                elif name.endswith(".parquet"):
+                    rows[name] = parquet_rows((previous + last)[-PARQUET_TAIL:])
+            except ValueError as exc:
+                raise StoreError(f"{path}: not a readable {name.rsplit('.', 1)[-1]} file ({exc}); run 'matcher batch' again or 'matcher rollback'") from None
+        n = rows.get("creators.parquet")
+        if n is not None and (rows.get(IDS_FILE, n) != n or rows.get("post_offsets.npy", n + 1) != n + 1 or rows.get("signals.parquet", n) != n):
+            where = self.blobs.where(self._key("snapshots", snapshot_id))
+            raise StoreError(f"{where}: creators, index and posts disagree in size; run 'matcher batch' again")
         return manifest
 
     def _older(self, current: str, published: list[str] | None = None) -> list[str]:
@@ -593,12 +616,14 @@ class Store:
         raise StoreError(f"{first}; no earlier snapshot verifies either") from None
 
     def resolve(self) -> str:
-        """Id of the snapshot readers are served (see :meth:`served`).
+        """Id of the snapshot readers are served (see :meth:`served`), decided by :meth:`verify`
+        (every file's checksum and header, the sizes agreeing) without loading the snapshot: a
+        reader of one file, or the batch looking for its parent, holds no more than a file's chunk.
 
         Raises:
             StoreError: nothing published, or no retained snapshot can be served.
         """
-        return self.served().snapshot_id
+        return self._first_good(self.verify)[0]
 
     def served(self) -> Snapshot:
         """The snapshot every reader serves: the published one if it loads, else the newest earlier one that does.
@@ -608,7 +633,10 @@ class Store:
         here. A snapshot is good when every file matches its checksum *and* parses (the ``.npy``
         arrays as plain arrays, the Parquet tables, the FAISS index, sizes that agree); a published
         snapshot that fails either test is skipped with a warning. ``served_for`` names the
-        published id.
+        published id. :meth:`resolve` names the same snapshot without loading it: it checks the
+        checksums and each file's header (:meth:`verify`), which finds every damage a full load
+        finds short of a file whose body is corrupt under a plain header *and* whose manifest entry
+        was rewritten to match it.
 
         Raises:
             StoreError: nothing published, or no retained snapshot can be served.
