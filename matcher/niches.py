@@ -386,8 +386,16 @@ class NicheModel:
         return p
 
     def top(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each row's assigned niches as arrays: positions ``(n, max_niches)`` int16 (-1: none) and confidences float32 (NaN: none)."""
-        return self.select(self.predict_proba(vectors))
+        """Each row's assigned niches as arrays: positions ``(n, max_niches)`` int16 (-1: none) and confidences float32 (NaN: none).
+
+        Rows are taken in blocks, so the float64 temporaries stay a block's size however many
+        creators there are (each row's answer is its own: the same bits as one call over all rows).
+        """
+        vectors = np.asarray(vectors)
+        if vectors.ndim == 1 or len(vectors) <= _ROW_BLOCK:
+            return self.select(self.predict_proba(vectors))
+        parts = [self.select(self.predict_proba(vectors[lo : lo + _ROW_BLOCK])) for lo in range(0, len(vectors), _ROW_BLOCK)]
+        return np.concatenate([ids for ids, _ in parts]), np.concatenate([conf for _, conf in parts])
 
     def select(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The niches :meth:`top` assigns, from confidences as :meth:`predict_proba` gives them."""

@@ -152,6 +152,24 @@ def test_zero_shot_assigns_nearest_niche_with_confidences():
     assert (ids == -1).all() and np.isnan(conf).all() and model.predict(np.zeros((1, nv.shape[1]))) == [None]
 
 
+def test_top_in_blocks_equals_one_pass_over_every_row(monkeypatch):
+    """Many creators are assigned block by block; each row's niches are the same bits as in one pass."""
+    import matcher.niches as niches
+
+    tax, nv = _toy(k=4)
+    which = np.arange(200) % 4
+    x = _near(nv, which, 0.15, seed=5)
+    labels = [f"n{i}" for i in which[:100]]
+    model = NicheModel(tax, config=NicheConfig(max_niches=2, min_confidence=0.1)).fit(x[:100], labels, niche_vectors=nv)
+    x[7] = 0.0  # a creator without posts
+    whole_ids, whole_conf = model.select(model.predict_proba(x))
+    monkeypatch.setattr(niches, "_ROW_BLOCK", 64)  # 200 rows: three full blocks and a tail
+    ids, conf = model.top(x)
+    assert ids.dtype == np.int16 and conf.dtype == np.float32 and ids.shape == (200, 2)
+    assert np.array_equal(ids, whole_ids) and np.array_equal(conf, whole_conf, equal_nan=True)
+    assert (ids[7] == -1).all()
+
+
 def test_labels_fix_what_zero_shot_gets_wrong():
     tax, nv = _toy(k=4)
     # The "descriptions" of n0 and n1 were written badly: each is closer to the other's topic.
