@@ -158,3 +158,39 @@ def test_parts_encoded_elsewhere_fill_the_same_vectors_and_cache(encoder, tmp_pa
     for g, w, a in zip(got, want, again):
         np.testing.assert_allclose(g, w, atol=1e-6)
         np.testing.assert_array_equal(a, g)
+
+
+def test_missing_texts_go_out_in_full_parts_and_a_resumed_run_sends_exactly_the_rest(encoder, tmp_path):
+    """A night that changes a few texts of every chunk still encodes full parts, and a run killed
+    between parts resumes with the very parts (same texts, same batches) it had left."""
+    from matcher.embed import EmbeddingCache, embed_groups
+
+    texts = [f"post {i}: tempo run on the track, {i % 7} laps" for i in range(30)]
+    cached = {content_hash(t, namespace=encoder.model_id): encoder.encode([t])[0] for t in texts[::3]}  # scattered
+
+    def run(path, *, stop_after=None):
+        sent: list[list[str]] = []
+
+        def encode_parts(parts):
+            for j, p in enumerate(parts):
+                if stop_after is not None and j == stop_after:
+                    raise KeyboardInterrupt  # killed between two parts
+                sent.append(list(p))
+                yield j, encoder.encode(list(p))
+
+        out = np.zeros((len(texts), encoder.dim_), dtype=np.float32)
+        with EmbeddingCache(path) as cache:
+            cache.put_many(cached)
+            try:
+                embed_groups([texts], [out], cache=cache, model_id=encoder.model_id, encoder=lambda: encoder, chunk=6, encode_parts=encode_parts)
+            except KeyboardInterrupt:
+                pass
+        return sent, out
+
+    whole, want = run(tmp_path / "whole.sqlite")
+    assert [len(p) for p in whole] == [6, 6, 6, 2]  # 20 missing texts, not one part per chunk of 6 distinct texts
+    first, _ = run(tmp_path / "killed.sqlite", stop_after=2)
+    assert first == whole[:2]
+    rest, got = run(tmp_path / "killed.sqlite")
+    assert rest == whole[2:]
+    np.testing.assert_array_equal(got, want)
