@@ -159,11 +159,16 @@ class RayStages:
             if not parts:
                 return
             items = [{"part": j, "texts": [str(t) for t in texts]} for j, texts in enumerate(parts)]
+            # One part in flight per actor: a part goes to whichever actor is free. Ray Data's default
+            # (two per actor) queues a second part behind a busy actor, and parts differ in cost (short
+            # captions, long descriptions), so two costly parts could wait on one actor while the
+            # other sat idle.
+            pool = ray.data.ActorPoolStrategy(size=min(self.pool_size(), len(items)), max_tasks_in_flight_per_actor=1)
             ds = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
                 EncodeActor,
                 batch_size=1,
                 batch_format="numpy",
-                compute=ray.data.ActorPoolStrategy(size=min(self.pool_size(), len(items))),
+                compute=pool,
                 num_cpus=self.actor_cpus,
                 num_gpus=gpus,
                 fn_constructor_kwargs={"config": actor_config},
