@@ -6,7 +6,8 @@ is the local engine's:
 
 * **embedding**: the texts the embedding cache does not hold, one chunk of
   :func:`matcher.embed.embed_groups` per call, through ``Dataset.map_batches`` on an actor pool
-  (``ray.data.ActorPoolStrategy``), each actor loading the encoder once with as many threads as it
+  (``ray.data.ActorPoolStrategy``, one chunk in flight per actor, so the next goes to whichever
+  actor is free), each actor loading the encoder once with as many threads as it
   has CPUs (and on a GPU of its own when the cluster has GPUs); the cache's content hashes decide
   what is encoded, so unchanged text never is;
 * **post signals**: :func:`matcher.signals.post_signals` (the patterns for sponsorship, disclosure and
