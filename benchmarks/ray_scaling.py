@@ -14,7 +14,8 @@ the object store, and encoding. The start-up alone is measured by the same call 
 and reported beside it, so the steady per-actor rate is ``texts / (wall - start-up)``.
 
 CPU time is recorded beside wall time: this process's own (``time.process_time``) plus every
-descendant process's (Ray's raylet, workers and actors, read with psutil before and after). On a
+descendant process's (Ray's raylet, workers and actors, sampled with psutil every 0.2 s during the
+run, since Ray Data ends an idle actor before the run's last result). On a
 machine shared with other jobs the wall figures move with the load; texts per CPU-second is the work
 itself, and what a cost model can scale.
 
@@ -31,6 +32,7 @@ import json
 import os
 import statistics
 import sys
+import threading
 import time
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -89,31 +91,57 @@ def main() -> int:
 
     me = psutil.Process()
 
-    def cpu_now() -> float:
-        # This process and every live descendant (Ray's actors exit when the pool ends: read them before).
-        total = time.process_time()
-        for p in me.children(recursive=True):
-            try:
-                t = p.cpu_times()
-                total += t.user + t.system
-            except psutil.Error:
-                pass
-        return total
+    class CpuMeter:
+        """CPU-seconds of this process and of every descendant (Ray's raylet, workers and actors),
+        sampled every 0.2 s while a run is going: Ray Data ends an idle actor as soon as no part is
+        left for it, before the run's last result, so a single reading at the end would miss its CPU."""
+
+        def __init__(self) -> None:
+            self.first: dict[tuple[int, float], float] = {}
+            self.last: dict[tuple[int, float], float] = {}
+            self.stop = threading.Event()
+
+        def sample(self) -> None:
+            for p in me.children(recursive=True):
+                try:
+                    key, t = (p.pid, p.create_time()), p.cpu_times()
+                except psutil.Error:
+                    continue
+                self.last[key] = t.user + t.system
+
+        def __enter__(self) -> CpuMeter:
+            self.sample()  # processes alive at the start count from here; later ones from zero
+            self.first = dict(self.last)
+            self.own = time.process_time()
+
+            def loop() -> None:
+                while not self.stop.wait(0.2):
+                    self.sample()
+
+            self.thread = threading.Thread(target=loop, daemon=True)
+            self.thread.start()
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.stop.set()
+            self.thread.join()
+            self.sample()
+            self.own = time.process_time() - self.own
+            self.total = self.own + sum(t - self.first.get(k, 0.0) for k, t in self.last.items())
 
     cpu: dict[str, list[float]] = {}
 
     def ray_run(n: int, job: list[list[str]], record: str | None = None) -> float:
         with RayStages(actors=n) as stages:
             run = stages.encode_parts(EmbedConfig())
-            t, c0 = time.perf_counter(), cpu_now()
+            t = time.perf_counter()
             got = 0
-            c1 = c0
-            for _, v in run(job):
-                got += len(v)
-                c1 = cpu_now()  # while the actors are alive
+            with CpuMeter() as meter:
+                for _, v in run(job):
+                    got += len(v)
             dt = time.perf_counter() - t
             if record:
-                cpu.setdefault(record, []).append(c1 - c0)
+                cpu.setdefault(record, []).append(meter.total)
         assert got == sum(len(x) for x in job)
         return dt
 

@@ -6,7 +6,8 @@ is the local engine's:
 
 * **embedding**: the texts the embedding cache does not hold, one chunk of
   :func:`matcher.embed.embed_groups` per call, through ``Dataset.map_batches`` on an actor pool
-  (``ray.data.ActorPoolStrategy``), each actor loading the encoder once with as many threads as it
+  (``ray.data.ActorPoolStrategy``, one chunk in flight per actor, so the next goes to whichever
+  actor is free), each actor loading the encoder once with as many threads as it
   has CPUs (and on a GPU of its own when the cluster has GPUs); the cache's content hashes decide
   what is encoded, so unchanged text never is;
 * **post signals**: :func:`matcher.signals.post_signals` (the patterns for sponsorship, disclosure and
@@ -159,11 +160,16 @@ class RayStages:
             if not parts:
                 return
             items = [{"part": j, "texts": [str(t) for t in texts]} for j, texts in enumerate(parts)]
+            # One part in flight per actor: a part goes to whichever actor is free. Ray Data's default
+            # (two per actor) queues a second part behind a busy actor, and parts differ in cost (short
+            # captions, long descriptions), so two costly parts could wait on one actor while the
+            # other sat idle.
+            pool = ray.data.ActorPoolStrategy(size=min(self.pool_size(), len(items)), max_tasks_in_flight_per_actor=1)
             ds = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
                 EncodeActor,
                 batch_size=1,
                 batch_format="numpy",
-                compute=ray.data.ActorPoolStrategy(size=min(self.pool_size(), len(items))),
+                compute=pool,
                 num_cpus=self.actor_cpus,
                 num_gpus=gpus,
                 fn_constructor_kwargs={"config": actor_config},

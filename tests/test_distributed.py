@@ -149,6 +149,46 @@ def test_ray_post_signals_equal_local(ray_session, sample):
     assert want["is_sponsored"].any() and want["disclosure"].notna().any()  # the sample exercises the patterns
 
 
+@pytest.mark.slow
+def test_two_encoding_actors_encode_two_parts_at_the_same_time(ray_session, encoder, tmp_path, monkeypatch):
+    """Two parts given to a pool of two actors are encoded side by side, one by each actor: Ray Data
+    must not queue the second part behind the first actor while the other waits. Each actor records
+    the wall-clock interval of every part it encodes; the two intervals must overlap. The parts are
+    long texts, so each takes seconds to encode, far more than the gap between the two actors' start-ups."""
+    import json
+    import time
+
+    from matcher import distributed
+    from matcher.config import EmbedConfig
+
+    log = tmp_path / "intervals"
+    log.mkdir()
+
+    class TimedEncodeActor(distributed.EncodeActor):
+        def __call__(self, batch):
+            started = time.time()
+            out = super().__call__(batch)
+            record = {"pid": os.getpid(), "start": started, "end": time.time()}
+            (log / f"{int(batch['part'][0])}.json").write_text(json.dumps(record))
+            return out
+
+    monkeypatch.setattr(distributed, "EncodeActor", TimedEncodeActor)
+    rng = np.random.default_rng(11)
+    words = [f"topic{i}" for i in range(300)]
+    parts = [[" ".join(rng.choice(words, size=90)) for _ in range(40)] for _ in range(2)]
+    # The session's two CPUs hold both 1-CPU actors; nothing else of the run needs a CPU here.
+    with distributed.RayStages(actors=2) as stages:
+        got = dict(stages.encode_parts(EmbedConfig())(parts))
+
+    assert sorted(got) == [0, 1]
+    for j, texts in enumerate(parts):
+        np.testing.assert_allclose(got[j], encoder.encode(texts), atol=1e-5)
+    spans = [json.loads((log / f"{j}.json").read_text()) for j in (0, 1)]
+    assert spans[0]["pid"] != spans[1]["pid"], "both parts were encoded by one actor"
+    overlap = min(s["end"] for s in spans) - max(s["start"] for s in spans)
+    assert overlap > 0, f"the two actors encoded one after the other: {spans}"
+
+
 @pytest.fixture(scope="module")
 def engines(ray_session, encoder, tmp_path_factory):
     """A small sample (bad rows, comments) through both engines, each into its own store."""
