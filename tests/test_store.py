@@ -124,3 +124,18 @@ def test_verify_refuses_per_creator_files_that_disagree_in_size(store_copy):
         store_copy.verify(sid)
     with pytest.raises(StoreError, match="disagree in size"):
         store_copy.load(sid)
+
+
+def test_verify_finds_parquet_footers_however_small_the_chunks_it_reads(store_copy, monkeypatch):
+    """verify() reads each file once, in chunks, and keeps only its head and tail for the headers:
+    a Parquet footer spanning many chunks is still found and read."""
+    import matcher.files as files
+    from matcher.store.formats import parquet_rows
+
+    sid = store_copy.current_id()
+    footer = int.from_bytes((store_copy.snapshots_dir / sid / "creators.parquet").read_bytes()[-8:-4], "little")
+    monkeypatch.setattr(files, "CHUNK_BYTES", 256)
+    assert footer > 4 * 256  # the footer spans several chunks
+    assert set(store_copy.verify(sid)["files"]) == set(store_copy.read_manifest(sid)["files"])
+    with pytest.raises(ValueError, match="no Parquet footer"):
+        parquet_rows(b"PAR1 not a footer")

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["npy_bytes", "parquet_bytes", "read_parquet_bytes", "npy_alloc", "read_npy", "npy_header", "parquet_rows", "PARQUET_TAIL"]
+__all__ = ["npy_bytes", "parquet_bytes", "read_parquet_bytes", "npy_alloc", "read_npy", "npy_header", "parquet_rows", "NPY_HEAD", "PARQUET_TAIL"]
 
 
 def npy_bytes(arr: np.ndarray) -> bytes:

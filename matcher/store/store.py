@@ -19,6 +19,7 @@ import os
 import shutil
 import sqlite3
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -567,12 +568,18 @@ class Store:
                 raise StoreError(f"{path}: missing from snapshot {snapshot_id}; run 'matcher batch' again or 'matcher rollback'")
             h = hashlib.sha256()
             head = b""
-            last = previous = b""
+            parquet = name.endswith(".parquet")
+            tail: deque[bytes] = deque()  # the last PARQUET_TAIL bytes (or a little more), for the footer
+            kept = 0
             for chunk in src.iter(name, size=meta["bytes"]):
                 h.update(chunk)
                 if len(head) < NPY_HEAD:
                     head += chunk[: NPY_HEAD - len(head)]
-                previous, last = last, chunk
+                if parquet:
+                    tail.append(chunk)
+                    kept += len(chunk)
+                    while kept - len(tail[0]) >= PARQUET_TAIL:
+                        kept -= len(tail.popleft())
             if h.hexdigest() != meta["sha256"]:
                 raise StoreError(f"{path}: checksum differs from the manifest (corrupt, truncated or altered); run 'matcher batch' again or 'matcher rollback'")
             # The headers too, so that a file whose manifest entry was rewritten to match it is
@@ -580,8 +587,8 @@ class Store:
             try:
                 if name.endswith(".npy"):
                     rows[name] = (npy_header(head)[0] or (1,))[0]
-                elif name.endswith(".parquet"):
-                    rows[name] = parquet_rows((previous + last)[-PARQUET_TAIL:])
+                elif parquet:
+                    rows[name] = parquet_rows(b"".join(tail)[-PARQUET_TAIL:])
             except ValueError as exc:
                 raise StoreError(f"{path}: not a readable {name.rsplit('.', 1)[-1]} file ({exc}); run 'matcher batch' again or 'matcher rollback'") from None
         n = rows.get("creators.parquet")
