@@ -400,7 +400,7 @@ class Reranker:
         cols = match_columns(snapshot)
         # The picked creators' columns gathered once, as Python values, instead of cell by cell per match.
         at = rows[picked]
-        fields = [(n, cols["s:" + n][at].tolist()) for n in self._SIGNAL_FIELDS if "s:" + n in cols]
+        fields = [(n, _signal_values(cols["s:" + n][at])) for n in self._SIGNAL_FIELDS if "s:" + n in cols]
         niches = snapshot.niche_model.records(cols["niche_ids"][at], cols["niche_conf"][at]) if "niche_ids" in cols else [()] * len(top)
         Xl, Cl = X[picked].tolist(), contribs[picked].tolist()
         out = []
@@ -409,7 +409,7 @@ class Reranker:
             contrib = dict(zip(COMPONENTS, Cl[j]))
             if Cl[j][-1] != 0.0:
                 contrib["penalty"] = Cl[j][-1]
-            signals = {n: _signal_value(v[j]) for n, v in fields}
+            signals = {n: v[j] for n, v in fields}
             out.append(
                 self._match(
                     snapshot, cols, j + 1, score, hits[i], values, contrib, comps["post_sims"][i], comps["conflicts"][i],
@@ -529,6 +529,19 @@ def collaborations_of(snapshot: Any, row: int) -> tuple[Collaboration, ...]:
 def _collaborations_at(cols: Mapping[str, np.ndarray], row: int) -> tuple[Collaboration, ...]:
     lo, hi = int(cols["collab_offsets"][row]), int(cols["collab_offsets"][row + 1])
     return tuple(_collaboration(cols, j) for j in range(lo, min(hi, lo + MAX_LISTED)))
+
+
+def _signal_values(column: np.ndarray) -> list[Any]:
+    """:func:`_signal_value` of every cell of a column, converted a whole column at a time."""
+    values = column.tolist()
+    kind = column.dtype.kind
+    if kind == "f":
+        return [None if v != v else v for v in values]
+    if kind in "iu":
+        return values
+    if kind == "b":
+        return [int(v) for v in values]
+    return [_signal_value(v) for v in values]
 
 
 def _signal_value(v: Any) -> Any:

@@ -341,3 +341,24 @@ def test_worked_with_names_each_brand_once_with_its_count_latest_date_and_undisc
     assert worked_with(cs) == "Peakline (2, latest 2026-10-01, 1 undisclosed), Scree Running (1, latest 2026-09-01, 1 undisclosed), Vertfuel (1)"
     assert worked_with(cs, limit=1) == "Peakline (2, latest 2026-10-01, 1 undisclosed) and 2 more"
     assert worked_with([]) == ""
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        np.array([0.5, np.nan, -2.0], dtype="float64"),
+        np.array([0.25, np.nan], dtype="float32"),
+        np.array([3, -1, 0], dtype="int64"),
+        np.array([7], dtype="uint16"),
+        np.array([True, False]),
+        np.array(["micro", None, 4, 2.5, np.nan], dtype=object),
+    ],
+)
+def test_signal_columns_convert_as_each_cell_does(column):
+    """A match's signal fields are converted a picked column at a time; the values and their types
+    are those of converting each cell alone."""
+    from matcher.rerank import _signal_value, _signal_values
+
+    got, want = _signal_values(column), [_signal_value(v) for v in column.tolist()]
+    assert [(type(v), v) for v in got] == [(type(v), v) for v in want]
+    assert None in got or column.dtype.kind not in "fO"  # missing values become None, not NaN
