@@ -762,7 +762,9 @@ def compute_signals(
     doubtful = severe | (majors >= 2) | (majors + minors >= 3)
     out["credibility"] = np.where(doubtful, "doubtful", "ok")
     out["flags"] = ["|".join(codes[row]) for row in fmat.to_numpy()]
-    out["reasons"] = [json.dumps(_details(r, codes[m], cfg), sort_keys=True) for r, m in zip(out.to_dict("records"), fmat.to_numpy())]
+    # Records of the columns the details read only: building them over every column was half of this function.
+    details = out.loc[:, [c for c in _DETAIL_FIELDS if c in out.columns]].to_dict("records")
+    out["reasons"] = [json.dumps(_details(r, codes[m], cfg), sort_keys=True) for r, m in zip(details, fmat.to_numpy())]
     transparency = out["transparency"].to_numpy(dtype="float64")
     trust = np.where(np.isnan(transparency), out["authenticity"], out["authenticity"] * (0.5 + 0.5 * np.nan_to_num(transparency)))
     # Nothing to judge (no posts): trust is unknown, not a clean bill of health.
@@ -792,6 +794,16 @@ def parse_reasons(raw: object) -> dict[str, str]:
         return {}
     value = json.loads(raw)
     return value if isinstance(value, dict) else {}
+
+
+#: The signal columns :func:`_details` reads (a test holds this list to its code).
+_DETAIL_FIELDS = (
+    "answered", "benchmark_weight", "bio_agreement", "burst_ratio", "clear_disclosures", "comment_like_ratio",
+    "comments_seen", "comments_sum", "disclosed_posts", "engagement_basis", "engagement_posts", "engagement_rate",
+    "engagement_ratio", "followers", "following", "generic_share", "likes_sum", "max_interactions",
+    "median_interactions", "pod_regulars", "pod_share", "posts_above_followers", "promo_share", "questions",
+    "sponsored_posts", "tier", "tier_median_rate", "undisclosed_posts", "unsafe_categories", "unsafe_posts",
+)
 
 
 def _details(r: dict, codes: np.ndarray, cfg: SignalConfig) -> dict[str, str]:

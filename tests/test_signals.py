@@ -390,3 +390,16 @@ def test_confidence_thresholds_are_validated():
 
     with pytest.raises(ConfigError, match="confidence_high_posts"):
         SignalConfig(confidence_high_posts=5, confidence_medium_posts=8)
+
+
+def test_detail_fields_are_the_columns_the_details_read():
+    """compute_signals hands the flag details only the columns in _DETAIL_FIELDS: a detail that reads
+    another column would fail on the first creator it flags, so the list is held to the code here."""
+    import inspect
+    import re
+
+    from matcher.signals import _DETAIL_FIELDS, _details
+
+    read = set(re.findall(r"""\br\[["'](\w+)["']\]""", inspect.getsource(_details)))
+    assert read and read == set(_DETAIL_FIELDS)
+    assert "r.get(" not in inspect.getsource(_details)
