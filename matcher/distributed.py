@@ -28,10 +28,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,6 +38,7 @@ import pandas as pd
 from matcher.config import EmbedConfig, IndexConfig
 from matcher.embed import Encoder
 from matcher.errors import ConfigError
+from matcher.files import Memory
 from matcher.index import VectorIndex
 from matcher.schema import Hit
 from matcher.signals import POST_SIGNAL_COLUMNS, post_signals
@@ -258,10 +257,7 @@ class ShardSearcher:
     def take(self, lo: int, files: dict[str, bytes], checksums: dict[str, str]) -> int:
         """Take an index built elsewhere as the shard starting at row ``lo``: the files
         :meth:`VectorIndex.save` writes, loaded only after each matches its checksum."""
-        with tempfile.TemporaryDirectory(prefix="matcher-shard-") as d:
-            for name, data in files.items():
-                (Path(d) / name).write_bytes(data)
-            self.parts[lo] = VectorIndex.load(d, checksums=checksums, sizes={name: len(data) for name, data in files.items()})
+        self.parts[lo] = VectorIndex.load(Memory(files, where=f"shard {lo}"), checksums=checksums, sizes={name: len(data) for name, data in files.items()})
         return self.parts[lo].size
 
     def search(self, queries: np.ndarray, k: int, allowed_bits: np.ndarray | None, n: int) -> list[list[tuple[int, float, str]]]:

@@ -11,15 +11,16 @@ states, so a file that grew, or one that never ends, cannot exhaust memory.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Protocol
 
 from matcher.errors import StoreError
 
-__all__ = ["check_name", "read_confined", "iter_confined", "iter_bounded", "sha256_confined", "Source", "Directory", "CHUNK_BYTES"]
+__all__ = ["check_name", "read_confined", "iter_confined", "iter_bounded", "sha256_confined", "Source", "Directory", "Memory", "CHUNK_BYTES"]
 
 CHUNK_BYTES = 1 << 20
 _FIX = "the manifest was altered or written by something else; run 'matcher batch' again or 'matcher rollback'"
@@ -155,3 +156,20 @@ class Directory:
 
     def iter(self, name: str, *, size: int | None) -> Iterator[bytes]:
         return iter_confined(self.path, name, size=size)
+
+
+class Memory:
+    """A :class:`Source` over files held in memory (name → bytes), read as :func:`iter_bounded` reads a file."""
+
+    def __init__(self, files: Mapping[str, bytes], *, where: str = "<memory>") -> None:
+        self.files = files
+        self.prefix = where
+
+    def where(self, name: str) -> str:
+        return f"{self.prefix}/{name}"
+
+    def iter(self, name: str, *, size: int | None) -> Iterator[bytes]:
+        if name not in self.files:
+            raise StoreError(f"{self.where(name)}: missing; run 'matcher batch' again")
+        data = self.files[name]
+        return iter_bounded(io.BytesIO(data).read, actual=len(data), size=size, where=self.where(name))
