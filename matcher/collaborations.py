@@ -406,13 +406,12 @@ def detect_collaborations(
     if len(posts) == 0:
         return empty_collaborations()
     n = len(posts)
-    sponsor_all = posts["sponsor"].to_numpy(dtype=object) if "sponsor" in posts else np.full(n, None, dtype=object)
-    has_sponsor_all = np.array([bool(_split_sponsors(s)) for s in sponsor_all], dtype=bool) if "sponsor" in posts else np.zeros(n, dtype=bool)
+    has_sponsor_all = np.array([bool(_split_sponsors(s)) for s in posts["sponsor"].to_numpy(dtype=object)], dtype=bool) if "sponsor" in posts else np.zeros(n, dtype=bool)
     # Only sponsored posts can hold a collaboration: only their columns are read (a few in ten posts).
     picked = np.flatnonzero(np.asarray(post_table["is_sponsored"], dtype=bool) | has_sponsor_all)
     sub = posts.iloc[picked]
-    sponsor, has_sponsor = sponsor_all[picked], has_sponsor_all[picked]
-    del sponsor_all, has_sponsor_all
+    has_sponsor = has_sponsor_all[picked]
+    sponsor = sub["sponsor"].to_numpy(dtype=object) if "sponsor" in sub else np.full(len(sub), None, dtype=object)
     text = sub["text"].astype("string").fillna("").astype(str).to_numpy() if "text" in sub else np.full(len(sub), "", dtype=object)
     disclosure = np.asarray(post_table["disclosure"], dtype="float64")[picked]
     disclosed = has_sponsor | (np.nan_to_num(disclosure, nan=0.0) > 0)

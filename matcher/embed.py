@@ -636,8 +636,8 @@ def embed_groups(
     the page cache is not read one page per text from disk (at a million creators that was the
     difference between seconds and minutes). The texts not found are then encoded in a fixed order
     (distinct texts shortest first), ``chunk`` missing texts per call, and each call's vectors cached
-    at once: an interrupted and resumed run encodes exactly the batches an uninterrupted one would. ``encoder`` (a callable giving a loaded encoder) is only called when some
-    text is missing. Only one chunk's vectors are held besides ``outs``.
+    at once: an interrupted and resumed run encodes exactly the batches an uninterrupted one would.
+    ``encoder`` (a callable giving a loaded encoder) is only called when some text is missing. Only one chunk's vectors are held besides ``outs``.
 
     ``encode_parts`` hands the encoding to other processes: it is given the missing texts in those
     parts (a list per part) and yields ``(part, vectors)`` in any order, each part encoded as one
@@ -686,7 +686,7 @@ def embed_groups(
     # parts left are exactly those an uninterrupted run still had to encode.
     missing = np.flatnonzero(~have)
     pending = [missing[start : start + chunk] for start in range(0, len(missing), chunk)]
-    todo = int(sum(len(idx) for idx in pending))
+    todo = len(missing)
     if todo:
         progress_logger.info("embedding: %d of %d distinct texts not in the cache, encoding them in %d parts", todo, len(unique), len(pending))
     encoded = 0
