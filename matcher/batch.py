@@ -34,6 +34,7 @@ from matcher.embed import EMBED_CHUNK, EmbeddingCache, Encoder, embed_groups
 from matcher.engine import rank_snapshot, shortlist_matches
 from matcher.erasure import drop_creators
 from matcher.errors import ConfigError, InputFileError, MatcherError, StoreError
+from matcher.forked import can_fork, cores, fork_map
 from matcher.index import DEAD_IDS_FILE, IDS_FILE, INDEX_FILE, META_FILE, VECTORS_FILE, IndexUpdate, VectorIndex, normalize_rows, plan_update
 from matcher.ingest import BLANKED, CREATOR_COLUMNS, POST_COLUMNS, load_dataset
 from matcher.language import detect_creator_languages
@@ -64,6 +65,7 @@ from matcher.store import (
     parquet_bytes,
     read_npy,
     read_parquet_bytes,
+    read_parquet_frame,
     shortlist_frames,
 )
 from matcher.text import brief_text, move_contacts, redact_contacts, spreadsheet_safe_frame
@@ -134,6 +136,30 @@ def output_fingerprint(config: Config, model_id: str) -> str:
     between runs with the same fingerprint."""
     parts = {"output_version": OUTPUT_VERSION, "format": FORMAT_VERSION, "config": config.fingerprint(), "model": model_id}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+#: Brands per task of the rank stage: the unit the worker processes share out (``batch.workers``).
+RANK_CHUNK = 32
+
+
+def _packed(files: Mapping[str, bytes]) -> list[bytes]:
+    """Named files as a list of bytes: their names (JSON), then each file's bytes in that order."""
+    names = list(files)
+    return [json.dumps(names).encode(), *(files[n] for n in names)]
+
+
+def _unpacked(parts: list[bytes]) -> dict[str, bytes]:
+    """The files :func:`_packed` listed."""
+    names = json.loads(parts[0])
+    return dict(zip(names, parts[1:]))
+
+
+def _joined(frames: list[pd.DataFrame], empty: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Frames of consecutive brand chunks as the one frame a single pass makes: joined, then sorted stably by ``by``."""
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return empty
+    return pd.concat(frames, ignore_index=True).sort_values(by, kind="mergesort").reset_index(drop=True)
 
 
 #: Creators per block in the profile-vector and focus computations, so their float64 temporaries
@@ -839,23 +865,41 @@ class _Run:
             tables["posts"], previous, early_chars=cfg.signals.early_chars, unsafe_words=cfg.fit.unsafe_words, safe_phrases=cfg.fit.safe_phrases,
             compute=self.stages.post_signals if self.stages is not None else None,
         )
-        sig = compute_signals(tables["creators"], tables["posts"], cfg.signals, comments=tables.get("comments"), focus=focus, fit=cfg.fit, post_table=table)
-        model, columns, brand_niches, niche_info = self._niches(tables, post_vecs, offsets, brand_vecs, niche_vecs)
-        sig = pd.concat([sig.reset_index(drop=True), columns, self._prices(tables["creators"], sig)], axis=1)
+        creators = tables["creators"]
+
+        # Four parts that need only the tables: the creator signals (and prices, from them), the
+        # collaborations, the audience sketch and the niches, each answered as bytes (Parquet, plain
+        # files, JSON). Worker processes take them side by side; one process takes them in turn.
+        def part(i: int) -> list[bytes]:
+            if i == 0:
+                sig = compute_signals(creators, tables["posts"], cfg.signals, comments=tables.get("comments"), focus=focus, fit=cfg.fit, post_table=table)
+                return [parquet_bytes(sig.reset_index(drop=True)), parquet_bytes(self._prices(creators, sig))]
+            if i == 1:
+                return [parquet_bytes(self._collaborations(tables, table))]
+            if i == 2:
+                # Who commented where, as MinHash signatures: the audience overlap between creators.
+                audience = AudienceSketch(cfg.audience).fit(tables.get("comments"), tables["posts"])
+                return [json.dumps(audience.manifest_field()).encode(), *_packed(audience.to_files())]
+            model, columns, brand_niches, niche_info = self._niches(tables, post_vecs, offsets, brand_vecs, niche_vecs)
+            return [parquet_bytes(columns), parquet_bytes(brand_niches), json.dumps(niche_info).encode(), *_packed(model.to_files())]
+
+        workers = 1 if self.stages is not None else self._workers(4)
+        sig_part, collab_part, audience_part, niche_part = fork_map(part, 4, workers=workers, what="signals part")
+        sig = pd.concat([read_parquet_frame(sig_part[0]), read_parquet_frame(niche_part[0]), read_parquet_frame(sig_part[1])], axis=1)
+        collaborations = read_parquet_frame(collab_part[0])
+        audience_field, audience_files = json.loads(audience_part[0]), _unpacked(audience_part[1:])
+        brand_niches, niche_info, model_files = read_parquet_frame(niche_part[1]), json.loads(niche_part[2]), _unpacked(niche_part[3:])
         # The served posts carry their post signals: the reranker reads is_sponsored, and the next
         # run takes the rows of unchanged posts from here instead of matching every pattern again.
         at = pd.Index(tables["posts"]["post_id"].astype(str)).get_indexer(posts["post_id"].astype(str))
         posts = posts.copy()
         for col in POST_SIGNAL_COLUMNS:
             posts[col] = table[col].to_numpy()[at]
-        collaborations = self._collaborations(tables, table)
-        # Who commented where, as MinHash signatures: the audience overlap between creators.
-        audience = AudienceSketch(cfg.audience).fit(tables.get("comments"), tables["posts"])
         files = {
             "signals.parquet": parquet_bytes(sig), "posts.parquet": parquet_bytes(posts), BRAND_NICHES_FILE: parquet_bytes(brand_niches),
-            COLLABORATIONS_FILE: parquet_bytes(collaborations), **model.to_files(), **audience.to_files(),
+            COLLABORATIONS_FILE: parquet_bytes(collaborations), **model_files, **audience_files,
         }
-        return files, {"post_signals_reused": reused, "niches": niche_info, "collaborations": len(collaborations), AUDIENCE_FIELD: audience.manifest_field()}
+        return files, {"post_signals_reused": reused, "niches": niche_info, "collaborations": len(collaborations), AUDIENCE_FIELD: audience_field}
 
     @staticmethod
     def _collaborations(tables: dict[str, pd.DataFrame], post_table: pd.DataFrame) -> pd.DataFrame:
@@ -924,21 +968,47 @@ class _Run:
             return None
         return frame if frame["post_id"].is_unique else None
 
+    def _workers(self, tasks: int) -> int:
+        """Processes for ``tasks`` tasks: ``batch.workers`` (0: one per core), at most one per task,
+        one where processes cannot be forked."""
+        return max(1, min(self.cfg.batch.workers or cores(), tasks)) if can_fork() else 1
+
     def _rank(self, snap: Snapshot, brand_vecs: np.ndarray) -> tuple[dict[str, bytes], dict[str, Any]]:
         cfg = self.cfg
         # Weights learned by 'matcher train' (kept in the store) replace the configured defaults.
         reranker, weights = load_reranker(self.st.root, cfg)
         brand_records = [Brand.from_record(r) for r in snap.brands.to_dict("records")] if len(snap.brands) else []
-        rows: list[tuple[Any, ...]] = []
         index = self.stages.ranking_index(snap, cfg.index) if self.stages is not None else None
-        shortlists = []
-        for b, q in tqdm(list(zip(brand_records, brand_vecs)), desc="ranking brands", unit="brand", disable=not self.show):
-            ms = rank_snapshot(snap, q[None, :], cfg.top_k, filters=[b.filters()], reranker=reranker, candidates=cfg.index.candidates, brands=[b], index=index)[0]
-            rows.extend(match_row(b.brand_id, m) for m in ms)
-            if b.budget is not None:
-                # The candidates shortlist() ranks for this brand: its own number of them, not top_k.
-                pool = rank_snapshot(snap, q[None, :], cfg.shortlist.candidates, filters=[b.filters()], reranker=reranker, candidates=cfg.index.candidates, brands=[b])[0]
-                shortlists.append(shortlist_matches(snap, pool, budget=b.budget, config=cfg.shortlist, brand_id=b.brand_id))
-        summary, picks = shortlist_frames(shortlists)
-        files = {MATCHES_FILE: parquet_bytes(matches_frame(rows)), SHORTLISTS_FILE: parquet_bytes(summary), SHORTLIST_PICKS_FILE: parquet_bytes(picks)}
-        return files, {"weights": weights, "shortlists": len(shortlists)}
+
+        def rank_chunk(c: int) -> tuple[bytes, bytes, bytes]:
+            rows: list[tuple[Any, ...]] = []
+            shortlists = []
+            lo = c * RANK_CHUNK
+            for b, q in zip(brand_records[lo : lo + RANK_CHUNK], brand_vecs[lo : lo + RANK_CHUNK]):
+                ms = rank_snapshot(snap, q[None, :], cfg.top_k, filters=[b.filters()], reranker=reranker, candidates=cfg.index.candidates, brands=[b], index=index)[0]
+                rows.extend(match_row(b.brand_id, m) for m in ms)
+                if b.budget is not None:
+                    # The candidates shortlist() ranks for this brand: its own number of them, not top_k.
+                    pool = rank_snapshot(snap, q[None, :], cfg.shortlist.candidates, filters=[b.filters()], reranker=reranker, candidates=cfg.index.candidates, brands=[b])[0]
+                    shortlists.append(shortlist_matches(snap, pool, budget=b.budget, config=cfg.shortlist, brand_id=b.brand_id))
+            summary, picks = shortlist_frames(shortlists)
+            return parquet_bytes(matches_frame(rows)), parquet_bytes(summary), parquet_bytes(picks)
+
+        chunks = -(-len(brand_records) // RANK_CHUNK)
+        # The Ray engine's searches go to its shard actors, which a forked process cannot reach.
+        workers = 1 if index is not None else self._workers(chunks - 1)
+        logger.info("ranking %d brands in %d process(es)", len(brand_records), workers)
+        with tqdm(total=chunks, desc="ranking brands", unit="chunk", disable=not self.show) as bar:
+            # The first chunk here: the look-ups ranking builds on first use (filter and match columns)
+            # are then built once, before the workers fork, and shared by all of them.
+            answers = [rank_chunk(0)] if chunks else []
+            bar.update(len(answers))
+            answers += fork_map(lambda c: rank_chunk(c + 1), chunks - len(answers), workers=workers, what="brand chunk", progress=bar.update)
+        # Each chunk's frames are sorted already; joined in brand order and sorted again (stably),
+        # they are the frames one process would have made.
+        matches = _joined([read_parquet_frame(a[0]) for a in answers], matches_frame([]), ["brand_id", "rank"])
+        summary = _joined([read_parquet_frame(a[1]) for a in answers], shortlist_frames([])[0], ["brand_id"])
+        picks = _joined([read_parquet_frame(a[2]) for a in answers], shortlist_frames([])[1], ["brand_id", "position"])
+        shortlists = len(summary)
+        files = {MATCHES_FILE: parquet_bytes(matches), SHORTLISTS_FILE: parquet_bytes(summary), SHORTLIST_PICKS_FILE: parquet_bytes(picks)}
+        return files, {"weights": weights, "shortlists": shortlists}

@@ -372,14 +372,19 @@ class RankConfig:
 
 @dataclass(frozen=True)
 class BatchConfig:
-    """The nightly run's safety limits: how many snapshots to keep and what the audit accepts before publishing."""
+    """The nightly run's safety limits (how many snapshots to keep, what the audit accepts before
+    publishing) and how many processes rank the brands."""
 
     keep_snapshots: int = 7  # published snapshots kept for rollback (the current one always stays)
     max_quarantine_rate: float = 0.05  # quarantined / read over all input tables; above it nothing is published
     max_shrink: float = 0.25  # accepted creators, posts or brands may fall by at most this share from the last run
+    # Processes ranking brands side by side (forked, each reading the snapshot in place); 0: one per
+    # core. The Ray engine ranks on the driver, its searches on the shard actors.
+    workers: int = 0
 
     def __post_init__(self) -> None:
         _positive_int("batch.keep_snapshots", self.keep_snapshots)
+        _check(isinstance(self.workers, int) and not isinstance(self.workers, bool) and self.workers >= 0, f"config 'batch.workers' is {self.workers!r}; give a whole number of processes, or 0 for one per core")
         _finite("batch.max_quarantine_rate", self.max_quarantine_rate, 0.0, 1.0)
         _finite("batch.max_shrink", self.max_shrink, 0.0, 1.0)
 
@@ -643,11 +648,13 @@ class Config:
         ``serve`` is left out: tuning the service must not make the next batch start over instead
         of resuming its checkpoints. So is ``index.max_dead_fraction``: it decides when the HNSW graph
         is built again, which each manifest records (``index.build``, ``index.dead``); lowering it to
-        force a rebuild must not also throw away the reuse of the previous run's post signals.
+        force a rebuild must not also throw away the reuse of the previous run's post signals. Nor
+        is ``batch.workers``: how many processes rank the brands never changes what they rank.
         """
         data = self.to_dict()
         data.pop("serve", None)
         data.get("index", {}).pop("max_dead_fraction", None)
+        data.get("batch", {}).pop("workers", None)
         blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -456,3 +458,38 @@ def test_stored_shortlists_equal_shortlist_for_every_brand_with_a_budget(budgete
     manifest = Store(budgeted.store).read_manifest(Store(budgeted.store).current_id())
     assert manifest["audience"]["num_perm"] == 128 and manifest["audience"]["known"] > 0
     assert manifest["shortlists"] == len(with_budget)
+
+
+@pytest.mark.slow
+def test_ranking_in_worker_processes_writes_the_files_one_process_writes(sample, built, budgeted, encoder, tmp_path, monkeypatch, caplog):
+    """Signals and brands (in chunks of 3) worked out in forked workers give a byte-identical
+    snapshot: every file but the config, which records the number of workers."""
+    import logging
+    import shutil
+
+    import matcher.batch as batch
+    from matcher.config import BatchConfig, Config
+    from matcher.forked import can_fork
+
+    if not can_fork():
+        pytest.skip("worker processes need the fork start method")
+    brands = tmp_path / "brands.csv"
+    shutil.copy(Path(budgeted.store).parent / "brands.csv", brands)
+    monkeypatch.setattr(batch, "RANK_CHUNK", 3)
+    files = {}
+    for workers in (1, 2, 3):
+        store = tmp_path / f"w{workers}"
+        shutil.copytree(built.store, store)  # its embedding cache: nothing is encoded again
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="matcher.batch"):
+            result = run_batch(
+                sample.creators, sample.posts, brands, store, comments=sample.comments, encoder=encoder, progress=False, config=Config(batch=BatchConfig(workers=workers)),
+            )
+        assert f"in {workers} process(es)" in caplog.text
+        manifest = Store(store).read_manifest(result.snapshot_id)
+        files[workers] = {name: meta for name, meta in manifest["files"].items() if name != "config.json"}
+    summary, _ = Store(tmp_path / "w2").read_shortlists()
+    matches = Store(tmp_path / "w2").read_matches()
+    assert matches["brand_id"].nunique() > 2 * 3 and len(summary) > 3  # more chunks than workers, shortlists in several
+    assert {"matches.parquet", "shortlists.parquet", "signals.parquet", "collaborations.parquet"} <= set(files[1])
+    assert files[2] == files[1] and files[3] == files[1]

@@ -26,6 +26,7 @@ from matcher.store.formats import (
     parquet_bytes,
     read_npy,
     read_parquet_bytes,
+    read_parquet_frame,
 )
 from matcher.store.snapshot import (
     BRAND_NICHES_FILE,
@@ -92,6 +93,7 @@ __all__ = [
     "npy_bytes",
     "parquet_bytes",
     "read_parquet_bytes",
+    "read_parquet_frame",
     "npy_alloc",
     "read_npy",
 ]

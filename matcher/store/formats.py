@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["npy_bytes", "parquet_bytes", "read_parquet_bytes", "npy_alloc", "read_npy", "npy_header", "parquet_rows", "NPY_HEAD", "PARQUET_TAIL"]
+__all__ = ["npy_bytes", "parquet_bytes", "read_parquet_bytes", "read_parquet_frame", "npy_alloc", "read_npy", "npy_header", "parquet_rows", "NPY_HEAD", "PARQUET_TAIL"]
 
 
 def npy_bytes(arr: np.ndarray) -> bytes:
@@ -28,6 +28,25 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
 def read_parquet_bytes(data: bytes) -> pd.DataFrame:
     """The frame in the bytes of a Parquet file (as :func:`parquet_bytes` writes them)."""
     return pd.read_parquet(io.BytesIO(data))
+
+
+def read_parquet_frame(data: bytes) -> pd.DataFrame:
+    """The frame :func:`parquet_bytes` wrote, its text columns the object columns they were (None
+    where missing), so writing it again gives the same bytes.
+
+    pandas 3 reads text as its ``str`` dtype, which would be written back as ``large_string``: a frame
+    passed through Parquet between processes must come back as it left.
+    """
+    import pyarrow.parquet as pq
+
+    frame = read_parquet_bytes(data)
+    meta = pq.read_schema(io.BytesIO(data)).pandas_metadata or {}
+    for col in meta.get("columns", []):
+        name = col.get("name")
+        if col.get("numpy_type") == "object" and name in frame and frame[name].dtype != object:
+            values = frame[name]
+            frame[name] = values.astype(object).where(values.notna(), None)
+    return frame
 
 
 def npy_alloc(shape: tuple[int, ...], dtype: Any) -> tuple[bytearray, np.ndarray]:
