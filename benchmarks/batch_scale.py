@@ -36,8 +36,8 @@ What runs, each step in a child process of its own (so each batch's peak RSS is 
    its recall: the same-run reference for the incremental index.
 
 Recorded per run: the batch's own stage timings (``BatchResult.timings``), the time between stages,
-the child's wall time, peak RSS (``getrusage`` ru_maxrss, plus a 0.2 s RSS sampler giving the peak per
-stage), texts encoded, the index decision; after the rerun, snapshot bytes per creator (whole
+the child's wall time, peak RSS (``getrusage`` ru_maxrss, plus a 0.2 s sampler giving the peak per
+stage of the RSS plus the rank workers' private memory; the table shows the larger), texts encoded, the index decision; after the rerun, snapshot bytes per creator (whole
 snapshot directory), index bytes per creator (``index.faiss`` + ``creator_vectors.npy`` +
 ``creator_ids.npy`` + ``index.json``) and the embedding cache's bytes per creator. Each size's
 figures are merged into ``benchmarks/results/batch_scale.json``; the Markdown report is rendered
@@ -94,9 +94,18 @@ NOTES_MARK = "<!-- notes -->"
 
 
 def _rss() -> int:
+    """This process's RSS plus its worker processes' private memory (USS): the pages a forked worker
+    still shares with this process are counted once, the ones it wrote to (copied) again."""
     import psutil
 
-    return int(psutil.Process().memory_info().rss)
+    me = psutil.Process()
+    total = int(me.memory_info().rss)
+    for child in me.children(recursive=True):
+        try:
+            total += int(child.memory_full_info().uss)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return total
 
 
 def _maxrss() -> int:
@@ -401,7 +410,7 @@ class _RssWatch:
 def batch(a: argparse.Namespace) -> dict[str, Any]:
     """One ``run_batch`` into ``--store``, with stage timings, encoded count and peak RSS per stage."""
     import matcher.batch as B
-    from matcher.config import Config
+    from matcher.config import BatchConfig, Config
 
     files = json.loads(a.files)
     watch = _RssWatch()
@@ -436,7 +445,8 @@ def batch(a: argparse.Namespace) -> dict[str, Any]:
         t = time.perf_counter()
         if prof is not None:
             prof.enable()
-        res = B.run_batch(files["creators"], files["posts"], files["brands"], a.store, config=Config(top_k=a.top_k), progress=False)
+        config = Config(top_k=a.top_k, batch=BatchConfig(workers=a.workers))
+        res = B.run_batch(files["creators"], files["posts"], files["brands"], a.store, config=config, progress=False)
         if prof is not None:
             prof.disable()
         wall = time.perf_counter() - t
@@ -446,13 +456,16 @@ def batch(a: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {
         "wall_s": wall,
         "index": manifest.get("index", {}),
+        "files": {name: meta.get("sha256") for name, meta in manifest.get("files", {}).items()},
+        "workers": a.workers,
         "timings": res.timings,
         "encoded": res.encoded,
         "index_build": res.index_build,
         "counts": res.counts,
         "matches": res.matches,
         "snapshot_id": res.snapshot_id,
-        "maxrss": _maxrss(),
+        # With rank workers, the sampled peak (this process and the workers' own pages) can pass ru_maxrss.
+        "maxrss": max([_maxrss(), *watch.peaks.values()]),
         "rss_peaks": watch.peaks,
     }
     if prof is not None:
@@ -505,7 +518,7 @@ def _child(step: str, a: argparse.Namespace, *extra: str) -> dict[str, Any]:
     out = Path(a.workdir) / f"{step}-{len(list(Path(a.workdir).glob(f'{step}-*.json')))}.json"
     cmd = [sys.executable, str(Path(__file__).resolve()), f"_{step}", "--creators", str(a.creators), "--brands", str(a.brands), "--top-k", str(a.top_k), "--seed", str(a.seed),
            "--share", str(a.share), "--bio-share", str(a.bio_share), "--base-creators", str(a.base_creators), "--noise", str(a.noise),
-           "--queries", str(a.queries), "--workdir", str(a.workdir), "--json", str(out), *extra]
+           "--queries", str(a.queries), "--workers", str(a.workers), "--workdir", str(a.workdir), "--json", str(out), *extra]
     t = time.perf_counter()
     subprocess.run(cmd, check=True)
     got = json.loads(out.read_text())
@@ -578,6 +591,13 @@ def _back_to_base(store: Path, base_id: str, cache_max_rowid: int) -> None:
     print(f"rolled back to {base_id}; removed {gone:,} vectors encoded since", flush=True)
 
 
+def _cache_max_rowid(store: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(store / "cache" / "embeddings.sqlite") as db:
+        return int(db.execute("SELECT COALESCE(MAX(rowid), 0) FROM vectors").fetchone()[0])
+
+
 def run(a: argparse.Namespace) -> int:
     if a.rerun_only:
         work = Path(a.workdir)
@@ -621,6 +641,7 @@ def run(a: argparse.Namespace) -> int:
         nt = _child("night", a)
         _write_json(work / "state.json", {"prepare": prep, "base": base, "night": nt})
     host = machine()
+    before_rerun = _cache_max_rowid(store)  # what the cache held when the rerun started (a reference starts from the same)
     rerun = _child("batch", a, "--store", str(store), "--files", json.dumps(nt["files"]), *(["--profile-out", str(work / "rerun.prof")] if a.profile else []))
     recalls = {"rerun": _child("recall", a, "--store", str(store), "--snapshot", rerun["snapshot_id"])}
     reference = None
@@ -629,6 +650,11 @@ def run(a: argparse.Namespace) -> int:
         _back_to_base(store, base["snapshot_id"], prep["cache_max_rowid"])
         reference = _child("batch", a, "--store", str(store), "--files", json.dumps(nt["files"]), "--force-rebuild")
         recalls["rebuild"] = _child("recall", a, "--store", str(store), "--snapshot", reference["snapshot_id"])
+    one_process = None
+    if a.one_process_reference:
+        # The same rerun again, from the same base snapshot and cache, in one process (batch.workers = 1).
+        _back_to_base(store, base["snapshot_id"], before_rerun)
+        one_process = _child("batch", argparse.Namespace(**{**vars(a), "workers": 1}), "--store", str(store), "--files", json.dumps(nt["files"]))
     sz_base = sizes(store, base["snapshot_id"], base["counts"]["creators"]["accepted"])
     sz = sizes(store, rerun["snapshot_id"], rerun["counts"]["creators"]["accepted"])
     record = {
@@ -645,6 +671,7 @@ def run(a: argparse.Namespace) -> int:
         "base": base,
         "rerun": rerun,
         "rerun_rebuild": reference,
+        "rerun_one_process": one_process,
         "recall": recalls,
         "target_s": TARGET_S,
         "rerun_only": bool(a.rerun_only),
@@ -710,6 +737,8 @@ def render(allrec: dict[str, Any], md: Path) -> str:
         runs = [("base (cache seeded)", b), (f"rerun, {r['share']:.0%} changed", rr)]
         if r.get("rerun_rebuild"):
             runs.append(("same rerun, index rebuilt (reference)", r["rerun_rebuild"]))
+        if r.get("rerun_one_process"):
+            runs.append(("same rerun, one process (`batch.workers = 1`, reference)", r["rerun_one_process"]))
         for label, x in runs:
             t = x["timings"]
             between = t.get("total_s", 0) - sum(t.get(f"{s}_s", 0) for s in STAGES)
@@ -728,6 +757,19 @@ def render(allrec: dict[str, Any], md: Path) -> str:
             f"Rank stage (index search, rerank and match rows for every brand): {1000 * rr['timings'].get('rank_s', 0) / max(1, pr['rows']['brands']):.1f} ms per brand "
             f"in the rerun, {1000 * b['timings'].get('rank_s', 0) / max(1, pr['rows']['brands']):.1f} ms in the base run."
         )
+        op = r.get("rerun_one_process")
+        if op:
+            t1, tw = op["timings"], rr["timings"]
+            same = {k: v for k, v in op.get("files", {}).items() if k != "config.json"} == {k: v for k, v in rr.get("files", {}).items() if k != "config.json"}
+            L.append("")
+            L.append(
+                f"Worker processes (`batch.workers = {rr.get('workers', 0)}`, {'one per core' if not rr.get('workers') else 'as set'}) against one process, "
+                f"the same rerun from the same base snapshot in this run: {tw['total_s']:.0f} s against {t1['total_s']:.0f} s "
+                f"({t1['total_s'] / tw['total_s']:.2f}x); signals {tw.get('signals_s', 0):.1f} s against {t1.get('signals_s', 0):.1f} s, "
+                f"rank {tw.get('rank_s', 0):.1f} s against {t1.get('rank_s', 0):.1f} s; peak {_gib(rr['maxrss'])} GiB against {_gib(op['maxrss'])} GiB "
+                f"(this process's RSS plus the workers' private memory). The two snapshots' files "
+                + ("are byte for byte the same (every file but config.json, which records the setting)." if same else "**differ**.")
+            )
         ix = rr.get("index") or {}
         if ix.get("build") in ("updated", "extended"):
             L.append("")
@@ -803,6 +845,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--rebuild-reference", action="store_true", help="run the rerun a second time from the base snapshot with the index rebuilt from scratch (the same-run reference)")
     ap.add_argument("--reuse-prepared", action="store_true", help="reuse the dataset and seeded cache already in --workdir (same arguments) instead of preparing them again")
     ap.add_argument("--queries", type=int, default=500, help="queries for the recall check against exact search")
+    ap.add_argument("--workers", type=int, default=0, help="the batch's worker processes (batch.workers; 0: one per core, the default)")
+    ap.add_argument("--one-process-reference", action="store_true", help="run the rerun a second time from the base snapshot in one process (batch.workers = 1): the same-run reference for the worker processes")
     ap.add_argument("--profile", action="store_true", help="cProfile the rerun (slower; recorded apart, not used for the verdict)")
     ap.add_argument("--results", default=str(HERE / "results" / "batch_scale.md"))
     # internal, for the child steps
