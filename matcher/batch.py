@@ -31,7 +31,7 @@ from matcher.audience import MANIFEST_FIELD as AUDIENCE_FIELD
 from matcher.audience import AudienceSketch
 from matcher.config import Config
 from matcher.embed import EMBED_CHUNK, EmbeddingCache, Encoder, embed_groups
-from matcher.engine import rank_snapshot, shortlist_matches
+from matcher.engine import Searched, query_searches, rank_snapshot, shortlist_matches
 from matcher.erasure import drop_creators
 from matcher.errors import ConfigError, InputFileError, MatcherError, StoreError
 from matcher.forked import can_fork, cores, fork_map
@@ -140,6 +140,8 @@ def output_fingerprint(config: Config, model_id: str) -> str:
 
 #: Brands per task of the rank stage: the unit the worker processes share out (``batch.workers``).
 RANK_CHUNK = 32
+#: On the Ray engine, chunks of brands whose searches the driver makes before the workers rank them.
+RAY_SEARCH_BLOCK = 64
 
 
 def _packed(files: Mapping[str, bytes]) -> list[bytes]:
@@ -883,7 +885,7 @@ class _Run:
             model, columns, brand_niches, niche_info = self._niches(tables, post_vecs, offsets, brand_vecs, niche_vecs)
             return [parquet_bytes(columns), parquet_bytes(brand_niches), json.dumps(niche_info).encode(), *_packed(model.to_files())]
 
-        workers = 1 if self.stages is not None else self._workers(4)
+        workers = self._workers(4)
         sig_part, collab_part, audience_part, niche_part = fork_map(part, 4, workers=workers, what="signals part")
         sig = pd.concat([read_parquet_frame(sig_part[0]), read_parquet_frame(niche_part[0]), read_parquet_frame(sig_part[1])], axis=1)
         collaborations = read_parquet_frame(collab_part[0])
@@ -980,12 +982,17 @@ class _Run:
         brand_records = [Brand.from_record(r) for r in snap.brands.to_dict("records")] if len(snap.brands) else []
         index = self.stages.ranking_index(snap, cfg.index) if self.stages is not None else None
 
+        searched: dict[int, Searched] = {}  # the Ray engine's searches, made here, by brand position
+
         def rank_chunk(c: int) -> tuple[bytes, bytes, bytes]:
             rows: list[tuple[Any, ...]] = []
             shortlists = []
             lo = c * RANK_CHUNK
-            for b, q in zip(brand_records[lo : lo + RANK_CHUNK], brand_vecs[lo : lo + RANK_CHUNK]):
-                ms = rank_snapshot(snap, q[None, :], cfg.top_k, filters=[b.filters()], reranker=reranker, candidates=cfg.index.candidates, brands=[b], index=index)[0]
+            for i, (b, q) in enumerate(zip(brand_records[lo : lo + RANK_CHUNK], brand_vecs[lo : lo + RANK_CHUNK]), start=lo):
+                known = [searched[i]] if i in searched else None
+                ms = rank_snapshot(
+                    snap, q[None, :], cfg.top_k, filters=[b.filters()], reranker=reranker, candidates=cfg.index.candidates, brands=[b], index=index, searched=known,
+                )[0]
                 rows.extend(match_row(b.brand_id, m) for m in ms)
                 if b.budget is not None:
                     # The candidates shortlist() ranks for this brand: its own number of them, not top_k.
@@ -995,15 +1002,27 @@ class _Run:
             return parquet_bytes(matches_frame(rows)), parquet_bytes(summary), parquet_bytes(picks)
 
         chunks = -(-len(brand_records) // RANK_CHUNK)
-        # The Ray engine's searches go to its shard actors, which a forked process cannot reach.
-        workers = 1 if index is not None else self._workers(chunks - 1)
+        workers = self._workers(chunks - 1)
         logger.info("ranking %d brands in %d process(es)", len(brand_records), workers)
         with tqdm(total=chunks, desc="ranking brands", unit="chunk", disable=not self.show) as bar:
             # The first chunk here: the look-ups ranking builds on first use (filter and match columns)
             # are then built once, before the workers fork, and shared by all of them.
             answers = [rank_chunk(0)] if chunks else []
             bar.update(len(answers))
-            answers += fork_map(lambda c: rank_chunk(c + 1), chunks - len(answers), workers=workers, what="brand chunk", progress=bar.update)
+            if index is None or workers == 1:
+                answers += fork_map(lambda c: rank_chunk(c + 1), chunks - len(answers), workers=workers, what="brand chunk", progress=bar.update)
+            else:
+                # The Ray engine's searches go to its shard actors, which a forked process cannot reach:
+                # they are made here, a block of brands at a time, and the workers rank their answers.
+                for first in range(len(answers), chunks, RAY_SEARCH_BLOCK):
+                    last = min(chunks, first + RAY_SEARCH_BLOCK)
+                    searched.clear()
+                    for i in range(first * RANK_CHUNK, min(len(brand_records), last * RANK_CHUNK)):
+                        b = brand_records[i]
+                        searched[i] = query_searches(
+                            snap, brand_vecs[i], cfg.top_k, filters=b.filters(), reranker=reranker, candidates=cfg.index.candidates, index=index,
+                        )
+                    answers += fork_map(lambda c, first=first: rank_chunk(first + c), last - first, workers=workers, what="brand chunk", progress=bar.update)
         # Each chunk's frames are sorted already; joined in brand order and sorted again (stably),
         # they are the frames one process would have made.
         matches = _joined([read_parquet_frame(a[0]) for a in answers], matches_frame([]), ["brand_id", "rank"])

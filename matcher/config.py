@@ -378,8 +378,8 @@ class BatchConfig:
     keep_snapshots: int = 7  # published snapshots kept for rollback (the current one always stays)
     max_quarantine_rate: float = 0.05  # quarantined / read over all input tables; above it nothing is published
     max_shrink: float = 0.25  # accepted creators, posts or brands may fall by at most this share from the last run
-    # Processes ranking brands side by side (forked, each reading the snapshot in place); 0: one per
-    # core. The Ray engine ranks on the driver, its searches on the shard actors.
+    # Processes working out the creator signals and ranking brands side by side (forked, each reading
+    # the tables and the snapshot in place); 0: one per core. On the Ray engine they are the driver's.
     workers: int = 0
 
     def __post_init__(self) -> None:

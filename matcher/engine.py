@@ -43,7 +43,7 @@ from matcher.shortlist import conflicts, duplicate_matrix, pair_penalties, plan,
 from matcher.store import Snapshot, Store
 
 __all__ = [
-    "Matcher", "Queries", "FilterColumns", "filter_columns", "filter_mask", "rank_snapshot", "topical_candidates",
+    "Matcher", "Queries", "FilterColumns", "filter_columns", "filter_mask", "rank_snapshot", "query_searches", "Searched", "topical_candidates",
     "brief_niche_probabilities", "lookalike_query", "reprice", "shortlist_matches", "audience_report", "content_vectors", "brand_of",
 ]
 
@@ -344,6 +344,31 @@ def topical_candidates(
     return (index or snapshot.index).search(query, n, allowed=mask)[0]
 
 
+#: A query's searches, as :func:`query_searches` makes them: its candidates, and the unfiltered
+#: candidates the reranker anchors on (None when the candidates are those already, or no calibration).
+Searched = tuple[list[Hit], list[Hit] | None]
+
+
+def query_searches(
+    snapshot: Snapshot, query: np.ndarray, k: int, *, filters: Filters | None, reranker: Reranker, candidates: int, index: SearchIndex | None = None,
+) -> Searched:
+    """The index searches :func:`rank_snapshot` makes for one query vector, apart from its ranking.
+
+    The Ray engine searches this way on the driver (through its shard actors) and hands the answers to
+    the worker processes that rank.
+    """
+    pool = max(candidates, k)
+    exclude = reranker.fit.exclude_brand_accounts
+    hits = topical_candidates(snapshot, query, pool, filters, exclude_brand_accounts=exclude, index=index)
+    # When the candidates are the brief's unfiltered best, the reranker anchors on them itself
+    # (the same computation); otherwise the anchor comes from an unfiltered search.
+    same = pool == candidates and (filters is None or (not filters.active and not filters.include_brand_accounts))
+    anchor = None
+    if not same and reranker.rank_config.calibration != "none":
+        anchor = topical_candidates(snapshot, query, candidates, None, exclude_brand_accounts=exclude, index=index)
+    return hits, anchor
+
+
 def rank_snapshot(
     snapshot: Snapshot,
     queries: np.ndarray,
@@ -356,6 +381,7 @@ def rank_snapshot(
     brands: Sequence[Brand | None] | None = None,
     diversity: float = 0.0,
     index: SearchIndex | None = None,
+    searched: Sequence[Searched] | None = None,
 ) -> list[list[Match]]:
     """Rank creators for each query vector: topical candidates from the index, then the reranker.
 
@@ -366,19 +392,18 @@ def rank_snapshot(
     a filtered ranking is the unfiltered one with the others left out. A brand's own ``weights``
     apply to its query unless ``weights`` is given. ``index`` searches in place of the snapshot's
     own (the same rows and answers: :class:`matcher.distributed.ShardedIndex` searches shards of it).
+    ``searched`` gives each query's searches, made already by :func:`query_searches` with the same
+    arguments, instead of searching again.
     """
     out: list[list[Match]] = []
-    pool = max(candidates, k)
     brands = list(brands) if brands is not None else [None] * len(queries)
-    exclude = reranker.fit.exclude_brand_accounts
-    for q, flt, brand in zip(queries, filters, brands):
-        hits = topical_candidates(snapshot, q, pool, flt, exclude_brand_accounts=exclude, index=index)
-        # When the candidates are the brief's unfiltered best, the reranker anchors on them itself
-        # (the same computation); otherwise the anchor comes from an unfiltered search.
-        same = pool == candidates and (flt is None or (not flt.active and not flt.include_brand_accounts))
-        anchor = None
-        if not same and reranker.rank_config.calibration != "none":
-            anchor = reranker.anchor(snapshot, q, topical_candidates(snapshot, q, candidates, None, exclude_brand_accounts=exclude, index=index))
+    if searched is not None and len(searched) != len(queries):
+        raise ValueError(f"searched holds {len(searched)} queries' searches for {len(queries)} queries")
+    for i, (q, flt, brand) in enumerate(zip(queries, filters, brands)):
+        hits, anchor_hits = searched[i] if searched is not None else query_searches(
+            snapshot, q, k, filters=flt, reranker=reranker, candidates=candidates, index=index
+        )
+        anchor = None if anchor_hits is None else reranker.anchor(snapshot, q, anchor_hits)
         w = weights or (Weights.from_mapping(brand.weights, source=f"brand {brand.brand_id} weights") if brand is not None and brand.weights else None)
         out.append(reranker.rank(snapshot, q, hits, k, weights=w, brand=brand, diversity=diversity, anchor=anchor))
     return out

@@ -189,6 +189,10 @@ def test_two_encoding_actors_encode_two_parts_at_the_same_time(ray_session, enco
     assert overlap > 0, f"the two actors encoded one after the other: {spans}"
 
 
+#: The Ray run's calls of fork_map: (what, tasks, workers).
+RAY_FORKS: list[tuple[str, int, int]] = []
+
+
 @pytest.fixture(scope="module")
 def engines(ray_session, encoder, tmp_path_factory):
     """A small sample (bad rows, comments) through both engines, each into its own store."""
@@ -196,12 +200,29 @@ def engines(ray_session, encoder, tmp_path_factory):
     from matcher.distributed import RayStages
     from matcher.sample import generate
 
+    import matcher.batch as batch
+    from matcher.config import BatchConfig, Config
+
     info = generate(tmp_path_factory.mktemp("ray-sample"), seed=23, n_creators=240, n_brands=12, posts_per_creator=(3, 7))
     args = (info.creators, info.posts, info.brands)
-    local = run_batch(*args, tmp_path_factory.mktemp("local-store"), comments=info.comments, encoder=encoder, progress=False)
-    # Three shards on one actor: the candidate search merges shards even on two CPUs.
-    ray_store = tmp_path_factory.mktemp("ray-store")
-    distributed = run_batch(*args, ray_store, comments=info.comments, progress=False, engine=RayStages(shards=3))
+    with pytest.MonkeyPatch.context() as mp:
+        # Chunks of 2 brands, the driver's searches in blocks of 2 chunks: the Ray run forks workers
+        # three times, each ranking searches the driver made through the shard actors.
+        mp.setattr(batch, "RANK_CHUNK", 2)
+        mp.setattr(batch, "RAY_SEARCH_BLOCK", 2)
+        fork_map = batch.fork_map
+
+        def counted(task, tasks, *, workers, **kw):
+            RAY_FORKS.append((kw.get("what"), tasks, workers))
+            return fork_map(task, tasks, workers=workers, **kw)
+
+        local = run_batch(*args, tmp_path_factory.mktemp("local-store"), comments=info.comments, encoder=encoder, progress=False)
+        # Three shards on one actor: the candidate search merges shards even on two CPUs.
+        ray_store = tmp_path_factory.mktemp("ray-store")
+        mp.setattr(batch, "fork_map", counted)
+        distributed = run_batch(
+            *args, ray_store, comments=info.comments, progress=False, engine=RayStages(shards=3), config=Config(batch=BatchConfig(workers=2)),
+        )
     return info, local, distributed
 
 
@@ -240,6 +261,8 @@ def test_ray_snapshot_equals_local(engines):
     pd.testing.assert_frame_equal(b.signals, a.signals, check_exact=False, atol=1e-6)
     assert b.manifest["counts"] == a.manifest["counts"] and b.manifest["audit"] == a.manifest["audit"]
     assert set(b.manifest["files"]) == set(a.manifest["files"])
+    # The Ray run's workers ranked all but the first chunk of 2 brands, in blocks of 2 chunks.
+    assert [(tasks, workers) for what, tasks, workers in RAY_FORKS if what == "brand chunk"] == [(2, 2), (2, 2), (1, 2)]
 
 
 @pytest.mark.slow
