@@ -94,18 +94,37 @@ NOTES_MARK = "<!-- notes -->"
 
 
 def _rss() -> int:
-    """This process's RSS plus its worker processes' private memory (USS): the pages a forked worker
+    """This process's RSS plus its forked worker processes' private memory (USS): the pages a worker
     still shares with this process are counted once, the ones it wrote to (copied) again."""
     import psutil
 
     me = psutil.Process()
     total = int(me.memory_info().rss)
-    for child in me.children(recursive=True):
+    for child in forked_workers(me):
         try:
             total += int(child.memory_full_info().uss)
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
     return total
+
+
+def forked_workers(me: Any) -> list[Any]:
+    """The batch's worker processes: children forked from ``me`` (a psutil Process), which keep its
+    command line; Ray's raylet and workers, started as programs of their own, do not."""
+    import psutil
+
+    out = []
+    try:
+        mine = me.cmdline()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return out
+    for child in me.children(recursive=False):
+        try:
+            if child.cmdline() == mine:
+                out.append(child)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return out
 
 
 def _maxrss() -> int:

@@ -12,8 +12,8 @@ Steps:
    its own with the same cache.
 2. **One batch per engine** in a child process of its own (so each peak RSS is its own): the local
    engine, then ``engine="ray"`` with Ray started in that child (``ray.init(num_cpus=2)``, a 1 GiB
-   object store). Recorded: wall time, the batch's stage timings, the child's peak RSS (the driver;
-   Ray's workers are other processes, their peak is sampled apart) and the peak per stage.
+   object store). Recorded: wall time, the batch's stage timings, the child's peak RSS (the driver,
+   with its forked workers' private memory; Ray's processes are sampled apart) and the peak per stage.
 3. **Agreement**: the stored matches of the two snapshots, brand by brand.
 
     .venv/bin/python benchmarks/ray_vs_local.py --creators 200000 [--brands 1000] [--top-k 50]
@@ -49,7 +49,8 @@ from eval_dev import machine  # noqa: E402
 
 
 class WorkerRss:
-    """Peak summed RSS of this process's other descendants (Ray's raylet, workers and actors), sampled."""
+    """Peak summed RSS of this process's other descendants (Ray's raylet, workers and actors), sampled;
+    the batch's own forked workers count with the driver (``batch_scale._rss``), not here."""
 
     def __init__(self, every: float = 0.5) -> None:
         import psutil
@@ -63,7 +64,10 @@ class WorkerRss:
     def _loop(self) -> None:
         while not self._stop.is_set():
             total = 0
+            driver = {p.pid for p in batch_scale.forked_workers(self.me)}
             for p in self.me.children(recursive=True):
+                if p.pid in driver:
+                    continue
                 try:
                     total += p.memory_info().rss
                 except Exception:
@@ -115,7 +119,8 @@ def child(a: argparse.Namespace) -> dict[str, Any]:
     print(f"{a.engine}: {wall:.0f} s, peak RSS {batch_scale._maxrss() / 2**30:.2f} GiB", flush=True)
     return {
         "engine": a.engine, "wall_s": wall, "ray_init_s": ray_start, "timings": res.timings, "encoded": res.encoded, "matches": res.matches,
-        "snapshot_id": res.snapshot_id, "maxrss": batch_scale._maxrss(), "rss_peaks": watch.peaks, "workers_peak_rss": workers.peak,
+        # The driver's peak: its own, or with its forked workers' private memory when that was larger.
+        "snapshot_id": res.snapshot_id, "maxrss": max([batch_scale._maxrss(), *watch.peaks.values()]), "rss_peaks": watch.peaks, "workers_peak_rss": workers.peak,
     }
 
 
