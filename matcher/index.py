@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +54,17 @@ MATCH_BLOCK = 65_536
 
 _scan_pool: ThreadPoolExecutor | None = None
 _scan_pool_lock = threading.Lock()
+
+
+def _forget_pool_in_child() -> None:
+    # A forked process has none of its parent's threads: a pool made there would never run a task.
+    global _scan_pool, _scan_pool_lock
+    _scan_pool = None
+    _scan_pool_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
 
 
 def _pool(threads: int) -> ThreadPoolExecutor:

@@ -432,3 +432,37 @@ def test_an_update_with_nothing_changed_leaves_the_index_untouched(exact_max, tm
     graph = idx.index_
     idx.update(more, [*ids, *(f"z{i}" for i in range(20))], max_dead_fraction=0.2)
     assert idx.update_.action == "reused" and idx.index_ is graph
+
+
+def test_a_forked_process_makes_its_own_scan_pool(monkeypatch):
+    """The split scan's thread pool is the process's own: a forked worker (the batch's) that scans on
+    two threads gets a pool of its own instead of the parent's, whose threads it does not have."""
+    import signal
+
+    import faiss
+
+    import matcher.index as index_mod
+    from matcher.forked import can_fork, fork_map
+
+    if not can_fork():
+        pytest.skip("needs the fork start method")
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3_000, 16)).astype(np.float32)
+    idx = VectorIndex().build(x, [f"c{i}" for i in range(len(x))])
+    allowed = rng.random(len(x)) < 0.5
+    monkeypatch.setattr(index_mod, "PARALLEL_SCAN_MIN_ROWS", 10)
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(2)
+    try:
+        want = [h.row for h in idx.search(x[0], 20, allowed=allowed)[0]]  # the parent's pool exists now
+        assert index_mod._scan_pool is not None
+
+        def task(i: int) -> list[bytes]:
+            signal.alarm(20)  # a scan waiting on threads that do not exist ends the worker, not the test run
+            faiss.omp_set_num_threads(2)
+            return [np.array([h.row for h in idx.search(x[0], 20, allowed=allowed)[0]]).tobytes()]
+
+        got = fork_map(task, 2, workers=2)
+    finally:
+        faiss.omp_set_num_threads(before)
+    assert [np.frombuffer(g[0], dtype=np.int64).tolist() for g in got] == [want, want]
