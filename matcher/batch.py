@@ -1016,12 +1016,12 @@ class _Run:
                 # they are made here, a block of brands at a time, and the workers rank their answers.
                 for first in range(len(answers), chunks, RAY_SEARCH_BLOCK):
                     last = min(chunks, first + RAY_SEARCH_BLOCK)
+                    block = range(first * RANK_CHUNK, min(len(brand_records), last * RANK_CHUNK))
                     searched.clear()
-                    for i in range(first * RANK_CHUNK, min(len(brand_records), last * RANK_CHUNK)):
-                        b = brand_records[i]
-                        searched[i] = query_searches(
-                            snap, brand_vecs[i], cfg.top_k, filters=b.filters(), reranker=reranker, candidates=cfg.index.candidates, index=index,
-                        )
+                    searched.update(zip(block, query_searches(
+                        snap, brand_vecs[block.start : block.stop], cfg.top_k, filters=[brand_records[i].filters() for i in block],
+                        reranker=reranker, candidates=cfg.index.candidates, index=index,
+                    )))
                     answers += fork_map(lambda c, first=first: rank_chunk(first + c), last - first, workers=workers, what="brand chunk", progress=bar.update)
         # Each chunk's frames are sorted already; joined in brand order and sorted again (stably),
         # they are the frames one process would have made.

@@ -28,7 +28,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -52,6 +53,8 @@ logger = logging.getLogger(__name__)
 SHARD_CREATORS = 1_000_000
 #: Posts per hash-shuffle partition of the post-signal step (Ray's default is 200 partitions, whatever the size).
 POSTS_PER_PARTITION = 250_000
+#: Searches :meth:`ShardedIndex.search_each` has asked the actors for and not yet collected.
+SEARCHES_IN_FLIGHT = 16
 
 
 def _ray() -> Any:
@@ -312,10 +315,36 @@ class ShardedIndex:
         """The ``k`` most similar creators for each query row among the ``allowed`` rows, best first."""
         ray = _ray()
         q = np.atleast_2d(np.asarray(queries, dtype=np.float32))
-        bits = None if allowed is None else np.packbits(np.asarray(allowed, dtype=bool))
-        answers = ray.get([a.search.remote(q, k, bits, self.size) for a in self.actors_])
+        answers = ray.get(self._asked(q, k, allowed))
+        return [self._merged(answers, i, k) for i in range(q.shape[0])]
+
+    def search_each(self, requests: Iterable[tuple[np.ndarray, int, np.ndarray | None]], *, in_flight: int = SEARCHES_IN_FLIGHT) -> list[list[Hit]]:
+        """Each request's hits, as ``search(query, k, allowed=allowed)[0]`` answers it.
+
+        The requests go to the actors without waiting for the answers before them, up to
+        ``in_flight`` at once: the driver prepares the next masks while the actors search, and
+        shards on several actors search side by side. The answers are those of one call each.
+        """
+        ray = _ray()
         out: list[list[Hit]] = []
-        for i in range(q.shape[0]):
-            merged = sorted((h for answer in answers for h in answer[i]), key=lambda h: (-h[1], h[0]))[:k]
-            out.append([Hit(id=cid, row=int(row), score=float(score)) for row, score, cid in merged])
+        pending: deque[tuple[list[Any], int]] = deque()
+        for query, k, allowed in requests:
+            pending.append((self._asked(np.atleast_2d(np.asarray(query, dtype=np.float32)), k, allowed), k))
+            if len(pending) >= max(1, in_flight):
+                refs, want = pending.popleft()
+                out.append(self._merged(ray.get(refs), 0, want))
+        while pending:
+            refs, want = pending.popleft()
+            out.append(self._merged(ray.get(refs), 0, want))
         return out
+
+    def _asked(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> list[Any]:
+        """Every actor's search of ``queries``, asked and not yet answered."""
+        bits = None if allowed is None else np.packbits(np.asarray(allowed, dtype=bool))
+        return [a.search.remote(queries, k, bits, self.size) for a in self.actors_]
+
+    @staticmethod
+    def _merged(answers: Sequence[list[list[tuple[int, float, str]]]], i: int, k: int) -> list[Hit]:
+        """Query ``i``'s global top ``k`` from every actor's hits (equal scores ordered by row)."""
+        merged = sorted((h for answer in answers for h in answer[i]), key=lambda h: (-h[1], h[0]))[:k]
+        return [Hit(id=cid, row=int(row), score=float(score)) for row, score, cid in merged]

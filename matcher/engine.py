@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -59,6 +59,8 @@ class SearchIndex(Protocol):
     """What ranking asks of an index: :meth:`VectorIndex.search`'s answers over the snapshot's rows."""
 
     def search(self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None) -> list[list[Hit]]: ...
+
+    def search_each(self, requests: Iterable[tuple[np.ndarray, int, np.ndarray | None]]) -> list[list[Hit]]: ...
 
 
 class FilterColumns:
@@ -350,23 +352,39 @@ Searched = tuple[list[Hit], list[Hit] | None]
 
 
 def query_searches(
-    snapshot: Snapshot, query: np.ndarray, k: int, *, filters: Filters | None, reranker: Reranker, candidates: int, index: SearchIndex | None = None,
-) -> Searched:
-    """The index searches :func:`rank_snapshot` makes for one query vector, apart from its ranking.
+    snapshot: Snapshot,
+    queries: np.ndarray,
+    k: int,
+    *,
+    filters: Sequence[Filters | None],
+    reranker: Reranker,
+    candidates: int,
+    index: SearchIndex | None = None,
+) -> list[Searched]:
+    """The index searches :func:`rank_snapshot` makes for each query vector, apart from its ranking.
 
-    The Ray engine searches this way on the driver (through its shard actors) and hands the answers to
-    the worker processes that rank.
+    They go to the index together (``search_each``), so a :class:`matcher.distributed.ShardedIndex`
+    has the next searches asked while its actors answer the first. The Ray engine searches this way
+    on the driver and hands the answers to the worker processes that rank.
     """
     pool = max(candidates, k)
     exclude = reranker.fit.exclude_brand_accounts
-    hits = topical_candidates(snapshot, query, pool, filters, exclude_brand_accounts=exclude, index=index)
+    calibrated = reranker.rank_config.calibration != "none"
     # When the candidates are the brief's unfiltered best, the reranker anchors on them itself
     # (the same computation); otherwise the anchor comes from an unfiltered search.
-    same = pool == candidates and (filters is None or (not filters.active and not filters.include_brand_accounts))
-    anchor = None
-    if not same and reranker.rank_config.calibration != "none":
-        anchor = topical_candidates(snapshot, query, candidates, None, exclude_brand_accounts=exclude, index=index)
-    return hits, anchor
+    anchored = [
+        calibrated and not (pool == candidates and (flt is None or (not flt.active and not flt.include_brand_accounts))) for flt in filters
+    ]
+
+    def requests() -> Iterator[tuple[np.ndarray, int, np.ndarray | None]]:
+        # A generator: each mask is made when the index takes its search, not all of them at once.
+        for q, flt, anchor in zip(queries, filters, anchored):
+            yield q, pool, filter_mask(snapshot, flt, exclude_brand_accounts=exclude)
+            if anchor:
+                yield q, candidates, filter_mask(snapshot, None, exclude_brand_accounts=exclude)
+
+    answers = iter((index or snapshot.index).search_each(requests()))
+    return [(next(answers), next(answers) if anchor else None) for anchor in anchored]
 
 
 def rank_snapshot(
@@ -401,8 +419,8 @@ def rank_snapshot(
         raise ValueError(f"searched holds {len(searched)} queries' searches for {len(queries)} queries")
     for i, (q, flt, brand) in enumerate(zip(queries, filters, brands)):
         hits, anchor_hits = searched[i] if searched is not None else query_searches(
-            snapshot, q, k, filters=flt, reranker=reranker, candidates=candidates, index=index
-        )
+            snapshot, q[None, :], k, filters=[flt], reranker=reranker, candidates=candidates, index=index
+        )[0]
         anchor = None if anchor_hits is None else reranker.anchor(snapshot, q, anchor_hits)
         w = weights or (Weights.from_mapping(brand.weights, source=f"brand {brand.brand_id} weights") if brand is not None and brand.weights else None)
         out.append(reranker.rank(snapshot, q, hits, k, weights=w, brand=brand, diversity=diversity, anchor=anchor))

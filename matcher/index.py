@@ -406,6 +406,13 @@ class VectorIndex:
         return self._row_of.get(str(creator_id))
 
     # -- search -----------------------------------------------------------------------------
+    def search_each(self, requests: Iterable[tuple[np.ndarray, int, np.ndarray | None]]) -> list[list[Hit]]:
+        """Each request's hits: ``search(query, k, allowed=allowed)[0]`` for each ``(query, k, allowed)``.
+
+        The requests are taken one at a time, so a generator of them holds one mask at once.
+        """
+        return [self.search(query, k, allowed=allowed)[0] for query, k, allowed in requests]
+
     def search(self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None) -> list[list[Hit]]:
         """Return the ``k`` most similar creators for each query row, best first.
 

@@ -102,6 +102,12 @@ def test_sharded_search_equals_one_exact_index(ray_session):
                 assert [[h.row for h in hs] for hs in got] == [[h.row for h in hs] for hs in want]
                 np.testing.assert_allclose([h.score for hs in got for h in hs], [h.score for hs in want for h in hs], atol=1e-6)
         assert [h.id for h in sharded.search(queries[0], 2)[0]] == ["c0017", "c0400"]
+        # Asked without waiting (two in flight here), each request's answer is that of one search.
+        requests = [(queries[i % 5], k, mask) for i, (k, mask) in enumerate((k, m) for k in (1, 10, 60) for m in masks)]
+        want = [whole.search(q, k, allowed=mask)[0] for q, k, mask in requests]
+        for in_flight in (1, 2, 50):
+            got = sharded.search_each(iter(requests), in_flight=in_flight)
+            assert [[(h.id, h.row) for h in hs] for hs in got] == [[(h.id, h.row) for h in hs] for hs in want]
     finally:
         for actor in sharded.actors_:
             ray_session.kill(actor)

@@ -52,6 +52,17 @@ def test_batch_search_equals_single_searches():
         assert [h.id for h in idx.search(qs[i], 5)[0]] == [h.id for h in batch[i]]
 
 
+@pytest.mark.parametrize("kind_max", [10_000, 100])  # flat, then HNSW
+def test_search_each_equals_one_search_per_request(kind_max):
+    x, ids = _data(500)
+    idx = VectorIndex(exact_max=kind_max).build(x, ids)
+    rng = np.random.default_rng(4)
+    requests = [(rng.normal(size=32).astype(np.float32), k, None if i % 3 == 0 else rng.random(500) < 0.1 * i) for i, k in enumerate((1, 5, 40, 7, 300, 2))]
+    got = idx.search_each(r for r in requests)  # a generator: taken one at a time
+    assert got == [idx.search(q, k, allowed=m)[0] for q, k, m in requests]
+    assert [len(h) for h in got] == [min(k, 500 if m is None else int(m.sum())) for _, k, m in requests]
+
+
 def test_k_larger_than_collection_returns_everything_without_padding():
     x, ids = _data(12)
     idx = VectorIndex().build(x, ids)
