@@ -12,11 +12,14 @@ Forking needs the ``fork`` start method (Linux, and other POSIX systems where Py
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import json
 import logging
 import multiprocessing
 import os
+import signal
+import sys
 import traceback
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
@@ -52,7 +55,26 @@ def _limit_threads() -> None:
     threadpool_limits(limits=1)
 
 
-def _work(task: Callable[[int], Sequence[bytes]], mine: Sequence[int], conn: Connection) -> None:
+#: prctl(2)'s option that gives a process the signal it gets when its parent dies (Linux).
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    # A worker must not outlive the process that forked it: a batch killed mid-run would otherwise
+    # leave its workers running, holding the store's lock (inherited with its file) until their task
+    # ends. Linux kills the worker when the forking thread dies, and fork_map's thread waits for its
+    # workers. Elsewhere a worker stops at its next answer, which has no reader.
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):  # no prctl in this C library: the fallback above
+            pass
+    if os.getppid() != parent:  # the parent died before the signal was asked for
+        os._exit(1)
+
+
+def _work(task: Callable[[int], Sequence[bytes]], mine: Sequence[int], conn: Connection, parent: int) -> None:
+    _die_with(parent)
     _limit_threads()
     i = -1
     try:
@@ -105,7 +127,7 @@ def fork_map(
     try:
         for w in range(workers):
             recv, send = ctx.Pipe(duplex=False)
-            p = ctx.Process(target=_work, args=(task, list(range(w, tasks, workers)), send), name=f"matcher-{what}-{w}", daemon=True)
+            p = ctx.Process(target=_work, args=(task, list(range(w, tasks, workers)), send, os.getpid()), name=f"matcher-{what}-{w}", daemon=True)
             p.start()
             send.close()
             procs.append(p)

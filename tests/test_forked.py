@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -64,3 +67,42 @@ def test_a_worker_killed_midway_is_an_error_not_a_short_answer():
 def test_no_tasks_and_more_workers_than_tasks():
     assert fork_map(_square, 0, workers=4) == []
     assert [int(a[0]) for a in fork_map(_square, 2, workers=8)] == [0, 1]
+
+
+def _alive(pid: int) -> bool:
+    # A process that has exited but is not yet reaped (a zombie) is gone for this purpose.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads process states from /proc")
+def test_workers_die_with_the_process_that_forked_them(tmp_path):
+    """A batch killed mid-run must leave no worker behind: a worker holds the store's lock file
+    (inherited with the fork), so the next run would find the store locked until its task ended."""
+    script = (
+        "import os, sys, time\n"
+        "from matcher.forked import fork_map\n"
+        "def task(i):\n"
+        f"    open(os.path.join({str(tmp_path)!r}, f'worker-{{os.getpid()}}'), 'w').close()\n"
+        "    time.sleep(120)\n"
+        "    return [b'late']\n"
+        "fork_map(task, 2, workers=2)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.glob("worker-*"))) < 2:
+            assert time.monotonic() < deadline and parent.poll() is None, "the workers never started"
+            time.sleep(0.05)
+        workers = [int(p.name.split("-")[1]) for p in tmp_path.glob("worker-*")]
+        assert all(_alive(w) for w in workers)
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(w) for w in workers), "a worker outlived the killed process that forked it"
