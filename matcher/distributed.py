@@ -328,14 +328,17 @@ class ShardedIndex:
         ray = _ray()
         out: list[list[Hit]] = []
         pending: deque[tuple[list[Any], int]] = deque()
+
+        def collect() -> None:  # the oldest search asked, answered
+            refs, want = pending.popleft()
+            out.append(self._merged(ray.get(refs), 0, want))
+
         for query, k, allowed in requests:
             pending.append((self._asked(np.atleast_2d(np.asarray(query, dtype=np.float32)), k, allowed), k))
             if len(pending) >= max(1, in_flight):
-                refs, want = pending.popleft()
-                out.append(self._merged(ray.get(refs), 0, want))
+                collect()
         while pending:
-            refs, want = pending.popleft()
-            out.append(self._merged(ray.get(refs), 0, want))
+            collect()
         return out
 
     def _asked(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> list[Any]:

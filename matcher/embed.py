@@ -637,7 +637,8 @@ def embed_groups(
     difference between seconds and minutes). The texts not found are then encoded in a fixed order
     (distinct texts shortest first), ``chunk`` missing texts per call, and each call's vectors cached
     at once: an interrupted and resumed run encodes exactly the batches an uninterrupted one would.
-    ``encoder`` (a callable giving a loaded encoder) is only called when some text is missing. Only one chunk's vectors are held besides ``outs``.
+    ``encoder`` (a callable giving a loaded encoder) is only called when some text is missing. Only
+    one chunk's vectors are held besides ``outs``.
 
     ``encode_parts`` hands the encoding to other processes: it is given the missing texts in those
     parts (a list per part) and yields ``(part, vectors)`` in any order, each part encoded as one
