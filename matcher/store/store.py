@@ -682,10 +682,23 @@ class Store:
         def blob(name: str) -> bytes:
             if name not in sums:
                 raise StoreError(f"{src.where(name)}: not listed in the manifest of snapshot {sid}; run 'matcher batch' again")
-            data = b"".join(src.iter(name, size=sizes[name]))
-            if sha256(data) != sums[name]:
+            # Read into one buffer of the listed size, hashed as it fills: a file of gigabytes
+            # (the post vectors at a million creators) is held once, not as chunks and again joined.
+            size = int(sizes[name])
+            data = bytearray(size)
+            h = hashlib.sha256()
+            got = 0
+            for chunk in src.iter(name, size=size):
+                end = got + len(chunk)
+                if end > size:
+                    got = -1
+                    break
+                data[got:end] = chunk
+                h.update(chunk)
+                got = end
+            if got != size or h.hexdigest() != sums[name]:
                 raise StoreError(f"{src.where(name)}: checksum differs from the manifest (corrupt or altered); run 'matcher batch' again or 'matcher rollback'")
-            return data
+            return data  # type: ignore[return-value]  # a bytearray: bytes-like, not copied again
 
         return blob
 
