@@ -36,8 +36,8 @@ What runs, each step in a child process of its own (so each batch's peak RSS is 
    its recall: the same-run reference for the incremental index.
 
 Recorded per run: the batch's own stage timings (``BatchResult.timings``), the time between stages,
-the child's wall time, peak RSS (``getrusage`` ru_maxrss, plus a 0.2 s sampler giving the peak per
-stage of the RSS plus the rank workers' private memory; the table shows the larger), texts encoded, the index decision; after the rerun, snapshot bytes per creator (whole
+the child's wall time, peak RSS (``getrusage`` ru_maxrss, plus a sampler giving the peak per
+stage of the RSS, every 0.2 s, plus the worker processes' private memory, every 1 s; the table shows the larger), texts encoded, the index decision; after the rerun, snapshot bytes per creator (whole
 snapshot directory), index bytes per creator (``index.faiss`` + ``creator_vectors.npy`` +
 ``creator_ids.npy`` + ``index.json``) and the embedding cache's bytes per creator. Each size's
 figures are merged into ``benchmarks/results/batch_scale.json``; the Markdown report is rendered
@@ -93,13 +93,26 @@ TARGET_S = 10 * 60
 NOTES_MARK = "<!-- notes -->"
 
 
-def _rss() -> int:
+def _rss(workers: int | None = None) -> int:
     """This process's RSS plus its forked worker processes' private memory (USS): the pages a worker
-    still shares with this process are counted once, the ones it wrote to (copied) again."""
+    still shares with this process are counted once, the ones it wrote to (copied) again.
+
+    ``workers``: the workers' USS when the caller has it (:class:`_RssWatch` samples it less often).
+    """
     import psutil
 
-    me = psutil.Process()
-    total = int(me.memory_info().rss)
+    return int(psutil.Process().memory_info().rss) + (workers_uss(psutil.Process()) if workers is None else workers)
+
+
+def workers_uss(me: Any) -> int:
+    """Summed private memory (USS) of ``me``'s forked worker processes.
+
+    Each USS is the kernel's walk of the worker's whole address space (``smaps_rollup``): at a million
+    creators that is the batch's 15 GiB mapping per worker, so it is read once a second, not with RSS.
+    """
+    import psutil
+
+    total = 0
     for child in forked_workers(me):
         try:
             total += int(child.memory_full_info().uss)
@@ -110,7 +123,12 @@ def _rss() -> int:
 
 def forked_workers(me: Any) -> list[Any]:
     """The batch's worker processes: children forked from ``me`` (a psutil Process), which keep its
-    command line; Ray's raylet and workers, started as programs of their own, do not."""
+    command line; Ray's raylet and workers, started as programs of their own, do not.
+
+    The children are read from ``/proc/<pid>/task/<tid>/children`` (psutil's ``children()`` reads
+    every process on the machine, which at five samples a second took a core's worth of the
+    benchmark's own time away from the batch it measures).
+    """
     import psutil
 
     out = []
@@ -118,7 +136,18 @@ def forked_workers(me: Any) -> list[Any]:
         mine = me.cmdline()
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return out
-    for child in me.children(recursive=False):
+    pids: list[int] = []
+    tasks = Path(f"/proc/{me.pid}/task")
+    try:
+        for task in tasks.iterdir():
+            try:
+                pids.extend(int(x) for x in (task / "children").read_text().split())
+            except OSError:
+                pass
+        kids = [psutil.Process(p) for p in pids]
+    except (OSError, psutil.NoSuchProcess):
+        kids = me.children(recursive=False)
+    for child in kids:
         try:
             if child.cmdline() == mine:
                 out.append(child)
@@ -396,23 +425,36 @@ def night(a: argparse.Namespace) -> dict[str, Any]:
 
 
 class _RssWatch:
-    """Samples RSS every ``every`` seconds; peak per label (the stage running) and overall."""
+    """Samples RSS every ``every`` seconds, and the forked workers' private memory every
+    ``workers_every`` (the costly part, :func:`workers_uss`); peak per label (the stage running) and overall."""
 
-    def __init__(self, every: float = 0.2) -> None:
+    def __init__(self, every: float = 0.2, workers_every: float = 1.0) -> None:
+        import psutil
+
         self.every = every
+        self.workers_every = workers_every
         self.label = "start-up"
         self.peaks: dict[str, int] = {}
+        self._me = psutil.Process()
+        self._workers = 0
+        self._workers_at = 0.0
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._loop, daemon=True)
 
+    def _sample(self) -> int:
+        now = time.monotonic()
+        if now - self._workers_at >= self.workers_every:
+            self._workers, self._workers_at = workers_uss(self._me), now
+        return _rss(self._workers)
+
     def _loop(self) -> None:
         while not self._stop.is_set():
-            r = _rss()
+            r = self._sample()
             self.peaks[self.label] = max(self.peaks.get(self.label, 0), r)
             self._stop.wait(self.every)
 
     def set(self, label: str) -> None:
-        r = _rss()
+        r = self._sample()
         self.peaks[self.label] = max(self.peaks.get(self.label, 0), r)
         self.label = label
 
@@ -819,7 +861,7 @@ def render(allrec: dict[str, Any], md: Path) -> str:
         if peaks:
             order = ["start-up"] + [x for st in STAGES[:5] for x in (st, f"after {st}")]
             L.append(
-                "Peak RSS of the rerun by stage (0.2 s samples, GiB; \"after X\" is the time up to the next stage, \"after rank\" "
+                "Peak RSS of the rerun by stage (RSS sampled every 0.2 s, workers' private memory every 1 s, GiB; \"after X\" is the time up to the next stage, \"after rank\" "
                 "holds audit, write and publish): " + ", ".join(f"{k} {_gib(peaks[k])}" for k in order if k in peaks) + "."
             )
             L.append("")
