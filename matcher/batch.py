@@ -13,7 +13,6 @@ import hashlib
 import io
 import json
 import logging
-import mmap
 import sqlite3
 import sys
 import time
@@ -170,25 +169,15 @@ def _joined(frames: list[pd.DataFrame], empty: pd.DataFrame, by: list[str]) -> p
 ROW_BLOCK = 65_536
 
 
-def creator_vectors(bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.ndarray, offsets: np.ndarray, bio_weight: float, *, workers: int = 1) -> np.ndarray:
+def creator_vectors(bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.ndarray, offsets: np.ndarray, bio_weight: float) -> np.ndarray:
     """One unit vector per creator: ``bio_weight`` × bio + (1 − ``bio_weight``) × mean of post vectors.
 
     A creator with only a bio or only posts gets that part alone; with neither, a zero vector
-    (similarity 0 to every brief). Computed in blocks of creators (every step is per creator); with
-    ``workers`` > 1 the blocks are shared out among forked processes, which write their rows into
-    memory shared with this process (the same rows, bit for bit).
+    (similarity 0 to every brief). Computed in blocks of creators (every step is per creator).
     """
     n, d = bio_vecs.shape
-    blocks = range(0, n, ROW_BLOCK)
-    workers = min(workers, len(blocks)) if can_fork() else 1
-    if workers > 1:
-        shared = mmap.mmap(-1, max(1, n * d * 4))  # anonymous and shared: the workers' writes land here
-        out = np.frombuffer(shared, dtype=np.float32, count=n * d).reshape(n, d)
-    else:
-        out = np.empty((n, d), dtype=np.float32)
-
-    def block(b: int) -> list[bytes]:
-        lo = blocks[b]
+    out = np.empty((n, d), dtype=np.float32)
+    for lo in range(0, n, ROW_BLOCK):
         hi = min(n, lo + ROW_BLOCK)
         off = offsets[lo : hi + 1] - offsets[lo]
         counts = np.diff(off)
@@ -199,28 +188,19 @@ def creator_vectors(bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.nda
         wb = np.where(has_bio[lo:hi] & has_posts, bio_weight, np.where(has_bio[lo:hi], 1.0, 0.0))[:, None]
         mixed = wb * bio_vecs[lo:hi] + (1.0 - wb) * np.where(has_posts[:, None], means, 0.0)
         out[lo:hi] = normalize_rows(mixed)
-        return []
-
-    fork_map(block, len(blocks), workers=workers, what="profile-vector block")
     return out
 
 
-def focus_in_blocks(bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.ndarray, offsets: np.ndarray, *, workers: int = 1) -> pd.DataFrame:
-    """:func:`topical_focus` in blocks of creators, so its float64 temporaries stay small; with
-    ``workers`` > 1 the blocks are shared out among forked processes."""
+def focus_in_blocks(bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.ndarray, offsets: np.ndarray) -> pd.DataFrame:
+    """:func:`topical_focus` in blocks of creators, so its float64 temporaries stay small."""
     n = len(has_bio)
     if n <= ROW_BLOCK:
         return topical_focus(bio_vecs, has_bio, post_vecs, offsets)
-    blocks = range(0, n, ROW_BLOCK)
-
-    def block(b: int) -> list[bytes]:
-        lo = blocks[b]
+    parts = []
+    for lo in range(0, n, ROW_BLOCK):
         hi = min(n, lo + ROW_BLOCK)
-        part = topical_focus(bio_vecs[lo:hi], has_bio[lo:hi], post_vecs[offsets[lo] : offsets[hi]], offsets[lo : hi + 1] - offsets[lo])
-        return [npy_bytes(part["focus"].to_numpy()), npy_bytes(part["bio_agreement"].to_numpy())]
-
-    parts = fork_map(block, len(blocks), workers=workers, what="focus block")
-    return pd.DataFrame({"focus": np.concatenate([read_npy(p[0]) for p in parts]), "bio_agreement": np.concatenate([read_npy(p[1]) for p in parts])})
+        parts.append(topical_focus(bio_vecs[lo:hi], has_bio[lo:hi], post_vecs[offsets[lo] : offsets[hi]], offsets[lo : hi + 1] - offsets[lo]))
+    return pd.concat(parts, ignore_index=True)
 
 
 def audit(
@@ -547,7 +527,7 @@ class _Run:
         del embedded
         dim = int(post_vecs.shape[1])
         has_bio = cr["bio"].fillna("").astype(str).str.strip().ne("").to_numpy(dtype=bool)
-        focus = focus_in_blocks(bio_vecs, has_bio, post_vecs, offsets, workers=self._workers(len(cr) // ROW_BLOCK + 1))
+        focus = focus_in_blocks(bio_vecs, has_bio, post_vecs, offsets)
 
         indexed, index_info = self._stage("index", lambda: self._index(cr, bio_vecs, has_bio, post_vecs, offsets, focus))
         index_sums = {n: hashlib.sha256(b).hexdigest() for n, b in indexed.items()}
@@ -783,23 +763,12 @@ class _Run:
             dim = int(self._encoder().dim_)
         # Vectors are written straight into the bytes of their .npy checkpoints: held once.
         blobs = {name: npy_alloc((len(texts), dim), np.float32) for name, texts in (("bio_vectors.npy", bios), ("post_vectors.npy", post_texts), ("brand_vectors.npy", brand_texts), ("niche_vectors.npy", niche_texts))}
-        # Posts the previous snapshot holds with the same text take its vectors (of the same model):
-        # at a million creators that is ~95% of the posts, not looked up in the cache one by one.
-        post_out = blobs["post_vectors.npy"][1]
-        kept = self._previous_post_vectors(po, post_out)
-        todo = np.flatnonzero(~kept) if kept is not None else None
-        rest_texts = [post_texts[i] for i in todo] if todo is not None else post_texts
-        rest_out = np.empty((len(todo), dim), dtype=np.float32) if todo is not None else post_out
-        outs = [blobs["bio_vectors.npy"][1], rest_out, blobs["brand_vectors.npy"][1], blobs["niche_vectors.npy"][1]]
         with EmbeddingCache(self.st.cache_path) as cache:
             self.encoded = embed_groups(
-                [bios, rest_texts, brand_texts, niche_texts], outs,
+                [bios, post_texts, brand_texts, niche_texts], [arr for _, arr in blobs.values()],
                 cache=cache, model_id=self._model_id(), encoder=self._encoder, chunk=EMBED_CHUNK, progress=self.show,
                 encode_parts=self.stages.encode_parts(self.encoder.config if self.encoder is not None else cfg.embed) if self.stages is not None else None,
             )
-        if todo is not None:
-            post_out[todo] = rest_out
-        del rest_out, rest_texts
         bio_vecs = blobs["bio_vectors.npy"][1]
         if len(bio_vecs):
             bio_vecs[~np.array([bool(b.strip()) for b in bios], dtype=bool)] = 0.0
@@ -809,43 +778,6 @@ class _Run:
             **{name: buf for name, (buf, _) in blobs.items()},  # type: ignore[dict-item]  # bytearray: bytes-like
         }
         return files, {"encoded": self.encoded, "dim": dim}
-
-    def _previous_post_vectors(self, po: pd.DataFrame, out: np.ndarray) -> np.ndarray | None:
-        """Fill the rows of ``out`` (aligned with ``po``) whose post the previous snapshot holds with the
-        same text, from that snapshot's vectors; returns which rows were filled, or None.
-
-        Only a snapshot of this very model (its ``model.id``) is used, read and checked as every
-        snapshot file is. Its vector of a post is the one the embedding cache holds for the text, so
-        the result is the same as looking every text up; a damaged or unusable snapshot only costs the
-        reuse (every text then goes through the cache).
-        """
-        if self.previous is None or not len(po):
-            return None
-        sid, manifest = self.previous
-        files = manifest.get("files", {})
-        if (manifest.get("model") or {}).get("id") != self._model_id() or not {"posts.parquet", "post_vectors.npy"} <= set(files):
-            return None
-        try:
-            blob = self.st.blob_reader(sid, manifest)
-            prev = pd.read_parquet(io.BytesIO(blob("posts.parquet")), columns=["post_id", "text"])
-            vecs = read_npy(blob("post_vectors.npy"))
-        except Exception as exc:  # a damaged previous snapshot only costs the reuse
-            logger.warning("cannot reuse the post vectors of snapshot %s (%s); looking every text up", sid, exc)
-            return None
-        if vecs.dtype != np.float32 or vecs.shape != (len(prev), out.shape[1]) or not prev["post_id"].is_unique:
-            logger.warning("cannot reuse the post vectors of snapshot %s (they do not fit its posts); looking every text up", sid)
-            return None
-        at = pd.Index(prev["post_id"].astype(str)).get_indexer(po["post_id"].astype(str))
-        same = at >= 0
-        old_text = prev["text"].fillna("").astype(str).to_numpy(dtype=object)
-        new_text = po["text"].fillna("").astype(str).to_numpy(dtype=object)
-        same[same] = old_text[at[same]] == new_text[same]
-        rows = np.flatnonzero(same)
-        for lo in range(0, len(rows), ROW_BLOCK):  # a block at a time: the gathered copy stays small
-            part = rows[lo : lo + ROW_BLOCK]
-            out[part] = vecs[at[part]]
-        logger.info("embedding: %d of %d posts take their vectors from snapshot %s (same post, same text)", len(rows), len(po), sid)
-        return same
 
     def _dim_hint(self) -> int | None:
         if self.encoder is not None and hasattr(self.encoder, "dim_"):
@@ -860,7 +792,7 @@ class _Run:
         # A bio the creator's own posts do not support (keyword stuffing) must not earn rank: leave it
         # out of the profile vector; the signal flags it.
         unsupported = (np.diff(offsets) >= 3) & (focus["bio_agreement"].to_numpy() < cfg.signals.min_bio_agreement)
-        vecs = creator_vectors(bio_vecs, has_bio & ~unsupported, post_vecs, offsets, cfg.embed.bio_weight, workers=self._workers(len(cr) // ROW_BLOCK + 1))
+        vecs = creator_vectors(bio_vecs, has_bio & ~unsupported, post_vecs, offsets, cfg.embed.bio_weight)
         stored = normalize_rows(vecs)  # what VectorIndex.build keeps, so it compares with a built index bit for bit
         ids = cr["creator_id"].astype(str).tolist()
         params = {"exact_max": cfg.index.exact_max, "hnsw_m": cfg.index.hnsw_m, "ef_construction": cfg.index.ef_construction, "ef_search": cfg.index.ef_search}
