@@ -20,7 +20,7 @@ from typing import Protocol
 
 from matcher.errors import StoreError
 
-__all__ = ["check_name", "read_confined", "iter_confined", "iter_bounded", "sha256_confined", "Source", "Directory", "Memory", "CHUNK_BYTES"]
+__all__ = ["check_name", "read_confined", "iter_confined", "iter_bounded", "sha256_confined", "read_hashed", "Source", "Directory", "Memory", "CHUNK_BYTES"]
 
 CHUNK_BYTES = 1 << 20
 _FIX = "the manifest was altered or written by something else; run 'matcher batch' again or 'matcher rollback'"
@@ -131,6 +131,26 @@ def sha256_confined(directory: Path, name: str, *, size: int | None) -> str:
     for chunk in iter_confined(directory, name, size=size):
         h.update(chunk)
     return h.hexdigest()
+
+
+def read_hashed(src: Source, name: str, *, size: int | None) -> tuple[bytearray, str]:
+    """The bytes of ``name`` in ``src`` and their hex sha256, from one read.
+
+    The bytes fill one buffer, of ``size`` when given (the source then checks the file is exactly
+    that long), hashed as they arrive: a file of gigabytes is held once, not as its chunks and
+    again joined. The caller compares the hash with its manifest before using the bytes.
+
+    Raises:
+        StoreError: as ``src.iter`` (missing, not a plain file, another size).
+    """
+    h = hashlib.sha256()
+    data = bytearray(size or 0)
+    got = 0
+    for chunk in src.iter(name, size=size):
+        data[got : got + len(chunk)] = chunk
+        h.update(chunk)
+        got += len(chunk)
+    return data, h.hexdigest()
 
 
 class Source(Protocol):

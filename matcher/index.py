@@ -23,7 +23,7 @@ import faiss
 import numpy as np
 
 from matcher.errors import NotFittedError, StoreError
-from matcher.files import Directory, Source
+from matcher.files import Directory, Source, read_hashed
 from matcher.schema import Hit
 
 __all__ = ["IndexUpdate", "VectorIndex", "matching_rows", "normalize_rows", "plan_update"]
@@ -666,10 +666,10 @@ def _verified_bytes(src: Source, name: str, checksums: Mapping[str, str], size: 
     expected = checksums.get(name)
     if expected is None:
         raise StoreError(f"{path}: not listed in the snapshot manifest; refusing to read an unlisted file")
-    data = b"".join(src.iter(name, size=size))
-    if hashlib.sha256(data).hexdigest() != expected:
+    data, digest = read_hashed(src, name, size=size)
+    if digest != expected:
         raise StoreError(f"{path}: checksum differs from the manifest (corrupt or altered); run 'matcher batch' again")
-    return data
+    return data  # type: ignore[return-value]  # a bytearray: bytes-like, not copied again
 
 
 def _verified_npy_header(src: Source, name: str, checksums: Mapping[str, str], size: int | None) -> tuple[tuple[int, ...], np.dtype]:

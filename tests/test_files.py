@@ -63,3 +63,19 @@ def test_a_directory_is_refused(tmp_path):
     (tmp_path / "d").mkdir()
     with pytest.raises(StoreError):
         read_confined(tmp_path, "d", size=0)
+
+
+def test_read_hashed_gives_the_file_and_its_sha256_with_or_without_a_stated_size(tmp_path):
+    import hashlib
+
+    from matcher.files import CHUNK_BYTES, Directory, Memory, read_hashed
+
+    data = os.urandom(2 * CHUNK_BYTES + 123)  # several chunks
+    (tmp_path / "f.bin").write_bytes(data)
+    for src in (Directory(tmp_path), Memory({"f.bin": data})):
+        for size in (len(data), None):
+            got, digest = read_hashed(src, "f.bin", size=size)
+            assert bytes(got) == data
+            assert digest == hashlib.sha256(data).hexdigest()
+        with pytest.raises(StoreError, match="not the"):
+            read_hashed(src, "f.bin", size=len(data) - 1)

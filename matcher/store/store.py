@@ -33,7 +33,7 @@ from matcher.audience import MANIFEST_FIELD as AUDIENCE_FIELD
 from matcher.audience import SIGNATURES_FILE as AUDIENCE_SIGNATURES
 from matcher.audience import AudienceSketch
 from matcher.errors import StoreError
-from matcher.files import Source, check_name
+from matcher.files import Source, check_name, read_hashed
 from matcher.index import IDS_FILE, INDEX_FILE, META_FILE, VECTORS_FILE, VectorIndex
 from matcher.niches import MODEL_FILE as NICHE_MODEL_FILE
 from matcher.niches import NicheModel
@@ -682,21 +682,8 @@ class Store:
         def blob(name: str) -> bytes:
             if name not in sums:
                 raise StoreError(f"{src.where(name)}: not listed in the manifest of snapshot {sid}; run 'matcher batch' again")
-            # Read into one buffer of the listed size, hashed as it fills: a file of gigabytes
-            # (the post vectors at a million creators) is held once, not as chunks and again joined.
-            size = int(sizes[name])
-            data = bytearray(size)
-            h = hashlib.sha256()
-            got = 0
-            for chunk in src.iter(name, size=size):
-                end = got + len(chunk)
-                if end > size:
-                    got = -1
-                    break
-                data[got:end] = chunk
-                h.update(chunk)
-                got = end
-            if got != size or h.hexdigest() != sums[name]:
+            data, digest = read_hashed(src, name, size=sizes[name])
+            if digest != sums[name]:
                 raise StoreError(f"{src.where(name)}: checksum differs from the manifest (corrupt or altered); run 'matcher batch' again or 'matcher rollback'")
             return data  # type: ignore[return-value]  # a bytearray: bytes-like, not copied again
 
