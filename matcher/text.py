@@ -223,9 +223,12 @@ def normalize_series(values: pd.Series, *, max_chars: int = 2000) -> pd.Series:
         out = pd.Series("", index=values.index, dtype="string")
         rest = pd.Series(True, index=values.index)
     if rest.any():
-        out = out.astype(object)
-        out[rest] = [normalize_text(v, max_chars=max_chars) for v in values[rest].tolist()]
-        out = out.astype("string")
+        # Filled as a NumPy array: a masked assignment into a Series of millions of rows costs
+        # about as much as normalising the values themselves.
+        mask = rest.to_numpy(dtype=bool)
+        filled = out.to_numpy(dtype=object, na_value="")
+        filled[mask] = [normalize_text(v, max_chars=max_chars) for v in values[mask].tolist()]
+        out = pd.Series(filled, index=values.index, dtype="string")
     return out
 
 
