@@ -52,6 +52,7 @@ from matcher.store import (
     SHORTLIST_PICKS_FILE,
     SHORTLISTS_FILE,
     Checkpoints,
+    DurableFile,
     Snapshot,
     StateError,
     Store,
@@ -529,11 +530,18 @@ class _Run:
         has_bio = cr["bio"].fillna("").astype(str).str.strip().ne("").to_numpy(dtype=bool)
         focus = focus_in_blocks(bio_vecs, has_bio, post_vecs, offsets)
 
+        self.built_index: VectorIndex | None = None
         indexed, index_info = self._stage("index", lambda: self._index(cr, bio_vecs, has_bio, post_vecs, offsets, focus))
-        index_sums = {n: hashlib.sha256(b).hexdigest() for n, b in indexed.items()}
-        index_sizes = {n: len(b) for n, b in indexed.items()}
         del indexed, bio_vecs  # the bios only feed focus and the profile vectors
-        index = VectorIndex.load(self.ck.path("index"), checksums=index_sums, sizes=index_sizes)
+        if self.built_index is not None:
+            # Built or updated by this very run: the index its checkpoint files were written from.
+            index = self.built_index
+            del self.built_index
+        else:  # taken from the checkpoint of an interrupted run, or the previous snapshot's files as they were
+            saved = self.ck.files("index")
+            index = VectorIndex.load(
+                self.ck.path("index"), checksums={n: f.sha256 for n, f in saved.items()}, sizes={n: f.bytes for n, f in saved.items()}
+            )
 
         signalled, signals_info = self._stage("signals", lambda: self._signals(tables, posts, focus, post_vecs, offsets, brand_vecs, niche_vecs))
         signals = read_parquet_bytes(signalled["signals.parquet"])
@@ -650,25 +658,27 @@ class _Run:
             niches=signals_info.get("niches", {}),
         )
 
-    def _snapshot_files(self) -> dict[str, bytes | Path]:
+    def _snapshot_files(self) -> dict[str, bytes | DurableFile]:
+        """The snapshot's files: the stages' checkpoint files, listed with the checksums they were
+        saved with (each was hashed once, as it was written), and the run's config."""
         ck = self.ck
-        files: dict[str, bytes | Path] = {
-            "creators.parquet": ck.path("ingest") / "creators.parquet",
-            "brands.parquet": ck.path("ingest") / "brands.parquet",
-            "quarantine.csv": ck.path("ingest") / "quarantine.csv",
-            "post_offsets.npy": ck.path("embed") / "post_offsets.npy",
-            "post_vectors.npy": ck.path("embed") / "post_vectors.npy",
-            "posts.parquet": ck.path("signals") / "posts.parquet",
-            "signals.parquet": ck.path("signals") / "signals.parquet",
-            MATCHES_FILE: ck.path("rank") / MATCHES_FILE,
-            SHORTLISTS_FILE: ck.path("rank") / SHORTLISTS_FILE,
-            SHORTLIST_PICKS_FILE: ck.path("rank") / SHORTLIST_PICKS_FILE,
+        ingest, embed, signals, rank = (ck.files(stage) for stage in ("ingest", "embed", "signals", "rank"))
+        files: dict[str, bytes | DurableFile] = {
+            "creators.parquet": ingest["creators.parquet"],
+            "brands.parquet": ingest["brands.parquet"],
+            "quarantine.csv": ingest["quarantine.csv"],
+            "post_offsets.npy": embed["post_offsets.npy"],
+            "post_vectors.npy": embed["post_vectors.npy"],
+            "posts.parquet": signals["posts.parquet"],
+            "signals.parquet": signals["signals.parquet"],
+            MATCHES_FILE: rank[MATCHES_FILE],
+            SHORTLISTS_FILE: rank[SHORTLISTS_FILE],
+            SHORTLIST_PICKS_FILE: rank[SHORTLIST_PICKS_FILE],
             "config.json": json.dumps(self.cfg.to_dict(), indent=2, sort_keys=True).encode(),
         }
-        for p in sorted(ck.path("index").iterdir()):
-            files[p.name] = p
-        for p in sorted(ck.path("signals").iterdir()):  # the niche model and the brands' niches
-            files.setdefault(p.name, p)
+        files.update(ck.files("index"))
+        for name, f in signals.items():  # the niche model and the brands' niches
+            files.setdefault(name, f)
         return files
 
     # -- stages -----------------------------------------------------------------------------
@@ -810,9 +820,11 @@ class _Run:
             if prev is not None:
                 # New and changed creators go into the previous graph; replaced ones are left in it dead.
                 prev.update(vecs, ids, max_dead_fraction=cfg.index.max_dead_fraction, plan=plan)
+                self.built_index = prev
                 return index_files(prev), {"build": plan.action, "added": plan.added, "replaced": plan.replaced, "removed": plan.removed, "dead": plan.dead}
         index = VectorIndex(**params).build(vecs, ids)
         del vecs
+        self.built_index = index
         return index_files(index), {"build": "rebuilt"}
 
     def _index_plan(self, params: Mapping[str, int], kind: str, ids: list[str], stored: np.ndarray) -> IndexUpdate | None:

@@ -350,8 +350,13 @@ def test_audit_counts_rejected_rows_only():
     assert not failed["passed"] and "raise batch.max_quarantine_rate" in failed["checks"][-1]["detail"]
 
 
-def test_stored_matches_equal_recommend_for_every_brand_including_an_over_long_one(tmp_path, encoder):
-    """The batch prepares a brand's brief as recommend(Brand) does (cut to max_text_chars), so its stored matches are that answer."""
+@pytest.mark.parametrize("index", [{}, {"exact_max": 10, "hnsw_m": 4, "ef_construction": 8, "ef_search": 16}], ids=["flat", "hnsw"])
+def test_stored_matches_equal_recommend_for_every_brand_including_an_over_long_one(tmp_path, encoder, index):
+    """The batch prepares a brand's brief as recommend(Brand) does (cut to max_text_chars), so its stored matches are that answer.
+
+    The batch ranks with the index it built in memory, recommend() with the snapshot's index files:
+    with a small HNSW graph (approximate at this size) the two must still agree.
+    """
     import numpy as np
 
     from matcher.config import Config
@@ -360,7 +365,7 @@ def test_stored_matches_equal_recommend_for_every_brand_including_an_over_long_o
     from matcher.schema import Brand
 
     s = generate(tmp_path / "data", seed=7, n_creators=80, n_brands=5, posts_per_creator=(2, 4), comments=False, outcomes=False)
-    cfg = Config()
+    cfg = Config.from_dict({"index": index})
     brands = pd.read_csv(s.brands, dtype=str, keep_default_na=False)
     # Name and description pass max_text_chars together; the words past the cut are on another topic.
     head = "Lightweight trail running shoe with a grippy lugged outsole, a rock plate and a cushioned midsole for long mountain runs. "
@@ -372,6 +377,7 @@ def test_stored_matches_equal_recommend_for_every_brand_including_an_over_long_o
     result = run_batch(s.creators, s.posts, tmp_path / "brands.csv", tmp_path / "store", encoder=encoder, config=cfg, progress=False)
 
     m = Matcher(result.store, config=cfg, encoder=encoder).load()
+    assert m.snapshot_.index.kind_ == ("hnsw" if index else "flat")
     stored = Store(result.store).read_matches()
     # The snapshot's collaborations are those of its own posts, found again the same way.
     from matcher.collaborations import collection_collaborations

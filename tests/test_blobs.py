@@ -106,6 +106,24 @@ def test_write_dir_writes_the_manifest_last_after_checking_every_object(s3, tmp_
     assert blobs.dirs("snapshots") == ["s1"]
 
 
+def test_a_checkpoint_file_is_uploaded_under_its_stated_checksum_and_refused_if_it_no_longer_holds_it(s3, tmp_path):
+    """A DurableFile is not hashed before its upload: the object read back must have the checksum
+    the file was written with, so a file changed since its checkpoint never reaches a manifest."""
+    from matcher.store.durable import DurableFile
+
+    blobs = FsspecBlobs(_url())
+    path = tmp_path / "v.bin"
+    data = os.urandom(200_000)
+    path.write_bytes(data)
+    stated = DurableFile(path, hashlib.sha256(data).hexdigest(), len(data))
+    blobs.write_dir("snapshots/s1", {"v.bin": stated}, last=MANIFEST, finish=lambda listing: json.dumps({"files": listing}).encode())
+    assert json.loads(blobs.read("snapshots/s1/" + MANIFEST, size=None, max_bytes=1 << 20))["files"] == {"v.bin": {"sha256": stated.sha256, "bytes": len(data)}}
+    path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    with pytest.raises(OSError, match="read back after writing, its sha256 differs"):
+        blobs.write_dir("snapshots/s2", {"v.bin": stated}, last=MANIFEST, finish=lambda listing: json.dumps({"files": listing}).encode())
+    assert not blobs.exists("snapshots/s2/" + MANIFEST)
+
+
 def test_the_lease_keeps_a_second_batch_out_across_work_directories(s3, tmp_path):
     url = _url()
     first = Store(url, work_dir=tmp_path / "host-a")

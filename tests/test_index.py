@@ -400,6 +400,25 @@ def test_replaced_creators_never_come_back_with_their_old_vectors(tmp_path):
     assert idx.remove([]).dead == 0
 
 
+@pytest.mark.parametrize("exact_max", [100_000, 500])  # flat, HNSW
+def test_an_index_answers_as_the_index_loaded_from_its_files(exact_max, tmp_path):
+    """The batch ranks with the index it built or updated in memory, readers with its saved files:
+    every answer is the same, bit for bit, with dead nodes in the graph and with filters."""
+    import hashlib
+
+    x, ids = _data(2000, 32, seed=5)
+    idx = VectorIndex(exact_max=exact_max, hnsw_m=8, ef_construction=16, ef_search=8).build(x, ids)
+    x2, ids2, _ = _night(x, ids, seed=6, replace=0.1)
+    idx.update(x2, ids2, max_dead_fraction=0.5)
+    names = idx.save(tmp_path)
+    back = VectorIndex.load(tmp_path, checksums={n: hashlib.sha256((tmp_path / n).read_bytes()).hexdigest() for n in names})
+    q = normalize_rows(np.random.default_rng(7).normal(size=(40, 32)).astype(np.float32))
+    allowed = np.random.default_rng(8).random(idx.size) < 0.3
+    for k in (1, 5, 50):
+        assert idx.search(q, k) == back.search(q, k)
+        assert idx.search(q, k, allowed=allowed) == back.search(q, k, allowed=allowed)
+
+
 def test_an_update_past_the_dead_threshold_rebuilds_the_graph():
     x, ids = _data(2000, 32, seed=8)
     idx = VectorIndex(exact_max=500).build(x, ids)

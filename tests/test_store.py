@@ -139,3 +139,72 @@ def test_verify_finds_parquet_footers_however_small_the_chunks_it_reads(store_co
     assert set(store_copy.verify(sid)["files"]) == set(store_copy.read_manifest(sid)["files"])
     with pytest.raises(ValueError, match="no Parquet footer"):
         parquet_rows(b"PAR1 not a footer")
+
+
+def test_verify_names_the_first_damaged_file_in_the_manifest_order_whichever_thread_finds_it(store_copy):
+    """verify() checks two files at a time; with several damaged, the error is still the first in the manifest's order."""
+    sid = store_copy.current_id()
+    names = list(store_copy.read_manifest(sid)["files"])
+    first, later = names[1], names[-1]
+    for name in (later, first):
+        path = store_copy.snapshots_dir / sid / name
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="checksum") as err:
+        store_copy.verify(sid)
+    assert f"/{first}:" in str(err.value) and later not in str(err.value)
+
+
+def test_a_snapshot_lists_a_checkpoint_file_with_the_checksum_it_was_written_with(tmp_path):
+    """A DurableFile is listed with its stated checksum, not hashed again: if the file on disk no
+    longer holds those bytes, the snapshot does not verify (rather than listing the damage as good)."""
+    from matcher.store.checkpoints import Checkpoints
+
+    st = Store(tmp_path / "store")
+    ck = Checkpoints(tmp_path / "work", "k1")
+    ck.open({})
+    good, bad = b"alpha" * 1000, b"omega" * 1000
+    ck.save("stage", {"good.bin": good, "bad.bin": bad}, {"n": 1})
+    files = ck.files("stage")
+    import hashlib
+
+    assert {n: (f.sha256, f.bytes) for n, f in files.items()} == {
+        "good.bin": (hashlib.sha256(good).hexdigest(), len(good)),
+        "bad.bin": (hashlib.sha256(bad).hexdigest(), len(bad)),
+    }
+    assert ck.load("stage") == ({"good.bin": good, "bad.bin": bad}, {"n": 1})
+    # A snapshot taken from the good file verifies, and its manifest lists the checkpoint's checksum.
+    st.write_snapshot_files("s1", {"good.bin": files["good.bin"]}, fields={})
+    assert st.verify("s1")["files"]["good.bin"] == {"sha256": files["good.bin"].sha256, "bytes": len(good)}
+    # The other file changes on disk after its checkpoint was saved: the snapshot lists what was
+    # written, so it is refused when read, and the checkpoint is no longer taken either.
+    files["bad.bin"].path.write_bytes(b"OMEGA" * 1000)
+    st.write_snapshot_files("s2", {"bad.bin": files["bad.bin"]}, fields={})
+    with pytest.raises(StoreError, match="bad.bin: checksum differs"):
+        st.verify("s2")
+    assert ck.load("stage") is None
+
+
+def test_a_checkpoint_file_that_cannot_be_linked_is_copied_only_if_it_still_holds_its_bytes(tmp_path, monkeypatch):
+    import os
+
+    from matcher.store.checkpoints import Checkpoints
+
+    st = Store(tmp_path / "store")
+    ck = Checkpoints(tmp_path / "work", "k1")
+    ck.open({})
+    ck.save("stage", {"a.bin": b"a" * 100, "b.bin": b"b" * 100})
+    files = ck.files("stage")
+
+    def no_link(src, dst):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", no_link)
+    st.write_snapshot_files("s1", {"a.bin": files["a.bin"]}, fields={})
+    assert (st.snapshots_dir / "s1" / "a.bin").read_bytes() == b"a" * 100
+    assert not (st.snapshots_dir / "s1" / "a.bin").samefile(files["a.bin"].path)
+    files["b.bin"].path.write_bytes(b"c" * 100)
+    with pytest.raises(OSError, match="differs from the bytes written there"):
+        st.write_snapshot_files("s2", {"b.bin": files["b.bin"]}, fields={})
+    assert not (st.snapshots_dir / "s2").exists()

@@ -40,6 +40,7 @@ from typing import Any
 from matcher.errors import StoreError
 from matcher.files import Directory, Source, check_name, iter_bounded, iter_confined, read_confined
 from matcher.store.durable import (
+    DurableFile,
     TMP_PREFIX,
     atomic_write,
     count_object,
@@ -151,11 +152,13 @@ class Blobs:
         """Delete a directory and everything below it, its file ``first`` before the rest."""
         raise NotImplementedError
 
-    def write_dir(self, key: str, files: Mapping[str, bytes | Path], *, last: str, finish: Callable[[dict[str, dict[str, Any]]], bytes]) -> None:
+    def write_dir(self, key: str, files: Mapping[str, bytes | Path | DurableFile], *, last: str, finish: Callable[[dict[str, dict[str, Any]]], bytes]) -> None:
         """Write a directory of files, then the file ``last`` with the bytes ``finish(listing)``, last of all.
 
-        ``listing`` maps each name to its ``sha256`` and ``bytes``, taken from what was written and
-        checked. A directory already at ``key`` is replaced. Calls the crash point
+        A file is given as bytes, as the path of a durable file, or as a
+        :class:`~matcher.store.durable.DurableFile` (a checkpoint file with the checksum of the bytes
+        written to it, listed as it is, not hashed again). ``listing`` maps each name to its
+        ``sha256`` and ``bytes``. A directory already at ``key`` is replaced. Calls the crash point
         ``snapshot-files`` once every file but the last is written.
 
         Raises:
@@ -258,7 +261,7 @@ class LocalBlobs(Blobs):
         (path / first).unlink(missing_ok=True)
         shutil.rmtree(path, ignore_errors=True)
 
-    def write_dir(self, key: str, files: Mapping[str, bytes | Path], *, last: str, finish: Callable[[dict[str, dict[str, Any]]], bytes]) -> None:
+    def write_dir(self, key: str, files: Mapping[str, bytes | Path | DurableFile], *, last: str, finish: Callable[[dict[str, dict[str, Any]]], bytes]) -> None:
         final = self._path(key)
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.with_name(TMP_PREFIX + final.name)
@@ -269,7 +272,16 @@ class LocalBlobs(Blobs):
             listing: dict[str, dict[str, Any]] = {}
             for name in sorted(files):
                 src = files[name]
-                if isinstance(src, Path):
+                if isinstance(src, DurableFile):
+                    try:
+                        os.link(src.path, tmp / name)
+                    except OSError:
+                        data = src.path.read_bytes()
+                        if len(data) != src.bytes or sha256(data) != src.sha256:
+                            raise OSError(f"{src.path}: differs from the bytes written there earlier in this run; run 'matcher batch' again") from None
+                        write_durable(tmp / name, data)
+                    listing[name] = {"sha256": src.sha256, "bytes": src.bytes}
+                elif isinstance(src, Path):
                     try:
                         os.link(src, tmp / name)
                     except OSError:
@@ -435,13 +447,17 @@ class FsspecBlobs(Blobs):
             pass
         self.fs.invalidate_cache(path)
 
-    def write_dir(self, key: str, files: Mapping[str, bytes | Path], *, last: str, finish: Callable[[dict[str, dict[str, Any]]], bytes]) -> None:
+    def write_dir(self, key: str, files: Mapping[str, bytes | Path | DurableFile], *, last: str, finish: Callable[[dict[str, dict[str, Any]]], bytes]) -> None:
         try:
             self.remove_dir(key, first=last)  # a leftover of a killed attempt: nothing of it is kept
             listing: dict[str, dict[str, Any]] = {}
             for name in sorted(files):
                 src = files[name]
-                if isinstance(src, Path):
+                if isinstance(src, DurableFile):
+                    want = {"sha256": src.sha256, "bytes": src.bytes}
+                    count_object()
+                    self.fs.put_file(str(src.path), self._path(f"{key}/{name}"))
+                elif isinstance(src, Path):
                     want = {"sha256": sha256_file(src), "bytes": src.stat().st_size}
                     count_object()
                     self.fs.put_file(str(src), self._path(f"{key}/{name}"))  # streamed, never held whole

@@ -9,7 +9,7 @@ import hashlib
 import os
 import signal
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 __all__ = [
     "TMP_PREFIX",
@@ -24,6 +24,7 @@ __all__ = [
     "atomic_write",
     "sha256",
     "sha256_file",
+    "DurableFile",
 ]
 
 TMP_PREFIX = ".tmp-"
@@ -125,3 +126,17 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+class DurableFile(NamedTuple):
+    """A file this process wrote durably, with the sha256 and size of the bytes it wrote there.
+
+    A stage's checkpoint files are hashed once, from the bytes in memory as they are written
+    (:meth:`Checkpoints.save <matcher.store.checkpoints.Checkpoints.save>`); a snapshot that takes
+    them lists those checksums instead of reading the files again. The manifest then names what
+    was meant to be written: if the file on disk differs by the time it is read, the reader refuses it.
+    """
+
+    path: Path
+    sha256: str
+    bytes: int
