@@ -74,7 +74,7 @@ from matcher.text import brief_text, move_contacts, redact_contacts, spreadsheet
 if TYPE_CHECKING:  # Ray is an optional extra: matcher.distributed is imported only by a run on Ray
     from matcher.distributed import RayStages
 
-__all__ = ["BatchResult", "AuditError", "run_batch", "creator_vectors", "audit", "output_fingerprint", "OUTPUT_VERSION", "focus_in_blocks"]
+__all__ = ["BatchResult", "AuditError", "run_batch", "creator_vectors", "audit", "output_fingerprint", "OUTPUT_VERSION", "focus_and_profiles"]
 
 logger = logging.getLogger(__name__)
 #: Each stage as it starts and ends (and the embedding's time left); the command line shows it unless -q.
@@ -181,27 +181,50 @@ def creator_vectors(bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.nda
     for lo in range(0, n, ROW_BLOCK):
         hi = min(n, lo + ROW_BLOCK)
         off = offsets[lo : hi + 1] - offsets[lo]
-        counts = np.diff(off)
-        sums = post_sums(post_vecs[offsets[lo] : offsets[hi]], off)
-        means = np.divide(sums, counts[:, None], out=np.zeros_like(sums), where=counts[:, None] > 0)
-        means = normalize_rows(means)
-        has_posts = counts > 0
-        wb = np.where(has_bio[lo:hi] & has_posts, bio_weight, np.where(has_bio[lo:hi], 1.0, 0.0))[:, None]
-        mixed = wb * bio_vecs[lo:hi] + (1.0 - wb) * np.where(has_posts[:, None], means, 0.0)
-        out[lo:hi] = normalize_rows(mixed)
+        out[lo:hi] = _profile_block(bio_vecs[lo:hi], has_bio[lo:hi], post_sums(post_vecs[offsets[lo] : offsets[hi]], off), np.diff(off), bio_weight)
     return out
 
 
-def focus_in_blocks(bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.ndarray, offsets: np.ndarray) -> pd.DataFrame:
-    """:func:`topical_focus` in blocks of creators, so its float64 temporaries stay small."""
-    n = len(has_bio)
-    if n <= ROW_BLOCK:
-        return topical_focus(bio_vecs, has_bio, post_vecs, offsets)
+def _profile_block(bio_vecs: np.ndarray, has_bio: np.ndarray, sums: np.ndarray, counts: np.ndarray, bio_weight: float) -> np.ndarray:
+    """:func:`creator_vectors` of one block of creators, from the sums of their post vectors."""
+    means = np.divide(sums, counts[:, None], out=np.zeros_like(sums), where=counts[:, None] > 0)
+    means = normalize_rows(means)
+    has_posts = counts > 0
+    wb = np.where(has_bio & has_posts, bio_weight, np.where(has_bio, 1.0, 0.0))[:, None]
+    mixed = wb * bio_vecs + (1.0 - wb) * np.where(has_posts[:, None], means, 0.0)
+    return normalize_rows(mixed)
+
+
+#: A creator with at least this many posts whose bio disagrees with them (``bio_agreement`` below
+#: ``signals.min_bio_agreement``) gets a profile vector without the bio.
+MIN_POSTS_TO_DOUBT_A_BIO = 3
+
+
+def focus_and_profiles(
+    bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.ndarray, offsets: np.ndarray, *, bio_weight: float, min_bio_agreement: float
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`topical_focus` and the creators' profile vectors, in one pass over the post vectors.
+
+    A bio the creator's own posts do not support (keyword stuffing: ``bio_agreement`` below
+    ``min_bio_agreement`` over :data:`MIN_POSTS_TO_DOUBT_A_BIO` posts or more) is left out of the
+    profile vector; the signal flags it. In blocks of creators, so the float64 temporaries stay
+    small; each block's post sums serve both, with the same bits as :func:`topical_focus` and
+    :func:`creator_vectors` computed apart.
+    """
+    n, d = bio_vecs.shape
+    profiles = np.empty((n, d), dtype=np.float32)
     parts = []
-    for lo in range(0, n, ROW_BLOCK):
+    for lo in range(0, max(n, 1), ROW_BLOCK):
         hi = min(n, lo + ROW_BLOCK)
-        parts.append(topical_focus(bio_vecs[lo:hi], has_bio[lo:hi], post_vecs[offsets[lo] : offsets[hi]], offsets[lo : hi + 1] - offsets[lo]))
-    return pd.concat(parts, ignore_index=True)
+        off = offsets[lo : hi + 1] - offsets[lo]
+        posts = post_vecs[offsets[lo] : offsets[hi]]
+        sums = post_sums(posts, off)
+        focus = topical_focus(bio_vecs[lo:hi], has_bio[lo:hi], posts, off, sums=sums)
+        counts = np.diff(off)
+        unsupported = (counts >= MIN_POSTS_TO_DOUBT_A_BIO) & (focus["bio_agreement"].to_numpy() < min_bio_agreement)
+        profiles[lo:hi] = _profile_block(bio_vecs[lo:hi], has_bio[lo:hi] & ~unsupported, sums, counts, bio_weight)
+        parts.append(focus)
+    return (parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)), profiles
 
 
 def audit(
@@ -528,11 +551,13 @@ class _Run:
         del embedded
         dim = int(post_vecs.shape[1])
         has_bio = cr["bio"].fillna("").astype(str).str.strip().ne("").to_numpy(dtype=bool)
-        focus = focus_in_blocks(bio_vecs, has_bio, post_vecs, offsets)
+        focus, profiles = focus_and_profiles(
+            bio_vecs, has_bio, post_vecs, offsets, bio_weight=self.cfg.embed.bio_weight, min_bio_agreement=self.cfg.signals.min_bio_agreement
+        )
 
         self.built_index: VectorIndex | None = None
-        indexed, index_info = self._stage("index", lambda: self._index(cr, bio_vecs, has_bio, post_vecs, offsets, focus))
-        del indexed, bio_vecs  # the bios only feed focus and the profile vectors
+        indexed, index_info = self._stage("index", lambda: self._index(cr, profiles))
+        del indexed, bio_vecs, profiles  # the bios only feed focus and the profile vectors
         if self.built_index is not None:
             # Built or updated by this very run: the index its checkpoint files were written from.
             index = self.built_index
@@ -797,12 +822,9 @@ class _Run:
             return int(model["dim"])
         return None
 
-    def _index(self, cr: pd.DataFrame, bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.ndarray, offsets: np.ndarray, focus: pd.DataFrame) -> tuple[dict[str, bytes], dict[str, Any]]:
+    def _index(self, cr: pd.DataFrame, vecs: np.ndarray) -> tuple[dict[str, bytes], dict[str, Any]]:
+        """The index stage over the creators' profile vectors (:func:`focus_and_profiles`)."""
         cfg = self.cfg
-        # A bio the creator's own posts do not support (keyword stuffing) must not earn rank: leave it
-        # out of the profile vector; the signal flags it.
-        unsupported = (np.diff(offsets) >= 3) & (focus["bio_agreement"].to_numpy() < cfg.signals.min_bio_agreement)
-        vecs = creator_vectors(bio_vecs, has_bio & ~unsupported, post_vecs, offsets, cfg.embed.bio_weight)
         stored = normalize_rows(vecs)  # what VectorIndex.build keeps, so it compares with a built index bit for bit
         ids = cr["creator_id"].astype(str).tolist()
         params = {"exact_max": cfg.index.exact_max, "hnsw_m": cfg.index.hnsw_m, "ef_construction": cfg.index.ef_construction, "ef_search": cfg.index.ef_search}

@@ -458,15 +458,15 @@ def post_sums(post_vecs: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return sums
 
 
-def topical_focus(bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.ndarray, offsets: np.ndarray) -> pd.DataFrame:
+def topical_focus(bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.ndarray, offsets: np.ndarray, *, sums: np.ndarray | None = None) -> pd.DataFrame:
     """Topical focus and bio–posts agreement per creator row, from unit vectors.
 
     ``focus`` is the length of the mean of the creator's post vectors (1: every post on one topic;
     near 0: scattered); ``bio_agreement`` is the cosine between the bio and the mean post vector
-    (NaN without a bio or posts).
+    (NaN without a bio or posts). ``sums``: :func:`post_sums` of these posts, when the caller has them.
     """
     counts = np.diff(offsets)
-    sums = post_sums(post_vecs, offsets)
+    sums = post_sums(post_vecs, offsets) if sums is None else sums
     means = np.divide(sums, counts[:, None], out=np.zeros_like(sums), where=counts[:, None] > 0)
     focus = np.linalg.norm(means, axis=1)
     unit = np.divide(means, focus[:, None], out=np.zeros_like(means), where=focus[:, None] > 0)

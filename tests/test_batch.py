@@ -195,7 +195,13 @@ def test_blockwise_profile_vectors_and_focus_equal_the_one_shot_computation(monk
     got = batch.creator_vectors(bio, has_bio, posts, offsets, 0.3)
     assert got.dtype == np.float32
     assert np.array_equal(got, _reference_creator_vectors(bio, has_bio, posts, offsets, 0.3))
-    pd.testing.assert_frame_equal(batch.focus_in_blocks(bio, has_bio, posts, offsets), topical_focus(bio, has_bio, posts, offsets))
+    focus, profiles = batch.focus_and_profiles(bio, has_bio, posts, offsets, bio_weight=0.3, min_bio_agreement=0.1)
+    want = topical_focus(bio, has_bio, posts, offsets)
+    pd.testing.assert_frame_equal(focus, want)
+    # A bio its creator's posts do not support (3 posts or more) is left out of the profile vector.
+    unsupported = (np.diff(offsets) >= 3) & (want["bio_agreement"].to_numpy() < 0.1)
+    assert 0 < unsupported.sum() < (has_bio & (np.diff(offsets) >= 3)).sum()
+    assert np.array_equal(profiles, _reference_creator_vectors(bio, has_bio & ~unsupported, posts, offsets, 0.3))
 
 
 def test_vectors_without_posts_or_creators():
@@ -207,6 +213,8 @@ def test_vectors_without_posts_or_creators():
     got = batch.creator_vectors(bio, np.array([True, True, False]), np.zeros((0, 4), np.float32), np.zeros(4, np.int64), 0.3)
     assert np.array_equal(got, bio[[0, 1, 2]] * np.array([[1], [1], [0]], dtype=np.float32))
     assert batch.creator_vectors(np.zeros((0, 4), np.float32), np.zeros(0, bool), np.zeros((0, 4), np.float32), np.zeros(1, np.int64), 0.3).shape == (0, 4)
+    focus, profiles = batch.focus_and_profiles(np.zeros((0, 4), np.float32), np.zeros(0, bool), np.zeros((0, 4), np.float32), np.zeros(1, np.int64), bio_weight=0.3, min_bio_agreement=0.1)
+    assert profiles.shape == (0, 4) and len(focus) == 0 and list(focus.columns) == ["focus", "bio_agreement"]
 
 
 @pytest.mark.parametrize("shape,dtype", [((5, 3), "float32"), ((0, 384), "float32"), ((7,), "int64"), ((2, 2, 2), "float64")])
