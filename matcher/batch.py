@@ -498,7 +498,11 @@ class _Run:
             if info["first_attempt"] != self.run_id:
                 logger.info("resuming the interrupted run that started as %s", info["first_attempt"])
             self._record("running")
-            return self._stages()
+            try:
+                return self._stages()
+            except BaseException:
+                self.ck.wait(raise_errors=False)  # no checkpoint is still being written once the run has failed
+                raise
         except AuditError as exc:
             self._record("audit-failed", error=str(exc), timings=self.timings)
             raise
@@ -515,18 +519,21 @@ class _Run:
             raise
 
     def _stage(self, name: str, compute: Callable[[], tuple[dict[str, bytes], dict[str, Any]]]) -> tuple[dict[str, bytes], dict[str, Any]]:
+        self.ck.raise_failed()  # an earlier stage's checkpoint could not be written: stop here
         t = time.perf_counter()
         got = self.ck.load(name)
         if got is not None:
             self.resumed.append(name)
             files, info = got
             progress_logger.info("%s: taken from the interrupted run's checkpoint", name)
+            crash_point(name)
         else:
             progress_logger.info("%s ...", name)
             files, info = compute()
-            self.ck.save(name, files, info)
+            # Written and fsynced while the next stage runs: at a million creators the checkpoints
+            # are ~10 GB, and the disk, not the CPU, is what writing them waits for.
+            self.ck.save_later(name, files, info, then=lambda: crash_point(name))
             progress_logger.info("%s: done in %.1f s", name, time.perf_counter() - t)
-        crash_point(name)
         self.timings[f"{name}_s"] = round(time.perf_counter() - t, 4)
         return files, info
 
@@ -563,6 +570,7 @@ class _Run:
             index = self.built_index
             del self.built_index
         else:  # taken from the checkpoint of an interrupted run, or the previous snapshot's files as they were
+            self.ck.wait()
             saved = self.ck.files("index")
             index = VectorIndex.load(
                 self.ck.path("index"), checksums={n: f.sha256 for n, f in saved.items()}, sizes={n: f.bytes for n, f in saved.items()}
@@ -687,6 +695,7 @@ class _Run:
         """The snapshot's files: the stages' checkpoint files, listed with the checksums they were
         saved with (each was hashed once, as it was written), and the run's config."""
         ck = self.ck
+        ck.wait()
         ingest, embed, signals, rank = (ck.files(stage) for stage in ("ingest", "embed", "signals", "rank"))
         files: dict[str, bytes | DurableFile] = {
             "creators.parquet": ingest["creators.parquet"],

@@ -208,3 +208,39 @@ def test_a_checkpoint_file_that_cannot_be_linked_is_copied_only_if_it_still_hold
     with pytest.raises(OSError, match="differs from the bytes written there"):
         st.write_snapshot_files("s2", {"b.bin": files["b.bin"]}, fields={})
     assert not (st.snapshots_dir / "s2").exists()
+
+
+def test_a_checkpoint_saved_later_is_done_only_once_written_and_its_failure_surfaces(tmp_path, monkeypatch):
+    import threading
+
+    import matcher.store.durable as durable
+    from matcher.store.checkpoints import Checkpoints
+
+    ck = Checkpoints(tmp_path / "work", "k1")
+    ck.open({})
+    release, seen = threading.Event(), []
+    real = durable.write_file
+
+    def slow_write(fh, data):
+        release.wait(10)
+        real(fh, data)
+
+    monkeypatch.setattr(durable, "write_file", slow_write)
+    ck.save_later("a", {"x.bin": b"x" * 10}, {"n": 1}, then=lambda: seen.append(ck.load("a")))
+    assert ck.load("a") is None  # not written yet: a run killed now redoes the stage
+    ck.raise_failed()  # nothing failed so far
+    release.set()
+    ck.wait()
+    assert seen == [({"x.bin": b"x" * 10}, {"n": 1})] and ck.load("a") == seen[0]
+
+    def failing_write(fh, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(durable, "write_file", failing_write)
+    ck.save_later("b", {"y.bin": b"y"}, then=lambda: seen.append("never"))
+    with pytest.raises(OSError, match="No space left"):
+        for _ in range(1000):  # raise_failed() raises once the failed save has finished
+            ck.raise_failed()
+            threading.Event().wait(0.01)
+    assert ck.load("b") is None and not ck.path("b").exists() and "never" not in seen
+    ck.wait()  # the error was raised once; nothing is pending

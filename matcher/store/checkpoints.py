@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ class Checkpoints:
         self.work_dir = work_dir
         self.key = key
         self.dir = work_dir / key
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending: list[Future[None]] = []
 
     def open(self, fresh: Mapping[str, Any]) -> dict[str, Any]:
         """Start or resume: returns the run info saved by the first attempt, or saves ``fresh``.
@@ -103,6 +105,43 @@ class Checkpoints:
         except BaseException:
             shutil.rmtree(d, ignore_errors=True)
             raise
+
+    def save_later(self, stage: str, files: Mapping[str, bytes], info: Mapping[str, Any] | None = None, *, then: Callable[[], None] | None = None) -> None:
+        """:meth:`save` on a writer thread, while the caller goes on; ``then()`` runs after it, there.
+
+        Saves run one at a time, in the order given. The caller must not change ``files`` and must
+        call :meth:`wait` before it relies on a saved stage (a snapshot taking its files); a stage
+        whose save has not finished has no done marker, so a run killed meanwhile redoes it.
+        """
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matcher-checkpoint")
+
+        def job() -> None:
+            self.save(stage, files, info)
+            if then is not None:
+                then()
+
+        self._pending.append(self._writer.submit(job))
+
+    def raise_failed(self) -> None:
+        """Raise the error of a finished background save, if one failed (without waiting for the others)."""
+        for got in self._pending:
+            if got.done() and got.exception() is not None:
+                self.wait()
+
+    def wait(self, *, raise_errors: bool = True) -> None:
+        """Wait for every :meth:`save_later`; then raise the first save's error, if one failed.
+
+        Raises:
+            OSError: a save failed (its stage's partial files were removed).
+        """
+        pending, self._pending = self._pending, []
+        errors = [e for e in (got.exception() for got in pending) if e is not None]
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
+        if errors and raise_errors:
+            raise errors[0]
 
     def files(self, stage: str) -> dict[str, DurableFile]:
         """A finished stage's files with the checksums and sizes its done marker lists.
