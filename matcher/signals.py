@@ -451,10 +451,20 @@ def post_sums(post_vecs: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     order as ``np.add.at`` (bit-identical sums), at about twice its speed.
     """
     counts = np.diff(offsets)
-    sums = np.zeros((len(counts), post_vecs.shape[1]), dtype=np.float64)
-    for i in range(int(counts.max()) if len(counts) else 0):
-        rows = np.flatnonzero(counts > i)
-        sums[rows] += post_vecs[offsets[rows] + i]
+    n, d = len(counts), post_vecs.shape[1]
+    if n == 0:
+        return np.zeros((0, d), dtype=np.float64)
+    # Creators by post count, most first: those with an i-th post are then the first rows, and the
+    # i-th posts are added into a contiguous slice instead of scattered rows.
+    order = np.argsort(-counts, kind="stable")
+    most = counts[order]
+    first = offsets[:-1][order]
+    acc = np.zeros((n, d), dtype=np.float64)
+    for i in range(int(most[0])):
+        m = int(np.searchsorted(-most, -i, side="left"))  # creators with more than i posts
+        acc[:m] += post_vecs[first[:m] + i]
+    sums = np.empty_like(acc)
+    sums[order] = acc
     return sums
 
 

@@ -403,3 +403,19 @@ def test_detail_fields_are_the_columns_the_details_read():
     read = set(re.findall(r"""\br\[["'](\w+)["']\]""", inspect.getsource(_details)))
     assert read and read == set(_DETAIL_FIELDS)
     assert "r.get(" not in inspect.getsource(_details)
+
+
+@settings(max_examples=60, deadline=None)
+@given(counts=st.lists(st.integers(0, 9), min_size=0, max_size=40), seed=st.integers(0, 2**31 - 1))
+def test_post_sums_add_each_creators_posts_in_order_as_np_add_at_does(counts, seed):
+    """Bit for bit the float64 sums of np.add.at (the same additions in the same order), creators without posts included."""
+    from matcher.signals import post_sums
+
+    rng = np.random.default_rng(seed)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    posts = rng.standard_normal((int(offsets[-1]), 5)).astype(np.float32)
+    posts[rng.random(posts.shape) < 0.1] = -0.0  # a negative zero stays a sum of +0.0, as np.add.at makes it
+    want = np.zeros((len(counts), 5), dtype=np.float64)
+    np.add.at(want, np.repeat(np.arange(len(counts)), counts), posts)
+    got = post_sums(posts, offsets)
+    assert got.dtype == np.float64 and got.tobytes() == want.tobytes()
