@@ -650,7 +650,10 @@ def embed_groups(
     """
     dim = int(outs[0].shape[1]) if outs else 0
     texts = [t for g in groups for t in g]
-    unique = sorted(set(texts), key=lambda t: (len(t), t))
+    # Shortest first, then in code-point order: sorted by text, then (stably) by length, which
+    # compares strings without building a (length, text) key for each of millions of texts.
+    unique = sorted(set(texts))
+    unique.sort(key=len)
     slot = {t: i for i, t in enumerate(unique)}
     which = np.fromiter((slot[t] for t in texts), dtype=np.int64, count=len(texts))  # text position -> distinct text
     del slot, texts

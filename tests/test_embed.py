@@ -189,6 +189,9 @@ def test_missing_texts_go_out_in_full_parts_and_a_resumed_run_sends_exactly_the_
 
     whole, want = run(tmp_path / "whole.sqlite")
     assert [len(p) for p in whole] == [6, 6, 6, 2]  # 20 missing texts, not one part per chunk of 6 distinct texts
+    # In the fixed order: shortest first, then by text.
+    missing = [t for i, t in enumerate(texts) if i % 3]
+    assert [t for p in whole for t in p] == sorted(missing, key=lambda t: (len(t), t))
     first, _ = run(tmp_path / "killed.sqlite", stop_after=2)
     assert first == whole[:2]
     rest, got = run(tmp_path / "killed.sqlite")
