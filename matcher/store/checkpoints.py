@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -90,17 +91,25 @@ class Checkpoints:
         d.mkdir(parents=True)
         try:
             # The bytes are hashed on a second thread while they are written and fsynced: hashing
-            # and the disk each take seconds per gigabyte, and both let go of the GIL.
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="matcher-hash") as pool:
-                sums = {name: pool.submit(sha256, data) for name, data in files.items()}
+            # and the disk each take seconds per gigabyte, and both let go of the GIL. A plain
+            # thread, not an executor: the batch forks its workers while a save runs, and a child
+            # must not inherit the executors' module lock held by this thread.
+            sums: dict[str, str] = {}
+            hasher = threading.Thread(target=lambda: sums.update((name, sha256(data)) for name, data in files.items()), name="matcher-hash", daemon=True)
+            hasher.start()
+            try:
                 for name, data in files.items():
                     write_durable(d / name, data)
                 fsync_dir(d)
-                marker = {
-                    "files": {name: got.result() for name, got in sums.items()},
-                    "bytes": {name: len(data) for name, data in files.items()},
-                    "info": dict(info or {}),
-                }
+            finally:
+                hasher.join()
+            if len(sums) != len(files):
+                raise RuntimeError(f"hashing the checkpoint files of stage {stage} failed; run 'matcher batch' again")
+            marker = {
+                "files": {name: sums[name] for name in files},
+                "bytes": {name: len(data) for name, data in files.items()},
+                "info": dict(info or {}),
+            }
             atomic_write(self.dir / f"{stage}.done.json", json.dumps(marker, sort_keys=True, default=str).encode())
         except BaseException:
             shutil.rmtree(d, ignore_errors=True)
