@@ -90,7 +90,10 @@ def test_write_dir_writes_the_manifest_last_after_checking_every_object(s3, tmp_
         assert all(blobs.read(f"snapshots/s1/{n}", size=m["bytes"]) for n, m in listing.items())
         return json.dumps({"files": listing}).encode()
 
-    blobs.write_dir("snapshots/s1", {"a.bin": b"alpha", "big.bin": big}, last=MANIFEST, finish=finish)
+    from matcher.store.durable import DurableFile
+
+    durable = DurableFile(big, hashlib.sha256(big.read_bytes()).hexdigest(), 300_000)
+    blobs.write_dir("snapshots/s1", {"a.bin": b"alpha", "big.bin": durable}, last=MANIFEST, finish=finish)
     assert seen[0] == {
         "a.bin": {"sha256": hashlib.sha256(b"alpha").hexdigest(), "bytes": 5},
         "big.bin": {"sha256": hashlib.sha256(big.read_bytes()).hexdigest(), "bytes": 300_000},

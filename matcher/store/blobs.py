@@ -47,7 +47,6 @@ from matcher.store.durable import (
     crash_point,
     fsync_dir,
     sha256,
-    sha256_file,
     write_durable,
 )
 
@@ -152,12 +151,11 @@ class Blobs:
         """Delete a directory and everything below it, its file ``first`` before the rest."""
         raise NotImplementedError
 
-    def write_dir(self, key: str, files: Mapping[str, bytes | Path | DurableFile], *, last: str, finish: Callable[[dict[str, dict[str, Any]]], bytes]) -> None:
+    def write_dir(self, key: str, files: Mapping[str, bytes | DurableFile], *, last: str, finish: Callable[[dict[str, dict[str, Any]]], bytes]) -> None:
         """Write a directory of files, then the file ``last`` with the bytes ``finish(listing)``, last of all.
 
-        A file is given as bytes, as the path of a durable file, or as a
-        :class:`~matcher.store.durable.DurableFile` (a checkpoint file with the checksum of the bytes
-        written to it, listed as it is, not hashed again). ``listing`` maps each name to its
+        A file is given as bytes, or as a :class:`~matcher.store.durable.DurableFile` (a checkpoint
+        file with the checksum of the bytes written to it, listed as it is, not hashed again). ``listing`` maps each name to its
         ``sha256`` and ``bytes``. A directory already at ``key`` is replaced. Calls the crash point
         ``snapshot-files`` once every file but the last is written.
 
@@ -261,7 +259,7 @@ class LocalBlobs(Blobs):
         (path / first).unlink(missing_ok=True)
         shutil.rmtree(path, ignore_errors=True)
 
-    def write_dir(self, key: str, files: Mapping[str, bytes | Path | DurableFile], *, last: str, finish: Callable[[dict[str, dict[str, Any]]], bytes]) -> None:
+    def write_dir(self, key: str, files: Mapping[str, bytes | DurableFile], *, last: str, finish: Callable[[dict[str, dict[str, Any]]], bytes]) -> None:
         final = self._path(key)
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.with_name(TMP_PREFIX + final.name)
@@ -281,12 +279,6 @@ class LocalBlobs(Blobs):
                             raise OSError(f"{src.path}: differs from the bytes written there earlier in this run; run 'matcher batch' again") from None
                         write_durable(tmp / name, data)
                     listing[name] = {"sha256": src.sha256, "bytes": src.bytes}
-                elif isinstance(src, Path):
-                    try:
-                        os.link(src, tmp / name)
-                    except OSError:
-                        write_durable(tmp / name, src.read_bytes())
-                    listing[name] = {"sha256": sha256_file(tmp / name), "bytes": (tmp / name).stat().st_size}
                 else:
                     write_durable(tmp / name, src)
                     listing[name] = {"sha256": sha256(src), "bytes": len(src)}
@@ -447,7 +439,7 @@ class FsspecBlobs(Blobs):
             pass
         self.fs.invalidate_cache(path)
 
-    def write_dir(self, key: str, files: Mapping[str, bytes | Path | DurableFile], *, last: str, finish: Callable[[dict[str, dict[str, Any]]], bytes]) -> None:
+    def write_dir(self, key: str, files: Mapping[str, bytes | DurableFile], *, last: str, finish: Callable[[dict[str, dict[str, Any]]], bytes]) -> None:
         try:
             self.remove_dir(key, first=last)  # a leftover of a killed attempt: nothing of it is kept
             listing: dict[str, dict[str, Any]] = {}
@@ -456,11 +448,7 @@ class FsspecBlobs(Blobs):
                 if isinstance(src, DurableFile):
                     want = {"sha256": src.sha256, "bytes": src.bytes}
                     count_object()
-                    self.fs.put_file(str(src.path), self._path(f"{key}/{name}"))
-                elif isinstance(src, Path):
-                    want = {"sha256": sha256_file(src), "bytes": src.stat().st_size}
-                    count_object()
-                    self.fs.put_file(str(src), self._path(f"{key}/{name}"))  # streamed, never held whole
+                    self.fs.put_file(str(src.path), self._path(f"{key}/{name}"))  # streamed, never held whole
                 else:
                     want = {"sha256": sha256(src), "bytes": len(src)}
                     self._put(f"{key}/{name}", src)

@@ -133,7 +133,7 @@ class Checkpoints:
         self._pending.append(self._writer.submit(job))
 
     def raise_failed(self) -> None:
-        """Raise the error of a finished background save, if one failed (without waiting for the others)."""
+        """Raise the error of a background save that has failed, if one has (then after :meth:`wait`); else return at once."""
         for got in self._pending:
             if got.done() and got.exception() is not None:
                 self.wait()

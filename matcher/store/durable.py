@@ -23,7 +23,6 @@ __all__ = [
     "write_durable",
     "atomic_write",
     "sha256",
-    "sha256_file",
     "DurableFile",
 ]
 
@@ -118,14 +117,6 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class DurableFile(NamedTuple):

@@ -288,10 +288,10 @@ class Store:
         return removed
 
     # -- writing ----------------------------------------------------------------------------
-    def write_snapshot_files(self, snapshot_id: str, files: Mapping[str, bytes | Path | DurableFile], *, fields: Mapping[str, Any] | None = None) -> Path | str:
+    def write_snapshot_files(self, snapshot_id: str, files: Mapping[str, bytes | DurableFile], *, fields: Mapping[str, Any] | None = None) -> Path | str:
         """Write a complete snapshot (not yet published). Returns its directory or URL.
 
-        Files are given as bytes, or as already durable files (checkpoints: paths, or
+        Files are given as bytes, or as already durable files (checkpoints, as
         :class:`~matcher.store.durable.DurableFile` with the checksum of the bytes written there,
         which is listed without hashing the file again), which are hard-linked when possible. In a directory, everything goes to a temporary directory, is
         fsynced and listed in the manifest with its sha256 and size; the directory is renamed into
