@@ -4,7 +4,8 @@ The tables are creators, posts and brands (the matching inputs), comments (an op
 sample of the comments under the posts) and outcomes (results of past campaigns, read on
 their own to learn how much each ranking signal matters).
 
-Each table is read from CSV (``.csv``, ``.csv.gz``; comma, semicolon, tab or pipe delimited,
+Each table is read from a path or an fsspec URL (``s3://bucket/creators.csv``, fetched once to a
+local temporary file by :mod:`matcher.fetch`), from CSV (``.csv``, ``.csv.gz``; comma, semicolon, tab or pipe delimited,
 whichever the header line uses), JSON Lines (``.jsonl``, ``.ndjson``,
 optionally ``.gz``) or Parquet (``.parquet``), chosen by the file's extension. A file that
 cannot be read at all raises one :class:`~matcher.errors.InputFileError`. A bad value costs
@@ -38,6 +39,7 @@ import gzip
 import json
 import logging
 import re
+import tempfile
 import warnings
 import zlib
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -52,6 +54,7 @@ import pyarrow.compute as pc
 
 from matcher.codes import COUNTRY_HINT, LANGUAGE_HINT, country_code, language_code
 from matcher.errors import ConfigError, InputFileError
+from matcher.fetch import fetch, is_url
 from matcher.text import normalize_series, normalize_text, spreadsheet_safe_frame, strip_controls
 
 __all__ = [
@@ -59,6 +62,7 @@ __all__ = [
     "TableReport",
     "Dataset",
     "read_table",
+    "table_format",
     "load_creators",
     "load_posts",
     "load_brands",
@@ -433,6 +437,16 @@ def _check_unique_columns(names: Sequence[str], shown: str) -> None:
         seen.add(key)
 
 
+def table_format(path: str | Path) -> str:
+    """The format a table file is read as, from its name: ``"csv"``, ``"jsonl"`` or ``"parquet"``.
+
+    :param path: a path or URL whose name ends in one of the extensions :func:`read_table` reads.
+    :raises InputFileError: if the extension is none of them.
+    """
+    shown = str(path)
+    return _format_of(Path(shown), shown)
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a table file as it is, without validating its rows.
 
@@ -441,14 +455,18 @@ def read_table(path: str | Path) -> pd.DataFrame:
     delimiter (one of :data:`CSV_DELIMITERS`) is the one its header line uses most.
 
     :param path: a ``.csv``, ``.csv.gz``, ``.jsonl``, ``.ndjson`` (optionally ``.gz``) or
-        ``.parquet`` file.
+        ``.parquet`` file, as a path or an fsspec URL (``s3://...``: fetched to a temporary file
+        first, which needs the ``s3`` extra).
     :returns: the raw frame with a RangeIndex.
     :raises InputFileError: if the file is missing, of an unknown type, not UTF-8, empty,
-        unparseable or has a repeated column name.
+        unparseable or has a repeated column name, or its URL cannot be fetched.
     """
     shown = str(path)
+    fmt = table_format(path)
+    if is_url(path):
+        with tempfile.TemporaryDirectory(prefix="matcher-input-") as tmp:
+            return read_table(fetch(str(path), tmp))
     file = Path(path)
-    fmt = _format_of(file, shown)
     if not file.exists():
         raise InputFileError(f"{shown}: file not found; check the path")
     if not file.is_file():

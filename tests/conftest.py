@@ -82,6 +82,43 @@ def ray_session():
         ray.shutdown()
 
 
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory):
+    """A moto S3 server on a free loopback port, with the AWS variables s3fs reads pointing at it,
+    and the bucket ``matcher-test``; yields an s3fs file system on it. Skips without the ``s3``
+    extra (s3fs) or moto's server mode."""
+    import logging
+
+    pytest.importorskip("s3fs", reason="the s3 extra is not installed: pip install 'matcher[s3]'")
+    moto_server = pytest.importorskip("moto.server", reason="moto's server mode is not installed: pip install 'moto[server]'")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    env = {
+        # moto accepts any key; these name no real account.
+        "AWS_ACCESS_KEY_ID": "moto", "AWS_SECRET_ACCESS_KEY": "moto", "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        # Stores opened without a work directory put theirs here, not in the user's cache.
+        "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("xdg-cache")),
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    import fsspec
+
+    fs = fsspec.filesystem("s3", skip_instance_cache=True)
+    fs.mkdir("matcher-test")
+    try:
+        yield fs
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        server.stop()
+
+
 #: Budgets given to the sample's brands in turn: a blank and an unreadable one get no shortlist.
 SAMPLE_BUDGETS = ("5000", "", "1500", "not a number", "20000")
 
