@@ -15,9 +15,10 @@ import json
 import logging
 import sqlite3
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,7 +37,8 @@ from matcher.erasure import drop_creators
 from matcher.errors import ConfigError, InputFileError, MatcherError, StoreError
 from matcher.forked import can_fork, cores, fork_map
 from matcher.index import DEAD_IDS_FILE, IDS_FILE, INDEX_FILE, META_FILE, VECTORS_FILE, IndexUpdate, VectorIndex, normalize_rows, plan_update
-from matcher.ingest import BLANKED, CREATOR_COLUMNS, POST_COLUMNS, load_dataset
+from matcher.fetch import FetchedFile, fetch, is_url
+from matcher.ingest import BLANKED, CREATOR_COLUMNS, POST_COLUMNS, load_dataset, table_format
 from matcher.language import detect_creator_languages
 from matcher.niches import NicheModel, Taxonomy, load_taxonomy, niche_columns, post_means, read_niche_labels
 from matcher.prices import PRICE_COLUMNS, PriceCalibration, estimate_prices, load_price_calibration, price_inputs
@@ -118,10 +120,10 @@ class BatchResult:
     niches: dict[str, Any] = field(default_factory=dict)
 
 
-def _fingerprint(inputs: Mapping[str, Path]) -> str:
+def _fingerprint(inputs: Mapping[str, Path | FetchedFile]) -> str:
     h = hashlib.sha256()
     for name, p in inputs.items():
-        h.update(f"{name}\x00{p.name}\x00".encode())
+        h.update(f"{name}\x00{Path(p).name}\x00".encode())
         try:
             with open(p, "rb") as fh:
                 for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -336,9 +338,11 @@ def run_batch(
     """Run the nightly job once: build, audit and publish a new snapshot, resuming an interrupted run.
 
     Args:
-        creators, posts, brands: input tables (CSV, JSON Lines or Parquet).
-        comments: optional comments table; without it the conversation signal is unavailable.
-        niche_labels: optional table of ``creator_id, niche`` examples that refine the niche
+        creators, posts, brands: input tables (CSV, JSON Lines or Parquet), as paths or fsspec URLs
+            (``s3://bucket/creators.csv``, with the ``s3`` extra): a URL is fetched once, before the
+            run starts, into a temporary directory (under ``$TMPDIR``) removed when it ends.
+        comments: optional comments table (a path or URL); without it the conversation signal is unavailable.
+        niche_labels: optional table (a path or URL) of ``creator_id, niche`` examples that refine the niche
             assignment (see :class:`matcher.niches.NicheModel`); checked before anything runs.
         store: store directory (created if needed), an fsspec URL such as ``s3://bucket/prefix``
             (docs/object-storage.md), or a :class:`~matcher.store.Store` (to give a URL store its
@@ -360,7 +364,7 @@ def run_batch(
         A :class:`BatchResult`.
 
     Raises:
-        InputFileError: an input file cannot be read.
+        InputFileError: an input file cannot be read, or its URL cannot be fetched.
         SchemaError: a row of the niche labels file is invalid (file, row and field named).
         ConfigError: the niche taxonomy file (``niches.taxonomy``) is missing or invalid, or
             ``engine`` is unknown or Ray is not installed.
@@ -368,20 +372,38 @@ def run_batch(
         StoreBusyError: another batch run (or forget, rollback) holds the store's lock.
         StoreWriteError: writing to the store failed (e.g. disk full); nothing was published.
     """
-    inputs = {"creators": Path(creators), "posts": Path(posts), "brands": Path(brands)}
-    if comments is not None:
-        inputs["comments"] = Path(comments)
+    given = {"creators": creators, "posts": posts, "brands": brands, "comments": comments, "niche_labels": niche_labels}
+    locations = {name: where for name, where in given.items() if where is not None}
+    for where in locations.values():
+        table_format(where)  # an unknown file type fails before anything is fetched or run
     cfg = config or Config()
     taxonomy = load_taxonomy(cfg.niches.taxonomy)
-    labels = None
-    if niche_labels is not None:
-        inputs["niche_labels"] = Path(niche_labels)
-        labels = read_niche_labels(niche_labels, taxonomy)  # bad labels fail now, not after the embedding
     stages = _engine_stages(engine, ray_address)
     st = Store.of(store, db=db)
-    with st.lock("matcher batch"), stages or nullcontext():
+    with ExitStack() as run:
+        inputs = _local_inputs(locations, run)
+        labels = None
+        if "niche_labels" in inputs:
+            labels = read_niche_labels(inputs["niche_labels"], taxonomy)  # bad labels fail now, not after the embedding
+        run.enter_context(st.lock("matcher batch"))
+        run.enter_context(stages or nullcontext())
         crash_point("locked")
         return _Run(st, inputs, cfg, encoder=encoder, progress=progress, taxonomy=taxonomy, labels=labels, stages=stages).execute()
+
+
+def _local_inputs(locations: Mapping[str, str | Path], run: ExitStack) -> dict[str, Path | FetchedFile]:
+    """The input files as local paths: those given as URLs fetched, each into its own folder of one
+    temporary directory that ``run`` removes when it closes."""
+    local: dict[str, Path | FetchedFile] = {}
+    spool: Path | None = None
+    for name, where in locations.items():
+        if is_url(where):
+            if spool is None:
+                spool = Path(run.enter_context(tempfile.TemporaryDirectory(prefix="matcher-inputs-")))
+            local[name] = fetch(str(where), spool / name)
+        else:
+            local[name] = Path(where)
+    return local
 
 
 def _engine_stages(engine: str | RayStages, address: str | None) -> RayStages | None:
@@ -403,7 +425,7 @@ class _Run:
     """One attempt at a batch run; stages read their inputs from the previous stage's checkpoint."""
 
     def __init__(
-        self, st: Store, inputs: dict[str, Path], cfg: Config, *, encoder: Encoder | None, progress: bool, taxonomy: Taxonomy, labels: pd.DataFrame | None,
+        self, st: Store, inputs: Mapping[str, Path | FetchedFile], cfg: Config, *, encoder: Encoder | None, progress: bool, taxonomy: Taxonomy, labels: pd.DataFrame | None,
         stages: RayStages | None = None,
     ) -> None:
         self.st = st

@@ -21,8 +21,8 @@ __all__ = ["main"]
 logger = logging.getLogger("matcher")
 
 
-def _store_root(value: str) -> Path | str:
-    """A ``--store`` value: a URL (``s3://bucket/prefix``) as given, else a directory path."""
+def _path_or_url(value: str) -> Path | str:
+    """A ``--store`` or input file value: a URL (``s3://bucket/prefix``) as given, else a path."""
     return value if "://" in value else Path(value)
 
 
@@ -543,12 +543,12 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     b = command("batch", "ingest, embed, index and store the top matches for every brand")
-    b.add_argument("--creators", required=True, type=Path, help="creators table (.csv, .csv.gz, .jsonl, .ndjson or .parquet): creator_id, handle, platform, bio, followers, ...")
-    b.add_argument("--posts", required=True, type=Path, help="posts table: post_id, creator_id, text, posted_at, likes, comments, views, shares, sponsored")
-    b.add_argument("--brands", required=True, type=Path, help="brands table: brand_id, name, description and optional filters (countries, languages, follower band, ...)")
-    b.add_argument("--comments", type=Path, help="optional comments table (enables the conversation signal)")
-    b.add_argument("--niche-labels", type=Path, help="optional table of creator_id, niche examples that refine the niche assignment")
-    b.add_argument("--store", required=True, type=_store_root, help="store directory to publish the new snapshot in (created if missing; its embedding cache is reused), or a URL such as s3://bucket/prefix")
+    b.add_argument("--creators", required=True, type=_path_or_url, help="creators table, a path or URL (s3://bucket/creators.csv; .csv, .csv.gz, .jsonl, .ndjson or .parquet): creator_id, handle, platform, bio, followers, ...")
+    b.add_argument("--posts", required=True, type=_path_or_url, help="posts table: post_id, creator_id, text, posted_at, likes, comments, views, shares, sponsored")
+    b.add_argument("--brands", required=True, type=_path_or_url, help="brands table: brand_id, name, description and optional filters (countries, languages, follower band, ...)")
+    b.add_argument("--comments", type=_path_or_url, help="optional comments table (enables the conversation signal)")
+    b.add_argument("--niche-labels", type=_path_or_url, help="optional table of creator_id, niche examples that refine the niche assignment")
+    b.add_argument("--store", required=True, type=_path_or_url, help="store directory to publish the new snapshot in (created if missing; its embedding cache is reused), or a URL such as s3://bucket/prefix")
     db_option(b, "the run history and suppression list are read and written there, and the published matches copied there")
     b.add_argument("--engine", choices=("local", "ray"), default="local", help="where the heavy steps run: this process (default) or a Ray cluster (pip install 'matcher[ray]'); the snapshot is the same")
     b.add_argument("--address", help="with --engine ray: the Ray cluster to join ('auto': the one 'ray start' runs here); default: start Ray on this machine for the run")
@@ -559,7 +559,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("brief", nargs="?", default=None, help="product description or brief (optional with --like)")
     r.add_argument("--like", action="append", metavar="CREATOR_ID", help="creator id whose content the matches should resemble (repeatable; never returned)")
     r.add_argument("--unlike", action="append", metavar="CREATOR_ID", help="creator id whose content the matches should not resemble (repeatable; never returned)")
-    r.add_argument("--store", required=True, type=_store_root, help=store_read)
+    r.add_argument("--store", required=True, type=_path_or_url, help=store_read)
     r.add_argument("--k", type=int, default=10, help="number of creators to return")
     r.add_argument("--json", action="store_true", help="print matches as JSON")
     _filter_options(r)
@@ -578,7 +578,7 @@ def build_parser() -> argparse.ArgumentParser:
     sl.set_defaults(func=_cmd_shortlist)
 
     m = command("matches", "show the batch's stored matches for brands")
-    m.add_argument("--store", required=True, type=_store_root, help=store_read)
+    m.add_argument("--store", required=True, type=_path_or_url, help=store_read)
     m.add_argument("--brand", action="append", help="brand id (repeatable); without it, the first --brands brands by id")
     m.add_argument("--brands", type=int, default=3, help="how many brands to show when no --brand is given")
     m.add_argument("--k", type=int, default=5, help="matches to show per brand")
@@ -586,7 +586,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.set_defaults(func=_cmd_matches)
 
     e = command("export", "write the stored matches as CSV")
-    e.add_argument("--store", required=True, type=_store_root, help=store_read)
+    e.add_argument("--store", required=True, type=_path_or_url, help=store_read)
     e.add_argument("--out", required=True, type=Path, help="CSV file to write (its folder is created); one row per brand and match")
     db_option(e, "the stored matches are read from there")
     e.set_defaults(func=_cmd_export)
@@ -602,8 +602,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_sample)
 
     t = command("train", "learn reranker weights, and calibrate price estimates, from past campaign outcomes")
-    t.add_argument("--store", required=True, type=_store_root, help="store directory (the weights and the price calibration are written into it; for a URL store, into its work directory)")
-    t.add_argument("--outcomes", required=True, type=Path, help="table of brand_id, creator_id, outcome[, date][, price]; prices calibrate the price estimates")
+    t.add_argument("--store", required=True, type=_path_or_url, help="store directory (the weights and the price calibration are written into it; for a URL store, into its work directory)")
+    t.add_argument("--outcomes", required=True, type=_path_or_url, help="table (path or URL) of brand_id, creator_id, outcome[, date][, price]; prices calibrate the price estimates")
     t.add_argument("--prices-only", action="store_true", help="only calibrate the price estimates (needs a price column), keep the weights as they are")
     t.add_argument("--test-size", type=float, default=0.25, help="share of brands (and of priced creators) held out for validation")
     t.add_argument("--seed", type=int, default=0, help="random seed of the brands' train/validation split")
@@ -611,7 +611,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=_cmd_train)
 
     v = command("serve", "serve the HTTP API and the web page over the published snapshot")
-    v.add_argument("--store", required=True, type=_store_root, help=store_read + "; a newly published one is served from the next request")
+    v.add_argument("--store", required=True, type=_path_or_url, help=store_read + "; a newly published one is served from the next request")
     v.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1: this machine only)")
     v.add_argument("--port", type=int, default=8000, help="TCP port to listen on")
     v.add_argument("--timeout", type=float, default=10.0, help="request deadline in seconds; slower requests answer 503")
@@ -619,28 +619,28 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=_cmd_serve)
 
     h = command("runs", "list the run history: batch runs, rollbacks, erasures")
-    h.add_argument("--store", required=True, type=_store_root, help="store directory or URL")
+    h.add_argument("--store", required=True, type=_path_or_url, help="store directory or URL")
     h.add_argument("--limit", type=int, default=20, help="newest runs to list")
     h.add_argument("--json", action="store_true", help="print the history as JSON")
     db_option(h, "the run history is read from there")
     h.set_defaults(func=_cmd_runs)
 
     rb = command("rollback", "publish an earlier retained snapshot again, without recomputing")
-    rb.add_argument("--store", required=True, type=_store_root, help="store directory or URL")
+    rb.add_argument("--store", required=True, type=_path_or_url, help="store directory or URL")
     rb.add_argument("--to", help="snapshot id (default: the one published before the current one)")
     rb.add_argument("--list", action="store_true", help="list the retained snapshots instead")
     db_option(rb, "the rollback is recorded there")
     rb.set_defaults(func=_cmd_rollback)
 
     f = command("forget", "erase creators from the store, every retained snapshot and all later runs")
-    f.add_argument("--store", required=True, type=_store_root, help="store directory or URL")
+    f.add_argument("--store", required=True, type=_path_or_url, help="store directory or URL")
     f.add_argument("creator_ids", nargs="+", metavar="CREATOR_ID", help="id of a creator to erase, as in the creators file (one or more)")
     db_option(f, "the suppression list there is what every batch and 'matcher serve' sharing it leaves out")
     f.set_defaults(func=_cmd_forget)
 
     ev = command("eval", "score stored matches or run files against relevance labels (nDCG@10, R@50, MRR, AUC, MedR)")
     ev.add_argument("--qrels", required=True, type=Path, help="CSV/TSV with brand_id, creator_id, grade (or TREC qrels)")
-    ev.add_argument("--store", type=_store_root, help="score the matches the latest batch stored here")
+    ev.add_argument("--store", type=_path_or_url, help="score the matches the latest batch stored here")
     ev.add_argument("--snapshot", help="a retained snapshot id instead of the published one")
     ev.add_argument("--run", action="append", type=Path, help="CSV with brand_id, creator_id, rank|score, or a TREC run (repeatable)")
     ev.add_argument("--rel", type=int, default=1, help="lowest grade that counts as relevant")
@@ -648,7 +648,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=_cmd_eval)
 
     n = command("niches", "list the niche taxonomy (ids for --niche)")
-    n.add_argument("--store", type=_store_root, help="the taxonomy of the snapshot served from this store (default: the configured one)")
+    n.add_argument("--store", type=_path_or_url, help="the taxonomy of the snapshot served from this store (default: the configured one)")
     n.add_argument("--descriptions", dest="verbose_descriptions", action="store_true", help="show each niche's description too")
     n.add_argument("--json", action="store_true", help="print the taxonomy as JSON")
     n.set_defaults(func=_cmd_niches)
