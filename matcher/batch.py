@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -121,15 +122,22 @@ class BatchResult:
 
 
 def _fingerprint(inputs: Mapping[str, Path | FetchedFile]) -> str:
+    """What the run reads: each input's role, file name and SHA-256 (a fetched file's as it arrived)."""
     h = hashlib.sha256()
     for name, p in inputs.items():
-        h.update(f"{name}\x00{Path(p).name}\x00".encode())
-        try:
-            with open(p, "rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(chunk)
-        except OSError as exc:
-            raise InputFileError(f"{p}: cannot be read ({exc.strerror or exc}); check the path of the {name} file") from None
+        digest = p.sha256 if isinstance(p, FetchedFile) else _sha256_of(Path(p), name)
+        h.update(f"{name}\x00{Path(p).name}\x00{digest}\x00".encode())
+    return h.hexdigest()
+
+
+def _sha256_of(path: Path, name: str) -> str:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot be read ({exc.strerror or exc}); check the path of the {name} file") from None
     return h.hexdigest()
 
 
@@ -391,19 +399,26 @@ def run_batch(
         return _Run(st, inputs, cfg, encoder=encoder, progress=progress, taxonomy=taxonomy, labels=labels, stages=stages).execute()
 
 
+#: Inputs fetched at once when several are given as URLs.
+FETCH_THREADS = 4
+
+
 def _local_inputs(locations: Mapping[str, str | Path], run: ExitStack) -> dict[str, Path | FetchedFile]:
-    """The input files as local paths: those given as URLs fetched, each into its own folder of one
-    temporary directory that ``run`` removes when it closes."""
-    local: dict[str, Path | FetchedFile] = {}
-    spool: Path | None = None
-    for name, where in locations.items():
-        if is_url(where):
-            if spool is None:
-                spool = Path(run.enter_context(tempfile.TemporaryDirectory(prefix="matcher-inputs-")))
-            local[name] = fetch(str(where), spool / name)
-        else:
-            local[name] = Path(where)
-    return local
+    """The input files as local paths: those given as URLs fetched side by side, each into its own
+    folder of one temporary directory that ``run`` removes when it closes."""
+    urls = {name: str(where) for name, where in locations.items() if is_url(where)}
+    fetched: dict[str, FetchedFile] = {}
+    if urls:
+        spool = Path(run.enter_context(tempfile.TemporaryDirectory(prefix="matcher-inputs-")))
+        with ThreadPoolExecutor(min(FETCH_THREADS, len(urls)), thread_name_prefix="matcher-fetch") as pool:
+            pending = {name: pool.submit(fetch, url, spool / name) for name, url in urls.items()}
+            try:
+                fetched = {name: f.result() for name, f in pending.items()}  # the first failure in input order
+            except BaseException:
+                for f in pending.values():
+                    f.cancel()
+                raise
+    return {name: fetched[name] if name in fetched else Path(where) for name, where in locations.items()}
 
 
 def _engine_stages(engine: str | RayStages, address: str | None) -> RayStages | None:

@@ -12,9 +12,9 @@ object is replaced on the bucket during the run.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -40,12 +40,13 @@ class FetchedFile(os.PathLike[str]):
         url: where the file was fetched from.
         path: the local copy.
         size: its size in bytes.
+        sha256: the hex SHA-256 of its bytes, computed as they arrived.
     """
 
-    __slots__ = ("url", "path", "size")
+    __slots__ = ("url", "path", "size", "sha256")
 
-    def __init__(self, url: str, path: Path, size: int) -> None:
-        self.url, self.path, self.size = url, path, size
+    def __init__(self, url: str, path: Path, size: int, sha256: str) -> None:
+        self.url, self.path, self.size, self.sha256 = url, path, size, sha256
 
     def __fspath__(self) -> str:
         return str(self.path)
@@ -54,7 +55,7 @@ class FetchedFile(os.PathLike[str]):
         return self.url
 
     def __repr__(self) -> str:
-        return f"FetchedFile({self.url!r}, path={str(self.path)!r}, size={self.size})"
+        return f"FetchedFile({self.url!r}, path={str(self.path)!r}, size={self.size}, sha256={self.sha256[:12]!r}...)"
 
 
 def fetch(url: str, directory: str | Path, **storage_options: Any) -> FetchedFile:
@@ -93,8 +94,11 @@ def fetch(url: str, directory: str | Path, **storage_options: Any) -> FetchedFil
             # Object stores open a prefix as an empty file: ask what the name is first.
             if fs.info(remote).get("type") == "directory":
                 raise folder
+            digest = hashlib.sha256()
             with fs.open(remote, "rb") as src:
-                shutil.copyfileobj(src, dst, _CHUNK)
+                while chunk := src.read(_CHUNK):
+                    digest.update(chunk)
+                    dst.write(chunk)
     except BaseException as exc:
         target.unlink(missing_ok=True)  # no partial copy is left behind
         if exc is folder:
@@ -113,4 +117,4 @@ def fetch(url: str, directory: str | Path, **storage_options: Any) -> FetchedFil
         raise
     size = target.stat().st_size
     logger.info("fetched %s (%.1f MB) in %.1f s", url, size / 1e6, time.perf_counter() - started)
-    return FetchedFile(url, target, size)
+    return FetchedFile(url, target, size, digest.hexdigest())

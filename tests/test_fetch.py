@@ -7,6 +7,7 @@ the URL), the same snapshot. Skipped when the ``s3`` extra or moto's server are 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import uuid
@@ -63,6 +64,7 @@ def test_fetch_copies_the_object_under_its_own_name_and_prints_as_its_url(s3, tm
     assert isinstance(got, FetchedFile) and isinstance(got, os.PathLike)
     assert got.path == tmp_path / "copy" / "creators.csv" and Path(got) == got.path
     assert Path(got).read_bytes() == b"creator_id,handle\nc1,@a\n" and got.size == 24
+    assert got.sha256 == hashlib.sha256(b"creator_id,handle\nc1,@a\n").hexdigest()
     assert str(got) == f"s3://{BUCKET}/fetch/creators.csv"
     with pytest.raises(FileExistsError):  # a second input of the same name in one folder is never overwritten
         fetch(f"s3://{BUCKET}/fetch/creators.csv", tmp_path / "copy")
@@ -120,6 +122,10 @@ def test_a_batch_from_urls_publishes_what_the_same_files_publish(s3, world, tmp_
     store = world.copy(tmp_path / "store")
     result = run_batch(urls["creators"], urls["posts"], urls["brands"], store, progress=False)
     assert export_bytes(store, tmp_path / "export.csv") == world.export_b
+    # The same bytes are the same inputs: a run from the files would resume this one's checkpoints.
+    from_files = world.copy(tmp_path / "from-files")
+    run_batch(world.b["creators"], world.b["posts"], world.b["brands"], from_files, progress=False)
+    assert Store(from_files).served().manifest["input_fingerprint"] == Store(store).served().manifest["input_fingerprint"]
     assert not list(spool.iterdir())  # the fetched copies are removed at the end of the run
     assert Store(store).served().manifest["inputs"] == urls  # the manifest says where the inputs came from
     quarantine = pd.read_csv(Path(store) / "snapshots" / result.snapshot_id / "quarantine.csv", dtype=str)
