@@ -23,7 +23,9 @@ logger = logging.getLogger("matcher")
 
 def _path_or_url(value: str) -> Path | str:
     """A ``--store`` or input file value: a URL (``s3://bucket/prefix``) as given, else a path."""
-    return value if "://" in value else Path(value)
+    from matcher.fetch import is_url
+
+    return value if is_url(value) else Path(value)
 
 
 def _open_store(args: argparse.Namespace) -> None:

@@ -29,7 +29,8 @@ _CHUNK = 8 << 20
 
 
 def is_url(location: object) -> bool:
-    """True for a URL with a scheme (``s3://...``, ``file://...``); False for a path, which never holds ``://``."""
+    """True for an fsspec URL (``s3://...``, ``memory://...``, ``file://...``), of an input or a
+    store; False for a path, which never holds ``://``."""
     return isinstance(location, str) and "://" in location
 
 
@@ -104,7 +105,7 @@ def fetch(url: str, directory: str | Path, **storage_options: Any) -> FetchedFil
         if exc is folder:
             raise folder from None
         if isinstance(exc, FileNotFoundError):
-            raise InputFileError(f"{url}: not found; check the bucket and key") from None
+            raise InputFileError(f"{url}: not found; check the URL (for S3: the bucket and the key)") from None
         if isinstance(exc, IsADirectoryError):
             raise folder from None
         if isinstance(exc, PermissionError):

@@ -73,8 +73,8 @@ def test_fetch_copies_the_object_under_its_own_name_and_prints_as_its_url(s3, tm
 @pytest.mark.parametrize(
     ("url", "says"),
     [
-        (f"s3://{BUCKET}/nowhere/creators.csv", "not found; check the bucket and key"),
-        ("s3://matcher-no-such-bucket/creators.csv", "not found; check the bucket and key"),
+        (f"s3://{BUCKET}/nowhere/creators.csv", "not found; check the URL"),
+        ("s3://matcher-no-such-bucket/creators.csv", "not found; check the URL"),
         (f"s3://{BUCKET}/fetch/", "names a folder, not a file"),
         (f"s3://{BUCKET}/fetch", "names a folder, not a file"),
         ("nosuchscheme://x/creators.csv", "no file system for this URL"),

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from matcher.errors import StoreError
+from matcher.fetch import is_url
 from matcher.files import Directory, Source, check_name, iter_bounded, iter_confined, read_confined
 from matcher.store.durable import (
     DurableFile,
@@ -59,7 +60,6 @@ __all__ = [
     "LEASE_TTL_S",
     "StoreBusyError",
     "StoreWriteError",
-    "is_url",
     "open_blobs",
     "default_work_dir",
 ]
@@ -83,11 +83,6 @@ class StoreWriteError(StoreError):
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def is_url(root: object) -> bool:
-    """True when ``root`` is an fsspec URL (``s3://...``, ``memory://...``, ``file://...``), not a directory."""
-    return isinstance(root, str) and "://" in root
 
 
 def default_work_dir(url: str) -> Path:

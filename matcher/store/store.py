@@ -35,11 +35,12 @@ from matcher.audience import MANIFEST_FIELD as AUDIENCE_FIELD
 from matcher.audience import SIGNATURES_FILE as AUDIENCE_SIGNATURES
 from matcher.audience import AudienceSketch
 from matcher.errors import StoreError
+from matcher.fetch import is_url
 from matcher.files import Source, check_name, read_hashed
 from matcher.index import IDS_FILE, INDEX_FILE, META_FILE, VECTORS_FILE, VectorIndex
 from matcher.niches import MODEL_FILE as NICHE_MODEL_FILE
 from matcher.niches import NicheModel
-from matcher.store.blobs import Blobs, StoreBusyError, StoreWriteError, default_work_dir, is_url, open_blobs
+from matcher.store.blobs import Blobs, StoreBusyError, StoreWriteError, default_work_dir, open_blobs
 from matcher.prices import creator_plan
 from matcher.store.checkpoints import Checkpoints
 from matcher.store.durable import TMP_PREFIX, DurableFile, crash_point, sha256
