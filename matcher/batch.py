@@ -13,13 +13,13 @@ import hashlib
 import io
 import json
 import logging
+import shutil
 import sqlite3
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -60,6 +60,7 @@ from matcher.store import (
     StateError,
     Store,
     StoreWriteError,
+    TMP_PREFIX,
     crash_point,
     index_files,
     match_row,
@@ -347,8 +348,9 @@ def run_batch(
 
     Args:
         creators, posts, brands: input tables (CSV, JSON Lines or Parquet), as paths or fsspec URLs
-            (``s3://bucket/creators.csv``, with the ``s3`` extra): a URL is fetched once, before the
-            run starts, into a temporary directory (under ``$TMPDIR``) removed when it ends.
+            (``s3://bucket/creators.csv``, with the ``s3`` extra): a URL is fetched once, under the
+            store's lock and before the first stage, into a temporary folder of the store's local
+            directory (the store, or a URL store's work directory), removed once the tables are read.
         comments: optional comments table (a path or URL); without it the conversation signal is unavailable.
         niche_labels: optional table (a path or URL) of ``creator_id, niche`` examples that refine the niche
             assignment (see :class:`matcher.niches.NicheModel`); checked before anything runs.
@@ -386,30 +388,28 @@ def run_batch(
         table_format(where)  # an unknown file type fails before anything is fetched or run
     cfg = config or Config()
     taxonomy = load_taxonomy(cfg.niches.taxonomy)
+    labels = None
+    if niche_labels is not None and not is_url(niche_labels):
+        # Bad labels fail now, before the store is touched; labels at a URL, as soon as they are fetched.
+        labels = read_niche_labels(niche_labels, taxonomy)
     stages = _engine_stages(engine, ray_address)
     st = Store.of(store, db=db)
-    with ExitStack() as run:
-        inputs = _local_inputs(locations, run)
-        labels = None
-        if "niche_labels" in inputs:
-            labels = read_niche_labels(inputs["niche_labels"], taxonomy)  # bad labels fail now, not after the embedding
-        run.enter_context(st.lock("matcher batch"))
-        run.enter_context(stages or nullcontext())
+    with st.lock("matcher batch"), stages or nullcontext():
         crash_point("locked")
-        return _Run(st, inputs, cfg, encoder=encoder, progress=progress, taxonomy=taxonomy, labels=labels, stages=stages).execute()
+        return _Run(st, locations, cfg, encoder=encoder, progress=progress, taxonomy=taxonomy, labels=labels, stages=stages).execute()
 
 
 #: Inputs fetched at once when several are given as URLs.
 FETCH_THREADS = 4
 
 
-def _local_inputs(locations: Mapping[str, str | Path], run: ExitStack) -> dict[str, Path | FetchedFile]:
+def _local_inputs(locations: Mapping[str, str | Path], spool: Path) -> dict[str, Path | FetchedFile]:
     """The input files as local paths: those given as URLs fetched side by side, each into its own
-    folder of one temporary directory that ``run`` removes when it closes."""
+    folder of ``spool`` (created when a URL is given)."""
     urls = {name: str(where) for name, where in locations.items() if is_url(where)}
     fetched: dict[str, FetchedFile] = {}
     if urls:
-        spool = Path(run.enter_context(tempfile.TemporaryDirectory(prefix="matcher-inputs-")))
+        spool.mkdir(parents=True, exist_ok=True)
         with ThreadPoolExecutor(min(FETCH_THREADS, len(urls)), thread_name_prefix="matcher-fetch") as pool:
             pending = {name: pool.submit(fetch, url, spool / name) for name, url in urls.items()}
             try:
@@ -440,14 +440,15 @@ class _Run:
     """One attempt at a batch run; stages read their inputs from the previous stage's checkpoint."""
 
     def __init__(
-        self, st: Store, inputs: Mapping[str, Path | FetchedFile], cfg: Config, *, encoder: Encoder | None, progress: bool, taxonomy: Taxonomy, labels: pd.DataFrame | None,
+        self, st: Store, locations: Mapping[str, str | Path], cfg: Config, *, encoder: Encoder | None, progress: bool, taxonomy: Taxonomy, labels: pd.DataFrame | None,
         stages: RayStages | None = None,
     ) -> None:
         self.st = st
         self.stages = stages  # None: every step here; else the engine running embedding, post signals and search
         self.taxonomy = taxonomy
         self.labels = labels
-        self.inputs = inputs
+        self.locations = locations  # the inputs as given: paths or URLs
+        self.inputs: Mapping[str, Path | FetchedFile] = {}  # as read: paths, or the URLs' local copies
         self.cfg = cfg
         self.encoder = encoder
         self.show = progress and sys.stderr.isatty()
@@ -521,12 +522,18 @@ class _Run:
     def execute(self) -> BatchResult:
         st, cfg = self.st, self.cfg
         self.snapshot_id: str | None = None
+        # Inputs given as URLs are fetched next to the store, on the disk that holds its cache and
+        # checkpoints; a killed run's copies are temporaries that the next run's clean-up removes.
+        self.spool = st.root / f"{TMP_PREFIX}inputs-{self.run_id}"
         try:
             st.clean_temporaries()
             st.mark_interrupted()
             self.previous = self._previous()
             st.carry_over_suppressed()
             self.suppressed = st.suppressed_keys()
+            self.inputs = _local_inputs(self.locations, self.spool)
+            if self.labels is None and "niche_labels" in self.inputs:
+                self.labels = read_niche_labels(self.inputs["niche_labels"], self.taxonomy)
             self.input_fingerprint = _fingerprint(self.inputs)
             key = self._key()
             self.ck: Checkpoints = st.checkpoints(key)
@@ -554,6 +561,8 @@ class _Run:
         except BaseException as exc:
             self._record("failed", error=str(exc) or type(exc).__name__, timings=self.timings)
             raise
+        finally:
+            shutil.rmtree(self.spool, ignore_errors=True)
 
     def _stage(self, name: str, compute: Callable[[], tuple[dict[str, bytes], dict[str, Any]]]) -> tuple[dict[str, bytes], dict[str, Any]]:
         self.ck.raise_failed()  # an earlier stage's checkpoint could not be written: stop here
@@ -577,6 +586,7 @@ class _Run:
     def _stages(self) -> BatchResult:
         st, cfg = self.st, self.cfg
         ingest, ingest_info = self._stage("ingest", self._ingest)
+        shutil.rmtree(self.spool, ignore_errors=True)  # the inputs fetched from URLs are read: free their disk
         tables = {name[: -len(".parquet")]: read_parquet_bytes(data) for name, data in ingest.items() if name.endswith(".parquet")}
         # Each stage's bytes are dropped once parsed (their checkpoint files stay on disk), and the
         # vectors are read-only views of the embed stage's bytes: at a million creators every copy

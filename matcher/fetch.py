@@ -5,9 +5,9 @@ Any fsspec URL works (``s3://`` through s3fs from the ``s3`` extra, ``gs://`` wi
 format, and it stands in for the URL: :class:`FetchedFile` is a path (``os.fspath`` gives the local
 copy) whose ``str`` is the URL, so every error and the quarantine report name the URL, not the copy.
 
-The batch fetches each input given as a URL before it starts, into a temporary directory it removes
-at the end: the bytes it fingerprints for its checkpoints are then the bytes it parses, even when an
-object is replaced on the bucket during the run.
+The batch fetches each input given as a URL before its first stage, into a temporary folder of the
+store's local directory that it removes once the tables are read: the bytes it fingerprints for its
+checkpoints are then the bytes it parses, even when an object is replaced on the bucket during the run.
 """
 
 from __future__ import annotations

@@ -117,39 +117,60 @@ def test_the_quarantine_report_of_urls_names_the_urls(s3, sample, spool):
     assert not list(spool.iterdir())
 
 
-def test_a_batch_from_urls_publishes_what_the_same_files_publish(s3, world, tmp_path, spool):
+def _fetched_copies(store: Path) -> list[Path]:
+    return sorted(Path(store).glob(".tmp-inputs-*"))
+
+
+def test_a_batch_from_urls_publishes_what_the_same_files_publish(s3, world, tmp_path):
     urls = _upload(s3, world.b)
     store = world.copy(tmp_path / "store")
+    leftover = Path(store) / ".tmp-inputs-20260101T000000000000Z" / "posts" / "posts.csv"  # a killed run's copy
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"post_id\n")
     result = run_batch(urls["creators"], urls["posts"], urls["brands"], store, progress=False)
     assert export_bytes(store, tmp_path / "export.csv") == world.export_b
+    assert not _fetched_copies(store)  # this run's copies are removed once read, the killed run's at the start
+    assert Store(store).served().manifest["inputs"] == urls  # the manifest says where the inputs came from
+    quarantine = pd.read_csv(Path(store) / "snapshots" / result.snapshot_id / "quarantine.csv", dtype=str)
+    assert len(quarantine) and set(quarantine["file"]) <= set(urls.values())
     # The same bytes are the same inputs: a run from the files would resume this one's checkpoints.
     from_files = world.copy(tmp_path / "from-files")
     run_batch(world.b["creators"], world.b["posts"], world.b["brands"], from_files, progress=False)
     assert Store(from_files).served().manifest["input_fingerprint"] == Store(store).served().manifest["input_fingerprint"]
-    assert not list(spool.iterdir())  # the fetched copies are removed at the end of the run
-    assert Store(store).served().manifest["inputs"] == urls  # the manifest says where the inputs came from
-    quarantine = pd.read_csv(Path(store) / "snapshots" / result.snapshot_id / "quarantine.csv", dtype=str)
-    assert len(quarantine) and set(quarantine["file"]) <= set(urls.values())
 
 
-def test_a_batch_refuses_a_missing_url_before_it_takes_the_store(s3, world, tmp_path, spool):
+def test_a_missing_url_fails_the_run_before_its_first_stage_as_a_missing_file_does(s3, world, tmp_path):
     urls = _upload(s3, world.b)
     store = world.copy(tmp_path / "store")
-    before = len(Store(store).runs())
+    served = Store(store).current_id()
     missing = urls["posts"].replace("/posts", "/gone-posts")
     with pytest.raises(InputFileError, match=f"^{missing}: not found"):
         run_batch(urls["creators"], missing, urls["brands"], store, progress=False)
-    assert len(Store(store).runs()) == before  # no run was started
-    assert not list(spool.iterdir())
+    last = Store(store).runs(limit=1)[0]
+    assert last["status"] == "failed" and missing in last["details"]["error"]  # in the run history, for whoever runs the nightly job
+    assert not last["details"].get("timings")  # no stage ran
+    assert Store(store).current_id() == served
+    assert not _fetched_copies(store)  # the other inputs' copies are gone too
 
 
-def test_a_batch_refuses_an_unknown_file_type_before_fetching_anything(s3, world, tmp_path, spool):
+def test_labels_at_a_url_are_checked_once_fetched(s3, world, tmp_path):
+    bad = tmp_path / "labels.csv"
+    bad.write_text("creator_id,niche\nc000001,jogging\n")
+    urls = _upload(s3, {**world.b, "niche_labels": bad})
+    store = world.copy(tmp_path / "store")
+    with pytest.raises(MatcherError, match=f"^{urls['niche_labels']}: row 1: field 'niche' is 'jogging'"):
+        run_batch(urls["creators"], urls["posts"], urls["brands"], store, niche_labels=urls["niche_labels"], progress=False)
+    assert not Store(store).runs(limit=1)[0]["details"].get("timings")
+    assert not _fetched_copies(store)
+
+
+def test_a_batch_refuses_an_unknown_file_type_before_fetching_anything(s3, tmp_path):
     # The object does not exist: had it been fetched first, the error would say "not found".
     with pytest.raises(InputFileError, match="unknown file type"):
         run_batch(f"s3://{BUCKET}/x/creators.csv", f"s3://{BUCKET}/x/posts.xlsx", f"s3://{BUCKET}/x/brands.csv", tmp_path / "store", progress=False)
 
 
-def test_the_command_line_keeps_input_urls_whole(s3, world, tmp_path, spool, capsys):
+def test_the_command_line_keeps_input_urls_whole(s3, world, tmp_path, capsys):
     urls = _upload(s3, world.b)
     missing = urls["brands"].replace("/brands", "/gone-brands")
     code = main(["-q", "batch", "--creators", urls["creators"], "--posts", urls["posts"], "--brands", missing, "--store", str(tmp_path / "store")])
