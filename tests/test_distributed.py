@@ -285,3 +285,28 @@ def test_ray_run_recorded_and_rerun_encodes_nothing(engines):
     cols = ["brand_id", "creator_id", "rank"]
     st = Store(distributed.store)
     assert st.read_matches(again.snapshot_id)[cols].equals(st.read_matches(distributed.snapshot_id)[cols])
+
+
+@pytest.mark.slow
+def test_ray_run_reads_its_inputs_from_object_storage(engines, s3):
+    """The Ray engine fetches inputs given as URLs as the local engine does: the same matches."""
+    import uuid
+
+    from matcher.batch import run_batch
+    from matcher.distributed import RayStages
+    from matcher.store import Store
+
+    info, _, distributed = engines
+    prefix = f"matcher-test/ray-inputs-{uuid.uuid4().hex[:8]}"
+    urls = {}
+    for name in ("creators", "posts", "brands", "comments"):
+        path = getattr(info, name)
+        s3.put_file(str(path), f"{prefix}/{path.name}")
+        urls[name] = f"s3://{prefix}/{path.name}"
+    again = run_batch(urls["creators"], urls["posts"], urls["brands"], distributed.store, comments=urls["comments"], progress=False, engine=RayStages())
+    st = Store(distributed.store)
+    assert st.load(again.snapshot_id).manifest["inputs"] == urls and again.encoded == 0
+    cols = ["brand_id", "creator_id", "rank"]
+    assert st.read_matches(again.snapshot_id)[cols].equals(st.read_matches(distributed.snapshot_id)[cols])
+    quarantine = pd.read_csv(distributed.store / "snapshots" / again.snapshot_id / "quarantine.csv", dtype=str)
+    assert len(quarantine) and set(quarantine["file"]) <= set(urls.values())
