@@ -38,7 +38,7 @@ from matcher.erasure import drop_creators
 from matcher.errors import ConfigError, InputFileError, MatcherError, StoreError
 from matcher.forked import can_fork, cores, fork_map
 from matcher.index import DEAD_IDS_FILE, IDS_FILE, INDEX_FILE, META_FILE, VECTORS_FILE, IndexUpdate, VectorIndex, normalize_rows, plan_update
-from matcher.fetch import FetchedFile, fetch, is_url
+from matcher.fetch import FetchedFile, fetch, folder_digest, is_url, part_files
 from matcher.ingest import BLANKED, CREATOR_COLUMNS, POST_COLUMNS, load_dataset, table_format
 from matcher.language import detect_creator_languages
 from matcher.niches import NicheModel, Taxonomy, load_taxonomy, niche_columns, post_means, read_niche_labels
@@ -123,10 +123,16 @@ class BatchResult:
 
 
 def _fingerprint(inputs: Mapping[str, Path | FetchedFile]) -> str:
-    """What the run reads: each input's role, file name and SHA-256 (a fetched file's as it arrived)."""
+    """What the run reads: each input's role, name and SHA-256 (a fetched file's as it arrived; a
+    folder's, its :func:`~matcher.fetch.folder_digest`)."""
     h = hashlib.sha256()
     for name, p in inputs.items():
-        digest = p.sha256 if isinstance(p, FetchedFile) else _sha256_of(Path(p), name)
+        if isinstance(p, FetchedFile):
+            digest = p.sha256
+        elif Path(p).is_dir():
+            digest = folder_digest([(part.name, _sha256_of(part, name)) for part in part_files(Path(p), str(p))])
+        else:
+            digest = _sha256_of(Path(p), name)
         h.update(f"{name}\x00{Path(p).name}\x00{digest}\x00".encode())
     return h.hexdigest()
 
@@ -780,7 +786,7 @@ class _Run:
             tables["comments"] = ds.comments.reset_index(drop=True)
         quarantine = ds.quarantine_frame()
         if self.suppressed:
-            tables, quarantine = self._suppress(tables, quarantine, counts, {r.path: r.name for r in ds.reports})
+            tables, quarantine = self._suppress(tables, quarantine, counts, {f: r.name for r in ds.reports for f in r.files})
         # Before contacts are moved out of the texts: detection reads the creators' own words.
         tables["creators"] = detect_creator_languages(tables["creators"], tables["posts"], config=cfg.language)
         tables["creators"], tables["posts"] = move_contacts(tables["creators"], tables["posts"], creator_columns=CREATOR_COLUMNS, post_columns=POST_COLUMNS)

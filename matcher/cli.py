@@ -545,7 +545,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     b = command("batch", "ingest, embed, index and store the top matches for every brand")
-    b.add_argument("--creators", required=True, type=_path_or_url, help="creators table, a path or URL (s3://bucket/creators.csv; .csv, .csv.gz, .jsonl, .ndjson or .parquet): creator_id, handle, platform, bio, followers, ...")
+    b.add_argument("--creators", required=True, type=_path_or_url, help="creators table, a path or URL (s3://bucket/creators.csv; .csv, .csv.gz, .jsonl, .ndjson or .parquet; or a folder of part files, a URL ending in /): creator_id, handle, platform, bio, followers, ...")
     b.add_argument("--posts", required=True, type=_path_or_url, help="posts table: post_id, creator_id, text, posted_at, likes, comments, views, shares, sponsored")
     b.add_argument("--brands", required=True, type=_path_or_url, help="brands table: brand_id, name, description and optional filters (countries, languages, follower band, ...)")
     b.add_argument("--comments", type=_path_or_url, help="optional comments table (enables the conversation signal)")

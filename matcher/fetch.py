@@ -1,9 +1,15 @@
-"""Input tables on object storage: a URL (``s3://bucket/key.csv``) is fetched once, to a local file.
+"""Where input tables are: a path or a URL, of one file or of a folder of part files.
 
-Any fsspec URL works (``s3://`` through s3fs from the ``s3`` extra, ``gs://`` with gcsfs,
-``https://``, ``file://``). The copy keeps the object's file name, so its extension still says its
-format, and it stands in for the URL: :class:`FetchedFile` is a path (``os.fspath`` gives the local
-copy) whose ``str`` is the URL, so every error and the quarantine report name the URL, not the copy.
+A URL (``s3://bucket/key.csv``; any fsspec URL: ``s3://`` through s3fs from the ``s3`` extra,
+``gs://`` with gcsfs, ``https://``, ``file://``) is fetched once, to a local file. The copy keeps
+the object's file name, so its extension still says its format, and it stands in for the URL:
+:class:`FetchedFile` is a path (``os.fspath`` gives the local copy) whose ``str`` is the URL, so
+every error and the quarantine report name the URL, not the copy.
+
+A table may also be a folder of part files, as Spark, Hive, BigQuery or Ray write them: a local
+directory, or a URL ending in ``/``. Its parts are the files directly in it, in name order, except
+hidden and marker files (names starting with ``.`` or ``_``: ``.part-0.crc``, ``_SUCCESS``); a
+subfolder is refused rather than skipped, so no part is left out unnoticed.
 
 The batch fetches each input given as a URL before its first stage, into a temporary folder of the
 store's local directory that it removes once the tables are read: the bytes it fingerprints for its
@@ -21,7 +27,7 @@ from typing import Any
 
 from matcher.errors import InputFileError
 
-__all__ = ["FetchedFile", "fetch", "is_url"]
+__all__ = ["FetchedFile", "fetch", "is_url", "is_part_name", "part_files", "folder_digest"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +44,11 @@ class FetchedFile(os.PathLike[str]):
     """The local copy of a fetched input: a path to the copy that prints as the URL it came from.
 
     Attributes:
-        url: where the file was fetched from.
+        url: where the file (or folder of parts) was fetched from.
         path: the local copy.
-        size: its size in bytes.
-        sha256: the hex SHA-256 of its bytes, computed as they arrived.
+        size: its size in bytes (a folder's: its parts' total).
+        sha256: the hex SHA-256 of its bytes, computed as they arrived (a folder's: its
+            :func:`folder_digest`).
     """
 
     __slots__ = ("url", "path", "size", "sha256")
@@ -59,18 +66,58 @@ class FetchedFile(os.PathLike[str]):
         return f"FetchedFile({self.url!r}, path={str(self.path)!r}, size={self.size}, sha256={self.sha256[:12]!r}...)"
 
 
+def is_part_name(name: str) -> bool:
+    """Whether a file in a table folder is one of its parts: not hidden, not a marker (``_SUCCESS``)."""
+    return not name.startswith((".", "_"))
+
+
+def part_files(folder: Path, shown: str) -> list[Path]:
+    """The part files of a local table folder, in name order (``shown`` names the folder in errors).
+
+    Raises:
+        InputFileError: the folder holds a subfolder, or no part file.
+    """
+    entries = sorted((p for p in folder.iterdir() if is_part_name(p.name)), key=lambda p: p.name)
+    _check_parts(shown, [p.name for p in entries if p.is_dir()], [p.name for p in entries if not p.is_dir()])
+    return [p for p in entries if not p.is_dir()]
+
+
+def _check_parts(shown: str, folders: list[str], files: list[str]) -> None:
+    if folders:
+        raise InputFileError(
+            f"{shown}: holds folder(s) {', '.join(folders[:5])}; a table folder holds its part files directly "
+            "(partitioned subfolders are not read): give each folder as its own table, or move the parts up"
+        )
+    if not files:
+        raise InputFileError(f"{shown}: holds no table files (names starting with '.' or '_' are not parts); check the folder")
+
+
+def folder_digest(parts: list[tuple[str, str]]) -> str:
+    """One SHA-256 for a folder of parts, from each part's name and SHA-256 in name order: the same
+    for the same files whether they were read from a directory or fetched from a URL."""
+    h = hashlib.sha256()
+    for name, digest in parts:
+        h.update(f"{name}\x00{digest}\x00".encode())
+    return h.hexdigest()
+
+
 def fetch(url: str, directory: str | Path, **storage_options: Any) -> FetchedFile:
-    """Copy the file at ``url`` into ``directory`` (created if needed), under the URL's file name.
+    """Copy the file at ``url`` into ``directory`` (created if needed), under the URL's file name;
+    or, for a URL ending in ``/``, the folder's part files into a folder of that name.
 
     Args:
-        url: an fsspec URL of one file.
+        url: an fsspec URL of one file, or of a folder of part files (ending in ``/``).
         directory: where the copy goes; a file of the same name there is an error, not replaced.
         storage_options: passed to the file system (for S3: ``endpoint_url``, ``key``, ...; by
             default s3fs reads the usual AWS environment variables and files).
 
+    Returns:
+        The copy; for a folder, ``sha256`` is its :func:`folder_digest` and ``size`` its parts' total.
+
     Raises:
-        InputFileError: the URL names no file, it cannot be read (not found, access denied, network),
-            or the file system it needs is not installed; the message says which and what to do.
+        InputFileError: the URL names no file (or a folder without the ``/``), it cannot be read (not
+            found, access denied, network), the folder holds a subfolder or no part, or the file
+            system it needs is not installed; the message says which and what to do.
     """
     try:
         from fsspec.core import url_to_fs
@@ -83,12 +130,54 @@ def fetch(url: str, directory: str | Path, **storage_options: Any) -> FetchedFil
     except ValueError as exc:
         raise InputFileError(f"{url}: no file system for this URL ({exc}); give a path, or a URL such as s3://bucket/creators.csv") from None
     name = remote.rstrip("/").rsplit("/", 1)[-1]
-    folder = InputFileError(f"{url}: names a folder, not a file; give the URL of the table file itself")
-    if not name or url.endswith("/"):
-        raise folder
-    target = Path(directory) / name
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if not name:
+        raise InputFileError(f"{url}: names no file or folder; give the URL of a table file, or of a folder of parts ending in '/'")
     started = time.perf_counter()
+    if url.endswith("/"):
+        fetched = _fetch_folder(fs, remote.rstrip("/"), url, Path(directory) / name)
+    else:
+        target = Path(directory) / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        size, digest = _copy(fs, remote, target, url)
+        fetched = FetchedFile(url, target, size, digest)
+    logger.info("fetched %s (%.1f MB) in %.1f s", url, fetched.size / 1e6, time.perf_counter() - started)
+    return fetched
+
+
+def _fetch_folder(fs: Any, remote: str, url: str, target: Path) -> FetchedFile:
+    try:
+        entries = fs.ls(remote, detail=True)
+    except FileNotFoundError:
+        entries = []
+    except PermissionError as exc:
+        raise _denied(url, exc) from None
+    except OSError as exc:
+        raise InputFileError(f"{url}: cannot be listed ({type(exc).__name__}: {exc}); check the URL and the network") from None
+    if not entries:
+        raise InputFileError(f"{url}: not found, or an empty folder; check the URL (for S3: the bucket and the prefix)")
+    named = sorted(((str(e["name"]).rstrip("/").rsplit("/", 1)[-1], e) for e in entries), key=lambda t: t[0])
+    named = [(n, e) for n, e in named if is_part_name(n)]
+    _check_parts(url, [n for n, e in named if e.get("type") == "directory"], [n for n, e in named if e.get("type") != "directory"])
+    target.mkdir(parents=True, exist_ok=True)
+    digests: list[tuple[str, str]] = []
+    total = 0
+    for n, e in named:
+        size, digest = _copy(fs, str(e["name"]), target / n, f"{url.rstrip('/')}/{n}")
+        digests.append((n, digest))
+        total += size
+    return FetchedFile(url, target, total, folder_digest(digests))
+
+
+def _denied(url: str, exc: BaseException) -> InputFileError:
+    return InputFileError(
+        f"{url}: access denied ({exc}); check the credentials (for S3: AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY, or ~/.aws) and that they may read this object"
+    )
+
+
+def _copy(fs: Any, remote: str, target: Path, url: str) -> tuple[int, str]:
+    """Copy one object to ``target``, hashing it as it arrives; its size and hex SHA-256."""
+    folder = InputFileError(f"{url}: names a folder, not a file; end the URL with '/' to read the folder's part files")
     dst = open(target, "xb")  # a name taken twice is the caller's mistake: FileExistsError
     try:
         with dst:
@@ -102,20 +191,13 @@ def fetch(url: str, directory: str | Path, **storage_options: Any) -> FetchedFil
                     dst.write(chunk)
     except BaseException as exc:
         target.unlink(missing_ok=True)  # no partial copy is left behind
-        if exc is folder:
+        if exc is folder or isinstance(exc, IsADirectoryError):
             raise folder from None
         if isinstance(exc, FileNotFoundError):
             raise InputFileError(f"{url}: not found; check the URL (for S3: the bucket and the key)") from None
-        if isinstance(exc, IsADirectoryError):
-            raise folder from None
         if isinstance(exc, PermissionError):
-            raise InputFileError(
-                f"{url}: access denied ({exc}); check the credentials (for S3: AWS_ACCESS_KEY_ID and "
-                "AWS_SECRET_ACCESS_KEY, or ~/.aws) and that they may read this object"
-            ) from None
+            raise _denied(url, exc) from None
         if isinstance(exc, OSError):
             raise InputFileError(f"{url}: cannot be fetched ({type(exc).__name__}: {exc}); check the URL and the network") from None
         raise
-    size = target.stat().st_size
-    logger.info("fetched %s (%.1f MB) in %.1f s", url, size / 1e6, time.perf_counter() - started)
-    return FetchedFile(url, target, size, digest.hexdigest())
+    return target.stat().st_size, digest.hexdigest()

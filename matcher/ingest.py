@@ -5,7 +5,8 @@ sample of the comments under the posts) and outcomes (results of past campaigns,
 their own to learn how much each ranking signal matters).
 
 Each table is read from a path or an fsspec URL (``s3://bucket/creators.csv``, fetched once to a
-local temporary file by :mod:`matcher.fetch`), from CSV (``.csv``, ``.csv.gz``; comma, semicolon, tab or pipe delimited,
+local temporary file by :mod:`matcher.fetch`), as one file or a folder of part files (its rows in
+part name order; the quarantine report names each part and the record number within it), from CSV (``.csv``, ``.csv.gz``; comma, semicolon, tab or pipe delimited,
 whichever the header line uses), JSON Lines (``.jsonl``, ``.ndjson``,
 optionally ``.gz``) or Parquet (``.parquet``), chosen by the file's extension. A file that
 cannot be read at all raises one :class:`~matcher.errors.InputFileError`. A bad value costs
@@ -54,7 +55,7 @@ import pyarrow.compute as pc
 
 from matcher.codes import COUNTRY_HINT, LANGUAGE_HINT, country_code, language_code
 from matcher.errors import ConfigError, InputFileError
-from matcher.fetch import fetch, is_url
+from matcher.fetch import fetch, is_url, part_files
 from matcher.text import normalize_series, normalize_text, spreadsheet_safe_frame, strip_controls
 
 __all__ = [
@@ -185,14 +186,16 @@ class TableReport:
     """Counts for one table read; ``accepted + quarantined == read``.
 
     :param name: ``"creators"``, ``"posts"``, ``"brands"``, ``"comments"`` or ``"outcomes"``.
-    :param path: the input path as it was given.
-    :param read: data records in the file.
+    :param path: the input path (or folder) as it was given.
+    :param read: data records in the file (a folder's: in all its parts).
     :param accepted: rows in the output frame.
     :param quarantined: rows rejected, duplicates included.
     :param duplicates: rows rejected because an earlier row had the same id (for outcomes:
         the same brand_id, creator_id and date).
     :param blanked: unreadable optional values left blank in accepted rows (each one is in
         the quarantine report with ``action="blanked"``).
+    :param files: the files read, as the quarantine report names them: ``(path,)``, or a
+        folder's parts.
     """
 
     name: str
@@ -202,6 +205,7 @@ class TableReport:
     quarantined: int
     duplicates: int
     blanked: int = 0
+    files: tuple[str, ...] = ()
 
 
 # The report's columns: the action before the reason, so a reader sees what happened first.
@@ -246,7 +250,8 @@ def _format_of(path: Path, shown: str) -> str:
     supported = ", ".join(_FORMATS)
     found = "".join(path.suffixes[-2:]) or "no extension"
     raise InputFileError(
-        f"{shown}: unknown file type ({found}); supported extensions are {supported}"
+        f"{shown}: unknown file type ({found}); supported extensions are {supported} "
+        "(a folder of part files: a directory, or a URL ending in '/')"
     )
 
 
@@ -438,35 +443,68 @@ def _check_unique_columns(names: Sequence[str], shown: str) -> None:
 
 
 def table_format(path: str | Path) -> str:
-    """The format a table file is read as, from its name: ``"csv"``, ``"jsonl"`` or ``"parquet"``.
+    """The format a table is read as, from its name: ``"csv"``, ``"jsonl"`` or ``"parquet"``; or
+    ``"folder"`` for a folder of part files (a directory, or a URL ending in ``/``).
 
     :param path: a path or URL whose name ends in one of the extensions :func:`read_table` reads.
     :raises InputFileError: if the extension is none of them.
     """
     shown = str(path)
+    if shown.endswith("/") if is_url(shown) else Path(path).is_dir():
+        return "folder"
     return _format_of(Path(shown), shown)
 
 
+class _Parts:
+    """Where the rows of a table came from: one file, or the parts of a folder, in order."""
+
+    def __init__(self, names: Sequence[str], rows: Sequence[int]) -> None:
+        self.names = list(names)
+        self.starts = np.concatenate([[0], np.cumsum(rows, dtype=np.int64)])
+
+    def file_row(self, i: int) -> tuple[str, int]:
+        """The file (as shown) and 1-based record number of the table's row ``i`` (0-based)."""
+        k = int(np.searchsorted(self.starts, i, side="right")) - 1
+        return self.names[k], i - int(self.starts[k]) + 1
+
+    def row_name(self, i: int) -> str:
+        """``row N``, or ``row N of PART`` when the table has several parts."""
+        name, row = self.file_row(i)
+        return f"row {row}" if len(self.names) == 1 else f"row {row} of {name.rstrip('/').rsplit('/', 1)[-1]}"
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a table file as it is, without validating its rows.
+    """Read a table as it is, without validating its rows.
 
     CSV values are read as strings (``""`` for blank), so ids like ``007`` keep their
     leading zeros; column names are stripped of surrounding whitespace. A CSV file's field
     delimiter (one of :data:`CSV_DELIMITERS`) is the one its header line uses most.
 
     :param path: a ``.csv``, ``.csv.gz``, ``.jsonl``, ``.ndjson`` (optionally ``.gz``) or
-        ``.parquet`` file, as a path or an fsspec URL (``s3://...``: fetched to a temporary file
-        first, which needs the ``s3`` extra).
+        ``.parquet`` file, or a folder of part files of one of these formats (their rows in
+        part name order; see :mod:`matcher.fetch`), as a path or an fsspec URL (``s3://...``:
+        fetched to a temporary folder first, which needs the ``s3`` extra; a folder's URL ends in ``/``).
     :returns: the raw frame with a RangeIndex.
     :raises InputFileError: if the file is missing, of an unknown type, not UTF-8, empty,
-        unparseable or has a repeated column name, or its URL cannot be fetched.
+        unparseable or has a repeated column name; if a folder's parts differ in format or (CSV,
+        Parquet) in columns; or if its URL cannot be fetched.
     """
+    return _read_located(path)[0]
+
+
+def _read_located(path: str | Path) -> tuple[pd.DataFrame, _Parts]:
     shown = str(path)
     fmt = table_format(path)
     if is_url(path):
         with tempfile.TemporaryDirectory(prefix="matcher-input-") as tmp:
-            return read_table(fetch(str(path), tmp))
-    file = Path(path)
+            return _read_located(fetch(str(path), tmp))
+    if fmt == "folder":
+        return _read_folder(Path(path), shown)
+    frame = _read_file(Path(path), shown, fmt)
+    return frame, _Parts([shown], [len(frame)])
+
+
+def _read_file(file: Path, shown: str, fmt: str) -> pd.DataFrame:
     if not file.exists():
         raise InputFileError(f"{shown}: file not found; check the path")
     if not file.is_file():
@@ -481,6 +519,29 @@ def read_table(path: str | Path) -> pd.DataFrame:
     _check_unique_columns(names, shown)
     frame.columns = names
     return frame.reset_index(drop=True)
+
+
+def _read_folder(folder: Path, shown: str) -> tuple[pd.DataFrame, _Parts]:
+    """The parts of a table folder as one frame, in part name order."""
+    base = shown.rstrip("/")
+    parts = [(p, f"{base}/{p.name}") for p in part_files(folder, shown)]
+    formats = {part: _format_of(p, part) for p, part in parts}
+    if len(set(formats.values())) > 1:
+        found = ", ".join(f"{part.rsplit('/', 1)[-1]} ({fmt})" for part, fmt in list(formats.items())[:6])
+        raise InputFileError(f"{shown}: its parts are of different formats ({found}); a table's parts share one format")
+    frames = [_read_file(p, part, formats[part]) for p, part in parts]
+    if formats[parts[0][1]] != "jsonl":  # JSON Lines records may each have their own keys; CSV and Parquet parts have a schema
+        first = list(frames[0].columns)
+        for (_, part), frame in zip(parts[1:], frames[1:]):
+            if set(frame.columns) != set(first):
+                extra, lacking = sorted(set(frame.columns) - set(first)), sorted(set(first) - set(frame.columns))
+                raise InputFileError(
+                    f"{part}: its columns differ from those of {parts[0][1].rsplit('/', 1)[-1]} "
+                    f"(extra: {extra or 'none'}; lacking: {lacking or 'none'}); every part of a table has the same columns"
+                )
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    logger.info("%s: read %d row(s) from %d part(s)", shown, len(frame), len(parts))
+    return frame, _Parts([part for _, part in parts], [len(f) for f in frames])
 
 
 # ------------------------------------------------------------------ value conversion
@@ -566,7 +627,8 @@ def _show_number(text: object) -> str:
 class _Quarantine:
     """Keeps the first offending field and reason of each rejected row, and every blanked value."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, parts: _Parts | None = None) -> None:
+        self.parts = parts  # where each row came from; None: one unnamed file
         self.field = np.full(n, None, dtype=object)
         self.reason = np.full(n, None, dtype=object)
         self.duplicates = 0
@@ -575,6 +637,10 @@ class _Quarantine:
     @property
     def ok(self) -> np.ndarray:
         return np.equal(self.field, None)
+
+    def row_name(self, i: int) -> str:
+        """How a message names the table's row ``i`` (0-based): ``row N`` (``of PART`` for a folder's)."""
+        return self.parts.row_name(i) if self.parts is not None else f"row {i + 1}"
 
     def flag(self, mask: np.ndarray | pd.Series, field: str, reason: Callable[[int], str]) -> None:
         bad = np.asarray(mask, dtype=bool) & self.ok
@@ -991,8 +1057,8 @@ def _check_max_chars(max_text_chars: int) -> None:
         raise ConfigError(f"max_text_chars must be a whole number >= 1, got {max_text_chars!r}")
 
 
-def _read_checked(path: str | Path, table: str, required: Sequence[str]) -> pd.DataFrame:
-    frame = read_table(path)
+def _read_checked(path: str | Path, table: str, required: Sequence[str]) -> tuple[pd.DataFrame, _Parts]:
+    frame, parts = _read_located(path)
     missing = [c for c in required if c not in frame.columns]
     if missing:
         found = ", ".join(repr(c) for c in frame.columns) or "none"
@@ -1004,7 +1070,7 @@ def _read_checked(path: str | Path, table: str, required: Sequence[str]) -> pd.D
             f"{path}: the {table} file lacks required column(s) "
             f"{', '.join(repr(m) for m in missing)}{hint}; columns found: {found}"
         )
-    return frame
+    return frame, parts
 
 
 def _raw(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -1038,7 +1104,7 @@ def _mark_duplicates(
     mask = np.zeros(len(ids), dtype=bool)
     mask[rows[repeated]] = True
     kept_at = np.zeros(len(ids), dtype=np.int64)
-    kept_at[rows] = kept + 1
+    kept_at[rows] = kept
 
     def key_of(i: int) -> str:
         if describe is not None:
@@ -1049,7 +1115,7 @@ def _mark_duplicates(
     q.flag(
         mask,
         field,
-        lambda i: f"{key_of(i)} repeats row {int(kept_at[i])}, which is kept; {fix}",
+        lambda i: f"{key_of(i)} repeats {q.row_name(int(kept_at[i]))}, which is kept; {fix}",
     )
     q.duplicates = int(mask.sum())
 
@@ -1074,8 +1140,9 @@ def _finish(
     # row's blanked values in column order. A rejected row's blanked values are not listed:
     # the row itself is out.
     order = {name: k for k, name in enumerate(columns)}
+    parts = q.parts or _Parts([shown], [len(raw)])
     entries = [
-        (int(i), 0, Rejection(shown, int(i) + 1, id_values[i], str(q.field[i]), str(q.reason[i]), REJECTED))
+        (int(i), 0, Rejection(*parts.file_row(int(i)), id_values[i], str(q.field[i]), str(q.reason[i]), REJECTED))
         for i in bad
     ]
     blanked = 0
@@ -1083,7 +1150,7 @@ def _finish(
         kept = keep[rows]
         blanked += int(kept.sum())
         entries.extend(
-            (int(i), order.get(field, len(order)), Rejection(shown, int(i) + 1, id_values[i], field, reason, BLANKED))
+            (int(i), order.get(field, len(order)), Rejection(*parts.file_row(int(i)), id_values[i], field, reason, BLANKED))
             for i, reason, k in zip(rows.tolist(), reasons, kept.tolist())
             if k
         )
@@ -1097,6 +1164,7 @@ def _finish(
         quarantined=len(bad),
         duplicates=q.duplicates,
         blanked=blanked,
+        files=tuple(parts.names),
     )
     if q.duplicates:
         logger.warning(
@@ -1138,8 +1206,8 @@ def load_creators(
     :raises ConfigError: if ``max_text_chars`` is not a whole number >= 1.
     """
     _check_max_chars(max_text_chars)
-    raw = _read_checked(path, "creators", ("creator_id",))
-    q = _Quarantine(len(raw))
+    raw, parts = _read_checked(path, "creators", ("creator_id",))
+    q = _Quarantine(len(raw), parts)
     ids = _id_column(
         raw["creator_id"], "creator_id", "'creator_id' is blank; every creator needs a unique id", q
     )
@@ -1193,8 +1261,8 @@ def load_posts(
     :raises ConfigError: if ``max_text_chars`` is not a whole number >= 1.
     """
     _check_max_chars(max_text_chars)
-    raw = _read_checked(path, "posts", ("post_id", "creator_id"))
-    q = _Quarantine(len(raw))
+    raw, parts = _read_checked(path, "posts", ("post_id", "creator_id"))
+    q = _Quarantine(len(raw), parts)
     ids = _id_column(raw["post_id"], "post_id", "'post_id' is blank; every post needs a unique id", q)
     owners = _id_column(
         raw["creator_id"],
@@ -1243,8 +1311,8 @@ def load_brands(
     :raises ConfigError: if ``max_text_chars`` is not a whole number >= 1.
     """
     _check_max_chars(max_text_chars)
-    raw = _read_checked(path, "brands", ("brand_id", "description"))
-    q = _Quarantine(len(raw))
+    raw, parts = _read_checked(path, "brands", ("brand_id", "description"))
+    q = _Quarantine(len(raw), parts)
     ids = _id_column(raw["brand_id"], "brand_id", "'brand_id' is blank; every brand needs a unique id", q)
     name = _text_column(_raw(raw, "name"), "name", max_text_chars, q)
     description = _text_column(raw["description"], "description", max_text_chars, q, reject=True)
@@ -1310,8 +1378,8 @@ def load_comments(
     missing = [c for c in ("post_id", "creator_id") if c not in posts.columns]
     if missing:
         raise ValueError(f"posts must be the accepted posts frame; it lacks {', '.join(missing)}")
-    raw = _read_checked(path, "comments", ("comment_id", "post_id", "author_id"))
-    q = _Quarantine(len(raw))
+    raw, parts = _read_checked(path, "comments", ("comment_id", "post_id", "author_id"))
+    q = _Quarantine(len(raw), parts)
     ids = _id_column(
         raw["comment_id"], "comment_id", "'comment_id' is blank; every comment needs a unique id", q
     )
@@ -1363,8 +1431,8 @@ def load_outcomes(path: str | Path) -> tuple[pd.DataFrame, list[Rejection], Tabl
     :raises InputFileError: if the file cannot be read or lacks ``brand_id``,
         ``creator_id`` or ``outcome``.
     """
-    raw = _read_checked(path, "outcomes", ("brand_id", "creator_id", "outcome"))
-    q = _Quarantine(len(raw))
+    raw, parts = _read_checked(path, "outcomes", ("brand_id", "creator_id", "outcome"))
+    q = _Quarantine(len(raw), parts)
     brands = _id_column(
         raw["brand_id"], "brand_id", "'brand_id' is blank; every outcome needs the brand of its campaign", q
     )

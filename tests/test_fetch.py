@@ -22,8 +22,8 @@ from tinystore import export_bytes
 from matcher.batch import run_batch
 from matcher.cli import main
 from matcher.errors import InputFileError, MatcherError
-from matcher.fetch import FetchedFile, fetch, is_url
-from matcher.ingest import load_dataset, read_table
+from matcher.fetch import FetchedFile, fetch, folder_digest, is_url
+from matcher.ingest import load_dataset, load_posts, read_table
 from matcher.store import Store
 
 BUCKET = "matcher-test"  # made by the s3 fixture (conftest.py)
@@ -75,8 +75,8 @@ def test_fetch_copies_the_object_under_its_own_name_and_prints_as_its_url(s3, tm
     [
         (f"s3://{BUCKET}/nowhere/creators.csv", "not found; check the URL"),
         ("s3://matcher-no-such-bucket/creators.csv", "not found; check the URL"),
-        (f"s3://{BUCKET}/fetch/", "names a folder, not a file"),
-        (f"s3://{BUCKET}/fetch", "names a folder, not a file"),
+        (f"s3://{BUCKET}/fetch", "names a folder, not a file; end the URL with '/'"),
+        (f"s3://{BUCKET}/nowhere/", "not found, or an empty folder"),
         ("nosuchscheme://x/creators.csv", "no file system for this URL"),
     ],
 )
@@ -189,3 +189,100 @@ def test_outcomes_read_from_a_url_as_from_the_file(s3, tmp_path, spool):
     pd.testing.assert_frame_equal(remote, local)
     assert [(r.file, r.row, r.field) for r in remote_rejections] == [(url, r.row, r.field) for r in local_rejections]
     assert report.read == 3 and report.quarantined == 1
+
+
+# -- folders of part files -------------------------------------------------------------------
+def _split_csv(path: Path, folder: Path, parts: int) -> list[Path]:
+    """The CSV file's records in ``parts`` part files (each with the header), with the markers
+    Spark writes beside them, which are not parts."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    folder.mkdir(parents=True)
+    size = -(-len(frame) // parts)
+    out = []
+    for k in range(parts):
+        part = folder / f"part-{k:05d}.csv"
+        frame.iloc[k * size : (k + 1) * size].to_csv(part, index=False)
+        out.append(part)
+    (folder / "_SUCCESS").write_bytes(b"")
+    (folder / ".part-00000.csv.crc").write_bytes(b"not a table")
+    return out
+
+
+def test_a_folder_of_parts_reads_as_its_rows_in_part_order(s3, sample, tmp_path, spool):
+    parts = _split_csv(sample.posts, tmp_path / "posts", 3)
+    whole = read_table(sample.posts)
+    pd.testing.assert_frame_equal(read_table(tmp_path / "posts"), whole)
+    prefix = f"{BUCKET}/folders-{uuid.uuid4().hex[:8]}/posts"
+    s3.put(str(tmp_path / "posts"), prefix, recursive=True)
+    pd.testing.assert_frame_equal(read_table(f"s3://{prefix}/"), whole)
+    fetched = fetch(f"s3://{prefix}/", tmp_path / "copy")
+    assert sorted(p.name for p in Path(fetched).iterdir()) == [p.name for p in parts]  # the markers are not fetched
+    assert fetched.sha256 == folder_digest([(p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in parts])
+
+
+def test_the_quarantine_of_a_folder_names_each_part_and_the_row_in_it(sample, tmp_path):
+    parts = _split_csv(sample.posts, tmp_path / "posts", 4)
+    size = len(pd.read_csv(parts[0], dtype=str, keep_default_na=False))
+    creators = read_table(sample.creators)["creator_id"]
+    _, whole, _ = load_posts(sample.posts, creators)
+    _, split, report = load_posts(tmp_path / "posts", creators)
+    assert whole and len(split) == len(whole)
+    assert report.path == str(tmp_path / "posts") and report.files == tuple(str(p) for p in parts)
+    for one, part in zip(whole, split):
+        k, row = divmod(one.row - 1, size)
+        assert (part.file, part.row) == (str(parts[k]), row + 1)
+        assert (part.id, part.field, part.action) == (one.id, one.field, one.action)
+    repeats = [r for r in split if "repeats row" in r.reason]
+    assert repeats and all(" of part-" in r.reason for r in repeats)  # the kept row is named with its part
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda d: (d / "date=2026-12-01").mkdir(), "partitioned subfolders are not read"),
+        (lambda d: (d / "part-00009.jsonl").write_text('{"post_id": "x"}\n'), "different formats"),
+        (lambda d: (d / "part-00009.csv").write_text("post_id,creator_id\nx,y\n"), "columns differ"),
+        (lambda d: [p.unlink() for p in d.glob("part-*")], "holds no table files"),
+    ],
+)
+def test_a_folder_that_is_not_one_table_is_refused_saying_why(sample, tmp_path, make, says):
+    _split_csv(sample.posts, tmp_path / "posts", 2)
+    make(tmp_path / "posts")
+    with pytest.raises(InputFileError, match=says):
+        read_table(tmp_path / "posts")
+
+
+def test_a_batch_reads_a_folder_of_parts_from_a_path_or_a_url_alike(s3, world, tmp_path):
+    parts = tmp_path / "posts"
+    _split_csv(world.b["posts"], parts, 3)
+    prefix = f"{BUCKET}/folders-{uuid.uuid4().hex[:8]}/posts"
+    s3.put(str(parts), prefix, recursive=True)
+    stores = {}
+    for how, posts in (("path", parts), ("url", f"s3://{prefix}/")):
+        stores[how] = world.copy(tmp_path / f"store-{how}")
+        run_batch(world.b["creators"], posts, world.b["brands"], stores[how], progress=False)
+        assert export_bytes(stores[how], tmp_path / f"export-{how}.csv") == world.export_b
+    manifests = {how: Store(store).served().manifest for how, store in stores.items()}
+    assert manifests["path"]["input_fingerprint"] == manifests["url"]["input_fingerprint"]
+    assert manifests["url"]["inputs"]["posts"] == f"s3://{prefix}/" and not _fetched_copies(stores["url"])
+
+
+def test_an_erased_creator_is_counted_out_of_the_part_it_was_quarantined_in(world, tmp_path):
+    from matcher.erasure import forget
+
+    store = world.copy(tmp_path / "store")
+    # A creator whose id a later row repeats: that row is quarantined, naming the creator.
+    creators = pd.read_csv(world.b["creators"], dtype=str, keep_default_na=False)
+    repeated = creators.loc[creators["creator_id"].ne("") & creators["creator_id"].duplicated(), "creator_id"].iloc[0]
+    forget(store, [repeated])
+    folder = tmp_path / "creators"
+    parts = _split_csv(world.b["creators"], folder, 3)
+    result = run_batch(folder, world.b["posts"], world.b["brands"], store, progress=False)
+    assert result.counts["creators"]["suppressed"] == 2  # the creator's row and the row repeating it
+    quarantine = pd.read_csv(Path(store) / "snapshots" / result.snapshot_id / "quarantine.csv", dtype=str, keep_default_na=False)
+    assert repeated not in set(quarantine["id"])
+    mine = quarantine[quarantine["file"].isin([str(p) for p in parts])]
+    assert result.counts["creators"]["quarantined"] == int(mine["action"].eq("rejected").sum())
+    assert result.counts["creators"]["blanked"] == int(mine["action"].eq("blanked").sum())
+    for table, c in result.counts.items():
+        assert c["accepted"] + c["quarantined"] + c["suppressed"] == c["read"], table
