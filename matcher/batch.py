@@ -38,7 +38,7 @@ from matcher.erasure import drop_creators
 from matcher.errors import ConfigError, InputFileError, MatcherError, StoreError
 from matcher.forked import can_fork, cores, fork_map
 from matcher.index import DEAD_IDS_FILE, IDS_FILE, INDEX_FILE, META_FILE, VECTORS_FILE, IndexUpdate, VectorIndex, normalize_rows, plan_update
-from matcher.fetch import FetchedFile, fetch, folder_digest, is_url, part_files
+from matcher.fetch import FETCH_THREADS, FetchedFile, fetch, folder_digest, is_url, part_files
 from matcher.ingest import BLANKED, CREATOR_COLUMNS, POST_COLUMNS, load_dataset, table_format
 from matcher.language import detect_creator_languages
 from matcher.niches import NicheModel, Taxonomy, load_taxonomy, niche_columns, post_means, read_niche_labels
@@ -403,10 +403,6 @@ def run_batch(
     with st.lock("matcher batch"), stages or nullcontext():
         crash_point("locked")
         return _Run(st, locations, cfg, encoder=encoder, progress=progress, taxonomy=taxonomy, labels=labels, stages=stages).execute()
-
-
-#: Inputs fetched at once when several are given as URLs.
-FETCH_THREADS = 4
 
 
 def _local_inputs(locations: Mapping[str, str | Path], spool: Path) -> dict[str, Path | FetchedFile]:

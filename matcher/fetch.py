@@ -21,17 +21,21 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from matcher.errors import InputFileError
 
-__all__ = ["FetchedFile", "fetch", "is_url", "is_part_name", "part_files", "folder_digest"]
+__all__ = ["FetchedFile", "fetch", "is_url", "is_part_name", "part_files", "folder_digest", "FETCH_THREADS"]
 
 logger = logging.getLogger(__name__)
 
 _CHUNK = 8 << 20
+#: Files fetched at once: the batch's inputs given as URLs, and the parts of one folder.
+FETCH_THREADS = 4
 
 
 def is_url(location: object) -> bool:
@@ -107,7 +111,7 @@ def fetch(url: str, directory: str | Path, **storage_options: Any) -> FetchedFil
 
     Args:
         url: an fsspec URL of one file, or of a folder of part files (ending in ``/``).
-        directory: where the copy goes; a file of the same name there is an error, not replaced.
+        directory: where the copy goes; a file or folder of the same name there is an error, not replaced.
         storage_options: passed to the file system (for S3: ``endpoint_url``, ``key``, ...; by
             default s3fs reads the usual AWS environment variables and files).
 
@@ -145,6 +149,8 @@ def fetch(url: str, directory: str | Path, **storage_options: Any) -> FetchedFil
 
 
 def _fetch_folder(fs: Any, remote: str, url: str, target: Path) -> FetchedFile:
+    # A file system instance is shared across calls and caches listings: list the folder as it is now.
+    fs.invalidate_cache(remote)
     try:
         entries = fs.ls(remote, detail=True)
     except FileNotFoundError:
@@ -158,14 +164,20 @@ def _fetch_folder(fs: Any, remote: str, url: str, target: Path) -> FetchedFile:
     named = sorted(((str(e["name"]).rstrip("/").rsplit("/", 1)[-1], e) for e in entries), key=lambda t: t[0])
     named = [(n, e) for n, e in named if is_part_name(n)]
     _check_parts(url, [n for n, e in named if e.get("type") == "directory"], [n for n, e in named if e.get("type") != "directory"])
-    target.mkdir(parents=True, exist_ok=True)
-    digests: list[tuple[str, str]] = []
-    total = 0
-    for n, e in named:
-        size, digest = _copy(fs, str(e["name"]), target / n, f"{url.rstrip('/')}/{n}")
-        digests.append((n, digest))
-        total += size
-    return FetchedFile(url, target, total, folder_digest(digests))
+    target.mkdir(parents=True)  # a folder of that name already there is the caller's mistake: FileExistsError
+    failed: BaseException | None = None
+    with ThreadPoolExecutor(min(FETCH_THREADS, len(named)), thread_name_prefix="matcher-fetch-part") as pool:
+        copies = [pool.submit(_copy, fs, str(e["name"]), target / n, f"{url.rstrip('/')}/{n}") for n, e in named]
+        try:
+            done = [c.result() for c in copies]  # the first failure in name order
+        except BaseException as exc:
+            for c in copies:
+                c.cancel()
+            failed = exc
+    if failed is not None:  # the parts still being copied have finished: none is left behind
+        shutil.rmtree(target, ignore_errors=True)
+        raise failed
+    return FetchedFile(url, target, sum(size for size, _ in done), folder_digest([(n, digest) for (n, _), (_, digest) in zip(named, done)]))
 
 
 def _denied(url: str, exc: BaseException) -> InputFileError:
@@ -181,7 +193,9 @@ def _copy(fs: Any, remote: str, target: Path, url: str) -> tuple[int, str]:
     dst = open(target, "xb")  # a name taken twice is the caller's mistake: FileExistsError
     try:
         with dst:
-            # Object stores open a prefix as an empty file: ask what the name is first.
+            # Object stores open a prefix as an empty file: ask what the name is first (not from a
+            # listing cached by an earlier call).
+            fs.invalidate_cache(remote)
             if fs.info(remote).get("type") == "directory":
                 raise folder
             digest = hashlib.sha256()

@@ -286,3 +286,27 @@ def test_an_erased_creator_is_counted_out_of_the_part_it_was_quarantined_in(worl
     assert result.counts["creators"]["blanked"] == int(mine["action"].eq("blanked").sum())
     for table, c in result.counts.items():
         assert c["accepted"] + c["quarantined"] + c["suppressed"] == c["read"], table
+
+
+def test_a_folder_with_a_part_that_cannot_be_fetched_leaves_nothing_behind(s3, sample, tmp_path, monkeypatch):
+    import matcher.fetch as fetching
+
+    _split_csv(sample.posts, tmp_path / "posts", 4)
+    prefix = f"{BUCKET}/folders-{uuid.uuid4().hex[:8]}/posts"
+    s3.put(str(tmp_path / "posts"), prefix, recursive=True)
+    copy = fetching._copy
+
+    def removed_meanwhile(fs, remote, target, url):  # a part deleted from the bucket after the listing
+        if target.name == "part-00002.csv":
+            s3.rm(f"{prefix}/part-00002.csv")
+        return copy(fs, remote, target, url)
+
+    monkeypatch.setattr(fetching, "_copy", removed_meanwhile)
+    with pytest.raises(InputFileError, match=r"part-00002\.csv: not found"):
+        fetch(f"s3://{prefix}/", tmp_path / "copy")
+    assert not (tmp_path / "copy" / "posts").exists()  # the parts already copied are gone too
+    s3.mkdir(f"{prefix}/date=2026-12-01")
+    s3.pipe_file(f"{prefix}/date=2026-12-01/part-0.csv", b"post_id\n")
+    with pytest.raises(InputFileError, match="partitioned subfolders are not read"):
+        fetch(f"s3://{prefix}/", tmp_path / "copy")
+    assert not (tmp_path / "copy" / "posts").exists()
