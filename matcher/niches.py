@@ -193,8 +193,10 @@ def read_niche_labels(path: str | Path, taxonomy: Taxonomy) -> pd.DataFrame:
         InputFileError: the file cannot be read or lacks a column.
         SchemaError: a row has a blank field or a niche id not in the taxonomy (file, row, field and fix).
     """
-    from matcher.ingest import read_table
+    from matcher.ingest import read_table, table_format
 
+    if table_format(path) == "folder":  # its errors name rows of one file
+        raise InputFileError(f"{path}: is a folder; niche labels are read from one file (CSV, JSON Lines or Parquet)")
     frame = read_table(path)
     missing = [c for c in ("creator_id", "niche") if c not in frame.columns]
     if missing:

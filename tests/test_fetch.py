@@ -310,3 +310,13 @@ def test_a_folder_with_a_part_that_cannot_be_fetched_leaves_nothing_behind(s3, s
     with pytest.raises(InputFileError, match="partitioned subfolders are not read"):
         fetch(f"s3://{prefix}/", tmp_path / "copy")
     assert not (tmp_path / "copy" / "posts").exists()
+
+
+def test_niche_labels_are_one_file_not_a_folder(tmp_path):
+    from matcher.niches import load_taxonomy, read_niche_labels
+
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "labels" / "part-0.csv").write_text("creator_id,niche\nc1,running\n")
+    with pytest.raises(InputFileError, match="is a folder; niche labels are read from one file"):
+        read_niche_labels(tmp_path / "labels", load_taxonomy())
+    assert read_niche_labels(tmp_path / "labels" / "part-0.csv", load_taxonomy())["niche"].tolist() == ["running"]
