@@ -5,20 +5,20 @@ sample of the comments under the posts) and outcomes (results of past campaigns,
 their own to learn how much each ranking signal matters).
 
 Each table is read from a path or an fsspec URL (``s3://bucket/creators.csv``, fetched once to a
-local temporary file by :mod:`matcher.fetch`), as one file or a folder of part files (its rows in
-part name order; the quarantine report names each part and the record number within it), from CSV (``.csv``, ``.csv.gz``; comma, semicolon, tab or pipe delimited,
-whichever the header line uses), JSON Lines (``.jsonl``, ``.ndjson``,
-optionally ``.gz``) or Parquet (``.parquet``), chosen by the file's extension. A file that
-cannot be read at all raises one :class:`~matcher.errors.InputFileError`. A bad value costs
-that value, not the row: an unreadable *optional* value (a count, a flag, a time, a country,
-a language, a list where text belongs) is blanked, the row is kept, and the cell is reported
-as a :class:`Rejection` with ``action="blanked"``. A row whose *required* value is missing
-or bad (its id, the creator of a post, a brand's description, an outcome) is quarantined
-(``action="rejected"``), naming its first offending field in the table's column order, and
-the good rows go on; so for every table ``accepted + quarantined == read``, where only
-rejected rows count as quarantined. A brand's filters (countries, languages, follower band,
-exclusions) are not blanked but reject the brand: a blanked filter would match the brand
-with creators it ruled out.
+local temporary file by :mod:`matcher.fetch`), as one file or a folder of part files (its rows
+in part name order; the quarantine report names each part and the record number within it), from
+CSV (``.csv``, ``.csv.gz``; comma, semicolon, tab or pipe delimited, whichever the header line
+uses), JSON Lines (``.jsonl``, ``.ndjson``, optionally ``.gz``) or Parquet (``.parquet``),
+chosen by the file's extension. A file that cannot be read at all raises one
+:class:`~matcher.errors.InputFileError`. A bad value costs that value, not the row: an
+unreadable *optional* value (a count, a flag, a time, a country, a language, a list where text
+belongs) is blanked, the row is kept, and the cell is reported as a :class:`Rejection` with
+``action="blanked"``. A row whose *required* value is missing or bad (its id, the creator of a
+post, a brand's description, an outcome) is quarantined (``action="rejected"``), naming its
+first offending field in the table's column order, and the good rows go on; so for every table
+``accepted + quarantined == read``, where only rejected rows count as quarantined. A brand's
+filters (countries, languages, follower band, exclusions) are not blanked but reject the brand:
+a blanked filter would match the brand with creators it ruled out.
 
 Countries and languages are read through :func:`matcher.codes.country_code` and
 :func:`matcher.codes.language_code`, so names and variants (``U.S.A``, ``Deutschland``,
@@ -627,8 +627,8 @@ def _show_number(text: object) -> str:
 class _Quarantine:
     """Keeps the first offending field and reason of each rejected row, and every blanked value."""
 
-    def __init__(self, n: int, parts: _Parts | None = None) -> None:
-        self.parts = parts  # where each row came from; None: one unnamed file
+    def __init__(self, n: int, parts: _Parts) -> None:
+        self.parts = parts  # where each row came from
         self.field = np.full(n, None, dtype=object)
         self.reason = np.full(n, None, dtype=object)
         self.duplicates = 0
@@ -640,7 +640,7 @@ class _Quarantine:
 
     def row_name(self, i: int) -> str:
         """How a message names the table's row ``i`` (0-based): ``row N`` (``of PART`` for a folder's)."""
-        return self.parts.row_name(i) if self.parts is not None else f"row {i + 1}"
+        return self.parts.row_name(i)
 
     def flag(self, mask: np.ndarray | pd.Series, field: str, reason: Callable[[int], str]) -> None:
         bad = np.asarray(mask, dtype=bool) & self.ok
@@ -1140,7 +1140,7 @@ def _finish(
     # row's blanked values in column order. A rejected row's blanked values are not listed:
     # the row itself is out.
     order = {name: k for k, name in enumerate(columns)}
-    parts = q.parts or _Parts([shown], [len(raw)])
+    parts = q.parts
     entries = [
         (int(i), 0, Rejection(*parts.file_row(int(i)), id_values[i], str(q.field[i]), str(q.reason[i]), REJECTED))
         for i in bad
