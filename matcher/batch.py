@@ -18,7 +18,6 @@ import sqlite3
 import sys
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -38,7 +37,7 @@ from matcher.erasure import drop_creators
 from matcher.errors import ConfigError, InputFileError, MatcherError, StoreError
 from matcher.forked import can_fork, cores, fork_map
 from matcher.index import DEAD_IDS_FILE, IDS_FILE, INDEX_FILE, META_FILE, VECTORS_FILE, IndexUpdate, VectorIndex, normalize_rows, plan_update
-from matcher.fetch import FETCH_THREADS, FetchedFile, fetch, folder_digest, is_url, part_files
+from matcher.fetch import FetchedFile, fetch, folder_digest, is_url, part_files, side_by_side
 from matcher.ingest import BLANKED, CREATOR_COLUMNS, POST_COLUMNS, load_dataset, table_format
 from matcher.language import detect_creator_languages
 from matcher.niches import NicheModel, Taxonomy, load_taxonomy, niche_columns, post_means, read_niche_labels
@@ -409,17 +408,9 @@ def _local_inputs(locations: Mapping[str, str | Path], spool: Path) -> dict[str,
     """The input files as local paths: those given as URLs fetched side by side, each into its own
     folder of ``spool`` (created when a URL is given)."""
     urls = {name: str(where) for name, where in locations.items() if is_url(where)}
-    fetched: dict[str, FetchedFile] = {}
     if urls:
         spool.mkdir(parents=True, exist_ok=True)
-        with ThreadPoolExecutor(min(FETCH_THREADS, len(urls)), thread_name_prefix="matcher-fetch") as pool:
-            pending = {name: pool.submit(fetch, url, spool / name) for name, url in urls.items()}
-            try:
-                fetched = {name: f.result() for name, f in pending.items()}  # the first failure in input order
-            except BaseException:
-                for f in pending.values():
-                    f.cancel()
-                raise
+    fetched = dict(zip(urls, side_by_side([(fetch, (url, spool / name)) for name, url in urls.items()])))
     return {name: fetched[name] if name in fetched else Path(where) for name, where in locations.items()}
 
 

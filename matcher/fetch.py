@@ -24,16 +24,18 @@ import os
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from matcher.errors import InputFileError
 
-__all__ = ["FetchedFile", "fetch", "is_url", "is_part_name", "part_files", "folder_digest", "FETCH_THREADS"]
+__all__ = ["FetchedFile", "fetch", "side_by_side", "is_url", "is_part_name", "part_files", "folder_digest", "FETCH_THREADS"]
 
 logger = logging.getLogger(__name__)
 
 _CHUNK = 8 << 20
+T = TypeVar("T")
 #: Files fetched at once: the batch's inputs given as URLs, and the parts of one folder.
 FETCH_THREADS = 4
 
@@ -140,6 +142,15 @@ def fetch(url: str, directory: str | Path, **storage_options: Any) -> FetchedFil
     if url.endswith("/"):
         fetched = _fetch_folder(fs, remote.rstrip("/"), url, Path(directory) / name)
     else:
+        # Object stores open a prefix as an empty file: ask what the name is first (not from a
+        # listing an earlier call cached; a folder's parts come from its own fresh listing).
+        fs.invalidate_cache(remote)
+        try:
+            kind = fs.info(remote).get("type")
+        except OSError as exc:
+            raise _fetch_error(url, exc) from None
+        if kind == "directory":
+            raise _fetch_error(url, IsADirectoryError(url))
         target = Path(directory) / name
         target.parent.mkdir(parents=True, exist_ok=True)
         size, digest = _copy(fs, remote, target, url)
@@ -155,49 +166,59 @@ def _fetch_folder(fs: Any, remote: str, url: str, target: Path) -> FetchedFile:
         entries = fs.ls(remote, detail=True)
     except FileNotFoundError:
         entries = []
-    except PermissionError as exc:
-        raise _denied(url, exc) from None
     except OSError as exc:
-        raise InputFileError(f"{url}: cannot be listed ({type(exc).__name__}: {exc}); check the URL and the network") from None
+        raise _fetch_error(url, exc) from None
     if not entries:
         raise InputFileError(f"{url}: not found, or an empty folder; check the URL (for S3: the bucket and the prefix)")
     named = sorted(((str(e["name"]).rstrip("/").rsplit("/", 1)[-1], e) for e in entries), key=lambda t: t[0])
     named = [(n, e) for n, e in named if is_part_name(n)]
     _check_parts(url, [n for n, e in named if e.get("type") == "directory"], [n for n, e in named if e.get("type") != "directory"])
     target.mkdir(parents=True)  # a folder of that name already there is the caller's mistake: FileExistsError
-    failed: BaseException | None = None
-    with ThreadPoolExecutor(min(FETCH_THREADS, len(named)), thread_name_prefix="matcher-fetch-part") as pool:
-        copies = [pool.submit(_copy, fs, str(e["name"]), target / n, f"{url.rstrip('/')}/{n}") for n, e in named]
-        try:
-            done = [c.result() for c in copies]  # the first failure in name order
-        except BaseException as exc:
-            for c in copies:
-                c.cancel()
-            failed = exc
-    if failed is not None:  # the parts still being copied have finished: none is left behind
-        shutil.rmtree(target, ignore_errors=True)
-        raise failed
+    try:
+        done = side_by_side([(_copy, (fs, str(e["name"]), target / n, f"{url.rstrip('/')}/{n}")) for n, e in named])
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)  # every copy has ended: none is left behind
+        raise
     return FetchedFile(url, target, sum(size for size, _ in done), folder_digest([(n, digest) for (n, _), (_, digest) in zip(named, done)]))
 
 
-def _denied(url: str, exc: BaseException) -> InputFileError:
-    return InputFileError(
-        f"{url}: access denied ({exc}); check the credentials (for S3: AWS_ACCESS_KEY_ID and "
-        "AWS_SECRET_ACCESS_KEY, or ~/.aws) and that they may read this object"
-    )
+def side_by_side(calls: Sequence[tuple[Callable[..., T], tuple[Any, ...]]]) -> list[T]:
+    """Each ``fn(*args)`` of ``calls``, up to :data:`FETCH_THREADS` at once; their results in order.
+
+    A failure is raised (the first in call order) only once every call already running has ended,
+    and the calls not yet started are cancelled, so the caller can clean up after all of them.
+    """
+    if not calls:
+        return []
+    with ThreadPoolExecutor(min(FETCH_THREADS, len(calls)), thread_name_prefix="matcher-fetch") as pool:
+        futures = [pool.submit(fn, *args) for fn, args in calls]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise  # leaving the with block first waits for the calls still running
+
+
+def _fetch_error(url: str, exc: BaseException) -> InputFileError:
+    """What went wrong reading ``url``, and what to do."""
+    if isinstance(exc, IsADirectoryError):
+        return InputFileError(f"{url}: names a folder, not a file; end the URL with '/' to read the folder's part files")
+    if isinstance(exc, FileNotFoundError):
+        return InputFileError(f"{url}: not found; check the URL (for S3: the bucket and the key)")
+    if isinstance(exc, PermissionError):
+        return InputFileError(
+            f"{url}: access denied ({exc}); check the credentials (for S3: AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, or ~/.aws) and that they may read this object"
+        )
+    return InputFileError(f"{url}: cannot be fetched ({type(exc).__name__}: {exc}); check the URL and the network")
 
 
 def _copy(fs: Any, remote: str, target: Path, url: str) -> tuple[int, str]:
-    """Copy one object to ``target``, hashing it as it arrives; its size and hex SHA-256."""
-    folder = InputFileError(f"{url}: names a folder, not a file; end the URL with '/' to read the folder's part files")
+    """Copy the file ``remote`` to ``target``, hashing it as it arrives; its size and hex SHA-256."""
     dst = open(target, "xb")  # a name taken twice is the caller's mistake: FileExistsError
     try:
         with dst:
-            # Object stores open a prefix as an empty file: ask what the name is first (not from a
-            # listing cached by an earlier call).
-            fs.invalidate_cache(remote)
-            if fs.info(remote).get("type") == "directory":
-                raise folder
             digest = hashlib.sha256()
             with fs.open(remote, "rb") as src:
                 while chunk := src.read(_CHUNK):
@@ -205,13 +226,7 @@ def _copy(fs: Any, remote: str, target: Path, url: str) -> tuple[int, str]:
                     dst.write(chunk)
     except BaseException as exc:
         target.unlink(missing_ok=True)  # no partial copy is left behind
-        if exc is folder or isinstance(exc, IsADirectoryError):
-            raise folder from None
-        if isinstance(exc, FileNotFoundError):
-            raise InputFileError(f"{url}: not found; check the URL (for S3: the bucket and the key)") from None
-        if isinstance(exc, PermissionError):
-            raise _denied(url, exc) from None
         if isinstance(exc, OSError):
-            raise InputFileError(f"{url}: cannot be fetched ({type(exc).__name__}: {exc}); check the URL and the network") from None
+            raise _fetch_error(url, exc) from None
         raise
     return target.stat().st_size, digest.hexdigest()

@@ -470,7 +470,7 @@ class _Parts:
     def row_name(self, i: int) -> str:
         """``row N``, or ``row N of PART`` when the table has several parts."""
         name, row = self.file_row(i)
-        return f"row {row}" if len(self.names) == 1 else f"row {row} of {name.rstrip('/').rsplit('/', 1)[-1]}"
+        return f"row {row}" if len(self.names) == 1 else f"row {row} of {name.rsplit('/', 1)[-1]}"
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -637,10 +637,6 @@ class _Quarantine:
     @property
     def ok(self) -> np.ndarray:
         return np.equal(self.field, None)
-
-    def row_name(self, i: int) -> str:
-        """How a message names the table's row ``i`` (0-based): ``row N`` (``of PART`` for a folder's)."""
-        return self.parts.row_name(i)
 
     def flag(self, mask: np.ndarray | pd.Series, field: str, reason: Callable[[int], str]) -> None:
         bad = np.asarray(mask, dtype=bool) & self.ok
@@ -1115,7 +1111,7 @@ def _mark_duplicates(
     q.flag(
         mask,
         field,
-        lambda i: f"{key_of(i)} repeats {q.row_name(int(kept_at[i]))}, which is kept; {fix}",
+        lambda i: f"{key_of(i)} repeats {q.parts.row_name(int(kept_at[i]))}, which is kept; {fix}",
     )
     q.duplicates = int(mask.sum())
 
