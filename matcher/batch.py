@@ -437,7 +437,7 @@ class _Run:
         stages: RayStages | None = None,
     ) -> None:
         self.st = st
-        self.stages = stages  # None: every step here; else the engine running embedding, post signals and search
+        self.stages = stages  # None: every step here; else the engine reading the input parts and running embedding, post signals and search
         self.taxonomy = taxonomy
         self.labels = labels
         self.locations = locations  # the inputs as given: paths or URLs
@@ -761,6 +761,7 @@ class _Run:
         ds = load_dataset(
             self.inputs["creators"], self.inputs["posts"], self.inputs["brands"],
             comments=self.inputs.get("comments"), max_text_chars=cfg.max_text_chars,
+            map_parts=self.stages.map_parts if self.stages is not None else None,
         )
         _require_rows(ds)
         counts = {

@@ -1,9 +1,13 @@
 """The nightly batch's heavy steps on a Ray cluster: ``matcher batch --engine ray``.
 
-:class:`RayStages` is handed to :func:`matcher.batch.run_batch` (``engine="ray"``) and runs three
+:class:`RayStages` is handed to :func:`matcher.batch.run_batch` (``engine="ray"``) and runs four
 steps of the run on Ray, each through the same code the local engine runs, so the published snapshot
 is the local engine's:
 
+* **reading the inputs**: each part of a table given as a folder of part files is read and converted
+  (parsed, checked, its bad values reported) by a Ray task of its own (:meth:`RayStages.map_parts`),
+  which fetches the part from its URL when the driver's copy is not on its machine; the duplicate ids
+  and the quarantine report, which need every part, are settled on the driver, in part order;
 * **embedding**: the texts the embedding cache does not hold, one chunk of
   :func:`matcher.embed.embed_groups` per call, through ``Dataset.map_batches`` on an actor pool
   (``ray.data.ActorPoolStrategy``, one chunk in flight per actor, so the next goes to whichever
@@ -17,8 +21,8 @@ is the local engine's:
   one FAISS index per shard in an actor (with one shard, the snapshot's own index shipped to it), each shard's top ``k`` merged to the global top ``k``; the
   reranker and its calibration then run as on the local engine.
 
-Ingest, the creator-level signals (they compare creators with their platform and tier across the
-whole collection), the index the snapshot serves, the audit and the snapshot's files (manifest last)
+A table of one file, the creator-level signals (they compare creators with their platform and tier
+across the whole collection), the index the snapshot serves, the audit and the snapshot's files (manifest last)
 stay with the driver, on the local engine's code. Ray is imported only here and only when a run asks
 for it: ``import matcher`` and ``matcher --help`` never load it.
 """
@@ -38,7 +42,7 @@ import pandas as pd
 
 from matcher.config import EmbedConfig, IndexConfig
 from matcher.embed import Encoder
-from matcher.errors import ConfigError
+from matcher.errors import ConfigError, MatcherError
 from matcher.files import Memory
 from matcher.index import VectorIndex
 from matcher.schema import Hit
@@ -150,6 +154,28 @@ class RayStages:
             return self.actors
         cpu_pool = max(1, (getattr(self, "cpus_", 2) - 1) // self.actor_cpus)
         return min(cpu_pool, self.gpus_) if self.actor_gpus() else cpu_pool
+
+    # -- reading the inputs ---------------------------------------------------------------------
+    def map_parts(self, fn: Callable[[Any, Any], Any], parts: Sequence[Any], shared: Any) -> list[Any]:
+        """The ``map_parts`` of :func:`matcher.ingest.load_dataset`: each part of a table read and
+        converted by a Ray task of one CPU, as many at once as the cluster has CPUs, ``shared`` (what
+        every part needs, such as the accepted creators' ids) put in the object store once.
+
+        A table of one file is converted here, on the driver: as a task its frame would only be
+        copied through the object store. A part's :class:`~matcher.errors.MatcherError` (a file
+        that cannot be read) is raised as it is, not wrapped in Ray's task error.
+        """
+        if len(parts) <= 1:
+            return [fn(part, shared) for part in parts]
+        ray = _ray()
+        task = ray.remote(fn).options(num_cpus=1, max_retries=0)
+        ref = ray.put(shared)
+        try:
+            return ray.get([task.remote(part, ref) for part in parts])
+        except ray.exceptions.RayTaskError as exc:
+            if isinstance(exc.cause, MatcherError):
+                raise exc.cause from None
+            raise
 
     # -- embedding ------------------------------------------------------------------------------
     def encode_parts(self, config: EmbedConfig) -> Callable[[Sequence[Sequence[str]]], Iterator[tuple[int, np.ndarray]]]:

@@ -55,12 +55,14 @@ class FetchedFile(os.PathLike[str]):
         size: its size in bytes (a folder's: its parts' total).
         sha256: the hex SHA-256 of its bytes, computed as they arrived (a folder's: its
             :func:`folder_digest`).
+        parts: a folder's part names, each with the hex SHA-256 of its bytes; empty for a file.
     """
 
-    __slots__ = ("url", "path", "size", "sha256")
+    __slots__ = ("url", "path", "size", "sha256", "parts")
 
-    def __init__(self, url: str, path: Path, size: int, sha256: str) -> None:
+    def __init__(self, url: str, path: Path, size: int, sha256: str, parts: dict[str, str] | None = None) -> None:
         self.url, self.path, self.size, self.sha256 = url, path, size, sha256
+        self.parts = dict(parts or {})
 
     def __fspath__(self) -> str:
         return str(self.path)
@@ -179,7 +181,8 @@ def _fetch_folder(fs: Any, remote: str, url: str, target: Path) -> FetchedFile:
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)  # every copy has ended: none is left behind
         raise
-    return FetchedFile(url, target, sum(size for size, _ in done), folder_digest([(n, digest) for (n, _), (_, digest) in zip(named, done)]))
+    digests = {n: digest for (n, _), (_, digest) in zip(named, done)}
+    return FetchedFile(url, target, sum(size for size, _ in done), folder_digest(list(digests.items())), digests)
 
 
 def side_by_side(calls: Sequence[tuple[Callable[..., T], tuple[Any, ...]]]) -> list[T]:

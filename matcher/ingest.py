@@ -24,6 +24,13 @@ Countries and languages are read through :func:`matcher.codes.country_code` and
 :func:`matcher.codes.language_code`, so names and variants (``U.S.A``, ``Deutschland``,
 ``English``, ``pt_BR``) become ISO codes.
 
+A table is converted part by part (a file is one part): each part's values parsed, its rows
+checked against the tables loaded before it, and its bad values reported, on its own, where
+``map_parts`` runs it (in this process by default; a Ray task each for the Ray engine). What
+needs the whole table, the duplicate ids and the report, is settled once its parts are back, so
+a table gives the same rows and the same report whether it came as one file or in parts, and
+wherever its parts were converted.
+
 Duplicate ids are resolved among the rows that pass every other check: the first of them in
 file order is kept and the later ones are quarantined, naming the kept row. An outcome's
 id is its (brand_id, creator_id, date) triple.
@@ -39,14 +46,16 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import os
 import re
 import tempfile
 import warnings
 import zlib
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -55,7 +64,7 @@ import pyarrow.compute as pc
 
 from matcher.codes import COUNTRY_HINT, LANGUAGE_HINT, country_code, language_code
 from matcher.errors import ConfigError, InputFileError
-from matcher.fetch import fetch, is_url, part_files
+from matcher.fetch import FetchedFile, fetch, is_url, part_files
 from matcher.text import normalize_series, normalize_text, spreadsheet_safe_frame, strip_controls
 
 __all__ = [
@@ -70,6 +79,8 @@ __all__ = [
     "load_comments",
     "load_outcomes",
     "load_dataset",
+    "PartFile",
+    "PartMap",
     "quarantine_frame",
     "write_quarantine",
     "CSV_DELIMITERS",
@@ -523,25 +534,80 @@ def _read_file(file: Path, shown: str, fmt: str) -> pd.DataFrame:
 
 def _read_folder(folder: Path, shown: str) -> tuple[pd.DataFrame, _Parts]:
     """The parts of a table folder as one frame, in part name order."""
-    base = shown.rstrip("/")
-    parts = [(p, f"{base}/{p.name}") for p in part_files(folder, shown)]
-    formats = {part: _format_of(p, part) for p, part in parts}
-    if len(set(formats.values())) > 1:
-        found = ", ".join(f"{part.rsplit('/', 1)[-1]} ({fmt})" for part, fmt in list(formats.items())[:6])
-        raise InputFileError(f"{shown}: its parts are of different formats ({found}); a table's parts share one format")
-    frames = [_read_file(p, part, formats[part]) for p, part in parts]
-    if formats[parts[0][1]] != "jsonl":  # JSON Lines records may each have their own keys; CSV and Parquet parts have a schema
-        first = list(frames[0].columns)
-        for (_, part), frame in zip(parts[1:], frames[1:]):
-            if set(frame.columns) != set(first):
-                extra, lacking = sorted(set(frame.columns) - set(first)), sorted(set(first) - set(frame.columns))
-                raise InputFileError(
-                    f"{part}: its columns differ from those of {parts[0][1].rsplit('/', 1)[-1]} "
-                    f"(extra: {extra or 'none'}; lacking: {lacking or 'none'}); every part of a table has the same columns"
-                )
+    parts = _folder_parts(folder, shown)
+    frames = [p.read() for p in parts]
+    _check_part_columns(shown, parts, [list(f.columns) for f in frames])
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     logger.info("%s: read %d row(s) from %d part(s)", shown, len(frame), len(parts))
-    return frame, _Parts([part for _, part in parts], [len(f) for f in frames])
+    return frame, _Parts([p.shown for p in parts], [len(f) for f in frames])
+
+
+@dataclass(frozen=True)
+class PartFile:
+    """One file of a table, as a task reads it: the whole table, or one part of its folder.
+
+    :param shown: its name in errors and in the quarantine report (a fetched part's: its URL).
+    :param local: the file to read.
+    :param fmt: ``"csv"``, ``"jsonl"`` or ``"parquet"``.
+    :param url: where it was fetched from, or ``None`` for a path the user gave.
+    :param sha256: the hex SHA-256 of the bytes fetched from ``url``.
+
+    A task on another machine, where ``local`` does not exist, fetches ``url`` itself and reads it
+    only if its bytes are the ones the run fingerprinted (``sha256``).
+    """
+
+    shown: str
+    local: str
+    fmt: str
+    url: str | None = None
+    sha256: str | None = None
+
+    def read(self) -> pd.DataFrame:
+        """The file's raw frame (see :func:`read_table`)."""
+        if self.url is None or Path(self.local).exists():
+            return _read_file(Path(self.local), self.shown, self.fmt)
+        with tempfile.TemporaryDirectory(prefix="matcher-part-") as tmp:
+            got = fetch(self.url, tmp)
+            if self.sha256 is not None and got.sha256 != self.sha256:
+                raise InputFileError(
+                    f"{self.shown}: changed since the run fetched it (SHA-256 {got.sha256[:12]}..., "
+                    f"not {self.sha256[:12]}...); leave the inputs in place while a batch runs, then run it again"
+                )
+            return _read_file(got.path, self.shown, self.fmt)
+
+
+def _folder_parts(folder: Path, shown: str, *, url: str | None = None, digests: Mapping[str, str] | None = None) -> list[PartFile]:
+    """The part files of a local table folder, in name order, all of one format.
+
+    ``url`` and ``digests`` (each part's SHA-256 by name): the folder was fetched from there.
+    """
+    base = shown.rstrip("/")
+    files = part_files(folder, shown)
+    parts = [
+        PartFile(
+            f"{base}/{p.name}", str(p), _format_of(p, f"{base}/{p.name}"),
+            None if url is None else f"{url.rstrip('/')}/{p.name}", None if digests is None else digests.get(p.name),
+        )
+        for p in files
+    ]
+    if len({p.fmt for p in parts}) > 1:
+        found = ", ".join(f"{p.shown.rsplit('/', 1)[-1]} ({p.fmt})" for p in parts[:6])
+        raise InputFileError(f"{shown}: its parts are of different formats ({found}); a table's parts share one format")
+    return parts
+
+
+def _check_part_columns(shown: str, parts: Sequence[PartFile], columns: Sequence[Sequence[str]]) -> None:
+    """CSV and Parquet parts have one schema; JSON Lines records may each have their own keys."""
+    if parts[0].fmt == "jsonl":
+        return
+    first = list(columns[0])
+    for part, names in zip(parts[1:], columns[1:]):
+        if set(names) != set(first):
+            extra, lacking = sorted(set(names) - set(first)), sorted(set(first) - set(names))
+            raise InputFileError(
+                f"{part.shown}: its columns differ from those of {parts[0].shown.rsplit('/', 1)[-1]} "
+                f"(extra: {extra or 'none'}; lacking: {lacking or 'none'}); every part of a table has the same columns"
+            )
 
 
 # ------------------------------------------------------------------ value conversion
@@ -1053,22 +1119,6 @@ def _check_max_chars(max_text_chars: int) -> None:
         raise ConfigError(f"max_text_chars must be a whole number >= 1, got {max_text_chars!r}")
 
 
-def _read_checked(path: str | Path, table: str, required: Sequence[str]) -> tuple[pd.DataFrame, _Parts]:
-    frame, parts = _read_located(path)
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        found = ", ".join(repr(c) for c in frame.columns) or "none"
-        hint = ""
-        lowered = {str(c).lower(): c for c in frame.columns}
-        if any(m.lower() in lowered for m in missing):
-            hint = " (column names are case-sensitive)"
-        raise InputFileError(
-            f"{path}: the {table} file lacks required column(s) "
-            f"{', '.join(repr(m) for m in missing)}{hint}; columns found: {found}"
-        )
-    return frame, parts
-
-
 def _raw(frame: pd.DataFrame, name: str) -> pd.Series:
     if name in frame.columns:
         return frame[name]
@@ -1119,15 +1169,14 @@ def _mark_duplicates(
 def _finish(
     table: str,
     path: str | Path,
-    raw: pd.DataFrame,
-    columns: dict[str, pd.Series],
+    frame: pd.DataFrame,
+    columns: Sequence[str],
     ids: pd.Series,
     q: _Quarantine,
 ) -> tuple[pd.DataFrame, list[Rejection], TableReport]:
+    """The accepted rows of ``frame`` (the table's ``columns``, then any others), the report and its counts."""
+    read = len(frame)
     keep = q.ok
-    canonical = pd.DataFrame(columns, index=raw.index)
-    extras = [c for c in raw.columns if c not in columns]
-    frame = pd.concat([canonical, raw[extras]], axis=1) if extras else canonical
     frame = frame[keep].reset_index(drop=True)
     shown = str(path)
     bad = np.flatnonzero(~keep)
@@ -1155,7 +1204,7 @@ def _finish(
     report = TableReport(
         name=table,
         path=shown,
-        read=len(raw),
+        read=read,
         accepted=len(frame),
         quarantined=len(bad),
         duplicates=q.duplicates,
@@ -1174,7 +1223,7 @@ def _finish(
             "%s: quarantined %d of %d %s row(s); the quarantine report gives each reason",
             shown,
             len(bad),
-            len(raw),
+            read,
             table,
         )
     if blanked:
@@ -1185,54 +1234,62 @@ def _finish(
             blanked,
             table,
         )
-    logger.info("%s: accepted %d of %d %s row(s)", shown, len(frame), len(raw), table)
+    logger.info("%s: accepted %d of %d %s row(s)", shown, len(frame), read, table)
     return frame, rejections, report
 
 
-def load_creators(
-    path: str | Path, *, max_text_chars: int = 2000
-) -> tuple[pd.DataFrame, list[Rejection], TableReport]:
-    """Read and validate the creators table.
+# ------------------------------------------------------------------ tables, part by part
+#
+# Each table is converted part by part (a file is one part), each part on its own: its values
+# parsed, its rows checked against the other tables, and every bad value reported, as a task that
+# may run in another process (the Ray engine runs one per part). What needs the whole table, the
+# duplicate ids and the report, is done once all its parts are back, in part order.
 
-    :param path: the creators file (see :func:`read_table` for formats).
-    :param max_text_chars: cap for ``handle`` and ``bio`` after normalisation.
-    :returns: accepted creators (columns :data:`CREATOR_COLUMNS`, then extra columns as
-        they came), the rejections and the table report.
-    :raises InputFileError: if the file cannot be read or lacks ``creator_id``.
-    :raises ConfigError: if ``max_text_chars`` is not a whole number >= 1.
-    """
-    _check_max_chars(max_text_chars)
-    raw, parts = _read_checked(path, "creators", ("creator_id",))
-    q = _Quarantine(len(raw), parts)
+
+@dataclass(frozen=True, eq=False)
+class _Context:
+    """What converting a part needs besides the part: shipped to every task of a table once."""
+
+    max_text_chars: int = 2000
+    creator_ids: pd.Series | None = None  # posts: the accepted creators' ids
+    posts: pd.DataFrame | None = None  # comments: the accepted posts' post_id and creator_id
+
+
+_Columns = tuple[dict[str, pd.Series], pd.Series]
+
+
+def _creator_columns(raw: pd.DataFrame, q: _Quarantine, ctx: _Context) -> _Columns:
     ids = _id_column(
-        raw["creator_id"], "creator_id", "'creator_id' is blank; every creator needs a unique id", q
+        _raw(raw, "creator_id"), "creator_id", "'creator_id' is blank; every creator needs a unique id", q
     )
     columns = {
         "creator_id": ids,
-        "handle": _text_column(_raw(raw, "handle"), "handle", max_text_chars, q),
+        "handle": _text_column(_raw(raw, "handle"), "handle", ctx.max_text_chars, q),
         "platform": _label_column(_raw(raw, "platform"), "platform", q),
-        "bio": _text_column(_raw(raw, "bio"), "bio", max_text_chars, q),
+        "bio": _text_column(_raw(raw, "bio"), "bio", ctx.max_text_chars, q),
         "followers": _count_column(_raw(raw, "followers"), "followers", q),
         "following": _count_column(_raw(raw, "following"), "following", q),
         "country": _country_column(_raw(raw, "country"), "country", q),
         "language": _language_column(_raw(raw, "language"), "language", q),
     }
-    _mark_duplicates(ids, "creator_id", q)
-    return _finish("creators", path, raw, columns, ids, q)
+    return columns, ids
 
 
 def _isin(view: pd.Series, creator_ids: Collection[str]) -> np.ndarray:
     """Return which values of a ``"string"`` column are among ``creator_ids``."""
-    if isinstance(creator_ids, pd.Series | pd.Index | np.ndarray):
-        known = pd.Series(creator_ids).astype("string")
-    else:
-        known = pd.Series([str(c) for c in creator_ids], dtype="string")
+    known = _id_series(creator_ids)
     # pyarrow directly: pandas' isin for arrow strings builds one Python object per known
     # id, which costs seconds per million creators.
     values = pa.array(view.astype("string").array)
     value_set = pa.array(known.array).cast(values.type)
     found = pc.is_in(values, value_set=value_set).fill_null(False)
     return found.to_numpy(zero_copy_only=False).astype(bool, copy=False)
+
+
+def _id_series(ids: Collection[str]) -> pd.Series:
+    if isinstance(ids, pd.Series | pd.Index | np.ndarray):
+        return pd.Series(ids).astype("string")
+    return pd.Series([str(c) for c in ids], dtype="string")
 
 
 def _positions(view: pd.Series, known: pd.Series) -> np.ndarray:
@@ -1243,32 +1300,18 @@ def _positions(view: pd.Series, known: pd.Series) -> np.ndarray:
     return found.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
 
 
-def load_posts(
-    path: str | Path, creator_ids: Collection[str], *, max_text_chars: int = 2000
-) -> tuple[pd.DataFrame, list[Rejection], TableReport]:
-    """Read and validate the posts table.
-
-    :param path: the posts file (see :func:`read_table` for formats).
-    :param creator_ids: ids of the accepted creators; posts of anyone else are quarantined.
-    :param max_text_chars: cap for ``text`` after normalisation.
-    :returns: accepted posts (columns :data:`POST_COLUMNS`, then extra columns as they
-        came), the rejections and the table report.
-    :raises InputFileError: if the file cannot be read or lacks ``post_id``/``creator_id``.
-    :raises ConfigError: if ``max_text_chars`` is not a whole number >= 1.
-    """
-    _check_max_chars(max_text_chars)
-    raw, parts = _read_checked(path, "posts", ("post_id", "creator_id"))
-    q = _Quarantine(len(raw), parts)
-    ids = _id_column(raw["post_id"], "post_id", "'post_id' is blank; every post needs a unique id", q)
+def _post_columns(raw: pd.DataFrame, q: _Quarantine, ctx: _Context) -> _Columns:
+    ids = _id_column(_raw(raw, "post_id"), "post_id", "'post_id' is blank; every post needs a unique id", q)
     owners = _id_column(
-        raw["creator_id"],
+        _raw(raw, "creator_id"),
         "creator_id",
         "'creator_id' is blank; every post needs the id of its creator",
         q,
     )
     owner_values = owners.to_numpy(dtype=object, na_value=None)
+    known = ctx.creator_ids if ctx.creator_ids is not None else pd.Series([], dtype="string")
     q.flag(
-        owners.notna().to_numpy() & ~_isin(owners, creator_ids),
+        owners.notna().to_numpy() & ~_isin(owners, known),
         "creator_id",
         lambda i: f"'creator_id' {_show(owner_values[i])} is not in the creators file "
         "(or was quarantined); add the creator or drop the post",
@@ -1276,7 +1319,7 @@ def load_posts(
     columns = {
         "post_id": ids,
         "creator_id": owners,
-        "text": _text_column(_raw(raw, "text"), "text", max_text_chars, q),
+        "text": _text_column(_raw(raw, "text"), "text", ctx.max_text_chars, q),
         "posted_at": _time_column(_raw(raw, "posted_at"), "posted_at", q),
         "likes": _count_column(_raw(raw, "likes"), "likes", q),
         "comments": _count_column(_raw(raw, "comments"), "comments", q),
@@ -1285,33 +1328,14 @@ def load_posts(
         "sponsored": _flag_column(_raw(raw, "sponsored"), "sponsored", q),
         "sponsor": _sponsor_column(_raw(raw, "sponsor"), "sponsor", q),
     }
-    _mark_duplicates(ids, "post_id", q)
-    return _finish("posts", path, raw, columns, ids, q)
+    return columns, ids
 
 
-def load_brands(
-    path: str | Path, *, max_text_chars: int = 2000
-) -> tuple[pd.DataFrame, list[Rejection], TableReport]:
-    """Read and validate the brands table.
-
-    List fields (``countries``, ``languages``, ``competitors``, ``exclude_creators``) take
-    a JSON/Parquet list or a string of values separated by ``|`` or, when there is no
-    ``|``, by ``,``. The optional ``budget`` column (an amount above 0; a bad one is left
-    blank) asks the nightly batch for a shortlist within it.
-
-    :param path: the brands file (see :func:`read_table` for formats).
-    :param max_text_chars: cap for ``name``, ``description`` and competitor names.
-    :returns: accepted brands (columns :data:`BRAND_COLUMNS`, then extra columns as they
-        came), the rejections and the table report.
-    :raises InputFileError: if the file cannot be read or lacks ``brand_id``/``description``.
-    :raises ConfigError: if ``max_text_chars`` is not a whole number >= 1.
-    """
-    _check_max_chars(max_text_chars)
-    raw, parts = _read_checked(path, "brands", ("brand_id", "description"))
-    q = _Quarantine(len(raw), parts)
-    ids = _id_column(raw["brand_id"], "brand_id", "'brand_id' is blank; every brand needs a unique id", q)
+def _brand_columns(raw: pd.DataFrame, q: _Quarantine, ctx: _Context) -> _Columns:
+    max_text_chars = ctx.max_text_chars
+    ids = _id_column(_raw(raw, "brand_id"), "brand_id", "'brand_id' is blank; every brand needs a unique id", q)
     name = _text_column(_raw(raw, "name"), "name", max_text_chars, q)
-    description = _text_column(raw["description"], "description", max_text_chars, q, reject=True)
+    description = _text_column(_raw(raw, "description"), "description", max_text_chars, q, reject=True)
     q.flag(
         (description == "").to_numpy(dtype=bool),
         "description",
@@ -1336,9 +1360,10 @@ def load_brands(
         # A brand's filters fail closed: a blanked bound would widen whom the brand is matched with.
         "min_followers": _count_column(_raw(raw, "min_followers"), "min_followers", q, reject=True),
         "max_followers": _count_column(_raw(raw, "max_followers"), "max_followers", q, reject=True),
+        # Optional: the nightly batch writes a shortlist for brands that give one. Kept only when
+        # some part of the table has the column (a blank budget is no budget).
+        "budget": _budget_column(_raw(raw, "budget"), "budget", q),
     }
-    if "budget" in raw.columns:  # optional: the nightly batch writes a shortlist for brands that give one
-        columns["budget"] = _budget_column(raw["budget"], "budget", q)
     low, high = columns["min_followers"], columns["max_followers"]
     q.flag(
         _to_mask(low > high),
@@ -1346,12 +1371,260 @@ def load_brands(
         lambda i: f"'min_followers' {low.iloc[i]} is greater than 'max_followers' {high.iloc[i]}; "
         "swap them or leave one blank",
     )
-    _mark_duplicates(ids, "brand_id", q)
-    return _finish("brands", path, raw, columns, ids, q)
+    return columns, ids
+
+
+def _comment_columns(raw: pd.DataFrame, q: _Quarantine, ctx: _Context) -> _Columns:
+    posts = ctx.posts if ctx.posts is not None else pd.DataFrame({"post_id": pd.Series(dtype="string"), "creator_id": pd.Series(dtype="string")})
+    ids = _id_column(
+        _raw(raw, "comment_id"), "comment_id", "'comment_id' is blank; every comment needs a unique id", q
+    )
+    post_ids = _id_column(
+        _raw(raw, "post_id"), "post_id", "'post_id' is blank; every comment needs the id of its post", q
+    )
+    where = _positions(post_ids, posts["post_id"])
+    q.flag(
+        post_ids.notna().to_numpy() & (where < 0),
+        "post_id",
+        lambda i: f"'post_id' {_show(post_ids.iloc[i])} is not in the posts file (or was quarantined); "
+        "add the post or drop the comment",
+    )
+    authors = _id_column(
+        _raw(raw, "author_id"), "author_id", "'author_id' is blank; every comment needs the id of its author", q
+    )
+    columns = {
+        "comment_id": ids,
+        "post_id": post_ids,
+        "author_id": authors,
+        "text": _repeated_text_column(_raw(raw, "text"), "text", ctx.max_text_chars, q),
+        "created_at": _time_column(_raw(raw, "created_at"), "created_at", q),
+        "is_creator_reply": _flag_column(_raw(raw, "is_creator_reply"), "is_creator_reply", q),
+    }
+    owners = pa.array(posts["creator_id"].astype("string").array)
+    owner_of = pc.take(owners, pa.array(where, mask=where < 0))
+    same = pc.equal(pa.array(authors.array).cast(owner_of.type), owner_of).fill_null(False)
+    own = same.to_numpy(zero_copy_only=False).astype(bool, copy=False)
+    flag = columns["is_creator_reply"]
+    columns["is_creator_reply"] = flag.fillna(pd.Series(own, index=raw.index)).astype("boolean")
+    return columns, ids
+
+
+def _outcome_columns(raw: pd.DataFrame, q: _Quarantine, ctx: _Context) -> _Columns:
+    brands = _id_column(
+        _raw(raw, "brand_id"), "brand_id", "'brand_id' is blank; every outcome needs the brand of its campaign", q
+    )
+    creators = _id_column(
+        _raw(raw, "creator_id"),
+        "creator_id",
+        "'creator_id' is blank; every outcome needs the creator of its campaign",
+        q,
+    )
+    columns = {
+        "brand_id": brands,
+        "creator_id": creators,
+        "outcome": _amount_column(_raw(raw, "outcome"), "outcome", q),
+        "date": _time_column(_raw(raw, "date"), "date", q),
+        "price": _price_column(_raw(raw, "price"), "price", q),
+    }
+    ids = (brands.fillna("") + "/" + creators.fillna("")).mask(brands.isna() & creators.isna())
+    return columns, ids
+
+
+def _outcome_duplicates(frame: pd.DataFrame, ids: pd.Series, q: _Quarantine) -> None:
+    brands, creators, dates = frame["brand_id"], frame["creator_id"], frame["date"]
+    date_text = dates.astype("string").fillna("")
+    keys = brands.fillna("") + "\x1f" + creators.fillna("") + "\x1f" + date_text
+    brand_values = brands.to_numpy(dtype=object, na_value=None)
+    creator_values = creators.to_numpy(dtype=object, na_value=None)
+
+    def describe(i: int) -> str:
+        day = dates.iloc[i]
+        when = "a blank date" if pd.isna(day) else f"date {day.isoformat()}"
+        return (
+            f"brand_id {_show(brand_values[i])}, creator_id {_show(creator_values[i])} and {when}"
+        )
+
+    _mark_duplicates(
+        keys,
+        "date",
+        q,
+        describe=describe,
+        fix="remove this row, or give each campaign of the same brand and creator its own date",
+    )
+
+
+def _duplicate_ids(field: str) -> Callable[[pd.DataFrame, pd.Series, _Quarantine], None]:
+    def dedupe(frame: pd.DataFrame, ids: pd.Series, q: _Quarantine) -> None:
+        _mark_duplicates(ids, field, q)
+
+    return dedupe
+
+
+@dataclass(frozen=True)
+class _Table:
+    """How a table is converted (part by part) and finished (whole)."""
+
+    required: tuple[str, ...]
+    convert: Callable[[pd.DataFrame, _Quarantine, _Context], _Columns]
+    dedupe: Callable[[pd.DataFrame, pd.Series, _Quarantine], None]  # quarantines the repeated rows
+    optional: tuple[str, ...] = ()  # converted columns kept only when some part has them
+
+
+_TABLES: dict[str, _Table] = {
+    "creators": _Table(("creator_id",), _creator_columns, _duplicate_ids("creator_id")),
+    "posts": _Table(("post_id", "creator_id"), _post_columns, _duplicate_ids("post_id")),
+    "brands": _Table(("brand_id", "description"), _brand_columns, _duplicate_ids("brand_id"), optional=("budget",)),
+    "comments": _Table(("comment_id", "post_id", "author_id"), _comment_columns, _duplicate_ids("comment_id")),
+    "outcomes": _Table(("brand_id", "creator_id", "outcome"), _outcome_columns, _outcome_duplicates),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class _Converted:
+    """A part, converted: its columns as read, the table's columns then its others (every row, the
+    rejected ones too), the rows' ids, and what its quarantine found."""
+
+    names: list[str]
+    columns: list[str]
+    frame: pd.DataFrame
+    ids: pd.Series
+    field: np.ndarray
+    reason: np.ndarray
+    blanked: list[tuple[np.ndarray, str, list[str]]]
+
+
+def _convert_part(part: PartFile, job: tuple[str, _Context]) -> _Converted:
+    """Read one part of a table and convert it: a task, run wherever ``map_parts`` runs it."""
+    table, ctx = job
+    raw = part.read()
+    q = _Quarantine(len(raw), _Parts([part.shown], [len(raw)]))
+    columns, ids = _TABLES[table].convert(raw, q, ctx)
+    canonical = pd.DataFrame(columns, index=raw.index)
+    extras = [c for c in raw.columns if c not in columns]
+    frame = pd.concat([canonical, raw[extras]], axis=1) if extras else canonical
+    return _Converted(list(raw.columns), list(columns), frame, ids, q.field, q.reason, q.blanked)
+
+
+#: Runs the parts of a table: ``map_parts(fn, parts, shared)`` returns ``[fn(part, shared) for part
+#: in parts]``, in order, wherever it runs each call (a Ray task for the Ray engine).
+PartMap = Callable[[Callable[[Any, Any], Any], Sequence[Any], Any], list[Any]]
+
+
+def _in_process(fn: Callable[[Any, Any], Any], parts: Sequence[Any], shared: Any) -> list[Any]:
+    return [fn(part, shared) for part in parts]
+
+
+@contextmanager
+def _table_parts(path: str | Path) -> Iterator[list[PartFile]]:
+    """The files of a table: one, or its folder's parts; a URL fetched to a temporary folder first."""
+    shown = str(path)
+    fmt = table_format(path)
+    if is_url(path):
+        with tempfile.TemporaryDirectory(prefix="matcher-input-") as tmp, _table_parts(fetch(shown, tmp)) as parts:
+            yield parts
+        return
+    url = path.url if isinstance(path, FetchedFile) else None
+    if fmt == "folder":
+        digests = path.parts if isinstance(path, FetchedFile) else None
+        yield _folder_parts(Path(path), shown, url=url, digests=digests)
+    else:
+        yield [PartFile(shown, os.fspath(path), fmt, url, path.sha256 if isinstance(path, FetchedFile) else None)]
+
+
+def _load(
+    table: str, path: str | Path, ctx: _Context, map_parts: PartMap | None = None
+) -> tuple[pd.DataFrame, list[Rejection], TableReport]:
+    spec = _TABLES[table]
+    with _table_parts(path) as parts:
+        done: list[_Converted] = (map_parts or _in_process)(_convert_part, parts, (table, ctx))
+    shown = str(path)
+    _check_part_columns(shown, parts, [d.names for d in done])
+    names = list(dict.fromkeys(c for d in done for c in d.names))  # as one frame of every part would have them
+    missing = [c for c in spec.required if c not in names]
+    if missing:
+        found = ", ".join(repr(c) for c in names) or "none"
+        lowered = {c.lower() for c in names}
+        hint = " (column names are case-sensitive)" if any(m.lower() in lowered for m in missing) else ""
+        raise InputFileError(
+            f"{path}: the {table} file lacks required column(s) "
+            f"{', '.join(repr(m) for m in missing)}{hint}; columns found: {found}"
+        )
+    frame = pd.concat([d.frame for d in done], ignore_index=True) if len(done) > 1 else done[0].frame
+    ids = pd.concat([d.ids for d in done], ignore_index=True) if len(done) > 1 else done[0].ids
+    absent = [c for c in spec.optional if c not in names]
+    if absent:
+        frame = frame.drop(columns=absent)
+    canonical = [c for c in done[0].columns if c not in absent]
+    if len(parts) > 1:
+        logger.info("%s: read %d row(s) from %d part(s)", shown, len(frame), len(parts))
+    q = _Quarantine(len(frame), _Parts([p.shown for p in parts], [len(d.frame) for d in done]))
+    q.field = np.concatenate([d.field for d in done])
+    q.reason = np.concatenate([d.reason for d in done])
+    for start, d in zip(q.parts.starts.tolist(), done):
+        q.blanked.extend((rows + start, field, reasons) for rows, field, reasons in d.blanked)
+    spec.dedupe(frame, ids, q)
+    return _finish(table, path, frame, canonical, ids, q)
+
+
+def load_creators(
+    path: str | Path, *, max_text_chars: int = 2000, map_parts: PartMap | None = None
+) -> tuple[pd.DataFrame, list[Rejection], TableReport]:
+    """Read and validate the creators table.
+
+    :param path: the creators file (see :func:`read_table` for formats).
+    :param max_text_chars: cap for ``handle`` and ``bio`` after normalisation.
+    :param map_parts: runs the conversion of each part of the table (see :func:`load_dataset`).
+    :returns: accepted creators (columns :data:`CREATOR_COLUMNS`, then extra columns as
+        they came), the rejections and the table report.
+    :raises InputFileError: if the file cannot be read or lacks ``creator_id``.
+    :raises ConfigError: if ``max_text_chars`` is not a whole number >= 1.
+    """
+    _check_max_chars(max_text_chars)
+    return _load("creators", path, _Context(max_text_chars), map_parts)
+
+
+def load_posts(
+    path: str | Path, creator_ids: Collection[str], *, max_text_chars: int = 2000, map_parts: PartMap | None = None
+) -> tuple[pd.DataFrame, list[Rejection], TableReport]:
+    """Read and validate the posts table.
+
+    :param path: the posts file (see :func:`read_table` for formats).
+    :param creator_ids: ids of the accepted creators; posts of anyone else are quarantined.
+    :param max_text_chars: cap for ``text`` after normalisation.
+    :param map_parts: runs the conversion of each part of the table (see :func:`load_dataset`).
+    :returns: accepted posts (columns :data:`POST_COLUMNS`, then extra columns as they
+        came), the rejections and the table report.
+    :raises InputFileError: if the file cannot be read or lacks ``post_id``/``creator_id``.
+    :raises ConfigError: if ``max_text_chars`` is not a whole number >= 1.
+    """
+    _check_max_chars(max_text_chars)
+    return _load("posts", path, _Context(max_text_chars, creator_ids=_id_series(creator_ids)), map_parts)
+
+
+def load_brands(
+    path: str | Path, *, max_text_chars: int = 2000, map_parts: PartMap | None = None
+) -> tuple[pd.DataFrame, list[Rejection], TableReport]:
+    """Read and validate the brands table.
+
+    List fields (``countries``, ``languages``, ``competitors``, ``exclude_creators``) take
+    a JSON/Parquet list or a string of values separated by ``|`` or, when there is no
+    ``|``, by ``,``. The optional ``budget`` column (an amount above 0; a bad one is left
+    blank) asks the nightly batch for a shortlist within it.
+
+    :param path: the brands file (see :func:`read_table` for formats).
+    :param max_text_chars: cap for ``name``, ``description`` and competitor names.
+    :param map_parts: runs the conversion of each part of the table (see :func:`load_dataset`).
+    :returns: accepted brands (columns :data:`BRAND_COLUMNS`, then ``budget`` when the table
+        has it, then extra columns as they came), the rejections and the table report.
+    :raises InputFileError: if the file cannot be read or lacks ``brand_id``/``description``.
+    :raises ConfigError: if ``max_text_chars`` is not a whole number >= 1.
+    """
+    _check_max_chars(max_text_chars)
+    return _load("brands", path, _Context(max_text_chars), map_parts)
 
 
 def load_comments(
-    path: str | Path, posts: pd.DataFrame, *, max_text_chars: int = 2000
+    path: str | Path, posts: pd.DataFrame, *, max_text_chars: int = 2000, map_parts: PartMap | None = None
 ) -> tuple[pd.DataFrame, list[Rejection], TableReport]:
     """Read and validate the comments table (a sample of the comments under the posts).
 
@@ -1363,6 +1636,7 @@ def load_comments(
     :param posts: the accepted posts (at least ``post_id`` and ``creator_id``); comments on
         any other post are quarantined.
     :param max_text_chars: cap for ``text`` after normalisation.
+    :param map_parts: runs the conversion of each part of the table (see :func:`load_dataset`).
     :returns: accepted comments (columns :data:`COMMENT_COLUMNS`, then extra columns as
         they came), the rejections and the table report.
     :raises InputFileError: if the file cannot be read or lacks ``comment_id``,
@@ -1374,40 +1648,8 @@ def load_comments(
     missing = [c for c in ("post_id", "creator_id") if c not in posts.columns]
     if missing:
         raise ValueError(f"posts must be the accepted posts frame; it lacks {', '.join(missing)}")
-    raw, parts = _read_checked(path, "comments", ("comment_id", "post_id", "author_id"))
-    q = _Quarantine(len(raw), parts)
-    ids = _id_column(
-        raw["comment_id"], "comment_id", "'comment_id' is blank; every comment needs a unique id", q
-    )
-    post_ids = _id_column(
-        raw["post_id"], "post_id", "'post_id' is blank; every comment needs the id of its post", q
-    )
-    where = _positions(post_ids, posts["post_id"])
-    q.flag(
-        post_ids.notna().to_numpy() & (where < 0),
-        "post_id",
-        lambda i: f"'post_id' {_show(post_ids.iloc[i])} is not in the posts file (or was quarantined); "
-        "add the post or drop the comment",
-    )
-    authors = _id_column(
-        raw["author_id"], "author_id", "'author_id' is blank; every comment needs the id of its author", q
-    )
-    columns = {
-        "comment_id": ids,
-        "post_id": post_ids,
-        "author_id": authors,
-        "text": _repeated_text_column(_raw(raw, "text"), "text", max_text_chars, q),
-        "created_at": _time_column(_raw(raw, "created_at"), "created_at", q),
-        "is_creator_reply": _flag_column(_raw(raw, "is_creator_reply"), "is_creator_reply", q),
-    }
-    owners = pa.array(posts["creator_id"].astype("string").array)
-    owner_of = pc.take(owners, pa.array(where, mask=where < 0))
-    same = pc.equal(pa.array(authors.array).cast(owner_of.type), owner_of).fill_null(False)
-    own = same.to_numpy(zero_copy_only=False).astype(bool, copy=False)
-    flag = columns["is_creator_reply"]
-    columns["is_creator_reply"] = flag.fillna(pd.Series(own, index=raw.index)).astype("boolean")
-    _mark_duplicates(ids, "comment_id", q)
-    return _finish("comments", path, raw, columns, ids, q)
+    owners = posts[["post_id", "creator_id"]].reset_index(drop=True)
+    return _load("comments", path, _Context(max_text_chars, posts=owners), map_parts)
 
 
 def load_outcomes(path: str | Path) -> tuple[pd.DataFrame, list[Rejection], TableReport]:
@@ -1427,46 +1669,7 @@ def load_outcomes(path: str | Path) -> tuple[pd.DataFrame, list[Rejection], Tabl
     :raises InputFileError: if the file cannot be read or lacks ``brand_id``,
         ``creator_id`` or ``outcome``.
     """
-    raw, parts = _read_checked(path, "outcomes", ("brand_id", "creator_id", "outcome"))
-    q = _Quarantine(len(raw), parts)
-    brands = _id_column(
-        raw["brand_id"], "brand_id", "'brand_id' is blank; every outcome needs the brand of its campaign", q
-    )
-    creators = _id_column(
-        raw["creator_id"],
-        "creator_id",
-        "'creator_id' is blank; every outcome needs the creator of its campaign",
-        q,
-    )
-    columns = {
-        "brand_id": brands,
-        "creator_id": creators,
-        "outcome": _amount_column(raw["outcome"], "outcome", q),
-        "date": _time_column(_raw(raw, "date"), "date", q),
-        "price": _price_column(_raw(raw, "price"), "price", q),
-    }
-    ids = (brands.fillna("") + "/" + creators.fillna("")).mask(brands.isna() & creators.isna())
-    date_text = columns["date"].astype("string").fillna("")
-    keys = brands.fillna("") + "\x1f" + creators.fillna("") + "\x1f" + date_text
-    brand_values = brands.to_numpy(dtype=object, na_value=None)
-    creator_values = creators.to_numpy(dtype=object, na_value=None)
-    dates = columns["date"]
-
-    def describe(i: int) -> str:
-        day = dates.iloc[i]
-        when = "a blank date" if pd.isna(day) else f"date {day.isoformat()}"
-        return (
-            f"brand_id {_show(brand_values[i])}, creator_id {_show(creator_values[i])} and {when}"
-        )
-
-    _mark_duplicates(
-        keys,
-        "date",
-        q,
-        describe=describe,
-        fix="remove this row, or give each campaign of the same brand and creator its own date",
-    )
-    return _finish("outcomes", path, raw, columns, ids, q)
+    return _load("outcomes", path, _Context())
 
 
 def load_dataset(
@@ -1476,6 +1679,7 @@ def load_dataset(
     *,
     comments: str | Path | None = None,
     max_text_chars: int = 2000,
+    map_parts: PartMap | None = None,
 ) -> Dataset:
     """Load creators, then their posts, then (optionally) brands and comments.
 
@@ -1485,29 +1689,35 @@ def load_dataset(
     :param comments: the comments file, or ``None``; comments on quarantined or unknown
         posts are quarantined.
     :param max_text_chars: cap for every text field after normalisation.
+    :param map_parts: runs the conversion of a table's parts (a file is one part):
+        ``map_parts(fn, parts, shared)`` returns ``[fn(part, shared) for part in parts]`` in
+        order, wherever it makes each call. ``None``: one after another in this process. The Ray
+        engine passes :meth:`matcher.distributed.RayStages.map_parts`, one Ray task per part. Duplicate
+        ids and the reports are settled here, once a table's parts are back, so the result is
+        the same wherever the parts ran.
     :returns: the accepted tables with all rejections and reports.
     :raises InputFileError: if any file cannot be read or lacks required columns.
     :raises ConfigError: if ``max_text_chars`` is not a whole number >= 1.
     """
     creator_frame, creator_rejections, creator_report = load_creators(
-        creators, max_text_chars=max_text_chars
+        creators, max_text_chars=max_text_chars, map_parts=map_parts
     )
     post_frame, post_rejections, post_report = load_posts(
-        posts, creator_frame["creator_id"], max_text_chars=max_text_chars
+        posts, creator_frame["creator_id"], max_text_chars=max_text_chars, map_parts=map_parts
     )
     rejections = [*creator_rejections, *post_rejections]
     reports = [creator_report, post_report]
     brand_frame = None
     if brands is not None:
         brand_frame, brand_rejections, brand_report = load_brands(
-            brands, max_text_chars=max_text_chars
+            brands, max_text_chars=max_text_chars, map_parts=map_parts
         )
         rejections.extend(brand_rejections)
         reports.append(brand_report)
     comment_frame = None
     if comments is not None:
         comment_frame, comment_rejections, comment_report = load_comments(
-            comments, post_frame, max_text_chars=max_text_chars
+            comments, post_frame, max_text_chars=max_text_chars, map_parts=map_parts
         )
         rejections.extend(comment_rejections)
         reports.append(comment_report)

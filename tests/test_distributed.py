@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -310,3 +311,67 @@ def test_ray_run_reads_its_inputs_from_object_storage(engines, s3):
     assert st.read_matches(again.snapshot_id)[cols].equals(st.read_matches(distributed.snapshot_id)[cols])
     quarantine = pd.read_csv(distributed.store / "snapshots" / again.snapshot_id / "quarantine.csv", dtype=str)
     assert len(quarantine) and set(quarantine["file"]) <= set(urls.values())
+
+
+def _split(path, folder, parts):
+    """The CSV file's records in ``parts`` part files, each with the header."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    folder.mkdir(parents=True)
+    size = -(-len(frame) // parts)
+    for k in range(parts):
+        frame.iloc[k * size : (k + 1) * size].to_csv(folder / f"part-{k:05d}.csv", index=False)
+    return folder
+
+
+def test_map_parts_runs_each_part_in_a_ray_task_and_one_file_on_the_driver(ray_session):
+    from matcher.distributed import RayStages
+
+    with RayStages() as stages:
+        # A lambda travels by value, so the workers need not import this test module.
+        done = stages.map_parts(lambda part, shared: (part + shared, os.getpid()), [1, 2, 3], 10)
+        assert [value for value, _ in done] == [11, 12, 13]  # in the parts' order
+        assert os.getpid() not in {pid for _, pid in done}
+        assert stages.map_parts(lambda part, shared: os.getpid(), ["one file"], None) == [os.getpid()]
+
+
+def test_a_part_that_cannot_be_read_on_ray_raises_the_readers_error(ray_session, sample, tmp_path):
+    from matcher.distributed import RayStages
+    from matcher.errors import InputFileError
+    from matcher.ingest import load_posts
+
+    folder = _split(sample.posts, tmp_path / "posts", 3)
+    (folder / "part-00001.csv").write_bytes(b"post_id,creator_id\n\xff\xfe,c\n")
+    with RayStages() as stages, pytest.raises(InputFileError, match=r"part-00001\.csv.*UTF-8") as caught:
+        load_posts(folder, ["c"], map_parts=stages.map_parts)
+    assert type(caught.value) is InputFileError  # the reader's own error, not Ray's wrapper of it
+
+
+@pytest.mark.slow
+def test_ray_reads_folders_of_parts_in_tasks_and_publishes_what_the_local_engine_does(engines, tmp_path):
+    from matcher.batch import run_batch
+    from matcher.distributed import RayStages
+    from matcher.store import Store
+
+    info, local, distributed = engines
+    posts = _split(info.posts, tmp_path / "posts", 3)
+    comments = _split(info.comments, tmp_path / "comments", 3)
+    stages = RayStages()
+    parts_seen = []
+    real = stages.map_parts
+
+    def counted(fn, parts, shared):
+        parts_seen.append(len(parts))
+        return real(fn, parts, shared)
+
+    stages.map_parts = counted
+    on_ray = run_batch(info.creators, posts, info.brands, distributed.store, comments=comments, progress=False, engine=stages)
+    assert parts_seen == [1, 3, 1, 3]  # creators, posts, brands, comments
+    at_home = run_batch(info.creators, posts, info.brands, local.store, comments=comments, progress=False)
+    assert on_ray.counts == at_home.counts == local.counts
+    quarantine = [Path(r.store) / "snapshots" / r.snapshot_id / "quarantine.csv" for r in (on_ray, at_home)]
+    assert quarantine[0].read_bytes() == quarantine[1].read_bytes()
+    assert str(posts / "part-00002.csv") in set(pd.read_csv(quarantine[0], dtype=str)["file"])
+    a, b = Store(at_home.store).read_matches(at_home.snapshot_id), Store(on_ray.store).read_matches(on_ray.snapshot_id)
+    assert len(a) and b[["brand_id", "creator_id", "rank"]].equals(a[["brand_id", "creator_id", "rank"]])
+    np.testing.assert_allclose(b["score"].to_numpy(float), a["score"].to_numpy(float), atol=1e-6)
+    assert on_ray.encoded == 0  # the same texts as the single files: all in the embedding cache

@@ -23,7 +23,7 @@ from matcher.batch import run_batch
 from matcher.cli import main
 from matcher.errors import InputFileError, MatcherError
 from matcher.fetch import FetchedFile, fetch, folder_digest, is_url
-from matcher.ingest import load_dataset, load_posts, read_table
+from matcher.ingest import PartFile, load_dataset, load_posts, read_table
 from matcher.store import Store
 
 BUCKET = "matcher-test"  # made by the s3 fixture (conftest.py)
@@ -81,6 +81,7 @@ def test_fetch_copies_the_object_under_its_own_name_and_prints_as_its_url(s3, tm
     ],
 )
 def test_fetch_says_what_is_wrong_with_a_url_and_leaves_no_partial_copy(s3, tmp_path, url, says):
+    s3.pipe_file(f"{BUCKET}/fetch/one.csv", b"creator_id\nc1\n")  # so that fetch/ is a folder, whichever test ran first
     with pytest.raises(InputFileError, match=says) as info:
         fetch(url, tmp_path / "copy")
     assert isinstance(info.value, MatcherError) and str(info.value).startswith(url)
@@ -217,7 +218,22 @@ def test_a_folder_of_parts_reads_as_its_rows_in_part_order(s3, sample, tmp_path,
     pd.testing.assert_frame_equal(read_table(f"s3://{prefix}/"), whole)
     fetched = fetch(f"s3://{prefix}/", tmp_path / "copy")
     assert sorted(p.name for p in Path(fetched).iterdir()) == [p.name for p in parts]  # the markers are not fetched
-    assert fetched.sha256 == folder_digest([(p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in parts])
+    assert fetched.parts == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in parts}
+    assert fetched.sha256 == folder_digest(list(fetched.parts.items()))
+
+
+def test_a_part_not_on_this_machine_is_read_from_its_url_only_if_unchanged(s3, sample, tmp_path, spool):
+    # What a Ray task on another machine does: the driver's copy is not there, so the task fetches
+    # the part itself, and reads it only if its bytes are those the run fingerprinted.
+    parts = _split_csv(sample.posts, tmp_path / "posts", 2)
+    key = f"{BUCKET}/parts-{uuid.uuid4().hex[:8]}/posts/part-00000.csv"
+    s3.put_file(str(parts[0]), key)
+    part = PartFile(f"s3://{key}", str(tmp_path / "elsewhere" / "part-00000.csv"), "csv", f"s3://{key}", hashlib.sha256(parts[0].read_bytes()).hexdigest())
+    pd.testing.assert_frame_equal(part.read(), read_table(parts[0]))
+    s3.pipe_file(key, b"post_id,creator_id\nx,y\n")  # replaced on the bucket while the run reads
+    with pytest.raises(InputFileError, match=r"part-00000\.csv: changed since the run fetched it"):
+        part.read()
+    assert not list(spool.iterdir())  # the task's copies are gone
 
 
 def test_the_quarantine_of_a_folder_names_each_part_and_the_row_in_it(sample, tmp_path):
@@ -250,6 +266,8 @@ def test_a_folder_that_is_not_one_table_is_refused_saying_why(sample, tmp_path, 
     make(tmp_path / "posts")
     with pytest.raises(InputFileError, match=says):
         read_table(tmp_path / "posts")
+    with pytest.raises(InputFileError, match=says):  # the loaders, which convert part by part, alike
+        load_posts(tmp_path / "posts", ["c1"])
 
 
 def test_a_batch_reads_a_folder_of_parts_from_a_path_or_a_url_alike(s3, world, tmp_path):

@@ -6,6 +6,7 @@ import csv
 import gzip
 import json
 import logging
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -1266,3 +1267,66 @@ def test_optional_budget_column_blanks_bad_values_and_keeps_the_row(tmp_path: Pa
     # Without the column, brands have no budget column at all (the contract's columns as before).
     frame, _, _ = load_brands(brands_csv(tmp_path, [brand("b1")], name="plain.csv"))
     assert "budget" not in frame.columns
+
+
+# ------------------------------------------------------------- tables read part by part
+
+
+def _load_table(table: str, path: Path, sample) -> tuple[pd.DataFrame, list[Rejection], object]:
+    if table == "creators":
+        return load_creators(path)
+    if table == "posts":
+        return load_posts(path, load_creators(sample.creators)[0]["creator_id"])
+    if table == "brands":
+        return load_brands(path)
+    if table == "comments":
+        creators = load_creators(sample.creators)[0]["creator_id"]
+        return load_comments(path, load_posts(sample.posts, creators)[0])
+    return load_outcomes(path)
+
+
+def _write_rows(frame: pd.DataFrame, path: Path) -> Path:
+    """The rows as CSV, or as JSON Lines with each blank value's key left out (so the parts of a
+    folder may each lack some of the columns)."""
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        write_jsonl(path, [{k: v for k, v in row.items() if v != ""} for row in frame.to_dict("records")])
+    return path
+
+
+def _as_one_file(rejections: list[Rejection], parts: list[Path], starts: list[int], whole: Path) -> list[Rejection]:
+    """The rejections of a folder's parts as the whole file's: its rows, and the kept rows that
+    duplicates name, numbered in the file."""
+    start_of = {p.name: s for p, s in zip(parts, starts)}
+
+    def renumbered(reason: str) -> str:
+        return re.sub(r"repeats row (\d+) of (\S+?),", lambda m: f"repeats row {start_of[m[2]] + int(m[1])},", reason)
+
+    at = {str(p): s for p, s in zip(parts, starts)}
+    return [Rejection(str(whole), at[r.file] + r.row, r.id, r.field, renumbered(r.reason), r.action) for r in rejections]
+
+
+@pytest.mark.parametrize("table", ["creators", "posts", "brands", "comments", "outcomes"])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_table_read_in_parts_is_the_table_read_whole(sample, tmp_path_factory, table: str, data) -> None:
+    # Each part is converted on its own (as a Ray task converts it): its values, its quarantine,
+    # its checks against the other tables. Wherever the parts are cut, the accepted rows, the
+    # quarantine (bad values of the sample's messy rows, duplicates across parts) and the counts
+    # are those of the whole file.
+    source = getattr(sample, table)
+    raw = pd.read_csv(source, dtype=str, keep_default_na=False)
+    suffix = data.draw(st.sampled_from([".csv", ".jsonl"]), label="format")
+    cuts = sorted(data.draw(st.sets(st.integers(1, len(raw) - 1), min_size=1, max_size=4), label="cuts"))
+    tmp = tmp_path_factory.mktemp(table)
+    whole = _write_rows(raw, tmp / f"{table}{suffix}")
+    (tmp / "parts").mkdir()
+    bounds = [0, *cuts, len(raw)]
+    parts = [_write_rows(raw.iloc[lo:hi], tmp / "parts" / f"part-{k:05d}{suffix}") for k, (lo, hi) in enumerate(zip(bounds, bounds[1:]))]
+    one, one_rejections, one_report = _load_table(table, whole, sample)
+    split, split_rejections, split_report = _load_table(table, tmp / "parts", sample)
+    pd.testing.assert_frame_equal(split, one)
+    assert one_rejections and _as_one_file(split_rejections, parts, bounds[:-1], whole) == one_rejections
+    counts = ("read", "accepted", "quarantined", "duplicates", "blanked")
+    assert [getattr(split_report, c) for c in counts] == [getattr(one_report, c) for c in counts]
