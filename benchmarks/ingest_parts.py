@@ -4,11 +4,14 @@ The inputs are a seeded sample (``matcher.sample.generate``, Parquet, with its d
 or a given folder of creators, posts and brands files (such as a ``batch_scale.py`` night). The posts
 file is also written as ``--parts`` part files, as Spark or a warehouse export would write it, and
 ``load_dataset`` reads the inputs both ways, each read in a fresh process so its peak memory is its
-own, alternating for ``--rounds`` rounds. Both ways must accept the same rows and quarantine the same
-records (a part's record numbers mapped back to the file's); the script stops if they do not.
+own, alternating for ``--rounds`` rounds. With ``--ray``, a third way reads the parts as the Ray engine
+does, each part converted by a Ray task (``RayStages.map_parts``, Ray started on this machine in the
+child, its start-up timed apart). Every way must accept the same rows and quarantine the same records (a
+part's record numbers mapped back to the file's); the script stops if one does not.
 
     python benchmarks/ingest_parts.py --creators 200000 --parts 16
     python benchmarks/ingest_parts.py --data /work/bench1m/night --parts 16 --rounds 3
+    python benchmarks/ingest_parts.py --creators 1000000 --parts 16 --rounds 3 --ray
 """
 
 from __future__ import annotations
@@ -67,30 +70,41 @@ def split(posts: Path, folder: Path, parts: int) -> list[int]:
     return sizes
 
 
-def child(creators: str, posts: str, brands: str) -> None:
-    """One read, in this process: its time, peak RSS and what it accepted and quarantined."""
+def child(creators: str, posts: str, brands: str, engine: str) -> None:
+    """One read, in this process (``engine`` "ray": the parts as Ray tasks): its time, the driver's
+    peak RSS and what it accepted and quarantined."""
     import hashlib
 
     import pandas as pd
 
     from matcher.ingest import load_dataset
 
+    ray_start = None
+    stages = None
+    if engine == "ray":
+        from matcher.distributed import RayStages
+
+        t = time.perf_counter()
+        stages = RayStages().__enter__()
+        ray_start = time.perf_counter() - t
     started = time.perf_counter()
-    ds = load_dataset(creators, posts, brands)
+    ds = load_dataset(creators, posts, brands, map_parts=stages.map_parts if stages is not None else None)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    if stages is not None:
+        stages.__exit__(None, None, None)
     digest = hashlib.sha256(pd.util.hash_pandas_object(ds.posts, index=False).to_numpy().tobytes()).hexdigest()
     rejections = [(r.file, r.row, r.id, r.field, r.action) for r in ds.rejections if r.file.startswith(posts.rstrip("/"))]
     print(json.dumps({
-        "seconds": seconds, "peak_bytes": peak, "posts_digest": digest, "accepted": len(ds.posts),
+        "seconds": seconds, "ray_start": ray_start, "peak_bytes": peak, "posts_digest": digest, "accepted": len(ds.posts),
         "counts": {r.name: [r.read, r.accepted, r.quarantined] for r in ds.reports}, "post_rejections": rejections,
     }))
 
 
-def measure(creators: Path, posts: Path, brands: Path) -> dict:
+def measure(creators: Path, posts: Path, brands: Path, engine: str = "local") -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run(
-        [sys.executable, __file__, "--child", str(creators), str(posts), str(brands)], check=True, capture_output=True, text=True, env=env,
+        [sys.executable, __file__, "--child", str(creators), str(posts), str(brands), engine], check=True, capture_output=True, text=True, env=env,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -119,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workdir", type=Path, help="where the sample and the parts go (default: a temporary directory)")
     ap.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "ingest_parts.md")
-    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--ray", action="store_true", help="also read the parts as Ray tasks, as the Ray engine does (needs matcher[ray])")
+    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         child(*args.child)
@@ -140,11 +155,15 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(folder, ignore_errors=True)
         sizes = split(posts, folder, args.parts)
         load = os.getloadavg()
-        runs: dict[str, list[dict]] = {"one file": [], f"{args.parts} parts": []}
+        on_ray = f"{args.parts} parts, a Ray task each"
+        runs: dict[str, list[dict]] = {"one file": [], f"{args.parts} parts": [], **({on_ray: []} if args.ray else {})}
         for _ in range(args.rounds):
             runs["one file"].append(measure(creators, posts, brands))
             runs[f"{args.parts} parts"].append(measure(creators, folder, brands))
             same_records(runs["one file"][-1], runs[f"{args.parts} parts"][-1], posts, folder, sizes)
+            if args.ray:
+                runs[on_ray].append(measure(creators, folder, brands, "ray"))
+                same_records(runs["one file"][-1], runs[on_ray][-1], posts, folder, sizes)
         load_end = os.getloadavg()
     finally:
         if not args.workdir:
@@ -161,7 +180,13 @@ def main(argv: list[str] | None = None) -> int:
         f"(load average {load[0]:.1f} at start, {load_end[0]:.1f} at end). Inputs: {what}: "
         f"{first['counts']['posts'][0]:,} post rows ({first['counts']['posts'][2]:,} quarantined), the posts read from "
         f"`{posts.name}` and from the same rows as {args.parts} part files. `load_dataset` of creators, posts and brands, "
-        f"each read in a fresh process, the two ways alternating, {args.rounds} rounds; median (min–max).",
+        f"each read in a fresh process, the ways alternating, {args.rounds} rounds; median (min–max)"
+        + (
+            f". The Ray reads start Ray on this machine ({os.cpu_count()} CPUs) first, in "
+            f"{statistics.median(r['ray_start'] for r in runs[on_ray]):.1f} s (median), not counted in their time; "
+            "their peak RSS is the driver's alone, not the Ray workers'."
+            if args.ray else "."
+        ),
         "",
         "| posts read from | wall time (s) | vs one file | peak RSS (GiB) |",
         "|---|---:|---:|---:|",
@@ -176,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     lines += [
         "",
-        f"Both ways accepted the same {first['accepted']:,} posts (the same frame, hashed) and quarantined the same records: "
+        f"{'Every way' if args.ray else 'Both ways'} accepted the same {first['accepted']:,} posts (the same frame, hashed) and quarantined the same records: "
         "each part's record numbers, mapped back to the file's, name the file's records.",
         "",
     ]
