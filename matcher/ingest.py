@@ -1493,10 +1493,29 @@ class _Converted:
     blanked: list[tuple[np.ndarray, str, list[str]]]
 
 
-def _convert_part(part: PartFile, job: tuple[str, _Context]) -> _Converted:
-    """Read one part of a table and convert it: a task, run wherever ``map_parts`` runs it."""
-    table, ctx = job
+def _check_required(shown: str, table: str, names: Sequence[str]) -> None:
+    missing = [c for c in _TABLES[table].required if c not in names]
+    if missing:
+        found = ", ".join(repr(c) for c in names) or "none"
+        lowered = {c.lower() for c in names}
+        hint = " (column names are case-sensitive)" if any(m.lower() in lowered for m in missing) else ""
+        raise InputFileError(
+            f"{shown}: the {table} file lacks required column(s) "
+            f"{', '.join(repr(m) for m in missing)}{hint}; columns found: {found}"
+        )
+
+
+def _convert_part(part: PartFile, job: tuple[str, _Context, bool]) -> _Converted:
+    """Read one part of a table and convert it: a task, run wherever ``map_parts`` runs it.
+
+    ``job`` is the table's name, its context, and whether this part is the whole table: a file
+    lacking a required column then fails before it is converted (a folder's required columns are
+    checked over all its parts, once they are back).
+    """
+    table, ctx, whole = job
     raw = part.read()
+    if whole:
+        _check_required(part.shown, table, list(raw.columns))
     q = _Quarantine(len(raw), _Parts([part.shown], [len(raw)]))
     columns, ids = _TABLES[table].convert(raw, q, ctx)
     canonical = pd.DataFrame(columns, index=raw.index)
@@ -1536,19 +1555,12 @@ def _load(
 ) -> tuple[pd.DataFrame, list[Rejection], TableReport]:
     spec = _TABLES[table]
     with _table_parts(path) as parts:
-        done: list[_Converted] = (map_parts or _in_process)(_convert_part, parts, (table, ctx))
+        whole = len(parts) == 1 and table_format(path) != "folder"
+        done: list[_Converted] = (map_parts or _in_process)(_convert_part, parts, (table, ctx, whole))
     shown = str(path)
     _check_part_columns(shown, parts, [d.names for d in done])
     names = list(dict.fromkeys(c for d in done for c in d.names))  # as one frame of every part would have them
-    missing = [c for c in spec.required if c not in names]
-    if missing:
-        found = ", ".join(repr(c) for c in names) or "none"
-        lowered = {c.lower() for c in names}
-        hint = " (column names are case-sensitive)" if any(m.lower() in lowered for m in missing) else ""
-        raise InputFileError(
-            f"{path}: the {table} file lacks required column(s) "
-            f"{', '.join(repr(m) for m in missing)}{hint}; columns found: {found}"
-        )
+    _check_required(shown, table, names)
     frame = pd.concat([d.frame for d in done], ignore_index=True) if len(done) > 1 else done[0].frame
     ids = pd.concat([d.ids for d in done], ignore_index=True) if len(done) > 1 else done[0].ids
     absent = [c for c in spec.optional if c not in names]
