@@ -500,19 +500,14 @@ def read_table(path: str | Path) -> pd.DataFrame:
         unparseable or has a repeated column name; if a folder's parts differ in format or (CSV,
         Parquet) in columns; or if its URL cannot be fetched.
     """
-    return _read_located(path)[0]
-
-
-def _read_located(path: str | Path) -> tuple[pd.DataFrame, _Parts]:
-    shown = str(path)
-    fmt = table_format(path)
-    if is_url(path):
-        with tempfile.TemporaryDirectory(prefix="matcher-input-") as tmp:
-            return _read_located(fetch(str(path), tmp))
-    if fmt == "folder":
-        return _read_folder(Path(path), shown)
-    frame = _read_file(Path(path), shown, fmt)
-    return frame, _Parts([shown], [len(frame)])
+    with _table_parts(path) as parts:
+        frames = [p.read() for p in parts]
+    _check_part_columns(str(path), parts, [list(f.columns) for f in frames])
+    if len(frames) == 1:
+        return frames[0]
+    frame = pd.concat(frames, ignore_index=True)
+    logger.info("%s: read %d row(s) from %d part(s)", path, len(frame), len(parts))
+    return frame
 
 
 def _read_file(file: Path, shown: str, fmt: str) -> pd.DataFrame:
@@ -530,16 +525,6 @@ def _read_file(file: Path, shown: str, fmt: str) -> pd.DataFrame:
     _check_unique_columns(names, shown)
     frame.columns = names
     return frame.reset_index(drop=True)
-
-
-def _read_folder(folder: Path, shown: str) -> tuple[pd.DataFrame, _Parts]:
-    """The parts of a table folder as one frame, in part name order."""
-    parts = _folder_parts(folder, shown)
-    frames = [p.read() for p in parts]
-    _check_part_columns(shown, parts, [list(f.columns) for f in frames])
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    logger.info("%s: read %d row(s) from %d part(s)", shown, len(frame), len(parts))
-    return frame, _Parts([p.shown for p in parts], [len(f) for f in frames])
 
 
 @dataclass(frozen=True)
@@ -1555,7 +1540,7 @@ def _load(
 ) -> tuple[pd.DataFrame, list[Rejection], TableReport]:
     spec = _TABLES[table]
     with _table_parts(path) as parts:
-        whole = len(parts) == 1 and table_format(path) != "folder"
+        whole = len(parts) == 1 and parts[0].shown == str(path)  # one file, not a folder of one part
         done: list[_Converted] = (map_parts or _in_process)(_convert_part, parts, (table, ctx, whole))
     shown = str(path)
     _check_part_columns(shown, parts, [d.names for d in done])
