@@ -74,25 +74,25 @@ def child(creators: str, posts: str, brands: str, engine: str) -> None:
     """One read, in this process (``engine`` "ray": the parts as Ray tasks): its time, the driver's
     peak RSS and what it accepted and quarantined."""
     import hashlib
+    from contextlib import ExitStack
 
     import pandas as pd
 
     from matcher.ingest import load_dataset
 
     ray_start = None
-    stages = None
-    if engine == "ray":
-        from matcher.distributed import RayStages
+    with ExitStack() as stack:
+        map_parts = None
+        if engine == "ray":
+            from matcher.distributed import RayStages
 
-        t = time.perf_counter()
-        stages = RayStages().__enter__()
-        ray_start = time.perf_counter() - t
-    started = time.perf_counter()
-    ds = load_dataset(creators, posts, brands, map_parts=stages.map_parts if stages is not None else None)
-    seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    if stages is not None:
-        stages.__exit__(None, None, None)
+            t = time.perf_counter()
+            map_parts = stack.enter_context(RayStages()).map_parts
+            ray_start = time.perf_counter() - t
+        started = time.perf_counter()
+        ds = load_dataset(creators, posts, brands, map_parts=map_parts)
+        seconds = time.perf_counter() - started
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     digest = hashlib.sha256(pd.util.hash_pandas_object(ds.posts, index=False).to_numpy().tobytes()).hexdigest()
     rejections = [(r.file, r.row, r.id, r.field, r.action) for r in ds.rejections if r.file.startswith(posts.rstrip("/"))]
     print(json.dumps({
