@@ -156,6 +156,15 @@ def forked_workers(me: Any) -> list[Any]:
     return out
 
 
+def _anon() -> int:
+    """This process's anonymous resident memory (``RssAnon``): the pages only swap could free. Pages of
+    mapped files (``RssFile``) count in the RSS too, but the kernel drops clean ones under pressure."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
 def _maxrss() -> int:
     import resource
 
@@ -435,27 +444,28 @@ class _RssWatch:
         self.workers_every = workers_every
         self.label = "start-up"
         self.peaks: dict[str, int] = {}
+        self.anon_peaks: dict[str, int] = {}  # the same, with this process's anonymous memory instead of its RSS
         self._me = psutil.Process()
         self._workers = 0
         self._workers_at = 0.0
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._loop, daemon=True)
 
-    def _sample(self) -> int:
+    def _sample(self) -> None:
         now = time.monotonic()
         if now - self._workers_at >= self.workers_every:
             self._workers, self._workers_at = workers_uss(self._me), now
-        return _rss(self._workers)
+        r, anon = _rss(self._workers), _anon() + self._workers
+        self.peaks[self.label] = max(self.peaks.get(self.label, 0), r)
+        self.anon_peaks[self.label] = max(self.anon_peaks.get(self.label, 0), anon)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            r = self._sample()
-            self.peaks[self.label] = max(self.peaks.get(self.label, 0), r)
+            self._sample()
             self._stop.wait(self.every)
 
     def set(self, label: str) -> None:
-        r = self._sample()
-        self.peaks[self.label] = max(self.peaks.get(self.label, 0), r)
+        self._sample()
         self.label = label
 
     def __enter__(self) -> _RssWatch:
@@ -528,6 +538,8 @@ def batch(a: argparse.Namespace) -> dict[str, Any]:
         # With rank workers, the sampled peak (this process and the workers' own pages) can pass ru_maxrss.
         "maxrss": max([_maxrss(), *watch.peaks.values()]),
         "rss_peaks": watch.peaks,
+        "anon_peaks": watch.anon_peaks,
+        "maxanon": max(watch.anon_peaks.values()),
     }
     if prof is not None:
         import io
@@ -793,8 +805,8 @@ def render(allrec: dict[str, Any], md: Path) -> str:
             f"{nt['new_bios']:,} new bios, {nt['recounted_posts']:,} posts with new counts, and follower counts."
         )
         L.append("")
-        L.append("| run | total (s) | " + " | ".join(STAGES) + " | between stages | texts encoded | index | peak RSS (GiB) |")
-        L.append("|---|---:|" + "---:|" * len(STAGES) + "---:|---:|---|---:|")
+        L.append("| run | total (s) | " + " | ".join(STAGES) + " | between stages | texts encoded | index | peak RSS (GiB) | peak anonymous (GiB) |")
+        L.append("|---|---:|" + "---:|" * len(STAGES) + "---:|---:|---|---:|---:|")
         runs = [("base (cache seeded)", b), (f"rerun, {r['share']:.0%} changed", rr)]
         if r.get("rerun_rebuild"):
             runs.append(("same rerun, index rebuilt (reference)", r["rerun_rebuild"]))
@@ -805,7 +817,7 @@ def render(allrec: dict[str, Any], md: Path) -> str:
             between = t.get("total_s", 0) - sum(t.get(f"{s}_s", 0) for s in STAGES)
             L.append(
                 f"| {label} | **{t.get('total_s', 0):.0f}** | " + " | ".join(f"{t.get(f'{s}_s', 0):.1f}" for s in STAGES)
-                + f" | {between:.1f} | {x['encoded']:,} | {x['index_build']} | {_gib(x['maxrss'])} |"
+                + f" | {between:.1f} | {x['encoded']:,} | {x['index_build']} | {_gib(x['maxrss'])} | {_gib(x['maxanon']) if 'maxanon' in x else '–'} |"
             )
         L.append("")
         enc_rate = rr["encoded"] / rr["timings"]["embed_s"] if rr["timings"].get("embed_s") else 0
@@ -864,6 +876,14 @@ def render(allrec: dict[str, Any], md: Path) -> str:
                 "Peak RSS of the rerun by stage (RSS sampled every 0.2 s, workers' private memory every 1 s, GiB; \"after X\" is the time up to the next stage, \"after rank\" "
                 "holds audit, write and publish): " + ", ".join(f"{k} {_gib(peaks[k])}" for k in order if k in peaks) + "."
             )
+            anon = rr.get("anon_peaks", {})
+            if anon:
+                L.append("")
+                L.append(
+                    "Peak anonymous memory of the rerun by stage (the same samples with this process's `RssAnon` in place of its RSS: "
+                    "what the batch cannot give back under memory pressure; the pages of mapped files it reads are left out, GiB): "
+                    + ", ".join(f"{k} {_gib(anon[k])}" for k in order if k in anon) + "."
+                )
             L.append("")
         s, sb = r["sizes"], r["sizes_base"]
         L.append(
