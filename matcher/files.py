@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import mmap
 import os
 import stat
 from collections.abc import Callable, Iterator, Mapping
@@ -20,7 +21,7 @@ from typing import Protocol
 
 from matcher.errors import StoreError
 
-__all__ = ["check_name", "read_confined", "iter_confined", "iter_bounded", "sha256_confined", "read_hashed", "Source", "Directory", "Memory", "CHUNK_BYTES"]
+__all__ = ["check_name", "MappedFile", "map_confined", "load_confined", "MAPPED_SUFFIXES", "read_confined", "iter_confined", "iter_bounded", "sha256_confined", "read_hashed", "Source", "Directory", "Memory", "CHUNK_BYTES"]
 
 CHUNK_BYTES = 1 << 20
 _FIX = "the manifest was altered or written by something else; run 'matcher batch' again or 'matcher rollback'"
@@ -66,6 +67,49 @@ def _open(directory: Path, name: str) -> tuple[int, int]:
     return fd, int(st.st_size)
 
 
+class MappedFile(mmap.mmap):
+    """The bytes of a file, mapped into memory: bytes-like, so the stages pass it on as they pass
+    ``bytes``, but its pages are the file's (the kernel writes dirty ones back and drops clean ones
+    under memory pressure), not the process's anonymous memory. ``path`` is where the file is now.
+
+    Made by :func:`map_confined` (read-only) and :func:`matcher.store.formats.npy_map` (writable).
+    It is unmapped when the last array over it goes.
+    """
+
+    path: Path
+
+
+def map_confined(directory: Path, name: str, *, size: int | None) -> MappedFile | bytes:
+    """``directory/name`` mapped read-only (opened as :func:`iter_confined` opens it), checked to be
+    exactly ``size`` bytes when given; an empty file gives ``b""`` (nothing to map).
+
+    The caller hashes the mapping and compares it with its manifest before using it.
+
+    Raises:
+        StoreError: as :func:`iter_confined`.
+    """
+    fd, actual = _open(directory, name)
+    try:
+        _check_size(actual, size, str(directory / name))
+        if actual == 0:
+            return b""
+        mapped = MappedFile(fd, actual, access=mmap.ACCESS_READ)
+    finally:
+        os.close(fd)
+    mapped.path = directory / name
+    return mapped
+
+
+#: Files :func:`load_confined` maps rather than reads: arrays and FAISS indexes, the gigabytes of a
+#: large collection, whose readers take any buffer.
+MAPPED_SUFFIXES = (".npy", ".faiss")
+
+
+def load_confined(directory: Path, name: str, *, size: int | None) -> MappedFile | bytes:
+    """:func:`map_confined` for a file named with one of :data:`MAPPED_SUFFIXES`, else :func:`read_confined`."""
+    return (map_confined if name.endswith(MAPPED_SUFFIXES) else read_confined)(directory, name, size=size)
+
+
 def iter_confined(directory: Path, name: str, *, size: int | None) -> Iterator[bytes]:
     """The bytes of ``directory/name`` in chunks, checked to be exactly ``size`` bytes when given.
 
@@ -81,6 +125,14 @@ def iter_confined(directory: Path, name: str, *, size: int | None) -> Iterator[b
         os.close(fd)
 
 
+def _check_size(actual: int, size: int | None, where: str) -> None:
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or actual != size):
+        raise StoreError(
+            f"{where}: holds {actual} bytes, not the {size!r} the manifest states, so its checksum cannot match "
+            "(truncated, grown or altered); run 'matcher batch' again or 'matcher rollback'"
+        )
+
+
 def iter_bounded(read: Callable[[int], bytes], *, actual: int, size: int | None, where: str) -> Iterator[bytes]:
     """Chunks from ``read(n)`` (at most ``n`` bytes per call, ``b""`` at the end) of a file that held
     ``actual`` bytes when it was opened, checked to be exactly ``size`` bytes when given.
@@ -91,11 +143,7 @@ def iter_bounded(read: Callable[[int], bytes], *, actual: int, size: int | None,
     Raises:
         StoreError: the size differs from ``size``, or the file grew or shrank while it was read.
     """
-    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or actual != size):
-        raise StoreError(
-            f"{where}: holds {actual} bytes, not the {size!r} the manifest states, so its checksum cannot match "
-            "(truncated, grown or altered); run 'matcher batch' again or 'matcher rollback'"
-        )
+    _check_size(actual, size, where)
     limit = actual if size is None else size
     left = limit + 1  # one byte more shows a file that grew after its size was taken
     while left > 0:

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from matcher.errors import StoreError
-from matcher.files import check_name, read_confined, sha256_confined
+from matcher.files import MappedFile, check_name, load_confined, map_confined, read_confined, sha256_confined
 
 
 @pytest.mark.parametrize("name", ["../../../../etc/hostname", "/etc/hostname", "..", ".", "", "a/b", "a\\b", "x\x00y", 7, None])
@@ -79,3 +79,29 @@ def test_read_hashed_gives_the_file_and_its_sha256_with_or_without_a_stated_size
             assert digest == hashlib.sha256(data).hexdigest()
         with pytest.raises(StoreError, match="not the"):
             read_hashed(src, "f.bin", size=len(data) - 1)
+
+
+def test_a_mapped_file_is_confined_and_checked_as_a_read_one_is(tmp_path):
+    (tmp_path / "v.npy").write_bytes(b"vectors!")
+    (tmp_path / "empty.npy").write_bytes(b"")
+    os.symlink(tmp_path / "v.npy", tmp_path / "link.npy")
+    mapped = map_confined(tmp_path, "v.npy", size=8)
+    assert isinstance(mapped, MappedFile) and bytes(mapped) == b"vectors!" and mapped.path == tmp_path / "v.npy"
+    assert map_confined(tmp_path, "empty.npy", size=0) == b""
+    with pytest.raises(StoreError, match="holds 8 bytes, not the 9"):
+        map_confined(tmp_path, "v.npy", size=9)
+    with pytest.raises(StoreError, match="cannot be opened as a plain file"):
+        map_confined(tmp_path, "link.npy", size=8)
+    with pytest.raises(StoreError, match="not a plain file name"):
+        map_confined(tmp_path, "../v.npy", size=8)
+    os.mkfifo(tmp_path / "pipe.faiss")
+    with pytest.raises(StoreError, match="not a regular file"):
+        map_confined(tmp_path, "pipe.faiss", size=8)
+
+
+def test_arrays_and_faiss_indexes_are_mapped_other_files_read(tmp_path):
+    for name in ("a.npy", "index.faiss", "index.json", "posts.parquet"):
+        (tmp_path / name).write_bytes(name.encode())
+    got = {name: load_confined(tmp_path, name, size=len(name)) for name in ("a.npy", "index.faiss", "index.json", "posts.parquet")}
+    assert {name: type(v) for name, v in got.items()} == {"a.npy": MappedFile, "index.faiss": MappedFile, "index.json": bytes, "posts.parquet": bytes}
+    assert all(bytes(v) == name.encode() for name, v in got.items())

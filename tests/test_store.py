@@ -186,6 +186,50 @@ def test_a_snapshot_lists_a_checkpoint_file_with_the_checksum_it_was_written_wit
     assert ck.load("stage") is None
 
 
+def test_a_file_made_in_a_stages_scratch_directory_is_moved_into_its_checkpoint_not_written(tmp_path, monkeypatch):
+    """The embed and index stages make their large files in place (mapped); saving the stage moves
+    them in rather than copying their pages through memory, and a resumed run maps them back."""
+    import hashlib
+    import io
+
+    import numpy as np
+
+    import matcher.store.durable as durable
+    from matcher.files import MappedFile
+    from matcher.store import npy_map, read_npy
+    from matcher.store.checkpoints import Checkpoints
+
+    ck = Checkpoints(tmp_path / "work", "k1")
+    ck.open({})
+    scratch = ck.scratch("embed")
+    vecs = np.random.default_rng(3).normal(size=(50, 8)).astype(np.float32)
+    mapped, arr = npy_map(scratch / "tmp-name.npy", vecs.shape, vecs.dtype)
+    arr[...] = vecs
+    elsewhere, other = npy_map(tmp_path / "other.npy", (3, 2), np.float32)  # not in the scratch directory
+    other[...] = 1.0
+    written: list[int] = []
+    real = durable.write_file
+    monkeypatch.setattr(durable, "write_file", lambda fh, data: (written.append(len(data)), real(fh, data))[1])
+    ck.save("embed", {"vectors.npy": mapped, "other.npy": elsewhere, "rows.bin": b"r" * 7}, {"n": 1})
+
+    ref = io.BytesIO()
+    np.save(ref, vecs, allow_pickle=False)
+    files = ck.files("embed")
+    assert files["vectors.npy"].path.read_bytes() == ref.getvalue()
+    assert files["vectors.npy"].sha256 == hashlib.sha256(ref.getvalue()).hexdigest()
+    assert mapped.path == files["vectors.npy"].path and np.array_equal(read_npy(mapped), vecs)  # still mapped, where it now is
+    assert len(mapped) not in written and {7, len(elsewhere)} <= set(written)  # the moved file's bytes were not written again
+    assert (tmp_path / "other.npy").exists() and not scratch.exists()
+
+    got, info = ck.load("embed")
+    assert info == {"n": 1} and isinstance(got["vectors.npy"], MappedFile) and isinstance(got["rows.bin"], bytes)
+    assert np.array_equal(read_npy(got["vectors.npy"]), vecs) and not read_npy(got["vectors.npy"]).flags.writeable
+    with open(files["vectors.npy"].path, "r+b") as fh:  # damaged on disk: the stage is redone
+        fh.seek(-4, 2)
+        fh.write(b"\x00\x00\x80\x7f")
+    assert ck.load("embed") is None
+
+
 def test_a_checkpoint_file_that_cannot_be_linked_is_copied_only_if_it_still_holds_its_bytes(tmp_path, monkeypatch):
     import os
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import threading
 from collections.abc import Callable, Mapping
@@ -12,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from matcher.errors import StoreError
-from matcher.files import read_confined
-from matcher.store.durable import DurableFile, atomic_write, fsync_dir, sha256, write_durable
+from matcher.files import MappedFile, load_confined
+from matcher.store.durable import DurableFile, atomic_write, fsync, fsync_dir, sha256, write_durable
 
 __all__ = ["Checkpoints"]
 
@@ -61,8 +62,27 @@ class Checkpoints:
         """Directory of a stage's files."""
         return self.dir / stage
 
+    def scratch(self, stage: str) -> Path:
+        """An empty directory where stage ``stage`` may make its large files in place while it runs.
+
+        A file made there and handed to :meth:`save` as a :class:`~matcher.files.MappedFile` (by
+        :func:`~matcher.store.formats.npy_map`, say) is moved into the checkpoint, not written again:
+        its bytes were never in the process's anonymous memory, and are not copied there to be saved.
+        """
+        d = self._scratch(stage)
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir(parents=True)
+        return d
+
+    def _scratch(self, stage: str) -> Path:
+        return self.dir / f"{stage}.scratch"
+
     def load(self, stage: str) -> tuple[dict[str, bytes], dict[str, Any]] | None:
-        """A finished stage's files (verified) and info, or None if the stage has to run."""
+        """A finished stage's files (verified) and info, or None if the stage has to run.
+
+        Arrays and FAISS indexes (gigabytes at a million creators) are mapped, not read into memory
+        (:func:`~matcher.files.load_confined`); the mapping is hashed and checked like other bytes.
+        """
         try:
             marker = json.loads((self.dir / f"{stage}.done.json").read_text())
         except (FileNotFoundError, ValueError):
@@ -71,7 +91,7 @@ class Checkpoints:
         sizes = marker.get("bytes", {}) if isinstance(marker.get("bytes"), dict) else {}
         for name, sha in marker.get("files", {}).items():
             try:
-                data = read_confined(self.path(stage), name, size=sizes.get(name))
+                data = load_confined(self.path(stage), name, size=sizes.get(name))
             except StoreError:
                 data = None
             if data is None or sha256(data) != sha:
@@ -82,6 +102,9 @@ class Checkpoints:
 
     def save(self, stage: str, files: Mapping[str, bytes], info: Mapping[str, Any] | None = None) -> None:
         """Write a stage's files durably, then its done marker.
+
+        A :class:`~matcher.files.MappedFile` made in the stage's :meth:`scratch` directory is moved
+        in and fsynced rather than written; it stays mapped at its new place.
 
         Raises:
             OSError: a write or fsync failed (the stage's partial files are removed).
@@ -97,12 +120,25 @@ class Checkpoints:
             sums: dict[str, str] = {}
             hasher = threading.Thread(target=lambda: sums.update((name, sha256(data)) for name, data in files.items()), name="matcher-hash", daemon=True)
             hasher.start()
+            scratch = self._scratch(stage)
             try:
                 for name, data in files.items():
-                    write_durable(d / name, data)
+                    if isinstance(data, MappedFile) and data.path.parent == scratch:
+                        # Made in place by the stage: flushed and moved in, its pages never copied.
+                        data.flush()
+                        os.replace(data.path, d / name)
+                        data.path = d / name
+                        fd = os.open(d / name, os.O_RDONLY)
+                        try:
+                            fsync(fd)
+                        finally:
+                            os.close(fd)
+                    else:
+                        write_durable(d / name, data)
                 fsync_dir(d)
             finally:
                 hasher.join()
+            shutil.rmtree(scratch, ignore_errors=True)
             if len(sums) != len(files):
                 raise RuntimeError(f"hashing the checkpoint files of stage {stage} failed; run 'matcher batch' again")
             marker = {
