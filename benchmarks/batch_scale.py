@@ -37,7 +37,8 @@ What runs, each step in a child process of its own (so each batch's peak RSS is 
 
 Recorded per run: the batch's own stage timings (``BatchResult.timings``), the time between stages,
 the child's wall time, peak RSS (``getrusage`` ru_maxrss, plus a sampler giving the peak per
-stage of the RSS, every 0.2 s, plus the worker processes' private memory, every 1 s; the table shows the larger), texts encoded, the index decision; after the rerun, snapshot bytes per creator (whole
+stage of the RSS, every 0.2 s, plus the worker processes' private memory, every 1 s; the table shows the larger), the same
+with this process's anonymous memory (``RssAnon``, what only swap could free) in place of its RSS, texts encoded, the index decision; after the rerun, snapshot bytes per creator (whole
 snapshot directory), index bytes per creator (``index.faiss`` + ``creator_vectors.npy`` +
 ``creator_ids.npy`` + ``index.json``) and the embedding cache's bytes per creator. Each size's
 figures are merged into ``benchmarks/results/batch_scale.json``; the Markdown report is rendered

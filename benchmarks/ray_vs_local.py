@@ -13,7 +13,8 @@ Steps:
 2. **One batch per engine** in a child process of its own (so each peak RSS is its own): the local
    engine, then ``engine="ray"`` with Ray started in that child (``ray.init(num_cpus=2)``, a 1 GiB
    object store). Recorded: wall time, the batch's stage timings, the child's peak RSS (the driver,
-   with its forked workers' private memory; Ray's processes are sampled apart) and the peak per stage.
+   with its forked workers' private memory; Ray's processes are sampled apart), the same with the
+   driver's anonymous memory (``RssAnon``) in place of its RSS, and the peak per stage.
 3. **Agreement**: the stored matches of the two snapshots, brand by brand.
 
     .venv/bin/python benchmarks/ray_vs_local.py --creators 200000 [--brands 1000] [--top-k 50]
@@ -121,6 +122,7 @@ def child(a: argparse.Namespace) -> dict[str, Any]:
         "engine": a.engine, "wall_s": wall, "ray_init_s": ray_start, "timings": res.timings, "encoded": res.encoded, "matches": res.matches,
         # The driver's peak: its own, or with its forked workers' private memory when that was larger.
         "snapshot_id": res.snapshot_id, "maxrss": max([batch_scale._maxrss(), *watch.peaks.values()]), "rss_peaks": watch.peaks, "workers_peak_rss": workers.peak,
+        "maxanon": max(watch.anon_peaks.values()), "anon_peaks": watch.anon_peaks,
     }
 
 
@@ -216,13 +218,14 @@ def render(allrec: dict[str, Any], md: Path) -> str:
             f"{' / '.join(str(x) for x in r['load_end'])} at end). Inputs: {r['rows']['creators']:,} creator rows, {r['rows']['posts']:,} post rows, "
             f"{r['rows']['brands']:,} brand rows (top {r['top_k']} stored per brand).",
             "",
-            "| engine | batch wall (s) | " + " | ".join(s[:-2] for s in stages) + " | driver peak RSS (GiB) | Ray processes' peak RSS (GiB) |",
-            "|---|---:|" + "---:|" * len(stages) + "---:|---:|",
+            "| engine | batch wall (s) | " + " | ".join(s[:-2] for s in stages) + " | driver peak RSS (GiB) | driver peak anonymous (GiB) | Ray processes' peak RSS (GiB) |",
+            "|---|---:|" + "---:|" * len(stages) + "---:|---:|---:|",
         ]
         for name, x in (("local", lo), ("ray", ra)):
             cells = " | ".join(f"{x['timings'].get(s, 0):.1f}" for s in stages)
             workers = f"{x['workers_peak_rss'] / 2**30:.2f}" if name == "ray" else "–"
-            lines.append(f"| {name} | **{x['wall_s']:.1f}** | {cells} | {x['maxrss'] / 2**30:.2f} | {workers} |")
+            anon = f"{x['maxanon'] / 2**30:.2f}" if "maxanon" in x else "–"
+            lines.append(f"| {name} | **{x['wall_s']:.1f}** | {cells} | {x['maxrss'] / 2**30:.2f} | {anon} | {workers} |")
         ag = r["agreement"]
         diff = f"{ag['max_score_diff']:.2e}" if ag["max_score_diff"] is not None else "n/a"
         lines += [
