@@ -64,8 +64,8 @@ from matcher.store import (
     crash_point,
     match_row,
     matches_frame,
+    npy_alloc,
     npy_bytes,
-    npy_map,
     parquet_bytes,
     read_npy,
     read_parquet_bytes,
@@ -616,6 +616,10 @@ class _Run:
                 self.ck.path("index"), checksums={n: f.sha256 for n, f in saved.items()}, sizes={n: f.bytes for n, f in saved.items()}
             )
 
+        # The post vectors from here on are their checkpoint file's pages, not the embed stage's buffer
+        # (4.6 GB at a million creators): saved while the index stage ran, so rarely waited for.
+        post_vecs = read_npy(self.ck.mapped("embed", "post_vectors.npy"))
+
         signalled, signals_info = self._stage("signals", lambda: self._signals(tables, posts, focus, post_vecs, offsets, brand_vecs, niche_vecs))
         signals = read_parquet_bytes(signalled["signals.parquet"])
         posts = read_parquet_bytes(signalled["posts.parquet"])
@@ -846,13 +850,11 @@ class _Run:
         dim = self._dim_hint()
         if dim is None:  # no earlier snapshot of this model says it: the model has to tell
             dim = int(self._encoder().dim_)
-        # Vectors are written straight into their .npy checkpoint files, mapped: held once, and as the
-        # files' pages, not the process's memory (the post vectors alone are 4.6 GB at a million creators).
-        scratch = self.ck.scratch("embed")
-        blobs = {
-            name: npy_map(scratch / name, (len(texts), dim), np.float32)
-            for name, texts in (("bio_vectors.npy", bios), ("post_vectors.npy", post_texts), ("brand_vectors.npy", brand_texts), ("niche_vectors.npy", niche_texts))
-        }
+        # Vectors are written straight into the bytes of their .npy checkpoints: held once. Filled in
+        # memory, not in a mapped file: the scattered writes to one, written back while the texts are
+        # encoded, cost the rerun at a million creators some 50 s. The post vectors are mapped from
+        # the checkpoint once it is written (_stages).
+        blobs = {name: npy_alloc((len(texts), dim), np.float32) for name, texts in (("bio_vectors.npy", bios), ("post_vectors.npy", post_texts), ("brand_vectors.npy", brand_texts), ("niche_vectors.npy", niche_texts))}
         with EmbeddingCache(self.st.cache_path) as cache:
             self.encoded = embed_groups(
                 [bios, post_texts, brand_texts, niche_texts], [arr for _, arr in blobs.values()],
@@ -865,7 +867,7 @@ class _Run:
         files: dict[str, bytes] = {
             "posts.parquet": parquet_bytes(po.drop(columns=["_row"])),
             "post_offsets.npy": npy_bytes(offsets),
-            **{name: buf for name, (buf, _) in blobs.items()},  # type: ignore[dict-item]  # a mapped file: bytes-like
+            **{name: buf for name, (buf, _) in blobs.items()},  # type: ignore[dict-item]  # bytearray: bytes-like
         }
         return files, {"encoded": self.encoded, "dim": dim}
 

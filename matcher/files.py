@@ -72,8 +72,7 @@ class MappedFile(mmap.mmap):
     ``bytes``, but its pages are the file's (the kernel writes dirty ones back and drops clean ones
     under memory pressure), not the process's anonymous memory. ``path`` is where the file is now.
 
-    Made by :func:`map_confined` (read-only) and :func:`matcher.store.formats.npy_map` (writable).
-    It is unmapped when the last array over it goes.
+    Made by :func:`map_confined` (read-only). It is unmapped when the last array over it goes.
     """
 
     path: Path

@@ -187,47 +187,87 @@ def test_a_snapshot_lists_a_checkpoint_file_with_the_checksum_it_was_written_wit
 
 
 def test_a_file_made_in_a_stages_scratch_directory_is_moved_into_its_checkpoint_not_written(tmp_path, monkeypatch):
-    """The embed and index stages make their large files in place (mapped); saving the stage moves
-    them in rather than copying their pages through memory, and a resumed run maps them back."""
+    """The index stage saves its files in place and maps them; saving the stage moves them in rather
+    than copying their pages through memory, and a resumed run maps them back."""
     import hashlib
     import io
 
     import numpy as np
 
     import matcher.store.durable as durable
-    from matcher.files import MappedFile
-    from matcher.store import npy_map, read_npy
+    from matcher.files import MappedFile, map_confined
+    from matcher.store import read_npy
     from matcher.store.checkpoints import Checkpoints
 
     ck = Checkpoints(tmp_path / "work", "k1")
     ck.open({})
-    scratch = ck.scratch("embed")
+    scratch = ck.scratch("index")
     vecs = np.random.default_rng(3).normal(size=(50, 8)).astype(np.float32)
-    mapped, arr = npy_map(scratch / "tmp-name.npy", vecs.shape, vecs.dtype)
-    arr[...] = vecs
-    elsewhere, other = npy_map(tmp_path / "other.npy", (3, 2), np.float32)  # not in the scratch directory
-    other[...] = 1.0
+    np.save(scratch / "vectors.npy", vecs, allow_pickle=False)
+    np.save(tmp_path / "other.npy", np.ones((3, 2), np.float32), allow_pickle=False)
+    mapped = map_confined(scratch, "vectors.npy", size=None)
+    elsewhere = map_confined(tmp_path, "other.npy", size=None)  # not in the scratch directory: written
     written: list[int] = []
     real = durable.write_file
     monkeypatch.setattr(durable, "write_file", lambda fh, data: (written.append(len(data)), real(fh, data))[1])
-    ck.save("embed", {"vectors.npy": mapped, "other.npy": elsewhere, "rows.bin": b"r" * 7}, {"n": 1})
+    ck.save("index", {"vectors.npy": mapped, "other.npy": elsewhere, "rows.bin": b"r" * 7}, {"n": 1})
 
     ref = io.BytesIO()
     np.save(ref, vecs, allow_pickle=False)
-    files = ck.files("embed")
+    files = ck.files("index")
     assert files["vectors.npy"].path.read_bytes() == ref.getvalue()
     assert files["vectors.npy"].sha256 == hashlib.sha256(ref.getvalue()).hexdigest()
     assert mapped.path == files["vectors.npy"].path and np.array_equal(read_npy(mapped), vecs)  # still mapped, where it now is
     assert len(mapped) not in written and {7, len(elsewhere)} <= set(written)  # the moved file's bytes were not written again
     assert (tmp_path / "other.npy").exists() and not scratch.exists()
 
-    got, info = ck.load("embed")
+    got, info = ck.load("index")
     assert info == {"n": 1} and isinstance(got["vectors.npy"], MappedFile) and isinstance(got["rows.bin"], bytes)
     assert np.array_equal(read_npy(got["vectors.npy"]), vecs) and not read_npy(got["vectors.npy"]).flags.writeable
     with open(files["vectors.npy"].path, "r+b") as fh:  # damaged on disk: the stage is redone
         fh.seek(-4, 2)
         fh.write(b"\x00\x00\x80\x7f")
-    assert ck.load("embed") is None
+    assert ck.load("index") is None
+
+
+def test_a_stages_file_is_mapped_once_its_save_is_done_and_only_if_unaltered(tmp_path, monkeypatch):
+    """The batch lets go of the embed stage's post vectors once they are on disk, and maps the file."""
+    import io
+    import threading
+
+    import numpy as np
+
+    import matcher.store.durable as durable
+    from matcher.files import MappedFile
+    from matcher.store import read_npy
+    from matcher.store.checkpoints import Checkpoints
+
+    ck = Checkpoints(tmp_path / "work", "k1")
+    ck.open({})
+    vecs = np.arange(24, dtype=np.float32).reshape(6, 4)
+    buf = io.BytesIO()
+    np.save(buf, vecs, allow_pickle=False)
+    release = threading.Event()
+    real = durable.write_file
+
+    def slow_write(fh, data):
+        release.wait(10)
+        real(fh, data)
+
+    monkeypatch.setattr(durable, "write_file", slow_write)
+    ck.save_later("embed", {"post_vectors.npy": buf.getvalue()})
+    threading.Timer(0.3, release.set).start()
+    got = ck.mapped("embed", "post_vectors.npy")  # waits for the save
+    assert isinstance(got, MappedFile) and np.array_equal(read_npy(got), vecs)
+    with pytest.raises(StoreError, match="saved no file"):
+        ck.mapped("embed", "bio_vectors.npy")
+    path = ck.files("embed")["post_vectors.npy"].path
+    path.write_bytes(path.read_bytes()[:-4] + b"\x00\x00\x80\x7f")
+    with pytest.raises(StoreError, match="checksum differs"):
+        ck.mapped("embed", "post_vectors.npy")
+    with pytest.raises(StoreError, match="no readable done marker"):
+        ck.mapped("index", "vectors.npy")
+    ck.wait()
 
 
 def test_a_checkpoint_file_that_cannot_be_linked_is_copied_only_if_it_still_holds_its_bytes(tmp_path, monkeypatch):

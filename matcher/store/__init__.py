@@ -22,8 +22,8 @@ from matcher.store.durable import (
     write_file,
 )
 from matcher.store.formats import (
+    npy_alloc,
     npy_bytes,
-    npy_map,
     parquet_bytes,
     read_npy,
     read_parquet_bytes,
@@ -96,6 +96,6 @@ __all__ = [
     "parquet_bytes",
     "read_parquet_bytes",
     "read_parquet_frame",
-    "npy_map",
+    "npy_alloc",
     "read_npy",
 ]

@@ -36,6 +36,7 @@ class Checkpoints:
         self.dir = work_dir / key
         self._writer: ThreadPoolExecutor | None = None
         self._pending: list[Future[None]] = []
+        self._saving: dict[str, Future[None]] = {}  # the latest save_later of each stage
 
     def open(self, fresh: Mapping[str, Any]) -> dict[str, Any]:
         """Start or resume: returns the run info saved by the first attempt, or saves ``fresh``.
@@ -66,7 +67,7 @@ class Checkpoints:
         """An empty directory where stage ``stage`` may make its large files in place while it runs.
 
         A file made there and handed to :meth:`save` as a :class:`~matcher.files.MappedFile` (by
-        :func:`~matcher.store.formats.npy_map`, say) is moved into the checkpoint, not written again:
+        :func:`~matcher.files.map_confined`, say) is moved into the checkpoint, not written again:
         its bytes were never in the process's anonymous memory, and are not copied there to be saved.
         """
         d = self._scratch(stage)
@@ -166,7 +167,9 @@ class Checkpoints:
             if then is not None:
                 then()
 
-        self._pending.append(self._writer.submit(job))
+        got = self._writer.submit(job)
+        self._pending.append(got)
+        self._saving[stage] = got
 
     def raise_failed(self) -> None:
         """Raise the error of a background save that has failed, if one has (then after :meth:`wait`); else return at once."""
@@ -181,12 +184,35 @@ class Checkpoints:
             OSError: a save failed (its stage's partial files were removed).
         """
         pending, self._pending = self._pending, []
+        self._saving.clear()
         errors = [e for e in (got.exception() for got in pending) if e is not None]
         if self._writer is not None:
             self._writer.shutdown(wait=True)
             self._writer = None
         if errors and raise_errors:
             raise errors[0]
+
+    def mapped(self, stage: str, name: str) -> MappedFile | bytes:
+        """File ``name`` of a finished stage, mapped once its checksum matches the done marker.
+
+        Waits for that stage's :meth:`save_later` if it is still being written (the saves queued
+        after it are not waited for). A stage's in-memory output can then be let go of: its pages are
+        the file's from here on, which the kernel can drop under memory pressure.
+
+        Raises:
+            OSError: the stage's save failed.
+            StoreError: the stage has no done marker, or the file is not what it lists.
+        """
+        pending = self._saving.get(stage)
+        if pending is not None:
+            pending.result()
+        listed = self.files(stage)
+        if name not in listed:
+            raise StoreError(f"{self.path(stage)}: stage {stage} saved no file {name}; run 'matcher batch' again")
+        data = load_confined(self.path(stage), name, size=listed[name].bytes)
+        if sha256(data) != listed[name].sha256:
+            raise StoreError(f"{self.path(stage) / name}: checksum differs from the checkpoint's done marker (altered since it was written); run 'matcher batch' again")
+        return data
 
     def files(self, stage: str) -> dict[str, DurableFile]:
         """A finished stage's files with the checksums and sizes its done marker lists.
