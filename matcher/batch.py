@@ -37,7 +37,6 @@ from matcher.erasure import drop_creators
 from matcher.errors import ConfigError, InputFileError, MatcherError, StoreError
 from matcher.forked import can_fork, cores, fork_map
 from matcher.index import DEAD_IDS_FILE, IDS_FILE, INDEX_FILE, META_FILE, VECTORS_FILE, IndexUpdate, VectorIndex, normalize_rows, plan_update
-from matcher.files import load_confined
 from matcher.fetch import FetchedFile, fetch, folder_digest, is_url, part_files, side_by_side
 from matcher.ingest import BLANKED, CREATOR_COLUMNS, POST_COLUMNS, load_dataset, table_format
 from matcher.language import detect_creator_languages
@@ -62,6 +61,7 @@ from matcher.store import (
     StoreWriteError,
     TMP_PREFIX,
     crash_point,
+    index_files,
     match_row,
     matches_frame,
     npy_alloc,
@@ -900,17 +900,11 @@ class _Run:
                 # New and changed creators go into the previous graph; replaced ones are left in it dead.
                 prev.update(vecs, ids, max_dead_fraction=cfg.index.max_dead_fraction, plan=plan)
                 self.built_index = prev
-                return self._index_files(prev), {"build": plan.action, "added": plan.added, "replaced": plan.replaced, "removed": plan.removed, "dead": plan.dead}
+                return index_files(prev, into=self.ck.scratch("index")), {"build": plan.action, "added": plan.added, "replaced": plan.replaced, "removed": plan.removed, "dead": plan.dead}
         index = VectorIndex(**params).build(vecs, ids)
         del vecs
         self.built_index = index
-        return self._index_files(index), {"build": "rebuilt"}
-
-    def _index_files(self, index: VectorIndex) -> dict[str, bytes]:
-        """The index's files, saved where its checkpoint takes them from and mapped (the graph and the
-        vectors are gigabytes at a million creators: not read back into memory to be saved again)."""
-        scratch = self.ck.scratch("index")
-        return {name: load_confined(scratch, name, size=None) for name in index.save(scratch)}  # type: ignore[misc]  # bytes-like
+        return index_files(index, into=self.ck.scratch("index")), {"build": "rebuilt"}
 
     def _index_plan(self, params: Mapping[str, int], kind: str, ids: list[str], stored: np.ndarray) -> IndexUpdate | None:
         """How the previous snapshot's index becomes this run's (:func:`plan_update`), from its ids and

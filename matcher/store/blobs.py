@@ -46,7 +46,7 @@ from matcher.store.durable import (
     atomic_write,
     count_object,
     crash_point,
-    fsync_dir,
+    fsync_path,
     sha256,
     write_durable,
 )
@@ -233,7 +233,7 @@ class LocalBlobs(Blobs):
             raise
         crash_point("pointer-swapped")
         try:
-            fsync_dir(path.parent)
+            fsync_path(path.parent)
         except OSError:
             # The new pointer is visible but may not survive a power cut: put the old one back so that
             # a run reporting failure has published nothing.
@@ -279,11 +279,11 @@ class LocalBlobs(Blobs):
                     listing[name] = {"sha256": sha256(src), "bytes": len(src)}
             crash_point("snapshot-files")
             write_durable(tmp / last, finish(listing))
-            fsync_dir(tmp)
+            fsync_path(tmp)
             if final.exists():
                 self.remove_dir(key, first=last)
             os.replace(tmp, final)
-            fsync_dir(final.parent)
+            fsync_path(final.parent)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -14,7 +14,7 @@ from typing import Any
 
 from matcher.errors import StoreError
 from matcher.files import MappedFile, load_confined
-from matcher.store.durable import DurableFile, atomic_write, fsync, fsync_dir, sha256, write_durable
+from matcher.store.durable import DurableFile, atomic_write, fsync_path, sha256, write_durable
 
 __all__ = ["Checkpoints"]
 
@@ -35,8 +35,7 @@ class Checkpoints:
         self.key = key
         self.dir = work_dir / key
         self._writer: ThreadPoolExecutor | None = None
-        self._pending: list[Future[None]] = []
-        self._saving: dict[str, Future[None]] = {}  # the latest save_later of each stage
+        self._pending: list[tuple[str, Future[None]]] = []  # (stage, its save), in the order given
 
     def open(self, fresh: Mapping[str, Any]) -> dict[str, Any]:
         """Start or resume: returns the run info saved by the first attempt, or saves ``fresh``.
@@ -129,14 +128,10 @@ class Checkpoints:
                         data.flush()
                         os.replace(data.path, d / name)
                         data.path = d / name
-                        fd = os.open(d / name, os.O_RDONLY)
-                        try:
-                            fsync(fd)
-                        finally:
-                            os.close(fd)
+                        fsync_path(d / name)
                     else:
                         write_durable(d / name, data)
-                fsync_dir(d)
+                fsync_path(d)
             finally:
                 hasher.join()
             shutil.rmtree(scratch, ignore_errors=True)
@@ -167,13 +162,11 @@ class Checkpoints:
             if then is not None:
                 then()
 
-        got = self._writer.submit(job)
-        self._pending.append(got)
-        self._saving[stage] = got
+        self._pending.append((stage, self._writer.submit(job)))
 
     def raise_failed(self) -> None:
         """Raise the error of a background save that has failed, if one has (then after :meth:`wait`); else return at once."""
-        for got in self._pending:
+        for _, got in self._pending:
             if got.done() and got.exception() is not None:
                 self.wait()
 
@@ -184,8 +177,7 @@ class Checkpoints:
             OSError: a save failed (its stage's partial files were removed).
         """
         pending, self._pending = self._pending, []
-        self._saving.clear()
-        errors = [e for e in (got.exception() for got in pending) if e is not None]
+        errors = [e for e in (got.exception() for _, got in pending) if e is not None]
         if self._writer is not None:
             self._writer.shutdown(wait=True)
             self._writer = None
@@ -203,9 +195,10 @@ class Checkpoints:
             OSError: the stage's save failed.
             StoreError: the stage has no done marker, or the file is not what it lists.
         """
-        pending = self._saving.get(stage)
-        if pending is not None:
-            pending.result()
+        for saving, got in reversed(self._pending):
+            if saving == stage:
+                got.result()
+                break
         listed = self.files(stage)
         if name not in listed:
             raise StoreError(f"{self.path(stage)}: stage {stage} saved no file {name}; run 'matcher batch' again")

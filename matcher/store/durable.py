@@ -19,7 +19,7 @@ __all__ = [
     "count_object",
     "write_file",
     "fsync",
-    "fsync_dir",
+    "fsync_path",
     "write_durable",
     "atomic_write",
     "sha256",
@@ -88,7 +88,8 @@ def fsync(fd: int) -> None:
     os.fsync(fd)
 
 
-def fsync_dir(path: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """:func:`fsync` of the file or directory at ``path``."""
     fd = os.open(path, os.O_RDONLY)
     try:
         fsync(fd)
@@ -112,7 +113,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    fsync_path(path.parent)
 
 
 def sha256(data: bytes) -> str:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from matcher.audience import AudienceSketch
+from matcher.files import load_confined
 from matcher.index import VectorIndex
 from matcher.niches import NicheModel
 from matcher.store.formats import npy_bytes, parquet_bytes
@@ -131,8 +132,15 @@ def matches_frame(rows: Iterable[tuple[Any, ...]]) -> pd.DataFrame:
     return frame.sort_values(["brand_id", "rank"], kind="mergesort").reset_index(drop=True)
 
 
-def index_files(index: VectorIndex) -> dict[str, bytes]:
-    """The files :meth:`VectorIndex.save` writes, as bytes (written outside the store, then read)."""
+def index_files(index: VectorIndex, *, into: Path | None = None) -> dict[str, bytes]:
+    """The files :meth:`VectorIndex.save` writes, as bytes (written outside the store, then read).
+
+    With ``into`` (a checkpoint's scratch directory) they are saved there and the arrays and the FAISS
+    index mapped (:func:`~matcher.files.load_confined`), not read back into memory: gigabytes at a
+    million creators.
+    """
+    if into is not None:
+        return {name: load_confined(into, name, size=None) for name in index.save(into)}  # type: ignore[misc]  # bytes-like
     with tempfile.TemporaryDirectory(prefix="matcher-index-") as d:
         names = index.save(d)
         return {name: (Path(d) / name).read_bytes() for name in names}
