@@ -43,7 +43,7 @@ import pandas as pd
 from matcher.config import EmbedConfig, IndexConfig
 from matcher.embed import Encoder
 from matcher.errors import ConfigError, MatcherError
-from matcher.files import Memory
+from matcher.files import MappedFile, Memory
 from matcher.index import VectorIndex
 from matcher.schema import Hit
 from matcher.signals import POST_SIGNAL_COLUMNS, post_signals
@@ -238,15 +238,21 @@ class RayStages:
         return result.astype({"is_sponsored": bool, "is_promo": bool, "disclosure": "float64", "unsafe": object})
 
     # -- candidate search -----------------------------------------------------------------------
-    def ranking_index(self, snapshot: Any, config: IndexConfig) -> ShardedIndex:
-        """A :class:`ShardedIndex` over the snapshot's index: its creators in shards, each searched by an actor."""
+    def ranking_index(
+        self, snapshot: Any, config: IndexConfig, *, files: Mapping[str, bytes | MappedFile] | None = None, checksums: Mapping[str, str] | None = None
+    ) -> ShardedIndex:
+        """A :class:`ShardedIndex` over the snapshot's index: its creators in shards, each searched by an actor.
+
+        ``files`` and ``checksums``: the index's files as :meth:`VectorIndex.save` wrote them (the
+        batch's checkpoint files, mapped) and their SHA-256, for a single shard to take.
+        """
         index = snapshot.index
         n = int(index.size)
         shards = self.shards or max(1, math.ceil(n / SHARD_CREATORS))
         params = {"exact_max": config.exact_max, "hnsw_m": config.hnsw_m, "ef_construction": config.ef_construction, "ef_search": config.ef_search}
         sharded = ShardedIndex(
             index.vectors_, [str(i) for i in index.ids_], shards=shards, actors=min(shards, self.pool_size()), actor_cpus=self.actor_cpus,
-            params=params, built=index,
+            params=params, built=index, files=files, checksums=checksums,
         )
         self._actors.extend(sharded.actors_)
         return sharded
@@ -283,9 +289,9 @@ class ShardSearcher:
         self.parts[lo] = VectorIndex(**params).build(vectors, ids)
         return self.parts[lo].size
 
-    def take(self, lo: int, files: dict[str, bytes], checksums: dict[str, str]) -> int:
+    def take(self, lo: int, files: dict[str, np.ndarray], checksums: dict[str, str]) -> int:
         """Take an index built elsewhere as the shard starting at row ``lo``: the files
-        :meth:`VectorIndex.save` writes, loaded only after each matches its checksum."""
+        :meth:`VectorIndex.save` writes (as byte arrays), loaded only after each matches its checksum."""
         self.parts[lo] = VectorIndex.load(Memory(files, where=f"shard {lo}"), checksums=checksums, sizes={name: len(data) for name, data in files.items()})
         return self.parts[lo].size
 
@@ -308,12 +314,14 @@ class ShardedIndex:
     own top ``k`` among its allowed rows, and the merge keeps the global top ``k`` (equal scores
     ordered by row), so an exact search gives the same candidates as one exact index. With one
     shard and ``built`` (the index the driver built over these rows), the actor takes that index's
-    files instead of building the graph again, and answers exactly as it does.
+    files instead of building the graph again, and answers exactly as it does: ``files`` with their
+    ``checksums`` when they are on disk already (mapped files are put in Ray's object store without a
+    copy in the driver's memory), else the files ``built`` saves.
     """
 
     def __init__(
         self, vectors: np.ndarray, ids: Sequence[str], *, shards: int, actors: int, actor_cpus: int, params: Mapping[str, int],
-        built: VectorIndex | None = None,
+        built: VectorIndex | None = None, files: Mapping[str, bytes | MappedFile] | None = None, checksums: Mapping[str, str] | None = None,
     ) -> None:
         ray = _ray()
         n = len(ids)
@@ -326,15 +334,24 @@ class ShardedIndex:
         if built is not None and len(self.bounds_) == 2 and n and built.size == n:
             # One shard: the index the driver built already (``built``, over these rows), shipped as its
             # files, instead of a second build of the same graph with the actor's CPUs.
-            files = index_files(built)
-            checksums = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
-            pending.append(self.actors_[0].take.remote(0, ray.put(files), checksums))
+            if files is None or checksums is None:
+                files = index_files(built)
+                checksums = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+            # As arrays, Ray copies their pages straight into its object store (no pickled copy first).
+            arrays = {name: np.frombuffer(data, dtype=np.uint8) for name, data in files.items()}
+            pending.append(self.actors_[0].take.remote(0, ray.put(arrays), dict(checksums)))
+            del arrays
         else:
             for s, (lo, hi) in enumerate(zip(self.bounds_[:-1].tolist(), self.bounds_[1:].tolist())):
                 if hi > lo:
                     actor = self.actors_[s % len(self.actors_)]
                     pending.append(actor.add.remote(lo, np.ascontiguousarray(vectors[lo:hi]), list(ids[lo:hi]), dict(params)))
-        built_rows = sum(ray.get(pending))
+        try:
+            built_rows = sum(ray.get(pending))
+        except BaseException:
+            for actor in self.actors_:  # their CPUs back to the cluster, not held until collected
+                ray.kill(actor)
+            raise
         logger.info("candidate search: %d creators in %d shard(s) on %d actor(s)", built_rows, len(pending), len(self.actors_))
 
     def search(self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None) -> list[list[Hit]]:

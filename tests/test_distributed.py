@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from matcher.errors import StoreError
 from matcher.index import VectorIndex
 
 
@@ -114,10 +116,13 @@ def test_sharded_search_equals_one_exact_index(ray_session):
             ray_session.kill(actor)
 
 
-def test_one_shard_takes_the_built_hnsw_index_and_answers_as_it_does(ray_session):
+@pytest.mark.parametrize("shipped", ["saved by the index", "mapped from disk"])
+def test_one_shard_takes_the_built_hnsw_index_and_answers_as_it_does(ray_session, tmp_path, shipped):
     """With one shard the actor searches the very graph the driver built (shipped as its verified
-    files, not built again): every hit, row and score equals the index's own, with and without a mask."""
+    files, not built again): every hit, row and score equals the index's own, with and without a mask.
+    The files are those the index saves, or (the batch's way) its saved files mapped with their checksums."""
     from matcher.distributed import ShardedIndex
+    from matcher.files import load_confined
 
     rng = np.random.default_rng(5)
     n, d = 900, 16
@@ -127,7 +132,13 @@ def test_one_shard_takes_the_built_hnsw_index_and_answers_as_it_does(ray_session
     whole = VectorIndex(**params).build(vecs, ids)
     assert whole.kind_ == "hnsw"
     # Built again from the vectors, the graph would differ: the shipped one must be the driver's.
-    sharded = ShardedIndex(whole.vectors_, ids, shards=1, actors=1, actor_cpus=1, params=params, built=whole)
+    files = checksums = None
+    if shipped == "mapped from disk":
+        names = whole.save(tmp_path)
+        files = {name: load_confined(tmp_path, name, size=None) for name in names}
+        assert type(files["index.faiss"]).__name__ == "MappedFile"
+        checksums = {name: hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() for name in names}
+    sharded = ShardedIndex(whole.vectors_, ids, shards=1, actors=1, actor_cpus=1, params=params, built=whole, files=files, checksums=checksums)
     try:
         queries = rng.normal(size=(6, d)).astype(np.float32)
         for mask in (None, rng.random(n) < 0.9, rng.random(n) < 0.3):
@@ -136,6 +147,27 @@ def test_one_shard_takes_the_built_hnsw_index_and_answers_as_it_does(ray_session
     finally:
         for actor in sharded.actors_:
             ray_session.kill(actor)
+
+
+def test_one_shard_refuses_index_files_that_differ_from_their_checksums(ray_session, tmp_path):
+    """The actor checks what it was given before loading it: a file changed after its checksum was
+    taken is refused with the store's error, not searched."""
+    from matcher.distributed import ShardedIndex
+    from matcher.files import load_confined
+
+    rng = np.random.default_rng(6)
+    vecs = rng.normal(size=(300, 8)).astype(np.float32)
+    ids = [f"c{i:03d}" for i in range(300)]
+    params = {"exact_max": 100, "hnsw_m": 8, "ef_construction": 40, "ef_search": 32}
+    whole = VectorIndex(**params).build(vecs, ids)
+    names = whole.save(tmp_path)
+    checksums = {name: hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() for name in names}
+    data = bytearray((tmp_path / "creator_ids.npy").read_bytes())
+    data[-1] ^= 1  # one id altered after its checksum was taken
+    (tmp_path / "creator_ids.npy").write_bytes(bytes(data))
+    files = {name: load_confined(tmp_path, name, size=None) for name in names}
+    with pytest.raises(StoreError, match="checksum differs"):
+        ShardedIndex(whole.vectors_, ids, shards=1, actors=1, actor_cpus=1, params=params, built=whole, files=files, checksums=checksums)
 
 
 def test_ray_post_signals_equal_local(ray_session, sample):
