@@ -16,11 +16,13 @@ import logging
 import shutil
 import sqlite3
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -410,7 +412,8 @@ def _local_inputs(locations: Mapping[str, str | Path], spool: Path) -> dict[str,
     urls = {name: str(where) for name, where in locations.items() if is_url(where)}
     if urls:
         spool.mkdir(parents=True, exist_ok=True)
-    fetched = dict(zip(urls, side_by_side([(fetch, (url, spool / name)) for name, url in urls.items()])))
+    stop = threading.Event()  # one failed fetch ends the others at their next chunk
+    fetched = dict(zip(urls, side_by_side([(partial(fetch, stop=stop), (url, spool / name)) for name, url in urls.items()], stop=stop)))
     return {name: fetched[name] if name in fetched else Path(where) for name, where in locations.items()}
 
 

@@ -22,15 +22,16 @@ import hashlib
 import logging
 import os
 import shutil
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from matcher.errors import InputFileError
+from matcher.errors import InputFileError, MatcherError
 
-__all__ = ["FetchedFile", "fetch", "side_by_side", "is_url", "is_part_name", "part_files", "folder_digest", "FETCH_THREADS"]
+__all__ = ["FetchedFile", "FetchStopped", "fetch", "side_by_side", "is_url", "is_part_name", "part_files", "folder_digest", "FETCH_THREADS"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,13 +110,15 @@ def folder_digest(parts: list[tuple[str, str]]) -> str:
     return h.hexdigest()
 
 
-def fetch(url: str, directory: str | Path, **storage_options: Any) -> FetchedFile:
+def fetch(url: str, directory: str | Path, *, stop: threading.Event | None = None, **storage_options: Any) -> FetchedFile:
     """Copy the file at ``url`` into ``directory`` (created if needed), under the URL's file name;
     or, for a URL ending in ``/``, the folder's part files into a folder of that name.
 
     Args:
         url: an fsspec URL of one file, or of a folder of part files (ending in ``/``).
         directory: where the copy goes; a file or folder of the same name there is an error, not replaced.
+        stop: once set (by :func:`side_by_side` when another fetch failed), the copy ends at its next
+            chunk, removed, instead of running to its end.
         storage_options: passed to the file system (for S3: ``endpoint_url``, ``key``, ...; by
             default s3fs reads the usual AWS environment variables and files).
 
@@ -142,7 +145,7 @@ def fetch(url: str, directory: str | Path, **storage_options: Any) -> FetchedFil
         raise InputFileError(f"{url}: names no file or folder; give the URL of a table file, or of a folder of parts ending in '/'")
     started = time.perf_counter()
     if url.endswith("/"):
-        fetched = _fetch_folder(fs, remote.rstrip("/"), url, Path(directory) / name)
+        fetched = _fetch_folder(fs, remote.rstrip("/"), url, Path(directory) / name, stop or threading.Event())
     else:
         # Object stores open a prefix as an empty file: ask what the name is first (not from a
         # listing an earlier call cached; a folder's parts come from its own fresh listing).
@@ -155,13 +158,13 @@ def fetch(url: str, directory: str | Path, **storage_options: Any) -> FetchedFil
             raise _fetch_error(url, IsADirectoryError(url))
         target = Path(directory) / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        size, digest = _copy(fs, remote, target, url)
+        size, digest = _copy(fs, remote, target, url, stop)
         fetched = FetchedFile(url, target, size, digest)
     logger.info("fetched %s (%.1f MB) in %.1f s", url, fetched.size / 1e6, time.perf_counter() - started)
     return fetched
 
 
-def _fetch_folder(fs: Any, remote: str, url: str, target: Path) -> FetchedFile:
+def _fetch_folder(fs: Any, remote: str, url: str, target: Path, stop: threading.Event) -> FetchedFile:
     # A file system instance is shared across calls and caches listings: list the folder as it is now.
     fs.invalidate_cache(remote)
     try:
@@ -177,7 +180,7 @@ def _fetch_folder(fs: Any, remote: str, url: str, target: Path) -> FetchedFile:
     _check_parts(url, [n for n, e in named if e.get("type") == "directory"], [n for n, e in named if e.get("type") != "directory"])
     target.mkdir(parents=True)  # a folder of that name already there is the caller's mistake: FileExistsError
     try:
-        done = side_by_side([(_copy, (fs, str(e["name"]), target / n, f"{url.rstrip('/')}/{n}")) for n, e in named])
+        done = side_by_side([(_copy, (fs, str(e["name"]), target / n, f"{url.rstrip('/')}/{n}", stop)) for n, e in named], stop=stop)
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)  # every copy has ended: none is left behind
         raise
@@ -185,22 +188,43 @@ def _fetch_folder(fs: Any, remote: str, url: str, target: Path) -> FetchedFile:
     return FetchedFile(url, target, sum(size for size, _ in done), folder_digest(list(digests.items())), digests)
 
 
-def side_by_side(calls: Sequence[tuple[Callable[..., T], tuple[Any, ...]]]) -> list[T]:
+class FetchStopped(MatcherError, RuntimeError):
+    """A fetch given ``stop`` ended early because it was set: another fetch failed. :func:`side_by_side`
+    raises that failure, never this."""
+
+
+def side_by_side(calls: Sequence[tuple[Callable[..., T], tuple[Any, ...]]], *, stop: threading.Event | None = None) -> list[T]:
     """Each ``fn(*args)`` of ``calls``, up to :data:`FETCH_THREADS` at once; their results in order.
 
-    A failure is raised (the first in call order) only once every call already running has ended,
-    and the calls not yet started are cancelled, so the caller can clean up after all of them.
+    On a failure the calls not yet started are cancelled, ``stop`` is set (calls given it, such as
+    :func:`fetch`, then end at their next chunk instead of copying to the end), and the failure is
+    raised once every call already running has ended, so the caller can clean up after all of them.
+    The failure raised is the first in call order other than a call that ended because of ``stop``.
     """
     if not calls:
         return []
     with ThreadPoolExecutor(min(FETCH_THREADS, len(calls)), thread_name_prefix="matcher-fetch") as pool:
         futures = [pool.submit(fn, *args) for fn, args in calls]
         try:
+            wait(futures, return_when=FIRST_EXCEPTION)  # a failure is seen when it happens, not in call order
+        except BaseException:  # interrupted while waiting: the copies end at their next chunk
+            _stop(futures, stop)
+            raise
+        failures = [f.exception() for f in futures if f.done() and not f.cancelled() and f.exception() is not None]
+        if not failures:
             return [f.result() for f in futures]
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise  # leaving the with block first waits for the calls still running
+        _stop(futures, stop)
+        wait(futures)
+        failures = [f.exception() for f in futures if not f.cancelled() and f.exception() is not None]
+        raise next((e for e in failures if not isinstance(e, FetchStopped)), failures[0])  # type: ignore[misc]
+
+
+def _stop(futures: Sequence[Future[Any]], stop: threading.Event | None) -> None:
+    """The calls not yet started cancelled, and those running told to end (``stop``)."""
+    if stop is not None:
+        stop.set()
+    for f in futures:
+        f.cancel()
 
 
 def _fetch_error(url: str, exc: BaseException) -> InputFileError:
@@ -217,14 +241,17 @@ def _fetch_error(url: str, exc: BaseException) -> InputFileError:
     return InputFileError(f"{url}: cannot be fetched ({type(exc).__name__}: {exc}); check the URL and the network")
 
 
-def _copy(fs: Any, remote: str, target: Path, url: str) -> tuple[int, str]:
-    """Copy the file ``remote`` to ``target``, hashing it as it arrives; its size and hex SHA-256."""
+def _copy(fs: Any, remote: str, target: Path, url: str, stop: threading.Event | None = None) -> tuple[int, str]:
+    """Copy the file ``remote`` to ``target``, hashing it as it arrives; its size and hex SHA-256.
+    Once ``stop`` is set the copy ends (:class:`FetchStopped`) at its next chunk."""
     dst = open(target, "xb")  # a name taken twice is the caller's mistake: FileExistsError
     try:
         with dst:
             digest = hashlib.sha256()
             with fs.open(remote, "rb") as src:
                 while chunk := src.read(_CHUNK):
+                    if stop is not None and stop.is_set():
+                        raise FetchStopped(url)
                     digest.update(chunk)
                     dst.write(chunk)
     except BaseException as exc:

@@ -314,10 +314,10 @@ def test_a_folder_with_a_part_that_cannot_be_fetched_leaves_nothing_behind(s3, s
     s3.put(str(tmp_path / "posts"), prefix, recursive=True)
     copy = fetching._copy
 
-    def removed_meanwhile(fs, remote, target, url):  # a part deleted from the bucket after the listing
+    def removed_meanwhile(fs, remote, target, url, stop):  # a part deleted from the bucket after the listing
         if target.name == "part-00002.csv":
             s3.rm(f"{prefix}/part-00002.csv")
-        return copy(fs, remote, target, url)
+        return copy(fs, remote, target, url, stop)
 
     monkeypatch.setattr(fetching, "_copy", removed_meanwhile)
     with pytest.raises(InputFileError, match=r"part-00002\.csv: not found"):
@@ -328,6 +328,54 @@ def test_a_folder_with_a_part_that_cannot_be_fetched_leaves_nothing_behind(s3, s
     with pytest.raises(InputFileError, match="partitioned subfolders are not read"):
         fetch(f"s3://{prefix}/", tmp_path / "copy")
     assert not (tmp_path / "copy" / "posts").exists()
+
+
+def test_one_failed_fetch_stops_the_others_and_is_what_is_raised():
+    """A failure does not wait for the other downloads to run to their end: the calls given ``stop``
+    end early, and the error raised is the real one even when a call that ended because of it comes first."""
+    import threading
+    import time
+
+    from matcher.fetch import FetchStopped, side_by_side
+
+    stop = threading.Event()
+    started = threading.Event()
+    ended_early = []
+
+    def long_download(stop):  # a minute if nothing stopped it
+        started.set()
+        for _ in range(600):
+            if stop.is_set():
+                ended_early.append(True)
+                raise FetchStopped("s3://bucket/posts.csv")
+            time.sleep(0.1)
+        return "done"
+
+    def fails():
+        started.wait(10)
+        raise InputFileError("s3://bucket/brands.csv: not found")
+
+    with pytest.raises(InputFileError, match="brands.csv: not found"):
+        side_by_side([(long_download, (stop,)), (fails, ())], stop=stop)
+    assert ended_early == [True]  # not run to its end
+
+
+def test_a_stopped_fetch_leaves_no_partial_copy(tmp_path):
+    import threading
+
+    import fsspec
+
+    from matcher.fetch import FetchStopped
+
+    fs = fsspec.filesystem("memory")
+    fs.pipe_file("/stopped/big.csv", b"x" * (3 << 20))
+    stop = threading.Event()
+    assert fetch("memory://stopped/big.csv", tmp_path / "whole", stop=stop).size == 3 << 20
+    stop.set()
+    with pytest.raises(FetchStopped):
+        fetch("memory://stopped/big.csv", tmp_path / "stopped", stop=stop)
+    assert not (tmp_path / "stopped" / "big.csv").exists()
+    fs.rm("/stopped", recursive=True)
 
 
 def test_niche_labels_are_one_file_not_a_folder(tmp_path):
