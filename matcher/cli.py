@@ -641,10 +641,10 @@ def build_parser() -> argparse.ArgumentParser:
     f.set_defaults(func=_cmd_forget)
 
     ev = command("eval", "score stored matches or run files against relevance labels (nDCG@10, R@50, MRR, AUC, MedR)")
-    ev.add_argument("--qrels", required=True, type=Path, help="CSV/TSV with brand_id, creator_id, grade (or TREC qrels)")
+    ev.add_argument("--qrels", required=True, type=_path_or_url, help="CSV/TSV with brand_id, creator_id, grade (or TREC qrels); a path or URL")
     ev.add_argument("--store", type=_path_or_url, help="score the matches the latest batch stored here")
     ev.add_argument("--snapshot", help="a retained snapshot id instead of the published one")
-    ev.add_argument("--run", action="append", type=Path, help="CSV with brand_id, creator_id, rank|score, or a TREC run (repeatable)")
+    ev.add_argument("--run", action="append", type=_path_or_url, help="CSV with brand_id, creator_id, rank|score, or a TREC run; a path or URL (repeatable)")
     ev.add_argument("--rel", type=int, default=1, help="lowest grade that counts as relevant")
     ev.add_argument("--json", action="store_true", help="print the scores as JSON")
     ev.set_defaults(func=_cmd_eval)

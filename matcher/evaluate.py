@@ -17,13 +17,17 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Sequence
+import os
+import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
 from matcher.errors import InputFileError
+from matcher.fetch import FetchedFile, fetch, is_url
 from matcher.measures import ALL_MEASURES, LABELS, MEASURES, EvalError, EvalResult, evaluate, ranked_run, results_table, run_from_matches
 
 __all__ = [
@@ -41,6 +45,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -49,8 +54,9 @@ def _has_header(first: str, names: Sequence[str]) -> bool:
     return all(n in low for n in names[:2])
 
 
-def _read_delimited(path: Path, what: str) -> pd.DataFrame:
-    text_head = path.open(encoding="utf-8").readline()
+def _read_delimited(path: Path | FetchedFile, what: str) -> pd.DataFrame:
+    with open(path, encoding="utf-8") as fh:
+        text_head = fh.readline()
     sep = "\t" if "\t" in text_head else ","
     try:
         return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, quoting=csv.QUOTE_MINIMAL)
@@ -58,10 +64,17 @@ def _read_delimited(path: Path, what: str) -> pd.DataFrame:
         raise InputFileError(f"{path}: not a readable {what} file ({exc})") from None
 
 
-def _open_checked(path: str | Path, what: str) -> tuple[Path, str]:
-    p = Path(path)
+def _fetched(path: str | Path, read: Callable[[Path | FetchedFile], T]) -> T:
+    """``read`` of the file at ``path``; a URL is fetched to a temporary file first, which errors name by its URL."""
+    if not is_url(path):
+        return read(Path(path))
+    with tempfile.TemporaryDirectory(prefix="matcher-eval-") as d:
+        return read(fetch(str(path), d))
+
+
+def _open_checked(p: Path | FetchedFile, what: str) -> tuple[Path | FetchedFile, str]:
     try:
-        with p.open(encoding="utf-8") as fh:
+        with open(p, encoding="utf-8") as fh:
             first = fh.readline()
     except FileNotFoundError:
         raise InputFileError(f"{p}: {what} file not found; pass an existing file") from None
@@ -70,7 +83,7 @@ def _open_checked(path: str | Path, what: str) -> tuple[Path, str]:
     return p, first
 
 
-def _whole(values: pd.Series, p: Path, column: str) -> pd.Series:
+def _whole(values: pd.Series, p: Path | FetchedFile, column: str) -> pd.Series:
     num = pd.to_numeric(values, errors="coerce")
     bad = num.isna() | (num != np.floor(num))
     if bad.any():
@@ -82,9 +95,16 @@ def _whole(values: pd.Series, p: Path, column: str) -> pd.Series:
 def read_qrels(path: str | Path) -> pd.DataFrame:
     """Read relevance labels into a frame with columns ``brand_id``, ``creator_id``, ``grade`` (int).
 
+    ``path`` may be a URL (``s3://bucket/qrels.csv``; any fsspec URL), fetched once.
+
     Raises:
-        InputFileError: the file is missing, lacks the columns, or a grade is not a whole number.
+        InputFileError: the file is missing (or cannot be fetched), lacks the columns, or a grade is
+            not a whole number.
     """
+    return _fetched(path, _read_qrels)
+
+
+def _read_qrels(path: Path | FetchedFile) -> pd.DataFrame:
     p, first = _open_checked(path, "qrels")
     if _has_header(first, ("brand_id", "creator_id")):
         frame = _read_delimited(p, "qrels")
@@ -93,7 +113,7 @@ def read_qrels(path: str | Path) -> pd.DataFrame:
             raise InputFileError(f"{p}: missing column(s) {', '.join(missing)}; qrels need brand_id, creator_id, grade")
         frame = frame[["brand_id", "creator_id", "grade"]]
     else:
-        rows = [line.split() for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows = [line.split() for line in Path(os.fspath(p)).read_text(encoding="utf-8").splitlines() if line.strip()]
         if any(len(r) != 4 for r in rows):
             raise InputFileError(f"{p}: expected a CSV with brand_id, creator_id, grade or TREC qrels lines 'brand_id 0 creator_id grade'")
         frame = pd.DataFrame([(r[0], r[2], r[3]) for r in rows], columns=["brand_id", "creator_id", "grade"])
@@ -107,9 +127,15 @@ def read_qrels(path: str | Path) -> pd.DataFrame:
 def read_run(path: str | Path) -> pd.DataFrame:
     """Read a ranking into a frame with columns ``brand_id``, ``creator_id``, ``rank`` (1 = best).
 
+    ``path`` may be a URL (``s3://bucket/run.csv``; any fsspec URL), fetched once.
+
     Raises:
-        InputFileError: the file is missing or lacks the columns.
+        InputFileError: the file is missing (or cannot be fetched) or lacks the columns.
     """
+    return _fetched(path, _read_run)
+
+
+def _read_run(path: Path | FetchedFile) -> pd.DataFrame:
     p, first = _open_checked(path, "run")
     if _has_header(first, ("brand_id", "creator_id")):
         frame = _read_delimited(p, "run")
@@ -124,7 +150,7 @@ def read_run(path: str | Path) -> pd.DataFrame:
             if out["score"].isna().any():
                 raise InputFileError(f"{p}: some 'score' values are not numbers; fix them or give a 'rank' column")
     else:
-        rows = [line.split() for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows = [line.split() for line in Path(os.fspath(p)).read_text(encoding="utf-8").splitlines() if line.strip()]
         if any(len(r) != 6 for r in rows):
             raise InputFileError(f"{p}: expected a CSV with brand_id, creator_id, rank|score or TREC run lines 'brand_id Q0 creator_id rank score tag'")
         out = pd.DataFrame({"brand_id": [r[0] for r in rows], "creator_id": [r[2] for r in rows], "score": [float(r[4]) for r in rows]})

@@ -386,3 +386,31 @@ def test_niche_labels_are_one_file_not_a_folder(tmp_path):
     with pytest.raises(InputFileError, match="is a folder; niche labels are read from one file"):
         read_niche_labels(tmp_path / "labels", load_taxonomy())
     assert read_niche_labels(tmp_path / "labels" / "part-0.csv", load_taxonomy())["niche"].tolist() == ["running"]
+
+
+def test_eval_reads_labels_and_runs_from_urls_as_from_files(s3, tmp_path, capsys):
+    """``matcher eval --qrels/--run`` take URLs: the same scores as the local files, the system named
+    by its URL, and a fault in a fetched file named by the URL too."""
+    import json
+
+    qrels = tmp_path / "qrels.csv"
+    qrels.write_text("brand_id,creator_id,grade\nb1,c1,2\nb1,c2,1\nb2,c3,1\n")
+    run = tmp_path / "run.tsv"
+    run.write_text("brand_id\tcreator_id\trank\nb1\tc2\t1\nb1\tc1\t2\nb2\tc1\t1\nb2\tc3\t2\n")
+    bad = tmp_path / "bad-qrels.csv"
+    bad.write_text("brand_id,creator_id,grade\nb1,c1,high\n")
+    urls = _upload(s3, {"qrels": qrels, "run": run, "bad": bad})
+
+    assert main(["eval", "--qrels", str(qrels), "--run", str(run), "--json"]) == 0
+    local = json.loads(capsys.readouterr().out)[str(run)]
+    assert main(["eval", "--qrels", urls["qrels"], "--run", urls["run"], "--json"]) == 0
+    remote = json.loads(capsys.readouterr().out)
+    assert list(remote) == [urls["run"]] and remote[urls["run"]] == local
+    assert local["queries"] == 2
+
+    from matcher.evaluate import read_qrels, read_run
+
+    with pytest.raises(InputFileError, match=rf"^{urls['bad']}: row 1: 'grade' is 'high'"):
+        read_qrels(urls["bad"])
+    with pytest.raises(InputFileError, match="not found"):
+        read_run(urls["run"] + ".missing")
