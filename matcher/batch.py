@@ -608,19 +608,11 @@ class _Run:
         # creators) is let go here, freed once its checkpoint file is written, and mapped back below.
         del post_vecs
 
-        self.built_index: VectorIndex | None = None
         indexed, index_info = self._stage("index", lambda: self._index(cr, profiles))
-        del indexed, bio_vecs, profiles  # the bios only feed focus and the profile vectors
-        if self.built_index is not None:
-            # Built or updated by this very run: the index its checkpoint files were written from.
-            index = self.built_index
-            del self.built_index
-        else:  # taken from the checkpoint of an interrupted run, or the previous snapshot's files as they were
-            self.ck.wait()
-            saved = self.ck.files("index")
-            index = VectorIndex.load(
-                self.ck.path("index"), checksums={n: f.sha256 for n, f in saved.items()}, sizes={n: f.bytes for n, f in saved.items()}
-            )
+        # The bios only feed focus and the profile vectors. The index is not searched before the rank
+        # stage: the one built here (1.9 GB at a million creators) is let go rather than held through
+        # the signals stage, and read back from its checkpoint for ranking.
+        del indexed, bio_vecs, profiles
 
         # The post vectors from here on are their checkpoint file's pages, not the embed stage's buffer:
         # saved while the index stage ran, so rarely waited for.
@@ -635,6 +627,8 @@ class _Run:
         tables.pop("comments", None)
         tables.pop("posts", None)  # the snapshot serves the embedded posts, read back just above
 
+        saved = self.ck.files("index")  # once the index stage's own save is written
+        index = VectorIndex.load(self.ck.path("index"), checksums={n: f.sha256 for n, f in saved.items()}, sizes={n: f.bytes for n, f in saved.items()})
         brands = tables.get("brands", pd.DataFrame())
         snap = Snapshot(self.snapshot_id, cr, signals, posts, post_vecs, offsets, index, brands, manifest={}, collaborations=collaborations, audience=audience)
         ranked, rank_info = self._stage("rank", lambda: self._rank(snap, brand_vecs))
@@ -905,11 +899,9 @@ class _Run:
             if prev is not None:
                 # New and changed creators go into the previous graph; replaced ones are left in it dead.
                 prev.update(vecs, ids, max_dead_fraction=cfg.index.max_dead_fraction, plan=plan)
-                self.built_index = prev
                 return index_files(prev, into=self.ck.scratch("index")), {"build": plan.action, "added": plan.added, "replaced": plan.replaced, "removed": plan.removed, "dead": plan.dead}
         index = VectorIndex(**params).build(vecs, ids)
         del vecs
-        self.built_index = index
         return index_files(index, into=self.ck.scratch("index")), {"build": "rebuilt"}
 
     def _index_plan(self, params: Mapping[str, int], kind: str, ids: list[str], stored: np.ndarray) -> IndexUpdate | None:

@@ -199,10 +199,6 @@ class Checkpoints:
             OSError: the stage's save failed.
             StoreError: the stage has no done marker, or the file is not what it lists.
         """
-        for saving, got in reversed(self._pending):
-            if saving == stage:
-                got.result()
-                break
         listed = self.files(stage)
         if name not in listed:
             raise StoreError(f"{self.path(stage)}: stage {stage} saved no file {name}; run 'matcher batch' again")
@@ -215,10 +211,17 @@ class Checkpoints:
         """A finished stage's files with the checksums and sizes its done marker lists.
 
         For a stage this run saved, or one :meth:`load` verified: the files then hold those bytes.
+        Waits for that stage's :meth:`save_later` if it is still being written (the saves queued
+        after it are not waited for).
 
         Raises:
+            OSError: the stage's save failed.
             StoreError: the stage has no done marker.
         """
+        for saving, got in reversed(self._pending):
+            if saving == stage:
+                got.result()
+                break
         try:
             marker = json.loads((self.dir / f"{stage}.done.json").read_text())
             sizes = marker.get("bytes") or {}  # markers of older versions list no sizes
