@@ -40,6 +40,7 @@ from matcher.errors import ConfigError, InputFileError, MatcherError, StoreError
 from matcher.forked import can_fork, cores, fork_map
 from matcher.index import DEAD_IDS_FILE, IDS_FILE, INDEX_FILE, META_FILE, VECTORS_FILE, IndexUpdate, VectorIndex, normalize_rows, plan_update
 from matcher.fetch import FetchedFile, fetch, folder_digest, is_url, part_files, side_by_side
+from matcher.files import load_confined
 from matcher.ingest import BLANKED, CREATOR_COLUMNS, POST_COLUMNS, load_dataset, table_format
 from matcher.language import detect_creator_languages
 from matcher.niches import NicheModel, Taxonomy, load_taxonomy, niche_columns, post_means, read_niche_labels
@@ -1074,7 +1075,7 @@ class _Run:
             # The shard actors take the index as its checkpoint files, mapped: each actor checks them
             # against the done marker's checksums before loading, and the driver makes no copy.
             saved = self.ck.files("index")
-            files = {name: self.ck.mapped("index", name, verify=False) for name in saved}
+            files = {name: load_confined(self.ck.path("index"), name, size=f.bytes) for name, f in saved.items()}
             index = self.stages.ranking_index(snap, cfg.index, files=files, checksums={name: f.sha256 for name, f in saved.items()})
             del files
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -27,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from matcher.errors import InputFileError
-from matcher.fetch import FetchedFile, fetch, is_url
+from matcher.fetch import FetchedFile, fetched_copy, is_url
 from matcher.measures import ALL_MEASURES, LABELS, MEASURES, EvalError, EvalResult, evaluate, ranked_run, results_table, run_from_matches
 
 __all__ = [
@@ -68,8 +67,8 @@ def _fetched(path: str | Path, read: Callable[[Path | FetchedFile], T]) -> T:
     """``read`` of the file at ``path``; a URL is fetched to a temporary file first, which errors name by its URL."""
     if not is_url(path):
         return read(Path(path))
-    with tempfile.TemporaryDirectory(prefix="matcher-eval-") as d:
-        return read(fetch(str(path), d))
+    with fetched_copy(str(path)) as copy:
+        return read(copy)
 
 
 def _open_checked(p: Path | FetchedFile, what: str) -> tuple[Path | FetchedFile, str]:

@@ -22,16 +22,18 @@ import hashlib
 import logging
 import os
 import shutil
+import tempfile
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 from matcher.errors import InputFileError, MatcherError
 
-__all__ = ["FetchedFile", "FetchStopped", "fetch", "side_by_side", "is_url", "is_part_name", "part_files", "folder_digest", "FETCH_THREADS"]
+__all__ = ["FetchedFile", "FetchStopped", "fetch", "fetched_copy", "side_by_side", "is_url", "is_part_name", "part_files", "folder_digest", "FETCH_THREADS"]
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +164,13 @@ def fetch(url: str, directory: str | Path, *, stop: threading.Event | None = Non
         fetched = FetchedFile(url, target, size, digest)
     logger.info("fetched %s (%.1f MB) in %.1f s", url, fetched.size / 1e6, time.perf_counter() - started)
     return fetched
+
+
+@contextmanager
+def fetched_copy(url: str) -> Iterator[FetchedFile]:
+    """:func:`fetch` of ``url`` into a temporary directory of ``$TMPDIR``, removed when the block ends."""
+    with tempfile.TemporaryDirectory(prefix="matcher-fetch-") as tmp:
+        yield fetch(url, tmp)
 
 
 def _fetch_folder(fs: Any, remote: str, url: str, target: Path, stop: threading.Event) -> FetchedFile:

@@ -48,7 +48,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 import warnings
 import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -64,7 +63,7 @@ import pyarrow.compute as pc
 
 from matcher.codes import COUNTRY_HINT, LANGUAGE_HINT, country_code, language_code
 from matcher.errors import ConfigError, InputFileError
-from matcher.fetch import FetchedFile, fetch, is_url, part_files
+from matcher.fetch import FetchedFile, fetched_copy, is_url, part_files
 from matcher.text import normalize_series, normalize_text, spreadsheet_safe_frame, strip_controls
 
 __all__ = [
@@ -551,8 +550,7 @@ class PartFile:
         """The file's raw frame (see :func:`read_table`)."""
         if self.url is None or Path(self.local).exists():
             return _read_file(Path(self.local), self.shown, self.fmt)
-        with tempfile.TemporaryDirectory(prefix="matcher-part-") as tmp:
-            got = fetch(self.url, tmp)
+        with fetched_copy(self.url) as got:
             if self.sha256 is not None and got.sha256 != self.sha256:
                 raise InputFileError(
                     f"{self.shown}: changed since the run fetched it (SHA-256 {got.sha256[:12]}..., "
@@ -1524,7 +1522,7 @@ def _table_parts(path: str | Path) -> Iterator[list[PartFile]]:
     shown = str(path)
     fmt = table_format(path)
     if is_url(path):
-        with tempfile.TemporaryDirectory(prefix="matcher-input-") as tmp, _table_parts(fetch(shown, tmp)) as parts:
+        with fetched_copy(shown) as copy, _table_parts(copy) as parts:
             yield parts
         return
     url = path.url if isinstance(path, FetchedFile) else None

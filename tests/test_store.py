@@ -265,11 +265,6 @@ def test_a_stages_file_is_mapped_once_its_save_is_done_and_only_if_unaltered(tmp
     path.write_bytes(path.read_bytes()[:-4] + b"\x00\x00\x80\x7f")
     with pytest.raises(StoreError, match="checksum differs"):
         ck.mapped("embed", "post_vectors.npy")
-    # Unverified, for a reader that checks the bytes it loads itself: mapped as they are on disk.
-    unverified = ck.mapped("embed", "post_vectors.npy", verify=False)
-    assert isinstance(unverified, MappedFile) and bytes(unverified) == path.read_bytes()
-    with pytest.raises(StoreError, match="saved no file"):
-        ck.mapped("embed", "bio_vectors.npy", verify=False)
     with pytest.raises(StoreError, match="no readable done marker"):
         ck.mapped("index", "vectors.npy")
     ck.wait()

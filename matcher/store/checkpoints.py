@@ -184,16 +184,12 @@ class Checkpoints:
         if errors and raise_errors:
             raise errors[0]
 
-    def mapped(self, stage: str, name: str, *, verify: bool = True) -> MappedFile | bytes:
+    def mapped(self, stage: str, name: str) -> MappedFile | bytes:
         """File ``name`` of a finished stage, mapped once its checksum matches the done marker.
 
         Waits for that stage's :meth:`save_later` if it is still being written (the saves queued
         after it are not waited for). A stage's in-memory output can then be let go of: its pages are
         the file's from here on, which the kernel can drop under memory pressure.
-
-        ``verify=False`` maps it without hashing it, for a reader that checks what it reads against
-        ``files(stage)[name].sha256`` itself (a shard actor loading the index): the mapping can
-        change after it is hashed, so only the reader's own check holds for the bytes it loads.
 
         Raises:
             OSError: the stage's save failed.
@@ -203,7 +199,7 @@ class Checkpoints:
         if name not in listed:
             raise StoreError(f"{self.path(stage)}: stage {stage} saved no file {name}; run 'matcher batch' again")
         data = load_confined(self.path(stage), name, size=listed[name].bytes)
-        if verify and sha256(data) != listed[name].sha256:
+        if sha256(data) != listed[name].sha256:
             raise StoreError(f"{self.path(stage) / name}: checksum differs from the checkpoint's done marker (altered since it was written); run 'matcher batch' again")
         return data
 
