@@ -887,7 +887,7 @@ class _Run:
         ids = cr["creator_id"].astype(str).tolist()
         params = {"exact_max": cfg.index.exact_max, "hnsw_m": cfg.index.hnsw_m, "ef_construction": cfg.index.ef_construction, "ef_search": cfg.index.ef_search}
         kind = "hnsw" if len(ids) > cfg.index.exact_max else "flat"
-        plan = self._index_plan(params, kind, ids, stored)
+        plan, vectors_header = self._index_plan(params, kind, ids, stored)
         if plan is not None and plan.action == "reused":
             # Nothing changed: the previous snapshot's index files, as they are (verified bytes).
             sid, manifest = self.previous  # type: ignore[misc]
@@ -896,7 +896,7 @@ class _Run:
             return {name: blob(name) for name in names}, {"build": "reused"}
         del stored  # gigabytes at a million creators: freed before an index is loaded or built
         if plan is not None and plan.action != "rebuilt":
-            prev = self._previous_index(params)
+            prev = self._previous_index(params, vectors_header)
             if prev is not None:
                 # New and changed creators go into the previous graph; replaced ones are left in it dead.
                 prev.update(vecs, ids, max_dead_fraction=cfg.index.max_dead_fraction, plan=plan)
@@ -905,32 +905,37 @@ class _Run:
         del vecs
         return index_files(index, into=self.ck.scratch("index")), {"build": "rebuilt"}
 
-    def _index_plan(self, params: Mapping[str, int], kind: str, ids: list[str], stored: np.ndarray) -> IndexUpdate | None:
+    def _index_plan(
+        self, params: Mapping[str, int], kind: str, ids: list[str], stored: np.ndarray
+    ) -> tuple[IndexUpdate | None, tuple[tuple[int, ...], np.dtype] | None]:
         """How the previous snapshot's index becomes this run's (:func:`plan_update`), from its ids and
-        vectors alone; None when there is no usable previous index.
+        vectors alone, with the shape and dtype of those checked vectors; None when there is no usable
+        previous index.
 
         Loading the index itself (the HNSW graph: gigabytes at a million creators) is only worth it
-        when it can be reused or updated; the caller loads it then.
+        when it can be reused or updated; the caller loads it then, without reading the vectors again.
         """
         if self.previous is None:
-            return None
+            return None, None
         sid, manifest = self.previous
         try:
             blob = self.st.blob_reader(sid, manifest)
             meta = json.loads(blob(META_FILE))
             if any(meta.get(k) != v for k, v in params.items()):
-                return None
+                return None, None
             old_ids = read_npy(blob(IDS_FILE))
-            return plan_update(
-                old_ids, read_npy(blob(VECTORS_FILE)), ids, stored,
+            old_vectors = read_npy(blob(VECTORS_FILE))  # checked against the manifest as it is read
+            plan = plan_update(
+                old_ids, old_vectors, ids, stored,
                 old_kind=str(meta["kind"]), old_nodes=int(meta.get("nodes", meta["size"])), kind=kind,
                 max_dead_fraction=self.cfg.index.max_dead_fraction,
             )
+            return plan, (old_vectors.shape, old_vectors.dtype)
         except (StoreError, ValueError, KeyError, TypeError) as exc:
             logger.warning("cannot reuse the index of snapshot %s (%s); rebuilding", sid, exc)
-            return None
+            return None, None
 
-    def _previous_index(self, params: Mapping[str, int]) -> VectorIndex | None:
+    def _previous_index(self, params: Mapping[str, int], vectors_header: tuple[tuple[int, ...], np.dtype] | None) -> VectorIndex | None:
         if self.previous is None:
             return None
         sid, manifest = self.previous
@@ -939,6 +944,7 @@ class _Run:
                 self.st.snapshot_source(sid),
                 checksums={n: m["sha256"] for n, m in manifest["files"].items()},
                 sizes={n: m["bytes"] for n, m in manifest["files"].items()},
+                vectors_header=vectors_header,  # _index_plan read and checked that file
             )
         except (StoreError, RuntimeError, ValueError, KeyError) as exc:
             logger.warning("cannot reuse the index of snapshot %s (%s); rebuilding", sid, exc)

@@ -314,6 +314,9 @@ class VectorIndex:
         """Add ``added`` (the vectors of rows ``new_rows``) as new nodes, then order the nodes: row
         ``i`` of ``ids`` at node ``i`` (its kept node, ``kept[i]``, or its new one), dead nodes after."""
         total, old_ids = self.nodes, np.concatenate([self.ids_, self.dead_ids_])
+        self.index_ = _owned(self.index_)  # a loaded index is a view of its file's bytes until it changes
+        if self.kind_ == "hnsw":
+            self.index_.hnsw.efSearch = self.ef_search
         if len(added):
             self.index_.add(np.ascontiguousarray(added, dtype=np.float32))
         node = kept.copy()
@@ -614,16 +617,27 @@ class VectorIndex:
         return [INDEX_FILE, VECTORS_FILE, IDS_FILE, META_FILE, DEAD_IDS_FILE]
 
     @classmethod
-    def load(cls, directory: str | Path | Source, *, checksums: Mapping[str, str], sizes: Mapping[str, int] | None = None) -> VectorIndex:
+    def load(
+        cls, directory: str | Path | Source, *, checksums: Mapping[str, str], sizes: Mapping[str, int] | None = None,
+        vectors_header: tuple[tuple[int, ...], np.dtype] | None = None,
+    ) -> VectorIndex:
         """Load an index written by :meth:`save`, reading each file only after its sha256 matches.
 
         Files are opened as plain regular files of ``directory`` (no symlink, device or pipe), or read
         from a :class:`~matcher.files.Source` (a snapshot on object storage), and never read past
         their size in ``sizes``.
 
+        The FAISS index is read in place from the checked bytes of its file: its vectors and graph
+        are those bytes, not a copy of them, so loading holds the index once. The first change to
+        the index (:meth:`update`, :meth:`extend`) makes it a copy of its own to change.
+
         Args:
             checksums: file name → expected sha256 hex, from the snapshot manifest.
             sizes: file name → size in bytes, from the snapshot manifest (each file must have it).
+            vectors_header: the shape and dtype of ``creator_vectors.npy`` when the caller has read
+                that file already and checked it against the same checksum (the nightly batch does,
+                to plan an update): it is then not read again. Otherwise the file is hashed in
+                chunks for its header.
 
         Raises:
             StoreError: a file is missing, or its checksum differs from the manifest.
@@ -634,7 +648,10 @@ class VectorIndex:
         blobs = {name: _verified_bytes(src, name, checksums, sizes.get(name)) for name in (META_FILE, INDEX_FILE, IDS_FILE)}
         # Checked, but only its header is kept: the index holds the same vectors, and a second copy
         # would cost 1.5 kB per creator.
-        vec_shape, vec_dtype = _verified_npy_header(src, VECTORS_FILE, checksums, sizes.get(VECTORS_FILE))
+        if vectors_header is None:
+            vec_shape, vec_dtype = _verified_npy_header(src, VECTORS_FILE, checksums, sizes.get(VECTORS_FILE))
+        else:
+            vec_shape, vec_dtype = tuple(vectors_header[0]), np.dtype(vectors_header[1])
         meta = json.loads(blobs[META_FILE])
         obj = cls(
             exact_max=meta["exact_max"],
@@ -643,8 +660,8 @@ class VectorIndex:
             ef_search=meta["ef_search"],
             exact_filter_fraction=meta["exact_filter_fraction"],
         )
-        # Deserialise from the very bytes whose checksum was checked, so the file cannot change in between.
-        obj.index_ = faiss.deserialize_index(np.frombuffer(blobs[INDEX_FILE], dtype=np.uint8))
+        # Read from the very bytes whose checksum was checked, so the file cannot change in between.
+        obj.index_ = _index_over(blobs.pop(INDEX_FILE))
         obj.ids_ = _npy_from_bytes(blobs[IDS_FILE], src.where(IDS_FILE))
         # Indexes written before dead nodes existed have no such file (and no dead nodes).
         obj.dead_ids_ = _npy_from_bytes(_verified_bytes(src, DEAD_IDS_FILE, checksums, sizes.get(DEAD_IDS_FILE)), src.where(DEAD_IDS_FILE)) if DEAD_IDS_FILE in checksums else np.asarray([], dtype=str)
@@ -659,6 +676,47 @@ class VectorIndex:
             raise StoreError(f"{src.where(VECTORS_FILE)}: holds {vec_dtype} vectors of shape {vec_shape} but the index {n} x {dim}; rebuild with 'matcher batch'")
         obj._row_of = {cid: i for i, cid in enumerate(obj.ids_.tolist())}
         return obj
+
+
+def _index_over(data: bytes | bytearray) -> faiss.Index:
+    """The FAISS index serialised in ``data``, its vectors and graph read in place (FAISS's zero-copy
+    reader): the index's arrays are views of ``data``, which the index object keeps alive.
+
+    ``faiss.deserialize_index`` would copy the bytes into a buffer of its own and read the index
+    out of that: three copies of a 1.9 GB graph at a million creators, for a moment, against one.
+    Such an index can be searched and saved, not changed (FAISS aborts the process on a change to a
+    view); :func:`_owned` makes one that can.
+    """
+    arr = np.frombuffer(data, dtype=np.uint8)
+    index = faiss.read_index(faiss.ZeroCopyIOReader(faiss.swig_ptr(arr), arr.nbytes), faiss.IO_FLAG_MMAP_IFC)
+    # The arrays of the index point into ``data``: FAISS's own attribute for what an index keeps alive.
+    index.referenced_objects = [_ReadFrom(data)]
+    return index
+
+
+@dataclass(frozen=True)
+class _ReadFrom:
+    """The bytes an index from :func:`_index_over` was read from, in place."""
+
+    data: bytes | bytearray
+
+
+def _owned(index: faiss.Index) -> faiss.Index:
+    """``index`` itself when it owns its arrays, else a copy that does (an index from :func:`_index_over`),
+    read from the bytes it was read from, in 1 MB pieces (no second whole buffer)."""
+    source = [o for o in getattr(index, "referenced_objects", None) or [] if isinstance(o, _ReadFrom)]
+    if not source:
+        return index
+    view = memoryview(source[0].data)
+    pos = 0
+
+    def read(n: int) -> bytes:
+        nonlocal pos
+        piece = view[pos : pos + n]
+        pos += len(piece)
+        return bytes(piece)
+
+    return faiss.read_index(faiss.PyCallbackIOReader(read), 0)
 
 
 def _verified_bytes(src: Source, name: str, checksums: Mapping[str, str], size: int | None) -> bytes:

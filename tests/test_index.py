@@ -419,6 +419,75 @@ def test_an_index_answers_as_the_index_loaded_from_its_files(exact_max, tmp_path
         assert idx.search(q, k, allowed=allowed) == back.search(q, k, allowed=allowed)
 
 
+def _saved(idx, d):
+    import hashlib
+
+    names = idx.save(d)
+    return {n: hashlib.sha256((d / n).read_bytes()).hexdigest() for n in names}
+
+
+def _arrays_owned(index):
+    """Whether the FAISS index owns its vectors (and, for HNSW, its graph links)."""
+    import faiss
+
+    if isinstance(index, faiss.IndexHNSW):
+        return faiss.downcast_index(index.storage).codes.is_owned and index.hnsw.neighbors.is_owned
+    return index.codes.is_owned
+
+
+@pytest.mark.parametrize("exact_max", [100_000, 500])  # flat, HNSW
+def test_a_loaded_index_is_read_in_place_until_it_is_changed(exact_max, tmp_path):
+    """Loading reads the FAISS index out of its file's checked bytes in place (one copy of the graph,
+    not three); the first update makes it a copy of its own, and answers as an index read into
+    memory of its own (FAISS's ``deserialize_index``) updated the same way, bit for bit."""
+    import faiss
+
+    x, ids = _data(2000, 32, seed=12)
+    built = VectorIndex(exact_max=exact_max, hnsw_m=8, ef_construction=16, ef_search=8).build(x, ids)
+    sums = _saved(built, tmp_path)
+    back = VectorIndex.load(tmp_path, checksums=sums)
+    assert not _arrays_owned(back.index_)
+    q = normalize_rows(np.random.default_rng(13).normal(size=(30, 32)).astype(np.float32))
+    assert back.search(q, 10) == built.search(q, 10)
+    # A view saves the same bytes as the index it was read from.
+    assert _saved(back, tmp_path / "again") == sums
+    ref = VectorIndex.load(tmp_path, checksums=sums)
+    ref.index_ = faiss.deserialize_index(np.fromfile(tmp_path / "index.faiss", dtype=np.uint8))
+    if ref.kind_ == "hnsw":
+        ref.index_.hnsw.efSearch = ref.ef_search
+    assert _arrays_owned(ref.index_)
+    built = ref  # the reference from here on
+    x2, ids2, _ = _night(x, ids, seed=14, replace=0.1)
+    for idx in (built, back):
+        idx.update(x2, ids2, max_dead_fraction=0.5)
+    assert back.update_.action == built.update_.action == "updated"
+    assert _arrays_owned(back.index_)
+    assert back.index_.hnsw.efSearch == 8 if back.kind_ == "hnsw" else True
+    assert (back.ids_.tolist(), back.dead_ids_.tolist()) == (built.ids_.tolist(), built.dead_ids_.tolist())
+    np.testing.assert_array_equal(back.vectors_, built.vectors_)
+    allowed = np.random.default_rng(15).random(built.size) < 0.3
+    for k in (1, 10, 50):
+        assert back.search(q, k) == built.search(q, k)
+        assert back.search(q, k, allowed=allowed) == built.search(q, k, allowed=allowed)
+    # Extending a freshly loaded index works the same way.
+    ext = VectorIndex.load(tmp_path, checksums=sums).extend(_data(5, 32, seed=16)[0], [f"z{i}" for i in range(5)])
+    assert ext.size == len(ids) + 5 and _arrays_owned(ext.index_)
+
+
+def test_load_takes_the_vectors_header_its_caller_checked(tmp_path):
+    """With the shape and dtype of creator_vectors.npy from a caller that read and checked that file
+    (the nightly batch), load does not read it again; a header that disagrees with the index is refused."""
+    x, ids = _data(300, 32)
+    sums = _saved(VectorIndex().build(x, ids), tmp_path)
+    (tmp_path / "creator_vectors.npy").write_bytes(b"not read")
+    with pytest.raises(StoreError, match="checksum differs"):
+        VectorIndex.load(tmp_path, checksums=sums)
+    back = VectorIndex.load(tmp_path, checksums=sums, vectors_header=((300, 32), np.dtype(np.float32)))
+    assert back.size == 300
+    with pytest.raises(StoreError, match="shape"):
+        VectorIndex.load(tmp_path, checksums=sums, vectors_header=((299, 32), np.dtype(np.float32)))
+
+
 def test_an_update_past_the_dead_threshold_rebuilds_the_graph():
     x, ids = _data(2000, 32, seed=8)
     idx = VectorIndex(exact_max=500).build(x, ids)

@@ -8,6 +8,7 @@ import pickle
 import shutil
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,7 @@ from matcher.config import Config
 from matcher.embed import EmbeddingCache, Encoder
 from matcher.engine import Matcher
 from matcher.errors import StoreError
+from matcher.files import Directory
 from matcher.store import Store, StoreBusyError
 from matcher.text import content_hash
 
@@ -291,7 +293,7 @@ def test_hnsw_index_is_extended_when_creators_are_only_added(world, tmp_path, en
     assert own >= 0.95
 
 
-def test_hnsw_index_is_updated_in_place_when_creators_change(world, tmp_path, encoder):
+def test_hnsw_index_is_updated_in_place_when_creators_change(world, tmp_path, encoder, monkeypatch):
     store = world.copy(tmp_path / "store")
     cfg = Config.from_dict({"index": {"exact_max": 10, "max_dead_fraction": 0.5}})
     first = run_batch(*world.b.values(), store, config=cfg, encoder=encoder, progress=False)
@@ -301,8 +303,22 @@ def test_hnsw_index_is_updated_in_place_when_creators_change(world, tmp_path, en
     changed = c.loc[[1, 2], "creator_id"].tolist()
     c.loc[[1, 2], "bio"] = ["Ultralight backpacking and fastpacking in the Alps.", "Sourdough baker sharing weekly bread recipes."]
     c.to_csv(tmp_path / "creators.csv", index=False)
+    reads: list[str] = []
+    iter_files = Directory.iter
+
+    def counted(self, name, *, size):
+        reads.append(self.where(name))
+        return iter_files(self, name, size=size)
+
+    monkeypatch.setattr(Directory, "iter", counted)
     res = run_batch(tmp_path / "creators.csv", world.b["posts"], world.b["brands"], store, config=cfg, encoder=encoder, progress=False)
+    monkeypatch.undo()
     assert res.index_build == "updated"
+    # The previous snapshot's vectors are read twice: verified with the whole snapshot when the run
+    # starts, then read to plan the update. Loading its graph to update it takes their checked shape
+    # instead of hashing the file a third time.
+    previous_vectors = str(Path(Store(store).snapshot_source(first.snapshot_id).where("creator_vectors.npy")))
+    assert reads.count(previous_vectors) == 2
     snap = Store(store).load()
     index = snap.index
     assert index.kind_ == "hnsw" and index.ids_.tolist() == snap.creators["creator_id"].astype(str).tolist()
