@@ -88,6 +88,8 @@ progress_logger = logging.getLogger("matcher.progress")
 
 #: Stages whose outputs are checkpointed, in order.
 STAGES = ("ingest", "embed", "index", "signals", "rank")
+#: The ingest checkpoint's comments table, read by the signals stage alone.
+COMMENTS_FILE = "comments.parquet"
 #: The version of what a run writes from given inputs, config and model: the scores, signals,
 #: niches and file layouts. Raise it with any change to the code that changes a run's outputs; runs
 #: of another version then resume no checkpoint and reuse no post signal. (Code changes that leave
@@ -584,7 +586,12 @@ class _Run:
         st, cfg = self.st, self.cfg
         ingest, ingest_info = self._stage("ingest", self._ingest)
         shutil.rmtree(self.spool, ignore_errors=True)  # the inputs fetched from URLs are read: free their disk
-        tables = {name[: -len(".parquet")]: read_parquet_bytes(data) for name, data in ingest.items() if name.endswith(".parquet")}
+        # The comments feed only the signals stage: they are read from the ingest checkpoint there,
+        # not held through the embed and index stages (on real collections the largest table).
+        tables = {
+            name[: -len(".parquet")]: read_parquet_bytes(data) for name, data in ingest.items() if name.endswith(".parquet") and name != COMMENTS_FILE
+        }
+        has_comments = COMMENTS_FILE in ingest
         # Each stage's bytes are dropped once parsed (their checkpoint files stay on disk), and the
         # vectors are read-only views of the embed stage's bytes: at a million creators every copy
         # of them is gigabytes.
@@ -593,7 +600,8 @@ class _Run:
         cr = tables["creators"]
 
         embedded, embed_info = self._stage("embed", lambda: self._embed(tables))
-        posts = read_parquet_bytes(embedded["posts.parquet"])
+        # The embedded posts (the served ones) are read back from the checkpoint where the signals
+        # stage adds their columns, not held through the index stage.
         offsets = read_npy(embedded["post_offsets.npy"])
         bio_vecs = read_npy(embedded["bio_vectors.npy"])
         post_vecs = read_npy(embedded["post_vectors.npy"])
@@ -619,7 +627,12 @@ class _Run:
         # saved while the index stage ran, so rarely waited for.
         post_vecs = read_npy(self.ck.mapped("embed", "post_vectors.npy"))
 
-        signalled, signals_info = self._stage("signals", lambda: self._signals(tables, posts, focus, post_vecs, offsets, brand_vecs, niche_vecs))
+        def signals() -> tuple[dict[str, bytes], dict[str, Any]]:
+            if has_comments:
+                tables["comments"] = read_parquet_bytes(self.ck.mapped("ingest", COMMENTS_FILE))
+            return self._signals(tables, focus, post_vecs, offsets, brand_vecs, niche_vecs)
+
+        signalled, signals_info = self._stage("signals", signals)
         signals = read_parquet_bytes(signalled["signals.parquet"])
         posts = read_parquet_bytes(signalled["posts.parquet"])
         collaborations = read_parquet_bytes(signalled[COLLABORATIONS_FILE])
@@ -954,7 +967,7 @@ class _Run:
         return prev
 
     def _signals(
-        self, tables: dict[str, pd.DataFrame], posts: pd.DataFrame, focus: pd.DataFrame,
+        self, tables: dict[str, pd.DataFrame], focus: pd.DataFrame,
         post_vecs: np.ndarray, offsets: np.ndarray, brand_vecs: np.ndarray, niche_vecs: np.ndarray,
     ) -> tuple[dict[str, bytes], dict[str, Any]]:
         cfg = self.cfg
@@ -989,8 +1002,8 @@ class _Run:
         brand_niches, niche_info, model_files = read_parquet_frame(niche_part[1]), json.loads(niche_part[2]), _unpacked(niche_part[3:])
         # The served posts carry their post signals: the reranker reads is_sponsored, and the next
         # run takes the rows of unchanged posts from here instead of matching every pattern again.
+        posts = read_parquet_bytes(self.ck.mapped("embed", "posts.parquet"))
         at = pd.Index(tables["posts"]["post_id"].astype(str)).get_indexer(posts["post_id"].astype(str))
-        posts = posts.copy()
         for col in POST_SIGNAL_COLUMNS:
             posts[col] = table[col].to_numpy()[at]
         files = {
