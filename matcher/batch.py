@@ -627,12 +627,12 @@ class _Run:
         # saved while the index stage ran, so rarely waited for.
         post_vecs = read_npy(self.ck.mapped("embed", "post_vectors.npy"))
 
-        def signals() -> tuple[dict[str, bytes], dict[str, Any]]:
+        def signals_stage() -> tuple[dict[str, bytes], dict[str, Any]]:
             if has_comments:
                 tables["comments"] = read_parquet_bytes(self.ck.mapped("ingest", COMMENTS_FILE))
             return self._signals(tables, focus, post_vecs, offsets, brand_vecs, niche_vecs)
 
-        signalled, signals_info = self._stage("signals", signals)
+        signalled, signals_info = self._stage("signals", signals_stage)
         signals = read_parquet_bytes(signalled["signals.parquet"])
         posts = read_parquet_bytes(signalled["posts.parquet"])
         collaborations = read_parquet_bytes(signalled[COLLABORATIONS_FILE])
@@ -922,8 +922,8 @@ class _Run:
         self, params: Mapping[str, int], kind: str, ids: list[str], stored: np.ndarray
     ) -> tuple[IndexUpdate | None, tuple[tuple[int, ...], np.dtype] | None]:
         """How the previous snapshot's index becomes this run's (:func:`plan_update`), from its ids and
-        vectors alone, with the shape and dtype of those checked vectors; None when there is no usable
-        previous index.
+        vectors alone, with the shape and dtype of those checked vectors; ``(None, None)`` when there is
+        no usable previous index.
 
         Loading the index itself (the HNSW graph: gigabytes at a million creators) is only worth it
         when it can be reused or updated; the caller loads it then, without reading the vectors again.
