@@ -315,8 +315,6 @@ class VectorIndex:
         ``i`` of ``ids`` at node ``i`` (its kept node, ``kept[i]``, or its new one), dead nodes after."""
         total, old_ids = self.nodes, np.concatenate([self.ids_, self.dead_ids_])
         self.index_ = _owned(self.index_)  # a loaded index is a view of its file's bytes until it changes
-        if self.kind_ == "hnsw":
-            self.index_.hnsw.efSearch = self.ef_search
         if len(added):
             self.index_.add(np.ascontiguousarray(added, dtype=np.float32))
         node = kept.copy()
@@ -703,7 +701,8 @@ class _ReadFrom:
 
 def _owned(index: faiss.Index) -> faiss.Index:
     """``index`` itself when it owns its arrays, else a copy that does (an index from :func:`_index_over`),
-    read from the bytes it was read from, in 1 MB pieces (no second whole buffer)."""
+    read from the bytes it was read from, in 1 MB pieces (no second whole buffer), with the same
+    search setting."""
     source = [o for o in getattr(index, "referenced_objects", None) or [] if isinstance(o, _ReadFrom)]
     if not source:
         return index
@@ -716,7 +715,10 @@ def _owned(index: faiss.Index) -> faiss.Index:
         pos += len(piece)
         return bytes(piece)
 
-    return faiss.read_index(faiss.PyCallbackIOReader(read), 0)
+    copy = faiss.read_index(faiss.PyCallbackIOReader(read), 0)
+    if isinstance(index, faiss.IndexHNSW):
+        copy.hnsw.efSearch = index.hnsw.efSearch  # the index as it stands, not as its file has it
+    return copy
 
 
 def _verified_bytes(src: Source, name: str, checksums: Mapping[str, str], size: int | None) -> bytes:
