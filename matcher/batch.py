@@ -67,7 +67,7 @@ from matcher.store import (
     index_files,
     match_row,
     matches_frame,
-    npy_alloc,
+    npy_map,
     npy_bytes,
     parquet_bytes,
     read_npy,
@@ -601,7 +601,8 @@ class _Run:
 
         embedded, embed_info = self._stage("embed", lambda: self._embed(tables))
         # The embedded posts (the served ones) are read back from the checkpoint where the signals
-        # stage adds their columns, not held through the index stage.
+        # stage adds their columns, not held through the index stage. The vectors are mapped files
+        # (made in place, or a resumed run's checkpoint): their pages are not the process's memory.
         offsets = read_npy(embedded["post_offsets.npy"])
         bio_vecs = read_npy(embedded["bio_vectors.npy"])
         post_vecs = read_npy(embedded["post_vectors.npy"])
@@ -613,19 +614,12 @@ class _Run:
         focus, profiles = focus_and_profiles(
             bio_vecs, has_bio, post_vecs, offsets, bio_weight=self.cfg.embed.bio_weight, min_bio_agreement=self.cfg.signals.min_bio_agreement
         )
-        # The index stage needs only the profiles: the embed stage's buffer (4.6 GB at a million
-        # creators) is let go here, freed once its checkpoint file is written, and mapped back below.
-        del post_vecs
 
         indexed, index_info = self._stage("index", lambda: self._index(cr, profiles))
         # The bios only feed focus and the profile vectors. The index is not searched before the rank
         # stage: the one built here (1.9 GB at a million creators) is let go rather than held through
         # the signals stage, and read back from its checkpoint for ranking.
         del indexed, bio_vecs, profiles
-
-        # The post vectors from here on are their checkpoint file's pages, not the embed stage's buffer:
-        # saved while the index stage ran, so rarely waited for.
-        post_vecs = read_npy(self.ck.mapped("embed", "post_vectors.npy"))
 
         def signals_stage() -> tuple[dict[str, bytes], dict[str, Any]]:
             if has_comments:
@@ -864,16 +858,22 @@ class _Run:
         dim = self._dim_hint()
         if dim is None:  # no earlier snapshot of this model says it: the model has to tell
             dim = int(self._encoder().dim_)
-        # Vectors are written straight into the bytes of their .npy checkpoints: held once. Filled in
-        # memory, not in a mapped file: the scattered writes to one, written back while the texts are
-        # encoded, cost the rerun at a million creators some 50 s. The post vectors are mapped from
-        # the checkpoint once it is written (_stages).
-        blobs = {name: npy_alloc((len(texts), dim), np.float32) for name, texts in (("bio_vectors.npy", bios), ("post_vectors.npy", post_texts), ("brand_vectors.npy", brand_texts), ("niche_vectors.npy", niche_texts))}
+        # Vectors are written straight into their .npy checkpoint files, mapped: held once, and as the
+        # files' pages, which the kernel can write back and drop, not the process's memory (6.1 GB at a
+        # million creators). They arrive all over the files (in the cache's key order), so embed_groups
+        # sorts them by position on disk first and writes each file front to back: filled as they came,
+        # the pages were written back again and again, which cost the rerun at a million creators 53 s.
+        scratch = self.ck.scratch("embed")
+        blobs = {
+            name: npy_map(scratch / name, (len(texts), dim), np.float32)
+            for name, texts in (("bio_vectors.npy", bios), ("post_vectors.npy", post_texts), ("brand_vectors.npy", brand_texts), ("niche_vectors.npy", niche_texts))
+        }
         with EmbeddingCache(self.st.cache_path) as cache:
             self.encoded = embed_groups(
                 [bios, post_texts, brand_texts, niche_texts], [arr for _, arr in blobs.values()],
                 cache=cache, model_id=self._model_id(), encoder=self._encoder, chunk=EMBED_CHUNK, progress=self.show,
                 encode_parts=self.stages.encode_parts(self.encoder.config if self.encoder is not None else cfg.embed) if self.stages is not None else None,
+                spill=scratch / "sorting",
             )
         bio_vecs = blobs["bio_vectors.npy"][1]
         if len(bio_vecs):
@@ -881,7 +881,7 @@ class _Run:
         files: dict[str, bytes] = {
             "posts.parquet": parquet_bytes(po.drop(columns=["_row"])),
             "post_offsets.npy": npy_bytes(offsets),
-            **{name: buf for name, (buf, _) in blobs.items()},  # type: ignore[dict-item]  # bytearray: bytes-like
+            **{name: buf for name, (buf, _) in blobs.items()},  # type: ignore[dict-item]  # a mapped file: bytes-like
         }
         return files, {"encoded": self.encoded, "dim": dim}
 

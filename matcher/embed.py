@@ -617,6 +617,84 @@ def embed_cached(
 # batches, so its vectors are bit-identical.
 EMBED_CHUNK = 2048
 
+#: Bytes of vectors :func:`embed_groups` gathers per region of positions when it sorts them on disk
+#: (``spill``): what it holds in memory for that, besides one chunk, is about twice this.
+SPILL_REGION_BYTES = 128 << 20
+
+
+class _RowsInOrder:
+    """Rows bound for positions of ``outs`` (the groups' arrays end to end), sorted on disk by region
+    of positions as they come, then written to ``outs`` a region at a time, front to back.
+
+    The vectors of :func:`embed_groups` arrive in the cache's key order and the encoder's length
+    order: all over the outputs. Written as they come into outputs that are mapped files, each page
+    is written again and again, and read back from disk when the kernel dropped it between two
+    writes. Sorted first, every row of ``outs`` is written once, in order.
+    """
+
+    def __init__(self, outs: Sequence[np.ndarray], bounds: np.ndarray, directory: Path, *, region_bytes: int) -> None:
+        self.outs = outs
+        self.bounds = bounds
+        self.total = int(bounds[-1])
+        dim = int(outs[0].shape[1]) if outs else 0
+        dtype = outs[0].dtype if outs else np.dtype(np.float32)
+        self.record = np.dtype([("pos", "<i8"), ("vec", dtype, (dim,))])
+        self.rows = max(1, region_bytes // max(1, self.record.itemsize))
+        self.dir = directory
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.files: dict[int, Any] = {}
+
+    def _path(self, region: int) -> Path:
+        return self.dir / f"region-{region:06d}.bin"
+
+    def add(self, pos: np.ndarray, vecs: np.ndarray) -> None:
+        """Rows ``vecs`` for positions ``pos``, appended to their regions' files."""
+        if not len(pos):
+            return
+        region = pos // self.rows
+        order = np.argsort(region, kind="stable")
+        region = region[order]
+        cuts = np.flatnonzero(np.diff(region)) + 1
+        for lo, hi in zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(order)].tolist()):
+            rec = np.empty(hi - lo, dtype=self.record)
+            rec["pos"] = pos[order[lo:hi]]
+            rec["vec"] = vecs[order[lo:hi]]
+            r = int(region[lo])
+            if r not in self.files:
+                self.files[r] = open(self._path(r), "wb")  # noqa: SIM115  # closed in finish() or close()
+            self.files[r].write(rec.tobytes())
+
+    def finish(self) -> None:
+        """Every region read back, checked to give each of its positions exactly once, and written to ``outs``."""
+        for fh in self.files.values():
+            fh.close()
+        self.files.clear()
+        for r, lo in enumerate(range(0, self.total, self.rows)):
+            hi = min(self.total, lo + self.rows)
+            path = self._path(r)
+            rec = np.fromfile(path, dtype=self.record) if path.exists() else np.empty(0, dtype=self.record)
+            path.unlink(missing_ok=True)
+            at = rec["pos"] - lo
+            seen = np.zeros(hi - lo, dtype=bool)
+            seen[at] = True
+            if len(rec) != hi - lo or not seen.all():
+                raise RuntimeError(f"embedding: positions {lo} to {hi} got {len(rec)} vectors for {int(seen.sum())} of their {hi - lo} rows")
+            block = np.empty((hi - lo, *self.record["vec"].shape), dtype=self.record["vec"].base)
+            block[at] = rec["vec"]
+            del rec, at
+            for g, out in enumerate(self.outs):
+                a, b = max(lo, int(self.bounds[g])), min(hi, int(self.bounds[g + 1]))
+                if a < b:
+                    out[a - int(self.bounds[g]) : b - int(self.bounds[g])] = block[a - lo : b - lo]
+
+    def close(self) -> None:
+        """Remove what is left on disk (after :meth:`finish`, nothing; after a failure, the regions)."""
+        for fh in self.files.values():
+            fh.close()
+        self.files.clear()
+        for path in self.dir.glob("region-*.bin"):
+            path.unlink(missing_ok=True)
+
 
 def embed_groups(
     groups: Sequence[Sequence[str]],
@@ -628,6 +706,7 @@ def embed_groups(
     chunk: int = EMBED_CHUNK,
     progress: bool = False,
     encode_parts: Callable[[Sequence[Sequence[str]]], Iterator[tuple[int, np.ndarray]]] | None = None,
+    spill: Path | None = None,
 ) -> int:
     """Fill ``outs[g][i]`` with the vector of ``groups[g][i]``, each distinct text looked up (and encoded) once.
 
@@ -644,6 +723,13 @@ def embed_groups(
     parts (a list per part) and yields ``(part, vectors)`` in any order, each part encoded as one
     :meth:`Encoder.encode` call, so the vectors are those this function makes itself
     (:mod:`matcher.distributed` runs the parts on a Ray actor pool).
+
+    ``spill`` (a directory) sorts the vectors by position on disk as they come, and ``outs`` are
+    written front to back once every vector is in, each row once: for ``outs`` that are mapped files
+    (:func:`matcher.store.formats.npy_map`), which the vectors in arrival order would write all over
+    (gigabytes at a million creators, written back by the kernel again and again). What is held for
+    it stays near :data:`SPILL_REGION_BYTES` whatever the number of texts; its files are removed.
+    Without it each vector goes to ``outs`` as it comes. The vectors written are the same.
 
     Returns:
         How many distinct texts were encoded (the rest came from the cache).
@@ -663,15 +749,44 @@ def embed_groups(
     bounds = np.cumsum([0] + [len(g) for g in groups])
     progress_logger.info("embedding %d distinct texts (those in the cache are not encoded again)", len(unique))
 
+    sink = _RowsInOrder(outs, bounds, spill, region_bytes=SPILL_REGION_BYTES) if spill is not None else None
+
     def scatter(slots: np.ndarray, vecs: np.ndarray) -> None:
         # vecs[j] is the vector of distinct text slots[j]: written at every position of that text.
         counts = first[slots + 1] - first[slots]
         src = np.repeat(np.arange(len(slots)), counts)
         pos = by_slot[np.repeat(first[slots] - (np.cumsum(counts) - counts), counts) + np.arange(len(src))]
+        if sink is not None:
+            sink.add(pos, vecs[src])
+            return
         for g, out in enumerate(outs):
             mine = (pos >= bounds[g]) & (pos < bounds[g + 1])
             out[pos[mine] - bounds[g]] = vecs[src[mine]]
 
+    try:
+        encoded = _look_up_and_encode(unique, scatter, cache=cache, model_id=model_id, encoder=encoder, chunk=chunk, progress=progress, encode_parts=encode_parts, dim=dim)
+        if sink is not None:
+            sink.finish()
+    finally:
+        if sink is not None:
+            sink.close()
+    return encoded
+
+
+def _look_up_and_encode(
+    unique: list[str],
+    scatter: Callable[[np.ndarray, np.ndarray], None],
+    *,
+    cache: EmbeddingCache,
+    model_id: str,
+    encoder: Callable[[], Encoder],
+    chunk: int,
+    progress: bool,
+    encode_parts: Callable[[Sequence[Sequence[str]]], Iterator[tuple[int, np.ndarray]]] | None,
+    dim: int,
+) -> int:
+    """:func:`embed_groups`' vectors of the distinct texts ``unique``, handed to ``scatter(slots, vectors)``
+    as they are found in the cache (in key order) and encoded (in the order of ``unique``)."""
     # The same keys embed_cached uses; a lookup needs no model.
     keys = [content_hash(t, namespace=model_id) for t in unique]
     have = np.zeros(len(unique), dtype=bool)

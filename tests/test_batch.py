@@ -218,24 +218,55 @@ def test_vectors_without_posts_or_creators():
 
 
 @pytest.mark.parametrize("shape,dtype", [((5, 3), "float32"), ((0, 384), "float32"), ((7,), "int64"), ((2, 2, 2), "float64")])
-def test_npy_checkpoint_bytes_are_np_saves_and_read_back_without_a_copy(shape, dtype):
+def test_npy_checkpoint_files_are_np_saves_and_read_back_without_a_copy(tmp_path, shape, dtype):
     import io
 
     import numpy as np
 
-    from matcher.store import npy_alloc, read_npy
+    from matcher.store import npy_map, read_npy
 
     arr = np.arange(int(np.prod(shape)), dtype=dtype).reshape(shape)
-    buf, view = npy_alloc(shape, dtype)
+    mapped, view = npy_map(tmp_path / "a.npy", shape, dtype)
     view[...] = arr
+    mapped.flush()
     ref = io.BytesIO()
     np.save(ref, arr, allow_pickle=False)
-    assert bytes(buf) == ref.getvalue()
-    for data in (buf, ref.getvalue()):
+    assert bytes(mapped) == ref.getvalue() == (tmp_path / "a.npy").read_bytes()
+    for data in (mapped, ref.getvalue()):
         back = read_npy(data)
         assert back.shape == arr.shape and back.dtype == arr.dtype and np.array_equal(back, arr)
         assert not back.flags.writeable
         assert arr.size == 0 or np.shares_memory(back, np.frombuffer(data, dtype=np.uint8))
+
+
+def test_the_embed_stage_fills_its_vector_files_in_place_and_its_checkpoint_moves_them_in(tmp_path, encoder, monkeypatch):
+    """The vectors are never the process's memory: each .npy file is made in the stage's scratch
+    directory and mapped, filled by embed_groups through its on-disk sort, and moved into the
+    checkpoint rather than written again; the snapshot serves those very bytes."""
+    import hashlib
+
+    from matcher.files import MappedFile
+    from matcher.sample import generate
+    from matcher.store.checkpoints import Checkpoints
+
+    s = generate(tmp_path / "data", seed=7, n_creators=40, n_brands=3, posts_per_creator=(2, 4), comments=False, outcomes=False)
+    seen: dict[str, tuple[type, str, str]] = {}
+    save = Checkpoints.save
+
+    def recording(self, stage, files, info=None):
+        if stage == "embed":
+            for name, data in files.items():
+                path = getattr(data, "path", None)
+                seen[name] = (type(data), path.parent.name if path is not None else "", hashlib.sha256(data).hexdigest())
+        return save(self, stage, files, info)
+
+    monkeypatch.setattr(Checkpoints, "save", recording)
+    result = run_batch(s.creators, s.posts, s.brands, tmp_path / "store", encoder=encoder, progress=False)
+    vectors = ["bio_vectors.npy", "post_vectors.npy", "brand_vectors.npy", "niche_vectors.npy"]
+    assert {name: seen[name][:2] for name in vectors} == {name: (MappedFile, "embed.scratch") for name in vectors}
+    manifest = Store(tmp_path / "store").verify(result.snapshot_id)
+    assert manifest["files"]["post_vectors.npy"]["sha256"] == seen["post_vectors.npy"][2]
+    assert not list((tmp_path / "store").rglob("region-*.bin"))  # the sort's files are gone
 
 
 def test_read_npy_refuses_object_arrays():

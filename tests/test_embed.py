@@ -197,3 +197,71 @@ def test_missing_texts_go_out_in_full_parts_and_a_resumed_run_sends_exactly_the_
     rest, got = run(tmp_path / "killed.sqlite")
     assert rest == whole[2:]
     np.testing.assert_array_equal(got, want)
+
+
+class _Recorded(np.ndarray):
+    """An array that records the index of every write to it."""
+
+    def __setitem__(self, key, value):
+        self.writes.append(key)
+        super().__setitem__(key, value)
+
+
+@pytest.mark.parametrize("parts", [False, True])
+def test_spilled_vectors_are_written_front_to_back_once_and_are_the_same(encoder, tmp_path, monkeypatch, parts):
+    """``spill``: the vectors come in key and length order, all over the outputs, and are sorted by
+    position on disk first, so each output is written once, front to back, in whole slices; the
+    vectors are bit for bit those written as they come, and nothing is left on disk."""
+    import matcher.embed as embed_module
+    from matcher.embed import EmbeddingCache, embed_groups
+
+    bios = [f"bio {i}: trail runner and coach" for i in range(9)] + ["", ""]
+    posts = [f"post {i % 17}: hill repeats on a rocky trail" for i in range(41)] + bios[:3]  # repeats, also across groups
+    briefs = ["a trail shoe with a rock plate"]
+    groups = [bios, posts, briefs]
+    cached = {content_hash(t, namespace=encoder.model_id): encoder.encode([t])[0] for t in posts[::4]}
+
+    def encode_parts(ps):
+        for j in reversed(range(len(ps))):
+            yield j, encoder.encode(list(ps[j]))
+
+    def run(path, spill):
+        outs = [np.zeros((len(g), encoder.dim_), dtype=np.float32).view(_Recorded) for g in groups]
+        for out in outs:
+            out.writes = []
+        with EmbeddingCache(path) as cache:
+            cache.put_many(cached)
+            n = embed_groups(
+                groups, outs, cache=cache, model_id=encoder.model_id, encoder=lambda: encoder, chunk=5,
+                encode_parts=encode_parts if parts else None, spill=spill,
+            )
+        return n, outs
+
+    n_direct, direct = run(tmp_path / "direct.sqlite", None)
+    # Regions of 7 rows: several per group, and regions across the ends of groups.
+    monkeypatch.setattr(embed_module, "SPILL_REGION_BYTES", 7 * (8 + 4 * encoder.dim_))
+    n_spilled, spilled = run(tmp_path / "spilled.sqlite", tmp_path / "sorting")
+    assert n_spilled == n_direct == len(set(bios) | set(posts) | set(briefs)) - len(set(posts[::4]))
+    for d, s in zip(direct, spilled):
+        np.testing.assert_array_equal(np.asarray(s), np.asarray(d))
+        assert any(not isinstance(k, slice) for k in d.writes)  # as they come: scattered rows
+        assert all(isinstance(k, slice) for k in s.writes)
+        spans = [(k.start, k.stop) for k in s.writes]
+        assert spans[0][0] == 0 and spans[-1][1] == len(s) and all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+        assert all(hi - lo <= 7 for lo, hi in spans)
+    assert list((tmp_path / "sorting").iterdir()) == []
+
+
+def test_a_spill_interrupted_while_encoding_leaves_nothing_on_disk(encoder, tmp_path):
+    from matcher.embed import EmbeddingCache, embed_groups
+
+    texts = [f"post {i}: tempo run on the track" for i in range(20)]
+
+    def encode_parts(ps):
+        yield 0, encoder.encode(list(ps[0]))
+        raise KeyboardInterrupt  # killed between two parts
+
+    out = np.zeros((len(texts), encoder.dim_), dtype=np.float32)
+    with EmbeddingCache(tmp_path / "cache.sqlite") as cache, pytest.raises(KeyboardInterrupt):
+        embed_groups([texts], [out], cache=cache, model_id=encoder.model_id, encoder=lambda: encoder, chunk=5, encode_parts=encode_parts, spill=tmp_path / "sorting")
+    assert list((tmp_path / "sorting").iterdir()) == []

@@ -22,7 +22,7 @@ from matcher.store.durable import (
     write_file,
 )
 from matcher.store.formats import (
-    npy_alloc,
+    npy_map,
     npy_bytes,
     parquet_bytes,
     read_npy,
@@ -96,6 +96,6 @@ __all__ = [
     "parquet_bytes",
     "read_parquet_bytes",
     "read_parquet_frame",
-    "npy_alloc",
+    "npy_map",
     "read_npy",
 ]

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
+import mmap
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["npy_bytes", "parquet_bytes", "read_parquet_bytes", "read_parquet_frame", "npy_alloc", "read_npy", "npy_header", "parquet_rows", "NPY_HEAD", "PARQUET_TAIL"]
+from matcher.files import MappedFile
+
+__all__ = ["npy_bytes", "parquet_bytes", "read_parquet_bytes", "read_parquet_frame", "npy_map", "read_npy", "npy_header", "parquet_rows", "NPY_HEAD", "PARQUET_TAIL"]
 
 
 def npy_bytes(arr: np.ndarray) -> bytes:
@@ -49,20 +53,28 @@ def read_parquet_frame(data: bytes) -> pd.DataFrame:
     return frame
 
 
-def npy_alloc(shape: tuple[int, ...], dtype: Any) -> tuple[bytearray, np.ndarray]:
-    """The bytes of an ``.npy`` file (the same bytes ``np.save`` writes) and a writable array over its data.
+def npy_map(path: Path, shape: tuple[int, ...], dtype: Any) -> tuple[MappedFile, np.ndarray]:
+    """The ``.npy`` file ``path`` (created, or replaced; the same bytes ``np.save`` writes), mapped, and
+    a writable array over its data.
 
-    Filling the array fills the file's bytes, so a large array is held once, not once as an array
-    and again as its serialised copy.
+    Filling the array fills the file, so a large array is held once, not once as an array and again
+    as its serialised copy; its pages are the file's, which the kernel writes back and can drop, not
+    the process's anonymous memory. Fill it front to back (:func:`matcher.embed.embed_groups` with
+    ``spill``): pages written all over are written back again and again.
     """
     dt = np.dtype(dtype)
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(header, {"descr": np.lib.format.dtype_to_descr(dt), "fortran_order": False, "shape": tuple(shape)})
     head = header.getvalue()
     count = int(np.prod(shape, dtype=np.int64))
-    buf = bytearray(len(head) + count * dt.itemsize)
-    buf[: len(head)] = head
-    return buf, np.frombuffer(buf, dtype=dt, count=count, offset=len(head)).reshape(shape)
+    size = len(head) + count * dt.itemsize
+    with open(path, "w+b") as fh:
+        fh.write(head)
+        fh.truncate(size)  # a sparse file: the data pages read as zeros until written
+        fh.flush()
+        mapped = MappedFile(fh.fileno(), size, access=mmap.ACCESS_WRITE)
+    mapped.path = Path(path)
+    return mapped, np.frombuffer(mapped, dtype=dt, count=count, offset=len(head)).reshape(shape)
 
 
 NPY_HEAD = 65536
