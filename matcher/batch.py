@@ -976,6 +976,9 @@ class _Run:
             tables["posts"], previous, early_chars=cfg.signals.early_chars, unsafe_words=cfg.fit.unsafe_words, safe_phrases=cfg.fit.safe_phrases,
             compute=self.stages.post_signals if self.stages is not None else None,
         )
+        # The previous snapshot's posts with their texts (hundreds of MB at a million creators) are
+        # not held through the signal parts below, nor inherited by their workers.
+        del previous
         creators = tables["creators"]
 
         # Four parts that need only the tables: the creator signals (and prices, from them), the
