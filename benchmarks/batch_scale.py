@@ -38,7 +38,8 @@ What runs, each step in a child process of its own (so each batch's peak RSS is 
 Recorded per run: the batch's own stage timings (``BatchResult.timings``), the time between stages,
 the child's wall time, peak RSS (``getrusage`` ru_maxrss, plus a sampler giving the peak per
 stage of the RSS, every 0.2 s, plus the worker processes' private memory, every 1 s; the table shows the larger), the same
-with this process's anonymous memory (``RssAnon``, what only swap could free) in place of its RSS, texts encoded, the index decision; after the rerun, snapshot bytes per creator (whole
+with this process's anonymous memory (``RssAnon``, what only swap could free) in place of its RSS and
+the workers' private dirty pages in place of their private memory, texts encoded, the index decision; after the rerun, snapshot bytes per creator (whole
 snapshot directory), index bytes per creator (``index.faiss`` + ``creator_vectors.npy`` +
 ``creator_ids.npy`` + ``index.json``) and the embedding cache's bytes per creator. Each size's
 figures are merged into ``benchmarks/results/batch_scale.json``; the Markdown report is rendered
@@ -106,20 +107,32 @@ def _rss(workers: int | None = None) -> int:
 
 
 def workers_uss(me: Any) -> int:
-    """Summed private memory (USS) of ``me``'s forked worker processes.
+    """Summed private memory (USS) of ``me``'s forked worker processes (:func:`workers_memory`)."""
+    return workers_memory(me)[0]
 
-    Each USS is the kernel's walk of the worker's whole address space (``smaps_rollup``): at a million
+
+def workers_memory(me: Any) -> tuple[int, int]:
+    """Summed private memory of ``me``'s forked worker processes: their USS, and of it their private
+    dirty pages (``Private_Dirty``), what they allocated or copied from the batch.
+
+    The USS also counts the clean pages of mapped files that only the worker maps (``Private_Clean``):
+    pages of the batch's vector files that the kernel dropped from the batch's own mapping and the
+    worker read back. Those belong to the files, which the kernel can drop again, so the anonymous
+    figures take the private dirty pages only (the workers write to no mapped file).
+
+    Each is the kernel's walk of the worker's whole address space (``smaps_rollup``): at a million
     creators that is the batch's 15 GiB mapping per worker, so it is read once a second, not with RSS.
     """
-    import psutil
-
-    total = 0
+    uss = dirty = 0
     for child in forked_workers(me):
         try:
-            total += int(child.memory_full_info().uss)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
-    return total
+            fields = dict(line.split(":", 1) for line in Path(f"/proc/{child.pid}/smaps_rollup").read_text().splitlines()[1:] if ":" in line)
+        except OSError:
+            continue
+        kb = {k.strip(): int(v.split()[0]) * 1024 for k, v in fields.items() if v.split() and v.split()[0].isdigit()}
+        uss += kb.get("Private_Clean", 0) + kb.get("Private_Dirty", 0)
+        dirty += kb.get("Private_Dirty", 0)
+    return uss, dirty
 
 
 def forked_workers(me: Any) -> list[Any]:
@@ -448,6 +461,7 @@ class _RssWatch:
         self.anon_peaks: dict[str, int] = {}  # the same, with this process's anonymous memory instead of its RSS
         self._me = psutil.Process()
         self._workers = 0
+        self._workers_dirty = 0  # of their private memory, the dirty pages: anonymous (workers_memory)
         self._workers_at = 0.0
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._loop, daemon=True)
@@ -455,8 +469,8 @@ class _RssWatch:
     def _sample(self) -> None:
         now = time.monotonic()
         if now - self._workers_at >= self.workers_every:
-            self._workers, self._workers_at = workers_uss(self._me), now
-        r, anon = _rss(self._workers), _anon() + self._workers
+            (self._workers, self._workers_dirty), self._workers_at = workers_memory(self._me), now
+        r, anon = _rss(self._workers), _anon() + self._workers_dirty
         self.peaks[self.label] = max(self.peaks.get(self.label, 0), r)
         self.anon_peaks[self.label] = max(self.anon_peaks.get(self.label, 0), anon)
 
@@ -881,7 +895,8 @@ def render(allrec: dict[str, Any], md: Path) -> str:
             if anon:
                 L.append("")
                 L.append(
-                    "Peak anonymous memory of the rerun by stage (the same samples with this process's `RssAnon` in place of its RSS: "
+                    "Peak anonymous memory of the rerun by stage (the same samples with this process's `RssAnon` in place of its RSS "
+                    "and the workers' private dirty pages in place of their private memory: "
                     "what the batch cannot give back under memory pressure; the pages of mapped files it reads are left out, GiB): "
                     + ", ".join(f"{k} {_gib(anon[k])}" for k in order if k in anon) + "."
                 )
