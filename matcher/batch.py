@@ -222,7 +222,8 @@ MIN_POSTS_TO_DOUBT_A_BIO = 3
 
 
 def focus_and_profiles(
-    bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.ndarray, offsets: np.ndarray, *, bio_weight: float, min_bio_agreement: float
+    bio_vecs: np.ndarray, has_bio: np.ndarray, post_vecs: np.ndarray, offsets: np.ndarray, *, bio_weight: float, min_bio_agreement: float,
+    out: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """:func:`topical_focus` and the creators' profile vectors, in one pass over the post vectors.
 
@@ -231,9 +232,14 @@ def focus_and_profiles(
     profile vector; the signal flags it. In blocks of creators, so the float64 temporaries stay
     small; each block's post sums serve both, with the same bits as :func:`topical_focus` and
     :func:`creator_vectors` computed apart.
+
+    ``out``: a float32 array of the profiles' shape to fill (front to back) and return, such as a
+    mapped file's (:func:`~matcher.store.formats.npy_map`).
     """
     n, d = bio_vecs.shape
-    profiles = np.empty((n, d), dtype=np.float32)
+    if out is not None and (out.shape != (n, d) or out.dtype != np.float32):
+        raise ValueError(f"out must be a float32 array of shape {(n, d)}, got {out.dtype} {out.shape}")
+    profiles = np.empty((n, d), dtype=np.float32) if out is None else out
     parts = []
     for lo in range(0, max(n, 1), ROW_BLOCK):
         hi = min(n, lo + ROW_BLOCK)
@@ -611,15 +617,23 @@ class _Run:
         del embedded
         dim = int(post_vecs.shape[1])
         has_bio = cr["bio"].fillna("").astype(str).str.strip().ne("").to_numpy(dtype=bool)
+        # The profile vectors (1.5 GB at a million creators) are filled in a mapped file of the run's
+        # work directory, as the embed stage's vectors are: the index stage reads them, and their pages
+        # are the file's, not the process's memory, while the index stage holds the graph twice.
+        profiles_dir = self.ck.scratch("profiles")
+        _, profiles_out = npy_map(profiles_dir / "profiles.npy", (len(cr), dim), np.float32)
         focus, profiles = focus_and_profiles(
-            bio_vecs, has_bio, post_vecs, offsets, bio_weight=self.cfg.embed.bio_weight, min_bio_agreement=self.cfg.signals.min_bio_agreement
+            bio_vecs, has_bio, post_vecs, offsets, bio_weight=self.cfg.embed.bio_weight, min_bio_agreement=self.cfg.signals.min_bio_agreement,
+            out=profiles_out,
         )
+        del profiles_out
 
         indexed, index_info = self._stage("index", lambda: self._index(cr, profiles))
         # The bios only feed focus and the profile vectors. The index is not searched before the rank
         # stage: the one built here (1.9 GB at a million creators) is let go rather than held through
         # the signals stage, and read back from its checkpoint for ranking.
         del indexed, bio_vecs, profiles
+        shutil.rmtree(profiles_dir, ignore_errors=True)  # the index checkpoint holds what they became
 
         def signals_stage() -> tuple[dict[str, bytes], dict[str, Any]]:
             if has_comments:

@@ -202,6 +202,13 @@ def test_blockwise_profile_vectors_and_focus_equal_the_one_shot_computation(monk
     unsupported = (np.diff(offsets) >= 3) & (want["bio_agreement"].to_numpy() < 0.1)
     assert 0 < unsupported.sum() < (has_bio & (np.diff(offsets) >= 3)).sum()
     assert np.array_equal(profiles, _reference_creator_vectors(bio, has_bio & ~unsupported, posts, offsets, 0.3))
+    # Filled into an array given (the batch's mapped file), the same bits.
+    out = np.full(profiles.shape, np.nan, dtype=np.float32)
+    focus2, filled = batch.focus_and_profiles(bio, has_bio, posts, offsets, bio_weight=0.3, min_bio_agreement=0.1, out=out)
+    assert filled is out and np.array_equal(out, profiles)
+    pd.testing.assert_frame_equal(focus2, focus)
+    with pytest.raises(ValueError, match="float32 array of shape"):
+        batch.focus_and_profiles(bio, has_bio, posts, offsets, bio_weight=0.3, min_bio_agreement=0.1, out=out.astype(np.float64))
 
 
 def test_vectors_without_posts_or_creators():
