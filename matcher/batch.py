@@ -621,12 +621,10 @@ class _Run:
         # work directory, as the embed stage's vectors are: the index stage reads them, and their pages
         # are the file's, not the process's memory, while the index stage holds the graph twice.
         profiles_dir = self.ck.scratch("profiles")
-        _, profiles_out = npy_map(profiles_dir / "profiles.npy", (len(cr), dim), np.float32)
         focus, profiles = focus_and_profiles(
             bio_vecs, has_bio, post_vecs, offsets, bio_weight=self.cfg.embed.bio_weight, min_bio_agreement=self.cfg.signals.min_bio_agreement,
-            out=profiles_out,
+            out=npy_map(profiles_dir / "profiles.npy", (len(cr), dim), np.float32)[1],
         )
-        del profiles_out
 
         indexed, index_info = self._stage("index", lambda: self._index(cr, profiles))
         # The bios only feed focus and the profile vectors. The index is not searched before the rank
